@@ -1,0 +1,10 @@
+//go:build tools
+
+// Package tools keeps the Kubernetes commands the test bed builds in go.mod.
+package tools
+
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+	_ "k8s.io/kubernetes/cmd/kube-proxy"
+)
