@@ -1,1 +1,2 @@
-export {};
+export * from './process';
+export * from './ovsdb-server';

@@ -1,0 +1,32 @@
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { run } from '../process';
+
+/** Programs the Kubernetes side of the test bed runs, all from one build (see test/k8s-bin/build.sh). */
+export const K8S_PROGRAMS = ['kube-apiserver', 'kube-controller-manager', 'kube-proxy', 'etcd'] as const;
+export type K8sProgram = (typeof K8S_PROGRAMS)[number];
+
+/** The build script is slow only on its first run (it caches by version); allow a cold build. */
+const BUILD_TIMEOUT_MS = 40 * 60_000;
+
+/** Repository root, found from this file (libs/testbed/src/k8s). */
+export function repoRoot(): string {
+  return path.resolve(__dirname, '../../../..');
+}
+
+/**
+ * Directory holding kube-apiserver, kube-controller-manager, kube-proxy and etcd: `YCLOUD_K8S_BIN_DIR` when set
+ * (read at call time), otherwise whatever `test/k8s-bin/build.sh` prints (it builds once, then reuses its cache).
+ */
+export async function resolveK8sBinDir(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const override = env.YCLOUD_K8S_BIN_DIR;
+  const dir = override
+    ? path.resolve(override)
+    : (await run(path.join(repoRoot(), 'test/k8s-bin/build.sh'), [], { timeoutMs: BUILD_TIMEOUT_MS })).stdout.trim();
+  const missing = K8S_PROGRAMS.filter((p) => !existsSync(path.join(dir, p)));
+  if (missing.length > 0) {
+    const from = override ? 'YCLOUD_K8S_BIN_DIR' : 'test/k8s-bin/build.sh';
+    throw new Error(`${dir} (from ${from}) lacks ${missing.join(', ')}`);
+  }
+  return dir;
+}
