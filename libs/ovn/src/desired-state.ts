@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * The contract between translation (pure functions in @ycloud/translate) and apply (the one generic piece that
  * writes the difference to the Northbound database).
@@ -63,11 +65,38 @@ export interface DesiredMembership {
   members: RowRef[];
 }
 
+/**
+ * An owner's entries in a string map column of a row it does not own, e.g. a Service's per-chassis variables in
+ * `Chassis_Template_Var.variables` (one row per chassis, shared by every template load balancer). The owner owns
+ * exactly the map keys that start with `ownerMapKeyPrefix(owner)`: apply sets `entries` and removes every other
+ * key with that prefix (all of them when the owner is gone), so it needs no memory of what it wrote before.
+ */
+export interface DesiredMapEntries {
+  owner: Owner;
+  table: string;
+  key: string;
+  column: string;
+  /** Every key starts with ownerMapKeyPrefix(owner). */
+  entries: Record<string, string>;
+}
+
 /** Everything one owner wants in the database. Apply writes it as one transaction, or nothing if unchanged. */
 export interface DesiredState {
   owner: Owner;
   rows: DesiredRow[];
   memberships: DesiredMembership[];
+  /** Added for template load balancers; absent means none. */
+  mapEntries?: DesiredMapEntries[];
+}
+
+/**
+ * The prefix of every map key an owner writes through DesiredMapEntries. Upper-case letters, digits and `_` only,
+ * so the keys are valid OVN template variable names (`^NAME` in a Load_Balancer). Derived from the owner alone so
+ * apply can find a deleted owner's keys.
+ */
+export function ownerMapKeyPrefix(owner: Owner): string {
+  const digest = createHash('sha256').update(ownerId(owner)).digest('hex').slice(0, 12).toUpperCase();
+  return `YC_${digest}_`;
 }
 
 export function ref(table: string, key: string): RowRef {

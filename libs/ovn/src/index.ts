@@ -1,1 +1,6 @@
 export * from './desired-state';
+export * from './schema-info';
+export * from './row-view';
+export * from './row-values';
+export * from './apply-planner';
+export * from './indexed-row-view';

@@ -1,0 +1,135 @@
+import { Owner, ownerId } from './desired-state';
+import { referencedUuids, rowKey, rowOwner } from './row-values';
+import { Referrer, Row, RowView } from './row-view';
+import { SchemaInfo } from './schema-info';
+
+/** The change notifications of an OVSDB replicated cache (see @ycloud/ovsdb). */
+export interface RowChangeSource {
+  table(name: string): { all(): Iterable<Row> | Row[] };
+  on(event: 'change', listener: (change: { table: string; uuid: string; old?: Row; new?: Row }) => void): unknown;
+  on(event: 'resync', listener: () => void): unknown;
+}
+
+/**
+ * ycloud's rows indexed by key and by owner, and every row indexed by the rows that reference it. Kept up to
+ * date from a cache's change stream, so apply never scans tables.
+ */
+export class IndexedRowView implements RowView {
+  private readonly rows = new Map<string, Map<string, Row>>();
+  private readonly keys = new Map<string, Map<string, string>>();
+  private readonly owners = new Map<string, Map<string, string>>();
+  /** uuid -> "table\0column\0referrerUuid" */
+  private readonly refs = new Map<string, Set<string>>();
+
+  constructor(private readonly schema: SchemaInfo) {}
+
+  /** Follows a live cache: loads what it holds now and applies every later change. */
+  follow(source: RowChangeSource, tables: string[]): this {
+    const load = (): void => {
+      this.clear();
+      for (const t of tables) for (const row of source.table(t).all()) this.upsert(t, row);
+    };
+    load();
+    source.on('change', ({ table, uuid, old, new: next }) => {
+      if (!this.rows.has(table) && !tables.includes(table)) return;
+      if (old || !next) this.remove(table, uuid);
+      if (next) this.upsert(table, next);
+    });
+    source.on('resync', load);
+    return this;
+  }
+
+  clear(): void {
+    this.rows.clear();
+    this.keys.clear();
+    this.owners.clear();
+    this.refs.clear();
+  }
+
+  upsert(table: string, row: Row): void {
+    this.remove(table, row._uuid);
+    mapOf(this.rows, table).set(row._uuid, row);
+    const key = rowKey(row);
+    if (key !== undefined) mapOf(this.keys, table).set(key, row._uuid);
+    const owner = rowOwner(row);
+    if (owner) mapOf(this.owners, ownerId(owner)).set(row._uuid, table);
+    for (const rc of this.schema.refColumns) {
+      if (rc.table !== table) continue;
+      for (const target of referencedUuids(row[rc.column], this.schema.column(table, rc.column))) {
+        let set = this.refs.get(target);
+        if (!set) this.refs.set(target, (set = new Set()));
+        set.add(`${table}\0${rc.column}\0${row._uuid}`);
+      }
+    }
+  }
+
+  remove(table: string, uuid: string): void {
+    const row = this.rows.get(table)?.get(uuid);
+    if (!row) return;
+    this.rows.get(table)!.delete(uuid);
+    const key = rowKey(row);
+    if (key !== undefined && this.keys.get(table)?.get(key) === uuid) this.keys.get(table)!.delete(key);
+    const owner = rowOwner(row);
+    if (owner) this.owners.get(ownerId(owner))?.delete(uuid);
+    for (const rc of this.schema.refColumns) {
+      if (rc.table !== table) continue;
+      for (const target of referencedUuids(row[rc.column], this.schema.column(table, rc.column))) {
+        this.refs.get(target)?.delete(`${table}\0${rc.column}\0${uuid}`);
+      }
+    }
+  }
+
+  get(table: string, uuid: string): Row | undefined {
+    return this.rows.get(table)?.get(uuid);
+  }
+
+  byKey(table: string, key: string): Row | undefined {
+    const uuid = this.keys.get(table)?.get(key);
+    return uuid ? this.get(table, uuid) : undefined;
+  }
+
+  ownedBy(owner: Owner): Array<{ table: string; row: Row }> {
+    const out: Array<{ table: string; row: Row }> = [];
+    for (const [uuid, table] of this.owners.get(ownerId(owner)) ?? []) {
+      const row = this.get(table, uuid);
+      if (row) out.push({ table, row });
+    }
+    return out;
+  }
+
+  /** Every owner that has rows, for start-up repair (delete rows whose owner is gone). */
+  allOwners(): Owner[] {
+    const out: Owner[] = [];
+    for (const [id, rows] of this.owners) {
+      if (rows.size === 0) continue;
+      const [uuid, table] = rows.entries().next().value as [string, string];
+      const owner = rowOwner(this.get(table, uuid)!);
+      if (owner && ownerId(owner) === id) out.push(owner);
+    }
+    return out;
+  }
+
+  referrers(uuid: string): Referrer[] {
+    const out: Referrer[] = [];
+    for (const entry of this.refs.get(uuid) ?? []) {
+      const [table, column, refUuid] = entry.split('\0');
+      const row = this.get(table, refUuid);
+      if (row) out.push({ table, column, row });
+    }
+    return out;
+  }
+
+  /** Number of rows ycloud owns per table (for metrics). */
+  ownedCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const rows of this.owners.values())
+      for (const table of rows.values()) counts.set(table, (counts.get(table) ?? 0) + 1);
+    return counts;
+  }
+}
+
+function mapOf<V>(outer: Map<string, Map<string, V>>, k: string): Map<string, V> {
+  let m = outer.get(k);
+  if (!m) outer.set(k, (m = new Map()));
+  return m;
+}
