@@ -1,0 +1,108 @@
+import { CoreV1Api, KubeConfig, PatchStrategy, V1Node, V1Pod, setHeaderOptions } from '@kubernetes/client-node';
+import { sleep } from '../process';
+
+/**
+ * Stand-ins for what kubelets would write, so the real controllers (EndpointSlice above all) see a cluster:
+ * Nodes that are Ready, Pods with an IP and a readiness. Nothing here runs a container.
+ */
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Creates a Node and marks it Ready with the given InternalIP through the status subresource. */
+export async function createNode(
+  kc: KubeConfig,
+  name: string,
+  internalIP: string,
+  labels: Record<string, string> = {},
+): Promise<V1Node> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNode({
+    body: { metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', ...labels } } },
+  });
+  const now = new Date();
+  return core.patchNodeStatus(
+    {
+      name,
+      body: {
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: internalIP },
+            { type: 'Hostname', address: name },
+          ],
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'ycloud test bed',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+        },
+      },
+    },
+    mergePatch,
+  );
+}
+
+export interface PodStatusInput {
+  /** Primary Pod IP; omit to clear. */
+  podIP?: string;
+  ready: boolean;
+  /** Default Running. */
+  phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
+}
+
+/**
+ * Sets a Pod's phase, IP and Ready/ContainersReady conditions through pods/status, as the kubelet would.
+ * The EndpointSlice controller only lists a Pod whose `spec.nodeName` names an existing Node (see createNode).
+ */
+export async function setPodStatus(kc: KubeConfig, namespace: string, name: string, s: PodStatusInput): Promise<V1Pod> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const now = new Date();
+  const cond = (type: string, ok: boolean) => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now });
+  return core.patchNamespacedPodStatus(
+    {
+      name,
+      namespace,
+      body: {
+        status: {
+          phase: s.phase ?? 'Running',
+          podIP: s.podIP ?? null,
+          podIPs: s.podIP ? [{ ip: s.podIP }] : null,
+          startTime: now,
+          // A merge patch replaces the whole list, which is what a kubelet status update does too.
+          conditions: [
+            cond('PodScheduled', true),
+            cond('Initialized', true),
+            cond('ContainersReady', s.ready),
+            cond('Ready', s.ready),
+          ],
+        },
+      },
+    },
+    mergePatch,
+  );
+}
+
+/**
+ * Creates a namespace and waits (bounded) for its `default` ServiceAccount, without which Pods are rejected.
+ * Needs the controller manager's `serviceaccount` controller (on by default in KubeControlPlane).
+ */
+export async function createNamespace(kc: KubeConfig, name: string, timeoutMs = 30_000): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name } } });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: name });
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ServiceAccount ${name}/default: ${String(err)}`);
+      }
+    }
+    await sleep(100);
+  }
+}

@@ -1,0 +1,3 @@
+export * from './k8s-binaries';
+export * from './kube-control-plane';
+export * from './cluster-objects';

@@ -1,0 +1,147 @@
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import {
+  OvsdbClusterHandle,
+  OvsdbServerHandle,
+  ovsEnv,
+  startOvsdbCluster,
+  startOvsdbServer,
+} from './ovsdb-server';
+import { Daemon, makeRunDir, runText, waitFor } from './process';
+
+export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
+export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
+
+/** MAC OVN uses as source of LB health-check probes (NB_Global options:svc_monitor_mac). */
+export const SVC_MONITOR_MAC = '0a:58:0a:ff:ff:fe';
+
+export interface OvnCentralOptions {
+  /** Parent directory; a fresh run dir when omitted (removed by stop()). */
+  dir?: string;
+  /** Run NB and SB as 3-member raft clusters instead of standalone servers. */
+  clustered?: boolean;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * OVN central: NB and SB ovsdb-servers plus ovn-northd, all real processes.
+ * Remotes are comma-joined lists when clustered.
+ */
+export class OvnCentral {
+  private constructor(
+    readonly dir: string,
+    private readonly ownsDir: boolean,
+    private readonly nb: OvsdbServerHandle | OvsdbClusterHandle,
+    private readonly sb: OvsdbServerHandle | OvsdbClusterHandle,
+    private readonly northd: Daemon,
+    readonly northdCtl: string,
+  ) {}
+
+  /** NB over unix socket(s) (unix sockets also work from inside other network namespaces). */
+  get nbRemote(): string {
+    return 'members' in this.nb ? this.nb.unixRemotes : this.nb.unixRemote;
+  }
+  get nbTcpRemote(): string {
+    return 'members' in this.nb ? this.nb.remotes : this.nb.tcpRemote;
+  }
+  get sbRemote(): string {
+    return 'members' in this.sb ? this.sb.unixRemotes : this.sb.unixRemote;
+  }
+  get sbTcpRemote(): string {
+    return 'members' in this.sb ? this.sb.remotes : this.sb.tcpRemote;
+  }
+  /** The cluster handles when started with `clustered: true` (to kill members in failover tests). */
+  get nbCluster(): OvsdbClusterHandle | undefined {
+    return 'members' in this.nb ? this.nb : undefined;
+  }
+  get sbCluster(): OvsdbClusterHandle | undefined {
+    return 'members' in this.sb ? this.sb : undefined;
+  }
+  get northdPid(): number {
+    return this.northd.pid;
+  }
+
+  static async start(opts: OvnCentralOptions = {}): Promise<OvnCentral> {
+    const ownsDir = !opts.dir;
+    const dir = opts.dir ? path.join(opts.dir, 'central') : await makeRunDir();
+    await fs.mkdir(dir, { recursive: true });
+    const timeout = opts.readyTimeoutMs ?? 60_000;
+    const started: Array<{ stop(): Promise<void> }> = [];
+    try {
+      const startDb = (schema: string, name: string) =>
+        opts.clustered
+          ? startOvsdbCluster({ schema, size: 3, dir, name, readyTimeoutMs: timeout })
+          : startOvsdbServer({ schema, dir, name, readyTimeoutMs: timeout });
+      const nb = await startDb(NB_SCHEMA, 'nb');
+      started.push(nb);
+      const sb = await startDb(SB_SCHEMA, 'sb');
+      started.push(sb);
+      const unix = (h: OvsdbServerHandle | OvsdbClusterHandle) => ('members' in h ? h.unixRemotes : h.unixRemote);
+      await runText('ovn-nbctl', ['--db', unix(nb), '--timeout=20', 'init']);
+      await runText('ovn-sbctl', ['--db', unix(sb), '--timeout=20', 'init']);
+      // svc_monitor_mac: health checks need it; a short probe interval is pointless on unix sockets.
+      await runText('ovn-nbctl', [
+        '--db',
+        unix(nb),
+        '--timeout=20',
+        'set',
+        'NB_Global',
+        '.',
+        `options:svc_monitor_mac="${SVC_MONITOR_MAC}"`,
+        'options:northd_probe_interval=0',
+        'options:mac_prefix="0a:58:0a"',
+      ]);
+      const ctl = path.join(dir, 'northd.ctl');
+      const northd = await Daemon.spawn({
+        name: 'ovn-northd',
+        cmd: 'ovn-northd',
+        args: [
+          `--ovnnb-db=${unix(nb)}`,
+          `--ovnsb-db=${unix(sb)}`,
+          `--unixctl=${ctl}`,
+          `--pidfile=${path.join(dir, 'northd.pid')}`,
+          `--log-file=${path.join(dir, 'northd.log')}`,
+          '-vconsole:off',
+          '-vfile:info',
+        ],
+        env: ovsEnv(dir),
+        consoleLog: path.join(dir, 'northd.console'),
+      });
+      started.push(northd);
+      await waitFor(
+        `ovn-northd to become active (log ${path.join(dir, 'northd.log')})`,
+        async () => {
+          await northd.assertRunning();
+          return /Status: active/.test(await runText('ovn-appctl', ['-T', '5', '-t', ctl, 'status']));
+        },
+        { timeoutMs: timeout },
+      );
+      return new OvnCentral(dir, ownsDir, nb, sb, northd, ctl);
+    } catch (err) {
+      for (const s of started.reverse()) await s.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** `ovn-nbctl --db=<nb> …` returning trimmed stdout. */
+  nbctl(...args: string[]): Promise<string> {
+    return runText('ovn-nbctl', ['--db', this.nbRemote, '--timeout=30', ...args], { timeoutMs: 40_000 });
+  }
+
+  /** `ovn-sbctl --db=<sb> …` returning trimmed stdout. */
+  sbctl(...args: string[]): Promise<string> {
+    return runText('ovn-sbctl', ['--db', this.sbRemote, '--timeout=30', ...args], { timeoutMs: 40_000 });
+  }
+
+  /** Waits until northd has processed every NB change so far (`ovn-nbctl --wait=sb sync`). */
+  async syncSb(): Promise<void> {
+    await this.nbctl('--wait=sb', 'sync');
+  }
+
+  async stop(): Promise<void> {
+    await this.northd.stop();
+    await this.sb.stop();
+    await this.nb.stop();
+    if (this.ownsDir) await fs.rm(this.dir, { recursive: true, force: true });
+  }
+}
