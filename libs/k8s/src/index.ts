@@ -1,1 +1,5 @@
-export {};
+export * from './logger';
+export * from './rate-limiter';
+export * from './work-queue';
+export * from './metrics';
+export * from './controller';
