@@ -4,3 +4,4 @@ export * from './row-view';
 export * from './row-values';
 export * from './apply-planner';
 export * from './indexed-row-view';
+export * from './nb-applier';
