@@ -1,0 +1,5 @@
+export type { IpFamily } from './ip';
+export * from './naming';
+export * from './service-context';
+export { SERVICE_NAME_LABEL, sliceBelongsTo } from './endpoints';
+export * from './service.translator';

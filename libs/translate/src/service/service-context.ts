@@ -1,0 +1,41 @@
+import type { IpFamily } from './ip';
+
+/** A node as Service translation needs it: where its chassis is and which addresses take NodePort traffic. */
+export interface ServiceNode {
+  /** Kubernetes Node name, matched against EndpointSlice `endpoints[].nodeName`. */
+  name: string;
+  /** OVN chassis name (the node's OVS system-id); defaults to `name`. Keys its Chassis_Template_Var row. */
+  chassis?: string;
+  /** Addresses that NodePort VIPs listen on (typically the InternalIPs); either family. */
+  addresses: string[];
+}
+
+/** Everything translateService needs besides the Service and its EndpointSlices. */
+export interface ServiceTranslationContext {
+  /** The VPC the Service's namespace belongs to. */
+  vpc: string;
+  /** Key of that VPC's Load_Balancer_Group row, or how to derive it (the topology translator's `lbGroupKey`). */
+  lbGroupKey: string | ((vpc: string) => string);
+  /** Families the VPC serves; VIPs of another family are skipped with a warning. Default both. */
+  ipFamilies?: IpFamily[];
+  /**
+   * Offload-friendly hashing: set `selection_fields` to ip_src, ip_dst, tp_src, tp_dst so OVS selects buckets
+   * with the `hash` method (which TC offload can handle) instead of `dp_hash` (which it cannot).
+   */
+  offloadSelectionFields?: boolean;
+  /** Nodes for NodePort VIPs and for Local traffic policies. Order does not matter. */
+  nodes?: ServiceNode[];
+}
+
+/** A problem with user input: the named field was skipped. The controller turns these into Events. */
+export interface TranslationWarning {
+  /** Kind/namespace/name of the object at fault, e.g. `Service default/web` or `EndpointSlice default/web-abc`. */
+  object: string;
+  /** Field path within it, e.g. `spec.ports[1].protocol`. */
+  field: string;
+  message: string;
+}
+
+export function resolveLbGroupKey(ctx: ServiceTranslationContext): string {
+  return typeof ctx.lbGroupKey === 'function' ? ctx.lbGroupKey(ctx.vpc) : ctx.lbGroupKey;
+}
