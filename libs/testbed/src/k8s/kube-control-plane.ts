@@ -109,9 +109,9 @@ export class KubeControlPlane {
     }
   }
 
-  /** Logs of the components, for a failing test to print. */
-  logPaths(): Record<string, string> {
-    return Object.fromEntries(this.daemons.map((d) => [d.name, d.consoleLog]));
+  /** The running components: name, pid and console log (for a failing test to print). */
+  components(): { name: string; pid: number; log: string }[] {
+    return this.daemons.map((d) => ({ name: d.name, pid: d.pid, log: d.consoleLog }));
   }
 
   /** Kills every process (controller manager, apiserver, etcd, in that order) and removes the run directory. */
@@ -198,11 +198,17 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
     ]);
     const readyBudget = opts.readyTimeoutMs ?? 90_000;
     let lastReadyz = '';
-    await pollUntil(apiserver, `kube-apiserver ${server}/readyz`, readyBudget, async () => {
-      const r = await httpGet(`${server}/readyz`, adminToken);
-      lastReadyz = `HTTP ${r.status}: ${r.body.slice(-300)}`;
-      return r.status === 200;
-    }, () => lastReadyz);
+    await pollUntil(
+      apiserver,
+      `kube-apiserver ${server}/readyz`,
+      readyBudget,
+      async () => {
+        const r = await httpGet(`${server}/readyz`, adminToken);
+        lastReadyz = `HTTP ${r.status}: ${r.body.slice(-300)}`;
+        return r.status === 200;
+      },
+      () => lastReadyz,
+    );
 
     // The self-signed serving cert file holds the certificate and the CA that signed it.
     const ca = await fs.readFile(path.join(certDir, 'apiserver.crt'));
@@ -235,10 +241,15 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
         '--bind-address=127.0.0.1',
         `--cert-dir=${path.join(dir, 'kcm-certs')}`,
       ]);
-      await pollUntil(kcm, `kube-controller-manager /healthz on 127.0.0.1:${kcmPort}`, CONTROLLER_MANAGER_READY_MS, async () => {
-        const r = await httpGet(`https://127.0.0.1:${kcmPort}/healthz`);
-        return r.status === 200;
-      });
+      await pollUntil(
+        kcm,
+        `kube-controller-manager /healthz on 127.0.0.1:${kcmPort}`,
+        CONTROLLER_MANAGER_READY_MS,
+        async () => {
+          const r = await httpGet(`https://127.0.0.1:${kcmPort}/healthz`);
+          return r.status === 200;
+        },
+      );
       if (controllers.includes('serviceaccount')) {
         // Pods are rejected until their namespace has its `default` ServiceAccount.
         await pollUntil(kcm, 'ServiceAccount default/default', CONTROLLER_MANAGER_READY_MS, async () => {
