@@ -1,7 +1,7 @@
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { ApplyPlan, ApplyPlanError, planApply } from './apply-planner';
-import { DesiredState, OWNERSHIP, Owner, ref } from './desired-state';
+import { DesiredState, OWNERSHIP, Owner, ownerMapKeyPrefix, ref } from './desired-state';
 import { IndexedRowView } from './indexed-row-view';
 import { PlanValue, isNewRowRef } from './row-values';
 import { Row } from './row-view';
@@ -42,6 +42,11 @@ function commit(view: IndexedRowView, plan: ApplyPlan): void {
       const cur = (row[op.column] as string[]) ?? [];
       const next = [...cur.filter((u) => !op.delete.includes(u)), ...(op.insert.map(val) as string[])];
       view.upsert(op.table, { ...row, [op.column]: next });
+    } else if (op.op === 'mapUpdate') {
+      const row = view.get(op.table, op.uuid)!;
+      const next = { ...(row[op.column] as Record<string, string>) };
+      for (const k of op.deleteKeys) delete next[k];
+      view.upsert(op.table, { ...row, [op.column]: { ...next, ...op.insert } });
     } else {
       view.remove(op.table, op.uuid);
     }
@@ -306,5 +311,55 @@ describe('planApply', () => {
         schema,
       ),
     ).toThrow(/not ycloud's/);
+  });
+
+  it("keeps exactly an owner's own keys in a shared map column, and removes them when the owner is gone", () => {
+    const view = baseView();
+    const node: Owner = { kind: 'Node', name: 'node-1' };
+    view.upsert('Chassis_Template_Var', {
+      _uuid: 'ctv-1',
+      chassis: 'node-1',
+      variables: { OTHER_KEY: 'x', [`${ownerMapKeyPrefix({ kind: 'Service', name: 'default/other' })}B`]: 'y' },
+      external_ids: ids(node, 'ctv:node-1'),
+    });
+    const p = ownerMapKeyPrefix(svc);
+    const want = (v: string): DesiredState => ({
+      owner: svc,
+      rows: [],
+      memberships: [],
+      mapEntries: [
+        {
+          owner: svc,
+          table: 'Chassis_Template_Var',
+          key: 'ctv:node-1',
+          column: 'variables',
+          entries: { [`${p}BACKENDS`]: v },
+        },
+      ],
+    });
+    const first = planApply(want('10.16.0.5:80'), view, schema);
+    expect(first.ops).toEqual([
+      {
+        op: 'mapUpdate',
+        table: 'Chassis_Template_Var',
+        uuid: 'ctv-1',
+        column: 'variables',
+        deleteKeys: [],
+        insert: { [`${p}BACKENDS`]: '10.16.0.5:80' },
+      },
+    ]);
+    commit(view, first);
+    expect(planApply(want('10.16.0.5:80'), view, schema).ops).toEqual([]);
+    const changed = planApply(want('10.16.0.6:80'), view, schema);
+    expect(changed.ops).toEqual([
+      expect.objectContaining({ deleteKeys: [`${p}BACKENDS`], insert: { [`${p}BACKENDS`]: '10.16.0.6:80' } }),
+    ]);
+    commit(view, changed);
+    const gone = planApply({ owner: svc, rows: [], memberships: [] }, view, schema);
+    expect(gone.ops).toEqual([expect.objectContaining({ op: 'mapUpdate', deleteKeys: [`${p}BACKENDS`], insert: {} })]);
+    commit(view, gone);
+    expect(Object.keys(view.get('Chassis_Template_Var', 'ctv-1')!.variables as object).sort()).toEqual(
+      [`${ownerMapKeyPrefix({ kind: 'Service', name: 'default/other' })}B`, 'OTHER_KEY'].sort(),
+    );
   });
 });

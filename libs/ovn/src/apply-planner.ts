@@ -1,6 +1,7 @@
 import {
   CONTROLLER_NAME,
   ColumnValue,
+  DesiredMapEntries,
   DesiredRow,
   DesiredState,
   OWNERSHIP,
@@ -8,6 +9,7 @@ import {
   RowRef,
   isRowRef,
   ownerId,
+  ownerMapKeyPrefix,
 } from './desired-state';
 import { NewRowRef, PlanValue, canonicalValue, referencedUuids, rowOwner } from './row-values';
 import { Row, RowView } from './row-view';
@@ -36,13 +38,22 @@ export interface PlannedMutate {
   insert: PlanValue[];
   delete: string[];
 }
+/** Replaces one owner's keys in a shared map column: delete then insert, in one mutate (insert never overwrites). */
+export interface PlannedMapUpdate {
+  op: 'mapUpdate';
+  table: string;
+  uuid: string;
+  column: string;
+  deleteKeys: string[];
+  insert: Record<string, string>;
+}
 export interface PlannedDelete {
   op: 'delete';
   table: string;
   uuid: string;
   key: string;
 }
-export type PlannedOp = PlannedInsert | PlannedUpdate | PlannedMutate | PlannedDelete;
+export type PlannedOp = PlannedInsert | PlannedUpdate | PlannedMutate | PlannedMapUpdate | PlannedDelete;
 
 /** What a plan does to which row, for logs, the change journal and metrics. */
 export interface TouchedRow {
@@ -79,6 +90,7 @@ class ApplyPlanner {
   private readonly updates: PlannedUpdate[] = [];
   private readonly mutates = new Map<string, PlannedMutate>();
   private readonly deletes: PlannedDelete[] = [];
+  private readonly mapUpdates: PlannedMapUpdate[] = [];
   private readonly touched: TouchedRow[] = [];
   /** Desired rows by "table\0key". */
   private readonly desiredByKey = new Map<string, DesiredRow>();
@@ -112,9 +124,10 @@ class ApplyPlanner {
     for (const row of this.desired.rows) this.planRow(row);
     for (const m of this.desired.memberships) this.planMembership(m.table, m.key, m.column, m.members);
     this.planDetachFromUndesiredContainers();
+    this.planMapEntries();
     return {
       owner,
-      ops: [...this.inserts, ...this.updates, ...this.mutates.values(), ...this.deletes].filter(
+      ops: [...this.inserts, ...this.updates, ...this.mutates.values(), ...this.mapUpdates, ...this.deletes].filter(
         (op) => op.op !== 'mutate' || op.insert.length > 0 || op.delete.length > 0,
       ),
       touched: this.touched,
@@ -254,6 +267,33 @@ class ApplyPlanner {
         this.mutation(ref.table, ref.row._uuid, ref.column).delete.push(existing._uuid);
         this.touched.push({ table: ref.table, key: refKey, action: 'detach', columns: [ref.column] });
       }
+    }
+  }
+
+  /** The owner's keys in shared map columns: exactly `entries` where desired, none anywhere else. */
+  private planMapEntries(): void {
+    const prefix = ownerMapKeyPrefix(this.desired.owner);
+    const wanted = new Map<string, DesiredMapEntries>();
+    for (const m of this.desired.mapEntries ?? []) {
+      const bad = Object.keys(m.entries).find((k) => !k.startsWith(prefix));
+      if (bad) throw new ApplyPlanError(`map key ${bad} of ${ownerId(this.desired.owner)} lacks its prefix ${prefix}`);
+      wanted.set(`${m.table}\0${m.key}\0${m.column}`, m);
+    }
+    const holders = new Map<string, { table: string; column: string; row: Row }>();
+    for (const h of this.view.mapKeyHolders(prefix)) holders.set(`${h.table}\0${h.row._uuid}\0${h.column}`, h);
+    for (const m of wanted.values()) {
+      const row = this.container(m.table, m.key);
+      holders.set(`${m.table}\0${row._uuid}\0${m.column}`, { table: m.table, column: m.column, row });
+    }
+    for (const { table, column, row } of holders.values()) {
+      const current = (row[column] ?? {}) as Record<string, string>;
+      const want = wanted.get(`${table}\0${keyOf(row)}\0${column}`)?.entries ?? {};
+      const deleteKeys = Object.keys(current).filter((k) => k.startsWith(prefix) && current[k] !== want[k]);
+      const insert: Record<string, string> = {};
+      for (const [k, v] of Object.entries(want)) if (current[k] !== v) insert[k] = v;
+      if (deleteKeys.length === 0 && Object.keys(insert).length === 0) continue;
+      this.mapUpdates.push({ op: 'mapUpdate', table, uuid: row._uuid, column, deleteKeys: deleteKeys.sort(), insert });
+      this.touched.push({ table, key: keyOf(row), action: 'update', columns: [column] });
     }
   }
 

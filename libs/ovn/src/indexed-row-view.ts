@@ -21,7 +21,19 @@ export class IndexedRowView implements RowView {
   /** uuid -> "table\0column\0referrerUuid" */
   private readonly refs = new Map<string, Set<string>>();
 
-  constructor(private readonly schema: SchemaInfo) {}
+  /** owner prefix -> "table\0column\0uuid", for the map columns owners share (see DesiredMapEntries). */
+  private readonly mapKeys = new Map<string, Set<string>>();
+
+  /**
+   * @param sharedMapColumns map columns whose keys several owners write, each under its own prefix
+   *   (`ownerMapKeyPrefix`), e.g. Chassis_Template_Var.variables.
+   */
+  constructor(
+    private readonly schema: SchemaInfo,
+    private readonly sharedMapColumns: Array<{ table: string; column: string }> = [
+      { table: 'Chassis_Template_Var', column: 'variables' },
+    ],
+  ) {}
 
   /** Follows a live cache: loads what it holds now and applies every later change. */
   follow(source: RowChangeSource, tables: string[]): this {
@@ -44,6 +56,7 @@ export class IndexedRowView implements RowView {
     this.keys.clear();
     this.owners.clear();
     this.refs.clear();
+    this.mapKeys.clear();
   }
 
   upsert(table: string, row: Row): void {
@@ -59,6 +72,13 @@ export class IndexedRowView implements RowView {
         let set = this.refs.get(target);
         if (!set) this.refs.set(target, (set = new Set()));
         set.add(`${table}\0${rc.column}\0${row._uuid}`);
+      }
+    }
+    for (const { column } of this.sharedMapColumns.filter((c) => c.table === table)) {
+      for (const prefix of mapKeyPrefixes(row[column])) {
+        let set = this.mapKeys.get(prefix);
+        if (!set) this.mapKeys.set(prefix, (set = new Set()));
+        set.add(`${table}\0${column}\0${row._uuid}`);
       }
     }
   }
@@ -77,6 +97,20 @@ export class IndexedRowView implements RowView {
         this.refs.get(target)?.delete(`${table}\0${rc.column}\0${uuid}`);
       }
     }
+    for (const { column } of this.sharedMapColumns.filter((c) => c.table === table)) {
+      for (const prefix of mapKeyPrefixes(row[column]))
+        this.mapKeys.get(prefix)?.delete(`${table}\0${column}\0${uuid}`);
+    }
+  }
+
+  mapKeyHolders(prefix: string): Array<{ table: string; column: string; row: Row }> {
+    const out: Array<{ table: string; column: string; row: Row }> = [];
+    for (const entry of this.mapKeys.get(prefix) ?? []) {
+      const [table, column, uuid] = entry.split('\0');
+      const row = this.get(table, uuid);
+      if (row) out.push({ table, column, row });
+    }
+    return out;
   }
 
   get(table: string, uuid: string): Row | undefined {
@@ -126,6 +160,16 @@ export class IndexedRowView implements RowView {
       for (const table of rows.values()) counts.set(table, (counts.get(table) ?? 0) + 1);
     return counts;
   }
+}
+
+/** Owner prefixes (`YC_<digest>_`) among a map's keys. */
+function mapKeyPrefixes(value: unknown): Set<string> {
+  const out = new Set<string>();
+  for (const k of Object.keys((value ?? {}) as object)) {
+    const m = /^(YC_[0-9A-F]+_)/.exec(k);
+    if (m) out.add(m[1]);
+  }
+  return out;
 }
 
 function mapOf<V>(outer: Map<string, Map<string, V>>, k: string): Map<string, V> {

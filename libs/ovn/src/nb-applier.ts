@@ -11,7 +11,14 @@ export interface TransactionWriter {
   update(table: string, where: unknown[][], row: Record<string, unknown>): unknown;
   mutate(table: string, where: unknown[][], mutations: unknown[][]): unknown;
   delete(table: string, where: unknown[][]): unknown;
-  wait(table: string, where: unknown[][], columns: string[], until: '==' | '!=', rows: unknown[], timeout?: number): unknown;
+  wait(
+    table: string,
+    where: unknown[][],
+    columns: string[],
+    until: '==' | '!=',
+    rows: unknown[],
+    timeout?: number,
+  ): unknown;
   comment(text: string): unknown;
   commit(): Promise<unknown>;
 }
@@ -106,12 +113,23 @@ export class NorthboundApplier {
         return;
       }
       case 'update':
-        tx.update(op.table, byUuid(op.uuid), Object.fromEntries(Object.entries(op.columns).map(([c, v]) => [c, value(v)])));
+        tx.update(
+          op.table,
+          byUuid(op.uuid),
+          Object.fromEntries(Object.entries(op.columns).map(([c, v]) => [c, value(v)])),
+        );
         return;
       case 'mutate': {
         const mutations: unknown[][] = [];
         if (op.delete.length) mutations.push([op.column, 'delete', op.delete]);
         if (op.insert.length) mutations.push([op.column, 'insert', op.insert.map(value)]);
+        tx.mutate(op.table, byUuid(op.uuid), mutations);
+        return;
+      }
+      case 'mapUpdate': {
+        const mutations: unknown[][] = [];
+        if (op.deleteKeys.length) mutations.push([op.column, 'delete', op.deleteKeys]);
+        if (Object.keys(op.insert).length) mutations.push([op.column, 'insert', op.insert]);
         tx.mutate(op.table, byUuid(op.uuid), mutations);
         return;
       }

@@ -15,4 +15,6 @@ export interface RowView {
   byKey(table: string, key: string): Row | undefined;
   ownedBy(owner: Owner): Array<{ table: string; row: Row }>;
   referrers(uuid: string): Referrer[];
+  /** Rows whose map column holds keys starting with `prefix` (an owner's entries in shared rows). */
+  mapKeyHolders(prefix: string): Array<{ table: string; column: string; row: Row }>;
 }
