@@ -1,1 +1,15 @@
-export {};
+export * from './protocol/cni-error';
+export * from './protocol/cni-types';
+export * from './protocol/cni-request';
+export * from './protocol/wire';
+export * from './k8s/allocation-annotation';
+export * from './k8s/kube-api';
+export * from './ovs/command-runner';
+export * from './ovs/ovs-vsctl';
+export * from './plumbing/netns-config';
+export * from './plumbing/pod-plumber';
+export * from './plumbing/ovs-port.plumber';
+export * from './agent/agent-config';
+export * from './agent/cni-handler';
+export * from './agent/cni-server';
+export * from './agent/keyed-mutex';
