@@ -1,7 +1,9 @@
 import { CoreV1Api, DiscoveryV1Api, V1EndpointSlice, VersionApi } from '@kubernetes/client-node';
-import { existsSync } from 'node:fs';
-import { isAlive, waitFor } from '../src/process';
-import { KubeControlPlane, createNamespace, createNode, setPodStatus } from '../src/k8s';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isAlive, run, waitFor } from '../src/process';
+import { ControlPlaneStartError, KubeControlPlane, createNamespace, createNode, setPodStatus } from '../src/k8s';
 
 describe('KubeControlPlane', () => {
   let cp: KubeControlPlane | undefined;
@@ -85,5 +87,26 @@ describe('KubeControlPlane', () => {
     await cp!.stop();
     expect(comps.filter((c) => isAlive(c.pid))).toEqual([]);
     expect(existsSync(cp!.dir)).toBe(false);
+  });
+});
+
+describe('KubeControlPlane.start failure', () => {
+  it('tears down what it started and reports the failing component with its log', async () => {
+    const parent = mkdtempSync(path.join(os.tmpdir(), 'ycloud-k8s-fail-'));
+    try {
+      const err = await KubeControlPlane.start({ dir: parent, extraApiserverArgs: ['--no-such-flag'] }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ControlPlaneStartError);
+      expect((err as ControlPlaneStartError).component).toBe('kube-apiserver');
+      expect((err as Error).message).toMatch(/unknown flag: --no-such-flag/);
+      // etcd had been started: its data dir lived under `parent`, so no process may still name it.
+      const left = await run('pgrep', ['-f', parent], { allowFailure: true });
+      expect(left.stdout.trim()).toBe('');
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });
