@@ -1,0 +1,114 @@
+import { promises as fs } from 'node:fs';
+import { ipIn, netnsAdd, netnsDel } from './netns';
+import { OvnCentral } from './ovn-central';
+import { OvnNode } from './ovn-node';
+import { ovnTrace, OvnTraceOptions } from './ovn-trace';
+import { makeRunDir, runIdOf, TESTBED_PREFIX } from './process';
+
+export interface OvnTestbedOptions {
+  /** Node names (OVN chassis names), e.g. ['node-1', 'node-2']. */
+  nodes: string[];
+  /** Nodes marked as gateway chassis (`ovn-cms-options=enable-chassis-as-gw`). */
+  gatewayNodes?: string[];
+  /** Run NB and SB as 3-member raft clusters. */
+  clustered?: boolean;
+  /** Underlay subnet prefix for Geneve tunnel IPs (node i gets <prefix>.<i+1>/24). */
+  underlayPrefix?: string;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * A whole OVN test bed: central (NB, SB, northd) and one simulated node per name, each a network namespace with
+ * its own OVS and ovn-controller. With more than one node, nodes share an underlay (a Linux bridge in its own
+ * namespace) and tunnel with Geneve.
+ */
+export class OvnTestbed {
+  private constructor(
+    readonly dir: string,
+    readonly runId: string,
+    readonly central: OvnCentral,
+    private readonly nodes: Map<string, OvnNode>,
+    private readonly underlayNetns?: string,
+  ) {}
+
+  static async start(opts: OvnTestbedOptions): Promise<OvnTestbed> {
+    const dir = await makeRunDir();
+    const runId = runIdOf(dir);
+    const nodes = new Map<string, OvnNode>();
+    let central: OvnCentral | undefined;
+    let underlay: string | undefined;
+    try {
+      central = await OvnCentral.start({ dir, clustered: opts.clustered, readyTimeoutMs: opts.readyTimeoutMs });
+      const multi = opts.nodes.length > 1;
+      if (multi) {
+        underlay = `${TESTBED_PREFIX}-${runId}-underlay`;
+        await netnsAdd(underlay);
+        await ipIn(underlay, 'link', 'add', 'ul0', 'type', 'bridge');
+        await ipIn(underlay, 'link', 'set', 'ul0', 'up');
+      }
+      const prefix = opts.underlayPrefix ?? '192.168.100';
+      for (const [i, name] of opts.nodes.entries()) {
+        let ul: { iface: string; ipCidr: string } | undefined;
+        if (underlay) {
+          const nodeNs = `${TESTBED_PREFIX}-${runId}-${name}`;
+          await netnsAdd(nodeNs);
+          // veth: one end on the underlay bridge, the other in the node namespace (added to br-phy).
+          await ipIn(underlay, 'link', 'add', `ul${i}`, 'type', 'veth', 'peer', 'name', 'eth-ul', 'netns', nodeNs);
+          await ipIn(underlay, 'link', 'set', `ul${i}`, 'master', 'ul0');
+          await ipIn(underlay, 'link', 'set', `ul${i}`, 'up');
+          ul = { iface: 'eth-ul', ipCidr: `${prefix}.${i + 1}/24` };
+        }
+        const node = await OvnNode.start({
+          name,
+          sbRemote: central.sbRemote,
+          runDir: dir,
+          runId,
+          underlay: ul,
+          readyTimeoutMs: opts.readyTimeoutMs,
+        });
+        nodes.set(name, node);
+        if (opts.gatewayNodes?.includes(name)) {
+          await node.ovsVsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-cms-options=enable-chassis-as-gw');
+        }
+      }
+      return new OvnTestbed(dir, runId, central, nodes, underlay);
+    } catch (err) {
+      const bed = new OvnTestbed(dir, runId, central as OvnCentral, nodes, underlay);
+      await bed.stop({ keepDir: true, noCentral: !central }).catch(() => undefined);
+      (err as Error).message += ` (test bed files kept in ${dir})`;
+      throw err;
+    }
+  }
+
+  /** The node named `name`; throws if there is none. */
+  node(name: string): OvnNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name} in the test bed (have ${[...this.nodes.keys()].join(', ')})`);
+    return n;
+  }
+
+  get nodeNames(): string[] {
+    return [...this.nodes.keys()];
+  }
+
+  /** ovn-trace against this bed's SB (and NB for names). */
+  trace(opts: Omit<OvnTraceOptions, 'sbRemote' | 'nbRemote'>): Promise<string> {
+    return ovnTrace({ ...opts, sbRemote: this.central.sbRemote, nbRemote: this.central.nbRemote });
+  }
+
+  /**
+   * Stops every process and removes every namespace and file of this bed. Keeps going after errors and throws
+   * them together at the end.
+   */
+  async stop(opts: { keepDir?: boolean; noCentral?: boolean } = {}): Promise<void> {
+    const errors: unknown[] = [];
+    for (const node of [...this.nodes.values()].reverse()) {
+      await node.stop().catch((e: unknown) => errors.push(e));
+    }
+    this.nodes.clear();
+    if (this.underlayNetns) await netnsDel(this.underlayNetns).catch((e: unknown) => errors.push(e));
+    if (!opts.noCentral) await this.central.stop().catch((e: unknown) => errors.push(e));
+    if (!opts.keepDir && !errors.length) await fs.rm(this.dir, { recursive: true, force: true });
+    if (errors.length) throw new Error(`test bed stop: ${errors.map(String).join('; ')} (files kept in ${this.dir})`);
+  }
+}
