@@ -1,1 +1,9 @@
-export {};
+export * from './common.types';
+export * from './vpc.types';
+export * from './subnet.types';
+export * from './eip-pool.types';
+export * from './eip.types';
+export * from './controller-config';
+export * from './pod-annotations';
+export * from './ipam/ip';
+export * from './ipam/mac';

@@ -1,0 +1,208 @@
+import { cidrContains, parseCidr, parseIp } from './ipam/ip';
+
+/** A subnet the controller creates itself (the default pod subnet, the join subnet). */
+export interface BuiltinSubnetConfig {
+  /** Subnet name (and OVN switch `subnet-<name>`). */
+  name: string;
+  /** One IPv4 and/or one IPv6 CIDR. */
+  cidrBlocks: string[];
+  /** One gateway per family; default: first host of each CIDR. */
+  gateways?: string[];
+  excludeIps?: string[];
+}
+
+/** The controller's typed configuration. Build it with `parseControllerConfig`. */
+export interface ControllerConfig {
+  /** Name of the VPC that serves every namespace no other Vpc claims. */
+  defaultVpc: string;
+  /** The default VPC's pod subnet. */
+  defaultSubnet: BuiltinSubnetConfig;
+  /** Node addresses on the default VPC router (node ports, host-to-pod and host-to-ClusterIP traffic). */
+  joinSubnet: BuiltinSubnetConfig;
+  /** Kubernetes Service CIDRs (one per family), as given to the apiserver. */
+  serviceCIDRs: string[];
+  /** OVN Northbound remote, e.g. `tcp:10.0.0.2:6641`, `ssl:...`, `unix:/run/ovn/ovnnb_db.sock`. */
+  nbRemote: string;
+  /** Pod interface MTU (underlay MTU minus Geneve overhead). */
+  mtu: number;
+  offload: {
+    /** Set Load_Balancer.selection_fields so OVS uses `hash` instead of `dp_hash` (offloadable NICs). */
+    selectionFields: boolean;
+  };
+  eip: {
+    /** EipPool the default VPC uses for north-south traffic, if any. */
+    defaultPool?: string;
+    /** Link network of every EipPool's transit switch (gateway router + VPC gateway ports). */
+    transitCIDR: string;
+  };
+}
+
+export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
+  defaultVpc: 'default',
+  defaultSubnet: { name: 'default', cidrBlocks: ['10.16.0.0/16'] },
+  joinSubnet: { name: 'join', cidrBlocks: ['100.64.0.0/16'] },
+  serviceCIDRs: ['10.96.0.0/12'],
+  nbRemote: 'unix:/var/run/ovn/ovnnb_db.sock',
+  mtu: 1400,
+  offload: { selectionFields: false },
+  eip: { transitCIDR: '100.65.0.0/16' },
+};
+
+/** Thrown by `parseControllerConfig`; `errors` lists every problem as `path: message`. */
+export class ControllerConfigError extends Error {
+  constructor(readonly errors: string[]) {
+    super(`invalid controller config:\n  ${errors.join('\n  ')}`);
+    this.name = 'ControllerConfigError';
+  }
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const REMOTE_RE =
+  /^(tcp|ssl):(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}(,(tcp|ssl):(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5})*$|^unix:\S+$/;
+
+/**
+ * Validates a plain object (parsed YAML/JSON, keys as in `ControllerConfig`) and fills defaults.
+ * Unknown keys are errors, so typos do not pass silently. Throws `ControllerConfigError` listing every problem.
+ */
+export function parseControllerConfig(input: unknown): ControllerConfig {
+  const errors: string[] = [];
+  const obj = input === undefined || input === null ? {} : input;
+  if (!isObj(obj)) throw new ControllerConfigError(['(root): must be an object']);
+  const d = DEFAULT_CONTROLLER_CONFIG;
+  checkKeys(obj, Object.keys(d), '', errors);
+
+  const str = (o: Obj, k: string, path: string, def?: string): string => {
+    const v = o[k];
+    if (v === undefined && def !== undefined) return def;
+    if (typeof v !== 'string' || v === '') errors.push(`${path}${k}: must be a non-empty string`);
+    return typeof v === 'string' ? v : (def ?? '');
+  };
+  const cidrList = (v: unknown, path: string, def: string[]): string[] => {
+    if (v === undefined) return def;
+    if (!Array.isArray(v) || v.length === 0 || v.length > 2) {
+      errors.push(`${path}: must be a list of one or two CIDRs (one per family)`);
+      return def;
+    }
+    const fams = new Set<number>();
+    for (const [i, c] of v.entries()) {
+      const p = typeof c === 'string' ? parseCidr(c, true) : undefined;
+      if (!p) errors.push(`${path}[${i}]: ${JSON.stringify(c)} is not a CIDR with host bits zero`);
+      else if (fams.has(p.family)) errors.push(`${path}[${i}]: a second IPv${p.family} CIDR`);
+      else fams.add(p.family);
+    }
+    return v as string[];
+  };
+  const subnet = (k: 'defaultSubnet' | 'joinSubnet'): BuiltinSubnetConfig => {
+    const v = obj[k];
+    if (v === undefined) return d[k];
+    if (!isObj(v)) {
+      errors.push(`${k}: must be an object`);
+      return d[k];
+    }
+    checkKeys(v, ['name', 'cidrBlocks', 'gateways', 'excludeIps'], `${k}.`, errors);
+    const name = str(v, 'name', `${k}.`, d[k].name);
+    if (!NAME_RE.test(name)) errors.push(`${k}.name: ${JSON.stringify(name)} is not a DNS label`);
+    const cidrBlocks = cidrList(v.cidrBlocks, `${k}.cidrBlocks`, d[k].cidrBlocks);
+    const out: BuiltinSubnetConfig = { name, cidrBlocks };
+    if (v.gateways !== undefined) {
+      const gws = Array.isArray(v.gateways) ? v.gateways : [];
+      if (!Array.isArray(v.gateways)) errors.push(`${k}.gateways: must be a list of IPs`);
+      gws.forEach((g, i) => {
+        const ip = typeof g === 'string' ? parseIp(g) : undefined;
+        const inside =
+          ip &&
+          cidrBlocks.some((c) => {
+            const p = parseCidr(c);
+            return p !== undefined && cidrContains(p, ip);
+          });
+        if (!inside) errors.push(`${k}.gateways[${i}]: ${JSON.stringify(g)} is not an IP inside cidrBlocks`);
+      });
+      out.gateways = gws as string[];
+    }
+    if (v.excludeIps !== undefined) {
+      if (!Array.isArray(v.excludeIps) || v.excludeIps.some((x) => typeof x !== 'string')) {
+        errors.push(`${k}.excludeIps: must be a list of strings`);
+      } else out.excludeIps = v.excludeIps as string[];
+    }
+    return out;
+  };
+
+  const defaultVpc = str(obj, 'defaultVpc', '', d.defaultVpc);
+  if (!NAME_RE.test(defaultVpc)) errors.push(`defaultVpc: ${JSON.stringify(defaultVpc)} is not a DNS label`);
+  const nbRemote = str(obj, 'nbRemote', '', d.nbRemote);
+  if (nbRemote && !REMOTE_RE.test(nbRemote)) {
+    errors.push(`nbRemote: ${JSON.stringify(nbRemote)} is not tcp:HOST:PORT, ssl:HOST:PORT or unix:PATH`);
+  }
+  let mtu = d.mtu;
+  if (obj.mtu !== undefined) {
+    if (typeof obj.mtu !== 'number' || !Number.isInteger(obj.mtu) || obj.mtu < 1280 || obj.mtu > 9000) {
+      errors.push('mtu: must be an integer between 1280 and 9000');
+    } else mtu = obj.mtu;
+  }
+  let selectionFields = d.offload.selectionFields;
+  if (obj.offload !== undefined) {
+    if (!isObj(obj.offload)) errors.push('offload: must be an object');
+    else {
+      checkKeys(obj.offload, ['selectionFields'], 'offload.', errors);
+      const sf = obj.offload.selectionFields;
+      if (sf !== undefined && typeof sf !== 'boolean') errors.push('offload.selectionFields: must be true or false');
+      else if (sf !== undefined) selectionFields = sf;
+    }
+  }
+  const eip = { ...d.eip };
+  if (obj.eip !== undefined) {
+    if (!isObj(obj.eip)) errors.push('eip: must be an object');
+    else {
+      checkKeys(obj.eip, ['defaultPool', 'transitCIDR'], 'eip.', errors);
+      if (obj.eip.defaultPool !== undefined) eip.defaultPool = str(obj.eip, 'defaultPool', 'eip.');
+      if (obj.eip.transitCIDR !== undefined) {
+        const t = obj.eip.transitCIDR;
+        const p = typeof t === 'string' ? parseCidr(t, true) : undefined;
+        if (!p || p.family !== 4 || p.prefix > 29)
+          errors.push('eip.transitCIDR: must be an IPv4 CIDR of /29 or larger');
+        else eip.transitCIDR = p.text;
+      }
+    }
+  }
+  const config: ControllerConfig = {
+    defaultVpc,
+    defaultSubnet: subnet('defaultSubnet'),
+    joinSubnet: subnet('joinSubnet'),
+    serviceCIDRs: cidrList(obj.serviceCIDRs, 'serviceCIDRs', d.serviceCIDRs),
+    nbRemote,
+    mtu,
+    offload: { selectionFields },
+    eip,
+  };
+  if (config.defaultSubnet.name === config.joinSubnet.name)
+    errors.push('joinSubnet.name: must differ from defaultSubnet.name');
+  checkDisjoint(config, errors);
+  if (errors.length) throw new ControllerConfigError(errors);
+  return config;
+}
+
+function checkKeys(o: Obj, allowed: string[], path: string, errors: string[]): void {
+  for (const k of Object.keys(o))
+    if (!allowed.includes(k)) errors.push(`${path}${k}: unknown key (allowed: ${allowed.join(', ')})`);
+}
+
+/** The default, join, service and transit networks must not overlap: the routers would be ambiguous. */
+function checkDisjoint(c: ControllerConfig, errors: string[]): void {
+  const named: Array<[string, string]> = [
+    ...c.defaultSubnet.cidrBlocks.map((x): [string, string] => ['defaultSubnet.cidrBlocks', x]),
+    ...c.joinSubnet.cidrBlocks.map((x): [string, string] => ['joinSubnet.cidrBlocks', x]),
+    ...c.serviceCIDRs.map((x): [string, string] => ['serviceCIDRs', x]),
+    ['eip.transitCIDR', c.eip.transitCIDR],
+  ];
+  for (let i = 0; i < named.length; i++) {
+    for (let j = i + 1; j < named.length; j++) {
+      const a = parseCidr(named[i][1]);
+      const b = parseCidr(named[j][1]);
+      if (a && b && a.family === b.family && a.network <= b.last && b.network <= a.last) {
+        errors.push(`${named[j][0]}: ${named[j][1]} overlaps ${named[i][0]} ${named[i][1]}`);
+      }
+    }
+  }
+}

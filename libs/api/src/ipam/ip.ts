@@ -1,0 +1,167 @@
+/**
+ * IPv4/IPv6 address arithmetic on bigints. Pure, no dependencies; used by IPAM, validation and translation.
+ */
+
+export type IpFamily = 4 | 6;
+
+/** An address as a number plus its family. */
+export interface IpAddr {
+  family: IpFamily;
+  value: bigint;
+}
+
+/** A parsed CIDR: the network address (host bits cleared), the prefix length and the family. */
+export interface Cidr {
+  family: IpFamily;
+  network: bigint;
+  prefix: number;
+  /** Last address of the block (the IPv4 broadcast address). */
+  last: bigint;
+  /** Canonical text, e.g. `10.16.0.0/16`, `fd00:10::/64`. */
+  text: string;
+}
+
+const V4_RE = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function bits(family: IpFamily): number {
+  return family === 4 ? 32 : 128;
+}
+
+/** Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when it is not one. */
+export function parseIp(text: string): IpAddr | undefined {
+  if (V4_RE.test(text)) {
+    const v = text.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
+    return { family: 4, value: v };
+  }
+  return parseIpv6(text);
+}
+
+function parseIpv6(text: string): IpAddr | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length < 2) return undefined;
+  let head = text;
+  let tailV4: bigint | undefined;
+  const lastColon = text.lastIndexOf(':');
+  if (text.slice(lastColon + 1).includes('.')) {
+    const v4 = parseIp(text.slice(lastColon + 1));
+    if (!v4 || v4.family !== 4) return undefined;
+    tailV4 = v4.value;
+    head = text.slice(0, lastColon + 1) + '0:0';
+  }
+  const halves = head.split('::');
+  if (halves.length > 2) return undefined;
+  const parseGroups = (s: string): number[] | undefined => {
+    if (s === '') return [];
+    const groups = s.split(':');
+    if (groups.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+    return groups.map((g) => parseInt(g, 16));
+  };
+  const left = parseGroups(halves[0]);
+  const right = halves.length === 2 ? parseGroups(halves[1]) : [];
+  if (!left || !right) return undefined;
+  const missing = 8 - left.length - right.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const groups = [...left, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...right];
+  let v = groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
+  if (tailV4 !== undefined) v = (v & ~0xffffffffn) | tailV4;
+  return { family: 6, value: v };
+}
+
+/** Formats an address canonically (RFC 5952 for IPv6: lower case, longest zero run compressed). */
+export function formatIp(addr: IpAddr): string {
+  if (addr.family === 4) {
+    return [24n, 16n, 8n, 0n].map((s) => String((addr.value >> s) & 0xffn)).join('.');
+  }
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((addr.value >> BigInt(i * 16)) & 0xffffn));
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Parses `addr/prefix`; with `strict`, host bits must be zero. Undefined when invalid. */
+export function parseCidr(text: string, strict = false): Cidr | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const addr = parseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (!addr || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  const width = bits(addr.family);
+  if (prefix > width) return undefined;
+  const hostMask = (1n << BigInt(width - prefix)) - 1n;
+  if (strict && (addr.value & hostMask) !== 0n) return undefined;
+  const network = addr.value & ~hostMask & ((1n << BigInt(width)) - 1n);
+  return {
+    family: addr.family,
+    network,
+    prefix,
+    last: network | hostMask,
+    text: `${formatIp({ family: addr.family, value: network })}/${prefix}`,
+  };
+}
+
+export function cidrContains(cidr: Cidr, addr: IpAddr): boolean {
+  return cidr.family === addr.family && addr.value >= cidr.network && addr.value <= cidr.last;
+}
+
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return a.family === b.family && a.network <= b.last && b.network <= a.last;
+}
+
+/** Number of addresses in the block. */
+export function cidrSize(cidr: Cidr): bigint {
+  return cidr.last - cidr.network + 1n;
+}
+
+/** The first usable host address: network + 1 (for /31, /32, /127, /128 the network address itself). */
+export function firstHost(cidr: Cidr): IpAddr {
+  const tiny = bits(cidr.family) - cidr.prefix <= 1;
+  return { family: cidr.family, value: tiny ? cidr.network : cidr.network + 1n };
+}
+
+/** An inclusive address range `start..end` of one family. */
+export interface IpRange {
+  family: IpFamily;
+  start: bigint;
+  end: bigint;
+}
+
+/**
+ * Parses `a.b.c.d`, `a.b.c.d..e.f.g.h` (OVN's exclude_ips syntax), `start-end`, or a CIDR into a range.
+ */
+export function parseIpRange(text: string): IpRange | undefined {
+  if (text.includes('/')) {
+    const c = parseCidr(text, true);
+    return c && { family: c.family, start: c.network, end: c.last };
+  }
+  const sep = text.includes('..') ? '..' : text.includes('-') ? '-' : undefined;
+  if (!sep) {
+    const a = parseIp(text);
+    return a && { family: a.family, start: a.value, end: a.value };
+  }
+  const [s, e, ...rest] = text.split(sep);
+  const a = parseIp(s);
+  const b = e === undefined ? undefined : parseIp(e);
+  if (rest.length || !a || !b || a.family !== b.family || a.value > b.value) return undefined;
+  return { family: a.family, start: a.value, end: b.value };
+}
+
+/** `ip/prefix` text for an address inside a CIDR, e.g. `10.16.0.5/16`. */
+export function withPrefix(addr: IpAddr, cidr: Cidr): string {
+  return `${formatIp(addr)}/${cidr.prefix}`;
+}

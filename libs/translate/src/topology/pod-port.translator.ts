@@ -1,0 +1,121 @@
+import { IpAllocationAnnotation, Subnet, cidrContains, formatIp, macFromIp, parseIp } from '@ycloud/api';
+import { DesiredState } from '@ycloud/ovn';
+import { keys, names } from './keys';
+import { parseSubnet } from './subnet-model';
+
+/** The pod (or node) a port is for. */
+export interface PortOwnerRef {
+  namespace: string;
+  name: string;
+  /** Node the pod is scheduled to: OVN binds the port only there (`options:requested-chassis`). */
+  nodeName?: string;
+}
+
+/** What IPAM decided for one port, with everything the CNI needs. Build it with `portAllocation`. */
+export interface PortAllocation {
+  subnet: string;
+  vpc: string;
+  /** Addresses with prefix, IPv4 first, e.g. `["10.16.0.5/16", "fd00:10:16::5/64"]`. */
+  ips: string[];
+  /** Gateways per family, in the order of `ips`. */
+  gateways: string[];
+  mac: string;
+  mtu: number;
+}
+
+/**
+ * Combines a Subnet and the bare addresses IPAM allocated into a PortAllocation. The MAC defaults to one
+ * derived from the first address. Throws when an address is not inside the subnet (an IPAM bug).
+ */
+export function portAllocation(subnet: Subnet, ips: string[], opts: { mtu: number; mac?: string }): PortAllocation {
+  const { model, errors } = parseSubnet(subnet);
+  if (!model) throw new Error(`Subnet ${subnet.metadata.name} is invalid: ${errors.map((e) => e.message).join('; ')}`);
+  const withFam = ips.map((text) => {
+    const ip = parseIp(text);
+    const fam = ip && (ip.family === 4 ? model.v4 : model.v6);
+    if (!ip || !fam || !cidrContains(fam.cidr, ip)) throw new Error(`${text} is not inside Subnet ${model.name}`);
+    return { ip, fam };
+  });
+  withFam.sort((a, b) => a.ip.family - b.ip.family);
+  return {
+    subnet: model.name,
+    vpc: model.vpc,
+    ips: withFam.map(({ ip, fam }) => `${formatIp(ip)}/${fam.cidr.prefix}`),
+    gateways: withFam.map(({ fam }) => formatIp(fam.gateway)),
+    mac: (opts.mac ?? macFromIp(formatIp(withFam[0].ip))).toLowerCase(),
+    mtu: model.mtu ?? opts.mtu,
+  };
+}
+
+/**
+ * A pod's Logical_Switch_Port on its subnet's switch (addresses and port_security "MAC IP [IP6]", so the pod
+ * cannot spoof), and the `ycloud.io/ip-allocation` annotation value the CNI agent configures the interface from.
+ */
+export function translatePodPort(
+  pod: PortOwnerRef,
+  allocation: PortAllocation,
+): { state: DesiredState; annotation: IpAllocationAnnotation } {
+  const portName = names.podPort(pod.namespace, pod.name);
+  return portState(
+    { kind: 'Pod', name: `${pod.namespace}/${pod.name}` },
+    keys.podPort(pod.namespace, pod.name),
+    portName,
+    pod.nodeName,
+    allocation,
+  );
+}
+
+/** A node's port on the join subnet (the node agent's `ovn0`-style interface), like a pod port. */
+export function translateNodePort(
+  nodeName: string,
+  allocation: PortAllocation,
+): { state: DesiredState; annotation: IpAllocationAnnotation } {
+  return portState(
+    { kind: 'Node', name: nodeName },
+    keys.nodePort(nodeName),
+    names.nodePort(nodeName),
+    nodeName,
+    allocation,
+  );
+}
+
+function portState(
+  owner: { kind: string; name: string },
+  key: string,
+  portName: string,
+  nodeName: string | undefined,
+  a: PortAllocation,
+): { state: DesiredState; annotation: IpAllocationAnnotation } {
+  const address = [a.mac, ...a.ips.map((ip) => ip.split('/')[0])].join(' ');
+  const state: DesiredState = {
+    owner,
+    memberships: [],
+    rows: [
+      {
+        table: 'Logical_Switch_Port',
+        key,
+        owner,
+        parent: { table: 'Logical_Switch', key: keys.subnetSwitch(a.subnet), column: 'ports' },
+        columns: {
+          name: portName,
+          addresses: [address],
+          port_security: [address],
+          options: nodeName ? { 'requested-chassis': nodeName } : {},
+        },
+      },
+    ],
+  };
+  const annotation: IpAllocationAnnotation = {
+    ip: a.ips[0],
+    ips: a.ips,
+    gateway: a.gateways[0],
+    gateways: a.gateways,
+    mac: a.mac,
+    logicalSwitch: names.subnetSwitch(a.subnet),
+    logicalSwitchPort: portName,
+    mtu: a.mtu,
+    subnet: a.subnet,
+    vpc: a.vpc,
+  };
+  return { state, annotation };
+}

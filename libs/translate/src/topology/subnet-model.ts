@@ -1,0 +1,158 @@
+import {
+  Cidr,
+  IpAddr,
+  IpRange,
+  Subnet,
+  Vpc,
+  cidrContains,
+  cidrsOverlap,
+  firstHost,
+  formatIp,
+  parseCidr,
+  parseIp,
+  parseIpRange,
+} from '@ycloud/api';
+import { TranslateError } from './result';
+
+/** One family of a Subnet, parsed. */
+export interface SubnetFamily {
+  cidr: Cidr;
+  gateway: IpAddr;
+}
+
+/** A Subnet with every address parsed and checked. */
+export interface SubnetModel {
+  name: string;
+  vpc: string;
+  role: 'pod' | 'join';
+  v4?: SubnetFamily;
+  v6?: SubnetFamily;
+  /** User exclusions (gateway, network, broadcast are implicit). */
+  excludes: IpRange[];
+  /** User exclusions as given, for OVN `other_config:exclude_ips` (IPv4 only there). */
+  excludeTexts: string[];
+  mtu?: number;
+}
+
+/** Parses a Subnet's spec on its own (no other objects needed). */
+export function parseSubnet(subnet: Subnet): { model?: SubnetModel; errors: TranslateError[] } {
+  const errors: TranslateError[] = [];
+  const spec = subnet.spec;
+  const fams: { 4?: SubnetFamily; 6?: SubnetFamily } = {};
+  const blocks = spec.cidrBlocks ?? [];
+  if (blocks.length < 1 || blocks.length > 2) {
+    errors.push({ reason: 'InvalidCidr', field: 'spec.cidrBlocks', message: 'give one IPv4 and/or one IPv6 CIDR' });
+  }
+  blocks.forEach((text, i) => {
+    const cidr = parseCidr(text, true);
+    const field = `spec.cidrBlocks[${i}]`;
+    if (!cidr)
+      return void errors.push({ reason: 'InvalidCidr', field, message: `${text} is not a CIDR with host bits zero` });
+    if (fams[cidr.family])
+      return void errors.push({ reason: 'InvalidCidr', field, message: `second IPv${cidr.family} CIDR ${text}` });
+    const maxPrefix = cidr.family === 4 ? 30 : 126;
+    if (cidr.prefix > maxPrefix)
+      return void errors.push({ reason: 'InvalidCidr', field, message: `${text} leaves no address for pods` });
+    fams[cidr.family] = { cidr, gateway: firstHost(cidr) };
+  });
+  (spec.gateways ?? []).forEach((text, i) => {
+    const field = `spec.gateways[${i}]`;
+    const gw = parseIp(text);
+    const fam = gw && fams[gw.family];
+    if (!gw || !fam || !cidrContains(fam.cidr, gw)) {
+      return void errors.push({
+        reason: 'InvalidGateway',
+        field,
+        message: `${text} is not an address inside cidrBlocks`,
+      });
+    }
+    if (gw.value === fam.cidr.network || (gw.family === 4 && gw.value === fam.cidr.last)) {
+      return void errors.push({
+        reason: 'InvalidGateway',
+        field,
+        message: `${text} is the network or broadcast address`,
+      });
+    }
+    fam.gateway = gw;
+  });
+  const excludes: IpRange[] = [];
+  (spec.excludeIps ?? []).forEach((text, i) => {
+    const r = parseIpRange(text);
+    const fam = r && fams[r.family];
+    if (!r || !fam || r.start < fam.cidr.network || r.end > fam.cidr.last) {
+      return void errors.push({
+        reason: 'InvalidExcludeIps',
+        field: `spec.excludeIps[${i}]`,
+        message: `${text} is not an IP or range inside cidrBlocks`,
+      });
+    }
+    excludes.push(r);
+  });
+  if (errors.length) return { errors };
+  return {
+    errors,
+    model: {
+      name: subnet.metadata.name,
+      vpc: spec.vpc,
+      role: spec.role ?? 'pod',
+      v4: fams[4],
+      v6: fams[6],
+      excludes,
+      excludeTexts: spec.excludeIps ?? [],
+      mtu: spec.mtu,
+    },
+  };
+}
+
+/** What Subnet validation needs to know about the rest of the cluster. */
+export interface SubnetContext {
+  vpcs: Vpc[];
+  /** All Subnets (the one validated may be among them; it is skipped). */
+  subnets: Subnet[];
+}
+
+/**
+ * Which of two Subnets came first (creationTimestamp, then name): on overlap only the later one fails, so a new
+ * Subnet never takes down one that is already serving pods.
+ */
+function isOlder(a: Subnet, b: Subnet): boolean {
+  const ta = a.metadata.creationTimestamp ?? '';
+  const tb = b.metadata.creationTimestamp ?? '';
+  return ta !== tb ? ta < tb : a.metadata.name < b.metadata.name;
+}
+
+/** Parses and validates a Subnet against the cluster: its Vpc exists, no overlap with an older Subnet of the VPC. */
+export function validateSubnet(subnet: Subnet, ctx: SubnetContext): { model?: SubnetModel; errors: TranslateError[] } {
+  const { model, errors } = parseSubnet(subnet);
+  if (!ctx.vpcs.some((v) => v.metadata.name === subnet.spec.vpc)) {
+    errors.push({ reason: 'VpcNotFound', field: 'spec.vpc', message: `Vpc ${subnet.spec.vpc} does not exist` });
+  }
+  if (!model) return { errors };
+  for (const other of ctx.subnets) {
+    if (other.metadata.name === subnet.metadata.name || other.spec.vpc !== subnet.spec.vpc || !isOlder(other, subnet))
+      continue;
+    const o = parseSubnet(other).model;
+    if (!o) continue;
+    for (const fam of [model.v4, model.v6]) {
+      const clash = fam && [o.v4, o.v6].find((x) => x && cidrsOverlap(x.cidr, fam.cidr));
+      if (fam && clash) {
+        errors.push({
+          reason: 'CidrOverlap',
+          field: 'spec.cidrBlocks',
+          message: `${fam.cidr.text} overlaps ${clash.cidr.text} of Subnet ${other.metadata.name} in Vpc ${subnet.spec.vpc}`,
+        });
+      }
+    }
+  }
+  return errors.length ? { errors } : { model, errors };
+}
+
+/** The families of a subnet in order (IPv4 first). */
+export function families(m: SubnetModel): SubnetFamily[] {
+  return [m.v4, m.v6].filter((f): f is SubnetFamily => f !== undefined);
+}
+
+/** `gateway/prefix` of each family, e.g. `10.16.0.1/16`: the router port's networks. */
+export function gatewayNetworks(m: SubnetModel): string[] {
+  return families(m).map((f) => `${formatIp(f.gateway)}/${f.cidr.prefix}`);
+}

@@ -1,0 +1,170 @@
+import { EipPool, Vpc, cidrContains, firstHost, formatIp, macFromIp, parseCidr, parseIp } from '@ycloud/api';
+import { DesiredRow, DesiredState, Owner } from '@ycloud/ovn';
+import { keys, names } from './keys';
+import { TranslateError, TranslateResult, failed } from './result';
+
+/** What Vpc translation needs besides the Vpc. */
+export interface VpcContext {
+  /** EipPools of the cluster (only the one named by spec.externalGateway is used). */
+  eipPools?: EipPool[];
+  /** Controller config `eip.transitCIDR`. */
+  transitCIDR: string;
+}
+
+/** The node that hosts a pool's gateway router now: status.activeGatewayNode, else the first candidate. */
+export function activeGatewayNode(pool: EipPool): string | undefined {
+  const active = pool.status?.activeGatewayNode;
+  return active && pool.spec.gatewayNodes.includes(active) ? active : pool.spec.gatewayNodes[0];
+}
+
+/** Validates what a Vpc says on its own. */
+export function validateVpc(vpc: Vpc): TranslateError[] {
+  const errors: TranslateError[] = [];
+  (vpc.spec.staticRoutes ?? []).forEach((r, i) => {
+    const cidr = parseCidr(r.cidr);
+    const hop = parseIp(r.nextHop);
+    if (!cidr)
+      errors.push({
+        reason: 'InvalidRoute',
+        field: `spec.staticRoutes[${i}].cidr`,
+        message: `${r.cidr} is not a CIDR`,
+      });
+    if (!hop)
+      errors.push({
+        reason: 'InvalidRoute',
+        field: `spec.staticRoutes[${i}].nextHop`,
+        message: `${r.nextHop} is not an IP`,
+      });
+    if (cidr && hop && cidr.family !== hop.family) {
+      errors.push({
+        reason: 'InvalidRoute',
+        field: `spec.staticRoutes[${i}]`,
+        message: `${r.cidr} and next hop ${r.nextHop} differ in family`,
+      });
+    }
+  });
+  (vpc.spec.serviceCIDRs ?? []).forEach((c, i) => {
+    if (!parseCidr(c, true))
+      errors.push({
+        reason: 'InvalidCidr',
+        field: `spec.serviceCIDRs[${i}]`,
+        message: `${c} is not a CIDR with host bits zero`,
+      });
+  });
+  return errors;
+}
+
+/**
+ * A Vpc → its distributed Logical_Router `vpc-<name>`, its Load_Balancer_Group (every Subnet switch of the VPC
+ * references it), its static routes and, when it has an external gateway, the one distributed gateway port
+ * towards the EipPool's transit switch (Gateway_Chassis = the pool's gateway nodes, active one first) plus the
+ * default route to the pool's gateway router. See docs/adr/0001-eip-gateway.md.
+ */
+export function translateVpc(vpc: Vpc, ctx: VpcContext): TranslateResult {
+  const errors = validateVpc(vpc);
+  if (errors.length) return failed(errors);
+  const name = vpc.metadata.name;
+  const owner: Owner = { kind: 'Vpc', name };
+  const routerParent = { table: 'Logical_Router', key: keys.vpcRouter(name), column: 'static_routes' };
+  const rows: DesiredRow[] = [
+    { table: 'Logical_Router', key: keys.vpcRouter(name), owner, columns: { name: names.vpcRouter(name) } },
+    { table: 'Load_Balancer_Group', key: keys.lbGroup(name), owner, columns: { name: names.lbGroup(name) } },
+  ];
+  for (const r of vpc.spec.staticRoutes ?? []) {
+    const policy = r.policy ?? 'dst-ip';
+    const prefix = parseCidr(r.cidr)!.text;
+    rows.push({
+      table: 'Logical_Router_Static_Route',
+      key: keys.vpcRoute(name, policy, prefix),
+      owner,
+      parent: routerParent,
+      columns: { ip_prefix: prefix, nexthop: formatIp(parseIp(r.nextHop)!), policy, output_port: [] },
+    });
+  }
+  const warnings: TranslateError[] = [];
+  const gw = vpc.spec.externalGateway;
+  if (gw) {
+    const ext = externalGatewayRows(vpc, gw.eipPool, ctx, owner);
+    if ('warning' in ext) warnings.push(ext.warning);
+    else rows.push(...ext.rows);
+  }
+  const state: DesiredState = { owner, rows, memberships: [] };
+  return { ok: true, state, warnings };
+}
+
+function externalGatewayRows(
+  vpc: Vpc,
+  poolName: string,
+  ctx: VpcContext,
+  owner: Owner,
+): { rows: DesiredRow[] } | { warning: TranslateError } {
+  const name = vpc.metadata.name;
+  const field = 'spec.externalGateway.eipPool';
+  const pool = ctx.eipPools?.find((p) => p.metadata.name === poolName);
+  if (!pool) return { warning: { reason: 'EipPoolNotFound', field, message: `EipPool ${poolName} does not exist` } };
+  const transit = parseCidr(ctx.transitCIDR);
+  const addr = vpc.status?.transitAddress ? parseIp(vpc.status.transitAddress) : undefined;
+  if (!transit || !addr) {
+    return { warning: { reason: 'TransitAddressPending', field, message: 'no transit address allocated yet' } };
+  }
+  if (!cidrContains(transit, addr) || addr.value === firstHost(transit).value) {
+    return {
+      warning: {
+        reason: 'InvalidTransitAddress',
+        field: 'status.transitAddress',
+        message: `${formatIp(addr)} is not a free address of ${transit.text}`,
+      },
+    };
+  }
+  const active = activeGatewayNode(pool);
+  const nodes = active ? [active, ...pool.spec.gatewayNodes.filter((n) => n !== active)] : [];
+  const lrpKey = keys.vpcTransitLrp(name);
+  const lrpName = names.vpcTransitLrp(name, poolName);
+  const ip = formatIp(addr);
+  const rows: DesiredRow[] = [
+    {
+      table: 'Logical_Router_Port',
+      key: lrpKey,
+      owner,
+      parent: { table: 'Logical_Router', key: keys.vpcRouter(name), column: 'ports' },
+      columns: { name: lrpName, mac: macFromIp(ip), networks: [`${ip}/${transit.prefix}`] },
+    },
+    ...nodes.map((node, i): DesiredRow => ({
+      table: 'Gateway_Chassis',
+      key: keys.vpcGatewayChassis(name, node),
+      owner,
+      parent: { table: 'Logical_Router_Port', key: lrpKey, column: 'gateway_chassis' },
+      columns: { name: names.vpcGatewayChassis(name, poolName, node), chassis_name: node, priority: nodes.length - i },
+    })),
+    {
+      table: 'Logical_Switch_Port',
+      key: keys.vpcTransitLsp(name),
+      owner,
+      parent: { table: 'Logical_Switch', key: keys.poolTransitSwitch(poolName), column: 'ports' },
+      columns: {
+        name: names.vpcTransitLsp(name, poolName),
+        type: 'router',
+        addresses: ['router'],
+        options: { 'router-port': lrpName },
+      },
+    },
+  ];
+  const userDefault = (vpc.spec.staticRoutes ?? []).some(
+    (r) => (r.policy ?? 'dst-ip') === 'dst-ip' && parseCidr(r.cidr)?.text === '0.0.0.0/0',
+  );
+  if (!userDefault) {
+    rows.push({
+      table: 'Logical_Router_Static_Route',
+      key: keys.vpcDefaultRoute(name),
+      owner,
+      parent: { table: 'Logical_Router', key: keys.vpcRouter(name), column: 'static_routes' },
+      columns: {
+        ip_prefix: '0.0.0.0/0',
+        nexthop: formatIp(firstHost(transit)),
+        policy: 'dst-ip',
+        output_port: lrpName,
+      },
+    });
+  }
+  return { rows };
+}
