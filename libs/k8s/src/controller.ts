@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Registry } from 'prom-client';
+import { enqueueHandler, EventHandler, KeyMapper } from './event-handlers';
 import { Logger } from './logger';
 import { ControllerMetrics, ReconcileResultLabel } from './metrics';
 import { RateLimiter } from './rate-limiter';
+import { KubeObject } from './resource';
 import { WorkQueue } from './work-queue';
 
 /** Throw from reconcile to say "retrying will not help": the key is forgotten, not re-queued. */
@@ -93,6 +95,18 @@ export class Controller {
 
   enqueueAfter(key: string, delayMs: number): void {
     this.queue.addAfter(key, delayMs);
+  }
+
+  /**
+   * Enqueues keys on every change of `source` (an Informer): its own key by default, or what `map` returns
+   * (e.g. `serviceKeyOfEndpointSlice`). Workers start only after `source` has synced.
+   */
+  watch<T extends KubeObject>(
+    source: SyncSource & { addHandler(h: EventHandler<T>): () => void },
+    map?: KeyMapper<T>,
+  ): this {
+    source.addHandler(enqueueHandler<T>(this, map));
+    return this.waitFor(source);
   }
 
   /** Caches that must have synced before workers start (see `Informer`; event wiring is in event-handlers.ts). */

@@ -3,3 +3,8 @@ export * from './rate-limiter';
 export * from './work-queue';
 export * from './metrics';
 export * from './controller';
+export * from './resource';
+export * from './kube-client';
+export * from './store';
+export * from './event-handlers';
+export * from './informer';

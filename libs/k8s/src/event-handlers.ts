@@ -1,0 +1,67 @@
+import { KubeObject, objectKey } from './resource';
+import { SERVICE_NAME_LABEL } from './store';
+
+/** Callbacks for cache changes. Handlers should only enqueue keys; exceptions are logged and swallowed. */
+export interface EventHandler<T> {
+  onAdd?(obj: T): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  onDelete?(obj: T): void;
+}
+
+/** Anything keys can be added to (a Controller, a WorkQueue). */
+export interface Enqueuer {
+  enqueue(key: string): void;
+}
+
+/** Maps an object to the keys of the objects to reconcile (none: undefined or []). */
+export type KeyMapper<T> = (obj: T) => string | string[] | undefined;
+
+function keysOf<T>(map: KeyMapper<T>, obj: T): string[] {
+  const k = map(obj);
+  return k === undefined ? [] : Array.isArray(k) ? k : [k];
+}
+
+/**
+ * Level-based wiring: every add/update/delete enqueues the keys `map` gives (default: the object's own key);
+ * the event type is dropped. On update both the old and the new object are mapped, so an object that moves
+ * (an EndpointSlice relabelled to another Service, a Pod whose labels change) also reconciles its old owner.
+ */
+export function enqueueHandler<T extends KubeObject>(target: Enqueuer, map: KeyMapper<T> = objectKey): EventHandler<T> {
+  const enqueue = (obj: T): void => {
+    for (const key of keysOf(map, obj)) target.enqueue(key);
+  };
+  return {
+    onAdd: enqueue,
+    onUpdate: (oldObj, newObj) => {
+      const keys = new Set([...keysOf(map, oldObj), ...keysOf(map, newObj)]);
+      for (const key of keys) target.enqueue(key);
+    },
+    onDelete: enqueue,
+  };
+}
+
+/** EndpointSlice -> the key of its Service (`namespace/<kubernetes.io/service-name>`), if labelled. */
+export function serviceKeyOfEndpointSlice(slice: KubeObject): string | undefined {
+  const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  const ns = slice.metadata?.namespace;
+  return svc && ns ? `${ns}/${svc}` : undefined;
+}
+
+/** The owner references of an object of `kind`, as keys in the object's namespace. */
+export function ownerKeys(kind: string): KeyMapper<KubeObject> {
+  return (obj) => {
+    const refs = (obj.metadata?.ownerReferences ?? []) as Array<{ kind?: string; name?: string }>;
+    const ns = obj.metadata?.namespace;
+    return refs.filter((r) => r.kind === kind && r.name).map((r) => (ns ? `${ns}/${r.name}` : r.name!));
+  };
+}
+
+/** True when a label selector (`matchLabels` style map) selects the labels. Empty/undefined selects nothing. */
+export function selectorMatches(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
+  if (!selector || Object.keys(selector).length === 0) return false;
+  for (const [k, v] of Object.entries(selector)) if (labels?.[k] !== v) return false;
+  return true;
+}
