@@ -3,3 +3,4 @@ export * from './naming';
 export * from './service-context';
 export { SERVICE_NAME_LABEL, sliceBelongsTo } from './endpoints';
 export * from './service.translator';
+export * from './chassis-template-var.translator';
