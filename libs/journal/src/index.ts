@@ -1,1 +1,10 @@
-export {};
+export * from './journal.types';
+export * from './journal.config';
+export * from './journal';
+export type { JournalStore } from './journal.store';
+export { TypeOrmJournalStore, JournalUnavailableError, parseOwnerRef } from './typeorm-journal.store';
+export { journalEntities, JOURNAL_ENTRY_TABLE, JOURNAL_ROW_TABLE } from './journal.entities';
+export { JOURNAL_MIGRATIONS } from './migrations';
+export { RingBuffer } from './ring-buffer';
+export { parseDuration, parseSince, DurationParseError } from './duration';
+export { formatJournalTable, formatRowChange, summarizeRows } from './journal-table.formatter';
