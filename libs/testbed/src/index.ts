@@ -6,3 +6,5 @@ export * from './ovn-node';
 export * from './ovn-trace';
 export * from './testbed';
 export * from './traffic';
+export * from './testbed-leaks';
+export * from './k8s';

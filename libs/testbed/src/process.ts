@@ -117,8 +117,16 @@ export function freePort(): Promise<number> {
  */
 export async function makeRunDir(parent?: string): Promise<string> {
   const dir = await fs.mkdtemp(path.join(parent ?? os.tmpdir(), `${TESTBED_PREFIX}-`));
-  await fs.writeFile(path.join(dir, 'owner'), `${process.pid}\n`);
+  await fs.writeFile(path.join(dir, 'owner'), `${process.pid} ${await processStartTime(process.pid)}\n`);
   return dir;
+}
+
+/** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22); '' if it is gone. */
+export async function processStartTime(pid: number): Promise<string> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // The command name (field 2) may contain spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[19] ?? '';
 }
 
 /** Short id of a run directory: `/tmp/ycn-a1B2c3` -> `a1B2c3` (used in namespace names). */
