@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { ipIn, netnsAdd, netnsDel } from './netns';
+import { ipIn, netnsAdd, netnsDel, netnsList } from './netns';
 import { OvnCentral } from './ovn-central';
 import { OvnNode } from './ovn-node';
 import { ovnTrace, OvnTraceOptions } from './ovn-trace';
@@ -43,8 +43,8 @@ export class OvnTestbed {
       if (multi) {
         underlay = `${TESTBED_PREFIX}-${runId}-underlay`;
         await netnsAdd(underlay);
-        await ipIn(underlay, 'link', 'add', 'ul0', 'type', 'bridge');
-        await ipIn(underlay, 'link', 'set', 'ul0', 'up');
+        await ipIn(underlay, 'link', 'add', 'ulbr', 'type', 'bridge');
+        await ipIn(underlay, 'link', 'set', 'ulbr', 'up');
       }
       const prefix = opts.underlayPrefix ?? '192.168.100';
       for (const [i, name] of opts.nodes.entries()) {
@@ -54,7 +54,7 @@ export class OvnTestbed {
           await netnsAdd(nodeNs);
           // veth: one end on the underlay bridge, the other in the node namespace (added to br-phy).
           await ipIn(underlay, 'link', 'add', `ul${i}`, 'type', 'veth', 'peer', 'name', 'eth-ul', 'netns', nodeNs);
-          await ipIn(underlay, 'link', 'set', `ul${i}`, 'master', 'ul0');
+          await ipIn(underlay, 'link', 'set', `ul${i}`, 'master', 'ulbr');
           await ipIn(underlay, 'link', 'set', `ul${i}`, 'up');
           ul = { iface: 'eth-ul', ipCidr: `${prefix}.${i + 1}/24` };
         }
@@ -74,6 +74,7 @@ export class OvnTestbed {
       return new OvnTestbed(dir, runId, central, nodes, underlay);
     } catch (err) {
       const bed = new OvnTestbed(dir, runId, central as OvnCentral, nodes, underlay);
+      // Keep the files (logs) for the post-mortem; everything else goes.
       await bed.stop({ keepDir: true, noCentral: !central }).catch(() => undefined);
       (err as Error).message += ` (test bed files kept in ${dir})`;
       throw err;
@@ -107,6 +108,10 @@ export class OvnTestbed {
     }
     this.nodes.clear();
     if (this.underlayNetns) await netnsDel(this.underlayNetns).catch((e: unknown) => errors.push(e));
+    // Namespaces made before a node finished starting (underlay veth ends) belong to no node object yet.
+    for (const ns of await netnsList(`${TESTBED_PREFIX}-${this.runId}-`)) {
+      await netnsDel(ns).catch((e: unknown) => errors.push(e));
+    }
     if (!opts.noCentral) await this.central.stop().catch((e: unknown) => errors.push(e));
     if (!opts.keepDir && !errors.length) await fs.rm(this.dir, { recursive: true, force: true });
     if (errors.length) throw new Error(`test bed stop: ${errors.map(String).join('; ')} (files kept in ${this.dir})`);
