@@ -20,11 +20,14 @@ const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 function checkObject(value: unknown, where: string): KubeObject[] {
   if (value === null || value === undefined) return []; // an empty document (`---` at the end, say)
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new ManifestError(`${where}: expected a Kubernetes object, found ${Array.isArray(value) ? 'a list' : typeof value}`);
+    throw new ManifestError(
+      `${where}: expected a Kubernetes object, found ${Array.isArray(value) ? 'a list' : typeof value}`,
+    );
   }
   const o = value as Record<string, unknown>;
   if (typeof o.kind !== 'string' || !o.kind) throw new ManifestError(`${where}: missing kind`);
-  if (typeof o.apiVersion !== 'string' || !o.apiVersion) throw new ManifestError(`${where}: ${o.kind} has no apiVersion`);
+  if (typeof o.apiVersion !== 'string' || !o.apiVersion)
+    throw new ManifestError(`${where}: ${o.kind} has no apiVersion`);
   // kind: List (kubectl get -o yaml) holds the objects in items.
   if (o.kind === 'List' || (o.kind.endsWith('List') && Array.isArray(o.items))) {
     if (!Array.isArray(o.items)) throw new ManifestError(`${where}: ${o.kind} has no items`);
@@ -83,7 +86,8 @@ export async function loadManifests(paths: string[]): Promise<KubeObject[]> {
   const seen = new Set<string>();
   for (const o of objects) {
     const id = objectId(o);
-    if (seen.has(id)) throw new ManifestError(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} is defined twice`);
+    if (seen.has(id))
+      throw new ManifestError(`${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} is defined twice`);
     seen.add(id);
   }
   return objects;

@@ -1,10 +1,5 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import {
-  SERVICE_NAME_LABEL,
-  translateChassisTemplateVar,
-  translateService,
-  type ServiceNode,
-} from '../service';
+import { SERVICE_NAME_LABEL, translateChassisTemplateVar, translateService, type ServiceNode } from '../service';
 import type { KubeObject } from './manifest-loader';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from './manifest-translator';
 

@@ -34,7 +34,9 @@ export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** Does this slice belong to the Service? (Slices are matched by label, as kube-proxy does.) */
 export function sliceBelongsTo(slice: V1EndpointSlice, namespace: string, name: string): boolean {
-  return (slice.metadata?.namespace ?? 'default') === namespace && slice.metadata?.labels?.[SERVICE_NAME_LABEL] === name;
+  return (
+    (slice.metadata?.namespace ?? 'default') === namespace && slice.metadata?.labels?.[SERVICE_NAME_LABEL] === name
+  );
 }
 
 function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: TranslationWarning[]): SlicePort[] {

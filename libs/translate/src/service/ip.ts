@@ -36,7 +36,8 @@ function ipBytes(ip: ParsedIp): number[] {
   const expand = (groups: string[]): number[] => {
     const out: number[] = [];
     for (const g of groups) {
-      if (g.includes('.')) out.push(...g.split('.').map(Number)); // embedded IPv4 (::ffff:1.2.3.4)
+      if (g.includes('.'))
+        out.push(...g.split('.').map(Number)); // embedded IPv4 (::ffff:1.2.3.4)
       else out.push(parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff);
     }
     return out;

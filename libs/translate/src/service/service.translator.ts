@@ -169,6 +169,8 @@ class ServiceTranslationBuilder {
         if (ip) external.push(ip);
       });
     }
+    // NodePorts listen in the Service's own families only (kube-proxy runs one proxier per family).
+    const serviceFamilies = new Set<string>(spec.ipFamilies?.length ? spec.ipFamilies : cluster.map((ip) => ip.family));
     const nodes = (this.ctx.nodes ?? [])
       .map((n) => ({
         name: n.name,
@@ -176,14 +178,18 @@ class ServiceTranslationBuilder {
         // Node addresses come from Node status, not from the Service: skip unusable ones quietly.
         addresses: n.addresses
           .map((a) => parseIp(a))
-          .filter((ip): ip is ParsedIp => !!ip && this.families.includes(ip.family)),
+          .filter((ip): ip is ParsedIp => !!ip && this.families.includes(ip.family) && serviceFamilies.has(ip.family)),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
     return { cluster, external, nodes };
   }
 
   /** The LB protocol of a valid port, or undefined with a warning naming the field. */
-  private checkPort(port: V1ServicePort, i: number): LbProtocol | undefined {
+  private checkPort(port: V1ServicePort | null, i: number): LbProtocol | undefined {
+    if (typeof port !== 'object' || port === null) {
+      this.warn(`spec.ports[${i}]`, 'not a port');
+      return undefined;
+    }
     const protocol = PROTOCOLS[port.protocol ?? 'TCP'];
     if (!protocol) {
       this.warn(`spec.ports[${i}].protocol`, `protocol ${String(port.protocol)} is not supported (TCP, UDP, SCTP)`);
@@ -233,9 +239,7 @@ class ServiceTranslationBuilder {
     // wherever the packet is load-balanced.
     for (const node of addresses.nodes) {
       for (const ip of node.addresses) {
-        const backends = externalLocal
-          ? formatBackends(selectBackends(endpoints, ip.family, node.name))
-          : all(ip);
+        const backends = externalLocal ? formatBackends(selectBackends(endpoints, ip.family, node.name)) : all(ip);
         vips.regular.push({ ip, port: nodePort, scope: 'node', backends });
       }
     }
@@ -271,12 +275,12 @@ class ServiceTranslationBuilder {
   }
 
   private externalIds(protocol: LbProtocol, extra: Record<string, string> = {}): Record<string, string> {
-    return {
+    return sortKeys({
       'ycloud.io/protocol': protocol,
       'ycloud.io/service': `${this.namespace}/${this.name}`,
       'ycloud.io/vpc': this.ctx.vpc,
       ...extra,
-    };
+    });
   }
 
   private assemble(byProtocol: Map<LbProtocol, ProtocolVips>, addresses: Addresses): ServiceTranslation {

@@ -1,0 +1,65 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runTranslate } from './translate.command';
+
+describe('ycloud translate', () => {
+  let dir: string;
+  let out: string;
+  let err: string;
+  const io = { stdout: (t: string) => void (out += t), stderr: (t: string) => void (err += t) };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ycloud-translate-'));
+    out = '';
+    err = '';
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  const service = (extra = '') => `apiVersion: v1
+kind: Service
+metadata: { name: web }
+spec:
+  clusterIPs: [10.96.0.10]
+  ports: [{ port: 80${extra} }]
+`;
+
+  it('prints Load_Balancer rows for a Service and exits 0', async () => {
+    writeFileSync(join(dir, 'svc.yaml'), service());
+    expect(await runTranslate([dir], io)).toBe(0);
+    const output = JSON.parse(out);
+    expect(output.tables.Load_Balancer[0].columns.vips).toEqual({ '10.96.0.10:80': '' });
+    expect(err).toBe('');
+  });
+
+  it('exits 1 naming the file and document on a manifest without a kind', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), `${service()}---\napiVersion: v1\nmetadata: { name: x }\n`);
+    expect(await runTranslate([join(dir, 'bad.yaml')], io)).toBe(1);
+    expect(err).toBe(`error: ${join(dir, 'bad.yaml')}: document 2: missing kind\n`);
+    expect(out).toBe('');
+  });
+
+  it('exits 1 on YAML syntax errors and missing paths', async () => {
+    writeFileSync(join(dir, 'broken.yaml'), 'kind: [Service\n');
+    expect(await runTranslate([dir], io)).toBe(1);
+    expect(err).toMatch(/^error: .*broken\.yaml: document 1: /);
+    err = '';
+    expect(await runTranslate([join(dir, 'nope')], io)).toBe(1);
+    expect(err).toBe(`error: ${join(dir, 'nope')}: no such file or directory\n`);
+  });
+
+  it('exits 1 on a bad option', async () => {
+    writeFileSync(join(dir, 'svc.yaml'), service());
+    expect(await runTranslate([dir, '--ip-families', 'ipv5'], io)).toBe(1);
+    expect(err).toContain('--ip-families');
+  });
+
+  it('prints warnings on stderr; --strict makes them exit 2', async () => {
+    writeFileSync(join(dir, 'svc.yaml'), service(', protocol: ICMP'));
+    expect(await runTranslate([dir], io)).toBe(0);
+    expect(err).toBe(
+      'warning: Service default/web: spec.ports[0].protocol: protocol ICMP is not supported (TCP, UDP, SCTP)\n',
+    );
+    expect(await runTranslate([dir, '--strict'], io)).toBe(2);
+  });
+});
