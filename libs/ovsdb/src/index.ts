@@ -2,7 +2,14 @@
 export { OvsdbClient, TableView } from './client/client';
 export type { OvsdbClientOptions, MonitorTableOptions, ClientEvents } from './client/client';
 export { Transaction } from './client/transaction';
-export type { Condition, ConditionFunction, Mutation, Mutator, RowInput, TransactionResult } from './client/transaction';
+export type {
+  Condition,
+  ConditionFunction,
+  Mutation,
+  Mutator,
+  RowInput,
+  TransactionResult,
+} from './client/transaction';
 export { matchesWhere, matchesCondition } from './client/condition';
 export type { Row, RowChange, IndexSpec } from './cache/table-cache';
 export { TableCache, applyDiff } from './cache/table-cache';

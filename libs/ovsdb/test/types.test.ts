@@ -14,7 +14,10 @@ let db: OvsdbClient;
 async function dumped(table: string): Promise<Map<string, Row>> {
   const d = await dumpDatabase(srv.unix, 'Types', [table]);
   const t = schema.tables[table];
-  const tc = new TableCache(t, Object.keys(t.columns).filter((c) => !c.startsWith('_')));
+  const tc = new TableCache(
+    t,
+    Object.keys(t.columns).filter((c) => !c.startsWith('_')),
+  );
   for (const r of d[table]) tc.insert(tc.decodeRow((r._uuid as [string, string])[1], r));
   return tc.rows;
 }
@@ -25,7 +28,13 @@ beforeAll(async () => {
     remotes: srv.unix,
     database: 'Types',
     monitor: { Root: {}, Child: {}, Missing_Table: {} },
-    indexes: { Root: [{ name: 's', columns: ['s'] }, { name: 'owner', columns: ['mss:owner'] }, { name: 'pair', columns: ['s', 'i'] }] },
+    indexes: {
+      Root: [
+        { name: 's', columns: ['s'] },
+        { name: 'owner', columns: ['mss:owner'] },
+        { name: 'pair', columns: ['s', 'i'] },
+      ],
+    },
   });
 });
 afterAll(async () => {
@@ -166,26 +175,50 @@ test('update2 diffs of sets and maps, mutate, indexes and change events', async 
   const tx = db.transaction();
   const t = tx.insert('Root', { s: 'idx', i: 5, ss: ['a', 'b'], mss: { owner: 'me', x: '1' } });
   const u = (await tx.commit()).uuids[t];
-  expect(db.table('Root').lookup('owner', 'me').map((r) => r._uuid)).toEqual([u]);
-  expect(db.table('Root').lookup('pair', 'idx', 5).map((r) => r._uuid)).toEqual([u]);
+  expect(
+    db
+      .table('Root')
+      .lookup('owner', 'me')
+      .map((r) => r._uuid),
+  ).toEqual([u]);
+  expect(
+    db
+      .table('Root')
+      .lookup('pair', 'idx', 5)
+      .map((r) => r._uuid),
+  ).toEqual([u]);
 
   const m = db.transaction();
-  m.mutate('Root', [['_uuid', '==', u]], [
-    ['ss', 'delete', ['a']],
-    ['ss', 'insert', ['c', 'd']],
-    ['mss', 'delete', ['x']],
-    ['mss', 'delete', { owner: 'me' }],
-    ['mss', 'insert', { owner: 'you', y: '2' }],
-    ['i', '+=', 10],
-  ]);
+  m.mutate(
+    'Root',
+    [['_uuid', '==', u]],
+    [
+      ['ss', 'delete', ['a']],
+      ['ss', 'insert', ['c', 'd']],
+      ['mss', 'delete', ['x']],
+      ['mss', 'delete', { owner: 'me' }],
+      ['mss', 'insert', { owner: 'you', y: '2' }],
+      ['i', '+=', 10],
+    ],
+  );
   await m.commit();
   const row = db.table('Root').get(u)!;
   expect([...(row.ss as string[])].sort()).toEqual(['b', 'c', 'd']);
   expect(row.mss).toEqual({ owner: 'you', y: '2' });
   expect(row.i).toBe(15);
   expect(db.table('Root').lookup('owner', 'me')).toEqual([]);
-  expect(db.table('Root').lookup('owner', 'you').map((r) => r._uuid)).toEqual([u]);
-  expect(db.table('Root').lookup('pair', 'idx', 15).map((r) => r._uuid)).toEqual([u]);
+  expect(
+    db
+      .table('Root')
+      .lookup('owner', 'you')
+      .map((r) => r._uuid),
+  ).toEqual([u]);
+  expect(
+    db
+      .table('Root')
+      .lookup('pair', 'idx', 15)
+      .map((r) => r._uuid),
+  ).toEqual([u]);
   expect((await dumped('Root')).get(u)).toEqual(row);
 
   const d = db.transaction();

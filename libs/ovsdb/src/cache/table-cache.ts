@@ -175,7 +175,10 @@ export class TableCache {
   }
 
   /** Applies one plain `update` (v1) row update: {old?, new?}. */
-  applyUpdate1(uuid: string, ru: { old?: Record<string, unknown>; new?: Record<string, unknown> }): RowChange | undefined {
+  applyUpdate1(
+    uuid: string,
+    ru: { old?: Record<string, unknown>; new?: Record<string, unknown> },
+  ): RowChange | undefined {
     if (!ru.new) return this.delete(uuid);
     const old = this.rows.get(uuid);
     if (!old || ru.old === undefined) return this.insert(this.decodeRow(uuid, ru.new));

@@ -265,10 +265,17 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     for (let i = 0; i < results.length; i++) {
       const r = results[i];
       if (r && typeof r.error === 'string') {
-        throw new OvsdbTransactionError(i < ops.length ? i : -1, r.error, r.details, i < ops.length ? described[i] : undefined, results);
+        throw new OvsdbTransactionError(
+          i < ops.length ? i : -1,
+          r.error,
+          r.details,
+          i < ops.length ? described[i] : undefined,
+          results,
+        );
       }
     }
-    if (results.length < ops.length) throw new OvsdbConnectionError(`transact: ${results.length} results for ${ops.length} operations`);
+    if (results.length < ops.length)
+      throw new OvsdbConnectionError(`transact: ${results.length} results for ${ops.length} operations`);
     const uuids: Record<string, string> = {};
     ops.forEach((op, i) => {
       const o = op as { op: string; 'uuid-name'?: string };
@@ -313,7 +320,9 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
         }
       }
       if (Date.now() + backoff > deadline || this.closing) {
-        throw new OvsdbConnectionError(`cannot connect to ${this.opts.database}: ${[...new Set(reasons)].slice(-6).join('; ')}`);
+        throw new OvsdbConnectionError(
+          `cannot connect to ${this.opts.database}: ${[...new Set(reasons)].slice(-6).join('; ')}`,
+        );
       }
       await sleep(backoff);
       backoff = Math.min(backoff * 2, 2000);
@@ -395,7 +404,9 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
       if (e instanceof OvsdbRpcError) return; // a server without _Server: accept, as the C client does
       throw e;
     }
-    const rows = Object.values(((reply as Record<string, Record<string, { initial?: Record<string, unknown> }>>) ?? {}).Database ?? {});
+    const rows = Object.values(
+      ((reply as Record<string, Record<string, { initial?: Record<string, unknown> }>>) ?? {}).Database ?? {},
+    );
     const row = rows[0]?.initial;
     if (!row) throw new UnsuitableServer(`${rpc.remote} does not serve database ${this.opts.database}`);
     this.judgeServer(rpc, row, true);
@@ -409,15 +420,23 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     const r = this.serverRow;
     const model = r.model as string;
     const idxRaw = r.index;
-    const index = Array.isArray(idxRaw) ? (idxRaw[0] === 'set' ? (idxRaw[1] as number[])[0] : undefined) : (idxRaw as number | undefined);
+    const index = Array.isArray(idxRaw)
+      ? idxRaw[0] === 'set'
+        ? (idxRaw[1] as number[])[0]
+        : undefined
+      : (idxRaw as number | undefined);
     let why: string | undefined;
     if (model === 'clustered' || model === 'relay') {
       const schema = r.schema;
-      if (schema === undefined || (Array.isArray(schema) && schema[0] === 'set' && (schema[1] as unknown[]).length === 0)) {
+      if (
+        schema === undefined ||
+        (Array.isArray(schema) && schema[0] === 'set' && (schema[1] as unknown[]).length === 0)
+      ) {
         why = 'has no schema yet (joining the cluster)';
       } else if (r.connected === false) why = 'is not connected to the cluster';
       else if (this.opts.leaderOnly && (model === 'relay' || r.leader !== true)) why = `is not the leader (${model})`;
-      else if (typeof index === 'number' && index < this.highestIndex) why = `is behind (index ${index} < ${this.highestIndex})`;
+      else if (typeof index === 'number' && index < this.highestIndex)
+        why = `is behind (index ${index} < ${this.highestIndex})`;
       if (!why && typeof index === 'number') this.highestIndex = Math.max(this.highestIndex, index);
     }
     if (!why) return;
@@ -432,7 +451,10 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     for (const [name, spec] of Object.entries(wanted)) {
       const t = schema.tables[name];
       if (!t) {
-        this.emit('warning', `table ${name} is not in the server's ${schema.name} schema ${schema.version}: not monitored`);
+        this.emit(
+          'warning',
+          `table ${name} is not in the server's ${schema.name} schema ${schema.version}: not monitored`,
+        );
         continue;
       }
       const all = dataColumns(t);
@@ -455,14 +477,23 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
       try {
         if (this.monitorMethod === 'monitor_cond_since') {
           const since = schemaChanged ? ZERO_UUID : this.lastId;
-          const r = (await rpc.request('monitor_cond_since', [this.opts.database, this.monitorId, requests, since])) as [boolean, string, unknown];
+          const r = (await rpc.request('monitor_cond_since', [
+            this.opts.database,
+            this.monitorId,
+            requests,
+            since,
+          ])) as [boolean, string, unknown];
           [found, lastId, updates] = r;
         } else {
           updates = await rpc.request(this.monitorMethod, [this.opts.database, this.monitorId, requests]);
         }
         break;
       } catch (e) {
-        if (e instanceof OvsdbRpcError && /unknown method/.test(JSON.stringify(e.error)) && this.monitorMethod !== 'monitor') {
+        if (
+          e instanceof OvsdbRpcError &&
+          /unknown method/.test(JSON.stringify(e.error)) &&
+          this.monitorMethod !== 'monitor'
+        ) {
           this.monitorMethod = this.monitorMethod === 'monitor_cond_since' ? 'monitor_cond' : 'monitor';
           continue;
         }
@@ -492,7 +523,9 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
       fresh.set(name, new TableCache(schema.tables[name], cols, this.opts.indexes?.[name] ?? []));
     }
     const v1 = this.monitorMethod === 'monitor';
-    for (const [tname, rows] of Object.entries((updates ?? {}) as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const [tname, rows] of Object.entries(
+      (updates ?? {}) as Record<string, Record<string, Record<string, unknown>>>,
+    )) {
       const tc = fresh.get(tname);
       if (!tc) continue;
       for (const [uuid, ru] of Object.entries(rows)) {
@@ -522,7 +555,9 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   private applyUpdates(updates: unknown, version: 1 | 2): void {
     this.stats.updates++;
     const changes: RowChange[] = [];
-    for (const [tname, rows] of Object.entries((updates ?? {}) as Record<string, Record<string, Record<string, unknown>>>)) {
+    for (const [tname, rows] of Object.entries(
+      (updates ?? {}) as Record<string, Record<string, Record<string, unknown>>>,
+    )) {
       const tc = this.tables.get(tname);
       if (!tc) continue;
       for (const [uuid, ru] of Object.entries(rows)) {
@@ -543,11 +578,13 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
           return;
         case 'update2':
           if (JSON.stringify(params[0]) === JSON.stringify(['ycloud:_Server'])) {
-            const db = (params[1] as Record<string, Record<string, Record<string, Record<string, unknown>>>>).Database ?? {};
+            const db =
+              (params[1] as Record<string, Record<string, Record<string, Record<string, unknown>>>>).Database ?? {};
             for (const ru of Object.values(db)) {
               const row = ru.modify ?? ru.insert ?? ru.initial;
               if (row) this.judgeServer(rpc, row, false);
-              else if ('delete' in ru) rpc.close(new OvsdbConnectionError(`${rpc.remote}: database ${this.opts.database} removed`));
+              else if ('delete' in ru)
+                rpc.close(new OvsdbConnectionError(`${rpc.remote}: database ${this.opts.database} removed`));
             }
             return;
           }
@@ -588,4 +625,3 @@ function sameRow(a: Row, b: Row): boolean {
 function big(_k: string, v: unknown): unknown {
   return typeof v === 'bigint' ? `${v}n` : v;
 }
-

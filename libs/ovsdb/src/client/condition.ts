@@ -13,7 +13,11 @@ function eq(a: unknown, b: unknown): boolean {
     const ka = Object.keys(a);
     return ka.length === Object.keys(b).length && includes(a, b);
   }
-  return typeof a === 'number' && typeof b === 'bigint' ? BigInt(a) === b : typeof a === 'bigint' && typeof b === 'number' ? a === BigInt(b) : false;
+  return typeof a === 'number' && typeof b === 'bigint'
+    ? BigInt(a) === b
+    : typeof a === 'bigint' && typeof b === 'number'
+      ? a === BigInt(b)
+      : false;
 }
 
 /** Does `a` include every element (set) or pair (map) of `b`? */

@@ -104,7 +104,12 @@ export class Transaction {
     const name = tableName(table);
     return this.add({ op: 'update', table: name }, () => {
       const t = this.table(name);
-      return { op: 'update', table: name, where: encodeWhere(t, where), row: encodeRow(t, row as Record<string, unknown>) };
+      return {
+        op: 'update',
+        table: name,
+        where: encodeWhere(t, where),
+        row: encodeRow(t, row as Record<string, unknown>),
+      };
     });
   }
 
@@ -112,20 +117,36 @@ export class Transaction {
     const name = tableName(table);
     return this.add({ op: 'mutate', table: name }, () => {
       const t = this.table(name);
-      return { op: 'mutate', table: name, where: encodeWhere(t, where), mutations: mutations.map((m) => encodeMutation(t, m)) };
+      return {
+        op: 'mutate',
+        table: name,
+        where: encodeWhere(t, where),
+        mutations: mutations.map((m) => encodeMutation(t, m)),
+      };
     });
   }
 
   delete<R = Row>(table: TableArg<R>, where: Condition[]): number {
     const name = tableName(table);
-    return this.add({ op: 'delete', table: name }, () => ({ op: 'delete', table: name, where: encodeWhere(this.table(name), where) }));
+    return this.add({ op: 'delete', table: name }, () => ({
+      op: 'delete',
+      table: name,
+      where: encodeWhere(this.table(name), where),
+    }));
   }
 
   /**
    * `wait`: the rows matching `where`, projected on `columns`, must (until '==') or must not (until '!=') equal
    * `rows`. timeout 0 fails at once ("timed out"); undefined lets the server hold the transaction.
    */
-  wait<R = Row>(table: TableArg<R>, where: Condition[], columns: string[], until: '==' | '!=', rows: RowInput<R>[], timeout?: number): number {
+  wait<R = Row>(
+    table: TableArg<R>,
+    where: Condition[],
+    columns: string[],
+    until: '==' | '!=',
+    rows: RowInput<R>[],
+    timeout?: number,
+  ): number {
     const name = tableName(table);
     return this.add({ op: 'wait', table: name }, () => {
       const t = this.table(name);

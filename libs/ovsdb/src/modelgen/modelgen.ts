@@ -38,7 +38,9 @@ function atomType(b: BaseType): string {
   switch (b.type) {
     case 'integer':
       // Integers above 2^53 decode as bigint; a range within it guarantees a number.
-      return b.maxInteger !== undefined && b.maxInteger <= Number.MAX_SAFE_INTEGER && (b.minInteger ?? 0) >= Number.MIN_SAFE_INTEGER
+      return b.maxInteger !== undefined &&
+        b.maxInteger <= Number.MAX_SAFE_INTEGER &&
+        (b.minInteger ?? 0) >= Number.MIN_SAFE_INTEGER
         ? 'number'
         : 'number | bigint';
     case 'real':
@@ -64,7 +66,8 @@ function doc(c: ColumnSchema): string {
   if (t.key.refTable) bits.push(`${t.key.refType ?? 'strong'} ref to ${t.key.refTable}`);
   if (t.value?.refTable) bits.push(`values: ${t.value.refType ?? 'strong'} ref to ${t.value.refTable}`);
   if (c.kind !== 'atom') bits.push(`min ${t.min}, max ${t.max === Infinity ? 'unlimited' : t.max}`);
-  if (t.key.minInteger !== undefined || t.key.maxInteger !== undefined) bits.push(`range [${t.key.minInteger ?? ''}, ${t.key.maxInteger ?? ''}]`);
+  if (t.key.minInteger !== undefined || t.key.maxInteger !== undefined)
+    bits.push(`range [${t.key.minInteger ?? ''}, ${t.key.maxInteger ?? ''}]`);
   if (c.ephemeral) bits.push('ephemeral');
   return bits.length ? `  /** ${bits.join('; ')} */\n` : '';
 }
@@ -86,9 +89,13 @@ export function generateModel(src: ModelSource, schemaText: string): string {
   );
   for (const t of tables) {
     const ts = schema.tables[t];
-    out.push(`/** ${schema.name} table ${t}${ts.isRoot ? ' (root)' : ' (non-root: garbage-collected when unreferenced)'}. */`);
+    out.push(
+      `/** ${schema.name} table ${t}${ts.isRoot ? ' (root)' : ' (non-root: garbage-collected when unreferenced)'}. */`,
+    );
     out.push(`export type ${typeName(t)} = {`, '  _uuid: string;');
-    for (const cname of Object.keys(ts.columns).filter((c) => c !== '_uuid' && c !== '_version').sort()) {
+    for (const cname of Object.keys(ts.columns)
+      .filter((c) => c !== '_uuid' && c !== '_version')
+      .sort()) {
       const c = ts.columns[cname];
       out.push(`${doc(c)}  ${/^[A-Za-z_$][\w$]*$/.test(cname) ? cname : JSON.stringify(cname)}: ${columnType(c)};`);
     }

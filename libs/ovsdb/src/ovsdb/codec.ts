@@ -47,7 +47,12 @@ export function decodeAtom(j: unknown, base: BaseType): Atom {
       if (typeof j === 'boolean') return j;
       break;
     case 'uuid':
-      if (Array.isArray(j) && j.length === 2 && (j[0] === 'uuid' || j[0] === 'named-uuid') && typeof j[1] === 'string') {
+      if (
+        Array.isArray(j) &&
+        j.length === 2 &&
+        (j[0] === 'uuid' || j[0] === 'named-uuid') &&
+        typeof j[1] === 'string'
+      ) {
         return j[1];
       }
       break;
@@ -144,7 +149,10 @@ export function encodeValue(v: unknown, col: ColumnSchema, what = col.name): unk
   }
   return [
     'map',
-    Object.entries(v as Record<string, unknown>).map(([k, x]) => [encodeAtom(k, key, what), encodeAtom(x, value!, what)]),
+    Object.entries(v as Record<string, unknown>).map(([k, x]) => [
+      encodeAtom(k, key, what),
+      encodeAtom(x, value!, what),
+    ]),
   ];
 }
 

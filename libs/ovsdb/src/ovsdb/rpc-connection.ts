@@ -42,7 +42,9 @@ export class RpcConnection extends EventEmitter {
     super();
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.shutdown(new OvsdbConnectionError(`${remote}: ${err.message}`)));
-    socket.on('close', () => this.shutdown(this.closeError ?? new OvsdbConnectionError(`${remote}: connection closed`)));
+    socket.on('close', () =>
+      this.shutdown(this.closeError ?? new OvsdbConnectionError(`${remote}: connection closed`)),
+    );
   }
 
   get isClosed(): boolean {
@@ -139,7 +141,8 @@ export class RpcConnection extends EventEmitter {
   }
 
   private dispatch(m: Message): void {
-    if (typeof m !== 'object' || m === null || Array.isArray(m)) throw new Error('protocol error: message is not an object');
+    if (typeof m !== 'object' || m === null || Array.isArray(m))
+      throw new Error('protocol error: message is not an object');
     if (typeof m.method === 'string') {
       const params = Array.isArray(m.params) ? m.params : [];
       if (m.id === null || m.id === undefined) {

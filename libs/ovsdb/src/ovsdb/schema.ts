@@ -101,7 +101,15 @@ export function parseSchema(raw: unknown): DatabaseSchema {
     name: string;
     version: string;
     cksum?: string;
-    tables: Record<string, { columns: Record<string, { type: string | RawType; ephemeral?: boolean; mutable?: boolean }>; isRoot?: boolean; maxRows?: number; indexes?: string[][] }>;
+    tables: Record<
+      string,
+      {
+        columns: Record<string, { type: string | RawType; ephemeral?: boolean; mutable?: boolean }>;
+        isRoot?: boolean;
+        maxRows?: number;
+        indexes?: string[][];
+      }
+    >;
   };
   if (!r || typeof r.name !== 'string' || typeof r.tables !== 'object') throw new Error('invalid OVSDB schema');
   const tables: Record<string, TableSchema> = {};
