@@ -123,6 +123,9 @@ export async function runJournal(
     const records = await journal.query(query);
     io.stdout(flags.output === 'json' ? JSON.stringify(records, null, 2) + '\n' : formatJournalTable(records));
     return 0;
+  } catch (err) {
+    io.stderr(`ycloud journal: reading the journal failed: ${(err as Error).message}\n`);
+    return 1;
   } finally {
     await journal.close();
   }
