@@ -1,11 +1,12 @@
 import { enqueueHandler, ownerKeys, selectorMatches, serviceKeyOfEndpointSlice } from './event-handlers';
+import { KubeObject } from './resource';
 import { Store, indexByLabel, indexPodsByNode } from './store';
 
 describe('event handlers', () => {
   it('maps EndpointSlices to their Service and enqueues old and new owner on update', () => {
     const keys: string[] = [];
     const h = enqueueHandler({ enqueue: (k) => keys.push(k) }, serviceKeyOfEndpointSlice);
-    const slice = (svc?: string) => ({
+    const slice = (svc?: string): KubeObject => ({
       metadata: { namespace: 'ns', name: 's-1', labels: svc ? { 'kubernetes.io/service-name': svc } : {} },
     });
     h.onAdd!(slice('web'));

@@ -69,9 +69,9 @@ interface KubeconfigFile {
 /**
  * A small REST client for the apiserver on node:https, with one keep-alive agent per client.
  *
- * Why not client-node's generated clients and Watch: client-node 1.x is ESM-only (jest here runs CommonJS and
- * cannot load it on Node 20), its 1.4.0 Watch makes a new HTTPS agent per request (socket leak on
- * reconnects), and it has no per-watch deadline. Owning the socket lets the informer set timeouts, TCP
+ * Why not client-node's generated clients and Watch: its 1.4.0 Watch makes a new HTTPS agent per request
+ * (socket leak on reconnects), has no per-watch deadline, and client-node 1.x is ESM-only (plain `node -r
+ * scripts/register.js` and jest need extra transforms for it). Owning the socket lets the informer set timeouts, TCP
  * keep-alive and abort a watch deterministically. Types from client-node (V1Service, ...) still fit.
  * Auth: client certificates and bearer tokens (files, kubeconfig, in-cluster); no exec plugins.
  */
