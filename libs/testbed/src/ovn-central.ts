@@ -1,13 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import {
-  OvsdbClusterHandle,
-  OvsdbServerHandle,
-  ovsEnv,
-  startOvsdbCluster,
-  startOvsdbServer,
-} from './ovsdb-server';
-import { Daemon, makeRunDir, runText, waitFor } from './process';
+import { OvsdbClusterHandle, OvsdbServerHandle, ovsEnv, startOvsdbCluster, startOvsdbServer } from './ovsdb-server';
+import { Daemon, makeRunDir, runText, sleep, waitFor } from './process';
 
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
@@ -123,14 +117,44 @@ export class OvnCentral {
     }
   }
 
+  /**
+   * Remote for one-shot tools (ovn-nbctl, ovn-sbctl, ovn-trace): only running members, because these tools give
+   * up ("database connection failed") when the member they try first refuses the connection.
+   */
+  ctlRemote(db: 'nb' | 'sb'): string {
+    const h = db === 'nb' ? this.nb : this.sb;
+    if (!('members' in h)) return h.unixRemote;
+    return h.members
+      .filter((m) => m.running)
+      .map((m) => m.unixRemote)
+      .join(',');
+  }
+
   /** `ovn-nbctl --db=<nb> …` returning trimmed stdout. */
   nbctl(...args: string[]): Promise<string> {
-    return runText('ovn-nbctl', ['--db', this.nbRemote, '--timeout=30', ...args], { timeoutMs: 40_000 });
+    return this.ctl('ovn-nbctl', 'nb', args);
   }
 
   /** `ovn-sbctl --db=<sb> …` returning trimmed stdout. */
   sbctl(...args: string[]): Promise<string> {
-    return runText('ovn-sbctl', ['--db', this.sbRemote, '--timeout=30', ...args], { timeoutMs: 40_000 });
+    return this.ctl('ovn-sbctl', 'sb', args);
+  }
+
+  /**
+   * During a raft election ovn-nbctl exits at once with "database connection failed" instead of waiting for a
+   * leader: retry that (bounded, 30 s); any other failure is thrown as is.
+   */
+  private async ctl(tool: string, db: 'nb' | 'sb', args: string[]): Promise<string> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        return await runText(tool, ['--db', this.ctlRemote(db), '--timeout=30', ...args], { timeoutMs: 40_000 });
+      } catch (err) {
+        const retry = /database connection failed/.test((err as Error).message) && Date.now() < deadline;
+        if (!retry) throw err;
+        await sleep(250);
+      }
+    }
   }
 
   /** Waits until northd has processed every NB change so far (`ovn-nbctl --wait=sb sync`). */

@@ -163,9 +163,13 @@ export class OvnNode {
           'br-phy',
           opts.underlay.iface,
         );
-        await waitFor(`br-phy tap device in ${netns}`, async () => (await ipIn(netns, 'link', 'show', 'br-phy')) && true, {
-          timeoutMs,
-        });
+        await waitFor(
+          `br-phy tap device in ${netns}`,
+          async () => (await ipIn(netns, 'link', 'show', 'br-phy')) && true,
+          {
+            timeoutMs,
+          },
+        );
         await ipIn(netns, 'addr', 'add', opts.underlay.ipCidr, 'dev', 'br-phy');
         await ipIn(netns, 'link', 'set', 'br-phy', 'up');
         await ipIn(netns, 'link', 'set', opts.underlay.iface, 'up');
@@ -297,9 +301,13 @@ export class OvnNode {
         `mac="${mac}"`,
         ...extra,
       );
-      await waitFor(`tap device ${port} in ${this.netns}`, async () => (await ipIn(this.netns, 'link', 'show', port)) && true, {
-        timeoutMs: 20_000,
-      });
+      await waitFor(
+        `tap device ${port} in ${this.netns}`,
+        async () => (await ipIn(this.netns, 'link', 'show', port)) && true,
+        {
+          timeoutMs: 20_000,
+        },
+      );
       await ipIn(this.netns, 'link', 'set', port, 'netns', netns);
       await ipIn(netns, 'link', 'set', port, 'address', mac);
       for (const ip of ips) await ipIn(netns, 'addr', 'add', ip, 'dev', port);

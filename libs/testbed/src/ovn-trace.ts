@@ -3,8 +3,6 @@ import { runText } from './process';
 export interface OvnTraceOptions {
   /** SB remote (e.g. `bed.central.sbRemote`). */
   sbRemote: string;
-  /** NB remote lets ovn-trace print NB-level names in --detailed output; optional. */
-  nbRemote?: string;
   /** Logical datapath (switch or router name) where the packet enters. */
   datapath: string;
   /** ovn-trace microflow, e.g. 'inport=="pod-a" && eth.src==… && ip4.src==… && tcp.dst==80'. */
@@ -18,7 +16,6 @@ export interface OvnTraceOptions {
 /** Runs `ovn-trace` against the SB and returns its text: for explaining why a path drops in a failed test. */
 export function ovnTrace(opts: OvnTraceOptions): Promise<string> {
   const args = [`--db=${opts.sbRemote}`, `--${opts.format ?? 'summary'}`, ...(opts.flags ?? [])];
-  if (opts.nbRemote) args.push(`--ovnnb-db=${opts.nbRemote}`);
   args.push(opts.datapath, opts.microflow);
   return runText('ovn-trace', args, { timeoutMs: 30_000 });
 }

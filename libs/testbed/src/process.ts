@@ -229,6 +229,7 @@ export class Daemon {
   async kill(): Promise<void> {
     if (this.exited) return;
     this.child.kill('SIGKILL');
-    if (!(await exitsWithin(this.exitPromise, 10_000))) throw new Error(`${this.name} (pid ${this.pid}) did not exit after SIGKILL`);
+    if (!(await exitsWithin(this.exitPromise, 10_000)))
+      throw new Error(`${this.name} (pid ${this.pid}) did not exit after SIGKILL`);
   }
 }

@@ -58,10 +58,11 @@ export async function listLeaks(scope: LeakScope = {}): Promise<TestbedLeaks> {
     .map((l) => /^\d+:\s+([^:@]+)/.exec(l)?.[1] ?? '')
     .filter((n) => OVS_DEVICE.test(n));
   const dirs = scope.runDir
-    ? (await fs.stat(scope.runDir).then(() => [scope.runDir as string]).catch(() => []))
-    : (await fs.readdir(os.tmpdir()))
-        .filter((n) => n.startsWith(`${prefix}-`))
-        .map((n) => path.join(os.tmpdir(), n));
+    ? await fs
+        .stat(scope.runDir)
+        .then(() => [scope.runDir as string])
+        .catch(() => [])
+    : (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith(`${prefix}-`)).map((n) => path.join(os.tmpdir(), n));
   return { processes: procs, netns, devices, dirs };
 }
 

@@ -92,9 +92,9 @@ export class OvnTestbed {
     return [...this.nodes.keys()];
   }
 
-  /** ovn-trace against this bed's SB (and NB for names). */
-  trace(opts: Omit<OvnTraceOptions, 'sbRemote' | 'nbRemote'>): Promise<string> {
-    return ovnTrace({ ...opts, sbRemote: this.central.sbRemote, nbRemote: this.central.nbRemote });
+  /** ovn-trace against this bed's SB. */
+  trace(opts: Omit<OvnTraceOptions, 'sbRemote'>): Promise<string> {
+    return ovnTrace({ ...opts, sbRemote: this.central.ctlRemote('sb') });
   }
 
   /**

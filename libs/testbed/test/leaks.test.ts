@@ -31,10 +31,14 @@ describe('teardown leaves nothing behind', () => {
     try {
       // A separate Node process starts a bed and is SIGKILLed: its daemons and namespaces are orphaned.
       const script = `require('@ycloud/testbed').OvnTestbed.start({ nodes: ['node-x'] }).then((b) => console.log('DIR ' + b.dir))`;
-      const child = spawn(process.execPath, ['-r', './scripts/register.js', '-e', script + '; setInterval(() => {}, 1000)'], {
-        cwd: ROOT,
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['-r', './scripts/register.js', '-e', script + '; setInterval(() => {}, 1000)'],
+        {
+          cwd: ROOT,
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       const dir = await new Promise<string>((resolve, reject) => {
         let out = '';
         const t = setTimeout(() => reject(new Error(`crashing child did not report its bed: ${out}`)), 120_000);

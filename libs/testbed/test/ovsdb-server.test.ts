@@ -46,7 +46,12 @@ describe('startOvsdbCluster', () => {
       expect(next).not.toBe(leader);
       await runText('ovn-nbctl', ['--db', cluster.remotes, '--timeout=20', 'ls-add', 'after'], { timeoutMs: 30_000 });
       await cluster.members[leader].start();
-      const ls = await runText('ovn-nbctl', ['--db', cluster.members[leader].unixRemote, '--no-leader-only', 'ls-list']);
+      const ls = await runText('ovn-nbctl', [
+        '--db',
+        cluster.members[leader].unixRemote,
+        '--no-leader-only',
+        'ls-list',
+      ]);
       expect(ls).toContain('before');
       expect(ls).toContain('after');
     } finally {
