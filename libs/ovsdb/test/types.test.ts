@@ -7,6 +7,8 @@ import { dumpDatabase, startOvsdbServer, type StandaloneServer } from './fixture
 const SCHEMA = path.join(__dirname, 'fixtures', 'types.ovsschema');
 const schema = parseSchema(JSON.parse(fs.readFileSync(SCHEMA, 'utf8')));
 
+jest.setTimeout(60000); // the project's testTimeout is not applied per project
+
 let srv: StandaloneServer;
 let db: OvsdbClient;
 
