@@ -8,3 +8,7 @@ export * from './kube-client';
 export * from './store';
 export * from './event-handlers';
 export * from './informer';
+export * from './ops-server';
+export * from './leader-election';
+export * from './event-recorder';
+export * from './conditions';

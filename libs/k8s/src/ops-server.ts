@@ -1,0 +1,123 @@
+import * as http from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import { Logger } from './logger';
+
+/** A health or readiness check: resolve true/void when fine; false or a throw means failing. */
+export type Check = () => boolean | void | Promise<boolean | void>;
+
+export interface OpsServerOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 0 (any free port). */
+  port?: number;
+  registry: Registry;
+  logger?: Logger;
+  /** Per-check time limit. Default 5 s. */
+  checkTimeoutMs?: number;
+}
+
+/**
+ * The operations endpoint: `/healthz` (liveness), `/readyz` (readiness: caches synced, NB connected, leader or
+ * standby...), `/metrics` (Prometheus text from the registry). `?verbose` lists each check.
+ */
+export class OpsServer {
+  private readonly healthChecks = new Map<string, Check>();
+  private readonly readyChecks = new Map<string, Check>();
+  private server?: http.Server;
+  private readonly log: Logger;
+
+  constructor(private readonly options: OpsServerOptions) {
+    this.log = (options.logger ?? new Logger()).child({ component: 'ops-server' });
+  }
+
+  /** Adds a liveness check (`/healthz`). */
+  addHealthCheck(name: string, check: Check): this {
+    this.healthChecks.set(name, check);
+    return this;
+  }
+
+  /** Adds a readiness check (`/readyz`). */
+  addReadyCheck(name: string, check: Check): this {
+    this.readyChecks.set(name, check);
+    return this;
+  }
+
+  /** Listens; resolves with the bound address. */
+  async listen(): Promise<{ host: string; port: number; url: string }> {
+    const server = http.createServer((req, res) => {
+      this.handle(req, res).catch((err) => {
+        this.log.error('ops request failed', { err, url: req.url });
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return { host: addr.address, port: addr.port, url: `http://${host}:${addr.port}` };
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (url.pathname === '/metrics') {
+      const body = await this.options.registry.metrics();
+      res.writeHead(200, { 'Content-Type': this.options.registry.contentType }).end(body);
+      return;
+    }
+    const checks =
+      url.pathname === '/healthz' ? this.healthChecks : url.pathname === '/readyz' ? this.readyChecks : undefined;
+    if (!checks) {
+      res.writeHead(404).end('not found\n');
+      return;
+    }
+    const results = await Promise.all(
+      [...checks].map(async ([name, check]) => ({ name, ok: await this.run(name, check) })),
+    );
+    const ok = results.every((r) => r.ok);
+    const lines =
+      url.searchParams.has('verbose') || !ok
+        ? results.map((r) => `[${r.ok ? '+' : '-'}]${r.name} ${r.ok ? 'ok' : 'failed'}`)
+        : [];
+    lines.push(ok ? 'ok' : `${url.pathname.slice(1)} check failed`);
+    res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8' }).end(lines.join('\n') + '\n');
+  }
+
+  private async run(name: string, check: Check): Promise<boolean> {
+    const timeoutMs = this.options.checkTimeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        Promise.resolve().then(check),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+      ]);
+      return result !== false;
+    } catch (err) {
+      this.log.warn('check failed', { check: name, err });
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
