@@ -1,0 +1,33 @@
+import { Registry } from 'prom-client';
+import { Controller, OpsServer } from '@ycloud/k8s';
+import { testLogger } from './helpers';
+
+describe('OpsServer', () => {
+  it('serves healthz, readyz with pluggable checks, and pre-registered controller metrics', async () => {
+    const registry = new Registry();
+    new Controller({ name: 'services', reconcile: async () => ({}), registry, logger: testLogger() });
+    let synced = false;
+    const ops = new OpsServer({ registry, logger: testLogger() })
+      .addHealthCheck('ping', () => true)
+      .addReadyCheck('caches-synced', () => synced)
+      .addReadyCheck('nb-connected', async () => true);
+    const { url } = await ops.listen();
+    try {
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const notReady = await fetch(`${url}/readyz`);
+      expect(notReady.status).toBe(503);
+      expect(await notReady.text()).toContain('[-]caches-synced failed');
+      synced = true;
+      const ready = await fetch(`${url}/readyz?verbose`);
+      expect(ready.status).toBe(200);
+      expect(await ready.text()).toContain('[+]nb-connected ok');
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toContain('ycloud_controller_reconcile_total{controller="services",result="success"} 0');
+      expect(metrics).toContain('ycloud_workqueue_depth{name="services"} 0');
+      expect((await fetch(`${url}/nope`)).status).toBe(404);
+    } finally {
+      await ops.close();
+    }
+  });
+});
