@@ -22,7 +22,8 @@ export class CniServer {
   async listen(): Promise<void> {
     mkdirSync(dirname(this.socketPath), { recursive: true });
     rmSync(this.socketPath, { force: true });
-    const server = createServer((sock) => this.serve(sock));
+    // allowHalfOpen: the shim half-closes after its request; the reply still has to go out.
+    const server = createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.socketPath, () => resolve());
