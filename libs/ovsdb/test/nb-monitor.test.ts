@@ -1,7 +1,13 @@
 // The replicated cache against a real OVN Northbound ovsdb-server: the API other engineers code against,
 // and monitor correctness after random transactions from independent C clients.
 import { NB, OvsdbClient, TableCache, type NBTables, type Row } from '@ycloud/ovsdb';
-import { dumpDatabase, nbctl, ovsdbClientTransact, startOvsdbServer, type StandaloneServer } from './fixtures/ovsdb-server.fixture';
+import {
+  dumpDatabase,
+  nbctl,
+  ovsdbClientTransact,
+  startOvsdbServer,
+  type StandaloneServer,
+} from './fixtures/ovsdb-server.fixture';
 
 jest.setTimeout(60000); // the project's testTimeout is not applied per project
 
@@ -37,7 +43,9 @@ async function dumpAsCache(): Promise<Record<string, Map<string, Row>>> {
   const out: Record<string, Map<string, Row>> = {};
   for (const t of tables) {
     const ts = nb.schema().tables[t];
-    const cols = (MONITOR as Record<string, { columns?: string[] }>)[t].columns ?? Object.keys(ts.columns).filter((c) => !c.startsWith('_'));
+    const cols =
+      (MONITOR as Record<string, { columns?: string[] }>)[t].columns ??
+      Object.keys(ts.columns).filter((c) => !c.startsWith('_'));
     const tc = new TableCache(ts, cols);
     for (const r of d[t] ?? []) tc.insert(tc.decodeRow((r._uuid as [string, string])[1], r));
     out[t] = tc.rows;
@@ -47,7 +55,13 @@ async function dumpAsCache(): Promise<Record<string, Map<string, Row>>> {
 
 function cacheNow(): Record<string, Map<string, Row>> {
   const out: Record<string, Map<string, Row>> = {};
-  for (const t of Object.keys(MONITOR)) out[t] = new Map(nb.table(t as keyof NBTables).all().map((r) => [r._uuid, r as Row]));
+  for (const t of Object.keys(MONITOR))
+    out[t] = new Map(
+      nb
+        .table(t as keyof NBTables)
+        .all()
+        .map((r) => [r._uuid, r as Row]),
+    );
   return out;
 }
 
@@ -81,7 +95,9 @@ async function expectCacheEqualsDump(): Promise<void> {
 }
 
 test('the documented API: insert with a named uuid, mutate with the token, index lookup, typed rows', async () => {
-  const group = await nb.createIfAbsent('Load_Balancer_Group', [['name', '==', 'cluster-lbs']], { name: 'cluster-lbs' });
+  const group = await nb.createIfAbsent('Load_Balancer_Group', [['name', '==', 'cluster-lbs']], {
+    name: 'cluster-lbs',
+  });
   const key = 'svc:default/web:TCP';
   const tx = nb.transaction();
   tx.comment('ycloud: reconcile Service default/web');
@@ -98,11 +114,18 @@ test('the documented API: insert with a named uuid, mutate with the token, index
   const row = nb.table(NB.Load_Balancer).get(uuids[lb])!;
   expect(row.vips).toEqual({ '10.96.0.10:80': '10.0.0.5:8080' });
   expect(row.protocol).toEqual(['tcp']);
-  expect(nb.table('Load_Balancer').lookup('key', key).map((r) => r._uuid)).toEqual([uuids[lb]]);
+  expect(
+    nb
+      .table('Load_Balancer')
+      .lookup('key', key)
+      .map((r) => r._uuid),
+  ).toEqual([uuids[lb]]);
   expect(nb.table('Load_Balancer_Group').get(group.uuid)!.load_balancer).toEqual([uuids[lb]]);
 
   const up = nb.transaction();
-  up.update('Load_Balancer', [['_uuid', '==', uuids[lb]]], { vips: { '10.96.0.10:80': '10.0.0.6:8080,10.0.0.7:8080' } });
+  up.update('Load_Balancer', [['_uuid', '==', uuids[lb]]], {
+    vips: { '10.96.0.10:80': '10.0.0.6:8080,10.0.0.7:8080' },
+  });
   await up.commit();
   expect(nb.table(NB.Load_Balancer).get(uuids[lb])!.vips).toEqual({ '10.96.0.10:80': '10.0.0.6:8080,10.0.0.7:8080' });
   await expectCacheEqualsDump();
@@ -146,7 +169,14 @@ test('after random transactions from ovn-nbctl and ovsdb-client, the cache equal
       } else if (choice === 6) {
         add('set', 'Logical_Switch', switches[rnd(switches.length)], `external_ids:k${rnd(3)}=v${rnd(100)}`);
       } else {
-        add('acl-add', switches[rnd(switches.length)], 'to-lport', String(1000 + rnd(100)), `ip4.src == 10.0.0.${rnd(250)}`, 'allow');
+        add(
+          'acl-add',
+          switches[rnd(switches.length)],
+          'to-lport',
+          String(1000 + rnd(100)),
+          `ip4.src == 10.0.0.${rnd(250)}`,
+          'allow',
+        );
       }
     }
     await nbctl(srv.unix, ...args);
@@ -154,9 +184,19 @@ test('after random transactions from ovn-nbctl and ovsdb-client, the cache equal
       // A second independent client, raw transactions: map and set mutations, one-element sets.
       await ovsdbClientTransact(srv.unix, [
         'OVN_Northbound',
-        { op: 'mutate', table: 'Logical_Switch', where: [], mutations: [['external_ids', 'insert', ['map', [['raw', `r${round}`]]]]] },
+        {
+          op: 'mutate',
+          table: 'Logical_Switch',
+          where: [],
+          mutations: [['external_ids', 'insert', ['map', [['raw', `r${round}`]]]]],
+        },
         { op: 'mutate', table: 'NB_Global', where: [], mutations: [['nb_cfg', '+=', 1]] },
-        { op: 'mutate', table: 'Load_Balancer', where: [], mutations: [['vips', 'delete', ['set', [`10.96.${round - 1}.0:80`]]]] },
+        {
+          op: 'mutate',
+          table: 'Load_Balancer',
+          where: [],
+          mutations: [['vips', 'delete', ['set', [`10.96.${round - 1}.0:80`]]]],
+        },
       ]);
     }
     if (round % 8 === 7) await expectCacheEqualsDump();
@@ -168,7 +208,12 @@ test('after random transactions from ovn-nbctl and ovsdb-client, the cache equal
 });
 
 test('our inactivity probe is answered; the server echo is answered (tcp stays up while idle)', async () => {
-  const c = await OvsdbClient.connect({ remotes: srv.tcp, database: 'OVN_Northbound', monitor: { NB_Global: {} }, inactivityProbeMs: 200 });
+  const c = await OvsdbClient.connect({
+    remotes: srv.tcp,
+    database: 'OVN_Northbound',
+    monitor: { NB_Global: {} },
+    inactivityProbeMs: 200,
+  });
   let disconnects = 0;
   c.on('disconnected', () => disconnects++);
   await new Promise((r) => setTimeout(r, 1500));

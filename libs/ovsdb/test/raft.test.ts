@@ -37,7 +37,10 @@ async function expectEqualsDatabase(c: OvsdbClient): Promise<void> {
   const m = cluster.members[await liveMember()];
   const d = await dumpDatabase(m.unix, 'OVN_Northbound', ['Load_Balancer']);
   const ts = c.schema().tables.Load_Balancer;
-  const tc = new TableCache(ts, Object.keys(ts.columns).filter((x) => !x.startsWith('_')));
+  const tc = new TableCache(
+    ts,
+    Object.keys(ts.columns).filter((x) => !x.startsWith('_')),
+  );
   for (const r of d.Load_Balancer) tc.insert(tc.decodeRow((r._uuid as [string, string])[1], r));
   const sorted = (rows: Iterable<Row>): Row[] => [...rows].sort((a, b) => a._uuid.localeCompare(b._uuid));
   expect(sorted(c.table('Load_Balancer').all())).toEqual(sorted(tc.rows.values()));

@@ -42,6 +42,8 @@ export interface OvsdbClientOptions {
   connectTimeoutMs?: number;
   /** How long `connect()` keeps trying before it rejects (default 20000). */
   initialConnectTimeoutMs?: number;
+  /** Session setup (server check, schema, initial dump) fails after this long without a byte (default 30000). */
+  setupSilenceMs?: number;
   /** How long a commit waits for a connection while reconnecting (default 15000). */
   commitWaitMs?: number;
   /** Shuffle the remote list (default true, as the C IDL does). */
@@ -139,6 +141,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
       leaderOnly: true,
       inactivityProbeMs: 30000,
       connectTimeoutMs: 5000,
+      setupSilenceMs: 30000,
       initialConnectTimeoutMs: 20000,
       commitWaitMs: 15000,
       shuffle: true,
@@ -369,16 +372,21 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     });
     try {
       if (this.closing) throw new OvsdbConnectionError('client closed');
-      const timeout = setTimeout(
-        () => rpc.close(new OvsdbConnectionError(`${remote.text}: no answer during session setup`)),
-        Math.max(this.opts.connectTimeoutMs, 60000),
+      // Silence watchdog for the setup (not a total limit: a big initial dump may take long, but it streams).
+      const limit = this.opts.setupSilenceMs;
+      const timeout = setInterval(
+        () => {
+          if (rpc.idleMs > limit)
+            rpc.close(new OvsdbConnectionError(`${remote.text}: no answer for ${limit} ms during session setup`));
+        },
+        Math.min(1000, limit / 4),
       );
       try {
         await this.checkServer(rpc);
         const schema = parseSchema(await rpc.request('get_schema', [this.opts.database]));
         await this.startMonitor(rpc, schema);
       } finally {
-        clearTimeout(timeout);
+        clearInterval(timeout);
       }
     } catch (e) {
       rpc.close();

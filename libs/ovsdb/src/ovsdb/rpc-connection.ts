@@ -47,6 +47,11 @@ export class RpcConnection extends EventEmitter {
     );
   }
 
+  /** Milliseconds since the last byte was received. */
+  get idleMs(): number {
+    return Date.now() - this.lastRx;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
