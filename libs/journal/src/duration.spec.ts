@@ -34,6 +34,8 @@ describe('parseSince', () => {
       'invalid --since "yesterday": use a duration (30s, 15m, 1h, 2d) or an ISO timestamp (2026-11-23T10:00:00Z)',
     );
     expect(() => parseSince('2026-13-45', now)).toThrow(DurationParseError);
+    expect(() => parseSince('2026-02-31', now)).toThrow(DurationParseError);
+    expect(parseSince('2028-02-29', now)).toEqual(new Date('2028-02-29T00:00:00Z'));
     expect(() => parseSince('10x', now)).toThrow(DurationParseError);
   });
 });

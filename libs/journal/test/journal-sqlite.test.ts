@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Journal, TypeOrmJournalStore, parseJournalConfig } from '@ycloud/journal';
@@ -88,6 +88,32 @@ describe('journal on a SQLite file (sql.js)', () => {
     expect(await runJournal(['--db', path.join(dir, 'missing.sqlite')], io)).toBe(1);
     expect(out).toMatch(/no journal at .*missing\.sqlite/);
     expect(existsSync(path.join(dir, 'missing.sqlite'))).toBe(false);
+  });
+
+  it('saves the file after each background flush, so a reader sees entries before the writer closes', async () => {
+    const live = parseJournalConfig({
+      type: 'sqlite',
+      path: path.join(dir, 'live', 'journal.sqlite'),
+      flushIntervalMs: 50,
+    });
+    const journal = await Journal.open(live);
+    journal.record({
+      owner: { kind: 'Service', namespace: 'live', name: 'api' },
+      reason: 'Service deleted',
+      rows: [{ table: 'Load_Balancer', key: 'lb-live-api-tcp', operation: 'delete' }],
+      latencyMs: 2,
+      opCount: 1,
+    });
+    let seen: unknown[] = [];
+    for (let i = 0; i < 50 && seen.length === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50)); // flushIntervalMs is 50
+      const reader = await Journal.open(live, { readOnly: true });
+      seen = await reader.query({ owner: 'live/api' });
+      await reader.close();
+    }
+    expect(seen).toHaveLength(1);
+    await journal.close();
+    expect(readdirSync(path.join(dir, 'live'))).toEqual(['journal.sqlite']); // no temporary image left behind
   });
 
   it('enforces retention when opened and then periodically, deleting the rows touched with their transaction', async () => {
