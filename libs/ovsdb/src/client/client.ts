@@ -46,6 +46,8 @@ export interface OvsdbClientOptions {
   setupSilenceMs?: number;
   /** How long a commit waits for a connection while reconnecting (default 15000). */
   commitWaitMs?: number;
+  /** Called with each warning (also emitted as `warning`); sees those of the initial connect too. */
+  onWarning?: (message: string) => void;
   /** Shuffle the remote list (default true, as the C IDL does). */
   shuffle?: boolean;
 }
@@ -118,7 +120,8 @@ class UnsuitableServer extends OvsdbError {}
 
 export class OvsdbClient<T extends TableMap = Record<string, Row>> extends EventEmitter<ClientEvents<T>> {
   private readonly remotes: Remote[];
-  private readonly opts: Required<Omit<OvsdbClientOptions, 'tls' | 'monitor' | 'indexes'>> & OvsdbClientOptions;
+  private readonly opts: Required<Omit<OvsdbClientOptions, 'tls' | 'monitor' | 'indexes' | 'onWarning'>> &
+    OvsdbClientOptions;
   private rpc: RpcConnection | undefined;
   private dbSchema: DatabaseSchema | undefined;
   private readonly tables = new Map<string, TableCache>();
@@ -249,6 +252,11 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     await this.loop?.catch(() => undefined);
   }
 
+  private warn(msg: string): void {
+    this.opts.onWarning?.(msg);
+    this.emit('warning', msg);
+  }
+
   // ---- transactions
 
   private async commitTransaction(ops: unknown[], described: unknown[]): Promise<TransactionResult> {
@@ -352,7 +360,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
             ok = true;
             break;
           } catch (e) {
-            this.emit('warning', `reconnect to ${remote.text} failed: ${(e as Error).message}`);
+            this.warn(`reconnect to ${remote.text} failed: ${(e as Error).message}`);
           }
         }
         if (ok) break;
@@ -449,7 +457,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     }
     if (!why) return;
     if (initial) throw new UnsuitableServer(`${rpc.remote} ${why}`);
-    this.emit('warning', `leaving ${rpc.remote}: it ${why}`);
+    this.warn(`leaving ${rpc.remote}: it ${why}`);
     rpc.close(new OvsdbConnectionError(`${rpc.remote} ${why}`));
   }
 
@@ -459,16 +467,13 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     for (const [name, spec] of Object.entries(wanted)) {
       const t = schema.tables[name];
       if (!t) {
-        this.emit(
-          'warning',
-          `table ${name} is not in the server's ${schema.name} schema ${schema.version}: not monitored`,
-        );
+        this.warn(`table ${name} is not in the server's ${schema.name} schema ${schema.version}: not monitored`);
         continue;
       }
       const all = dataColumns(t);
       const cols = spec.columns ? spec.columns.filter((c) => all.includes(c)) : all;
       for (const c of spec.columns ?? []) {
-        if (!all.includes(c)) this.emit('warning', `column ${name}.${c} is not in the server's schema: not monitored`);
+        if (!all.includes(c)) this.warn(`column ${name}.${c} is not in the server's schema: not monitored`);
       }
       req[name] = [{ columns: cols, ...(spec.where ? { where: spec.where } : {}) }];
     }
@@ -610,7 +615,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
       }
     } catch (e) {
       // A cache that cannot apply an update is out of sync: drop it and resync from scratch.
-      this.emit('warning', `cannot apply ${method} from ${rpc.remote}: ${(e as Error).message}; resyncing`);
+      this.warn(`cannot apply ${method} from ${rpc.remote}: ${(e as Error).message}; resyncing`);
       this.lastId = ZERO_UUID;
       rpc.close(new OvsdbConnectionError(`${rpc.remote}: bad ${method}: ${(e as Error).message}`));
     }
