@@ -18,6 +18,8 @@ export interface KubeApi {
   getPod(namespace: string, name: string): Promise<ObjectMeta | undefined>;
   /** Merge-patches annotations (null removes a key). */
   patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void>;
+  /** Pods scheduled on `nodeName` (the DPU side watches its host's pods). */
+  listPodsOnNode(nodeName: string): Promise<(ObjectMeta & { namespace: string; name: string })[]>;
   getNode(name: string): Promise<ObjectMeta | undefined>;
   patchNode(name: string, patch: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void>;
   getLease(namespace: string, name: string): Promise<LeaseState | undefined>;
@@ -62,6 +64,16 @@ export class ClientNodeKubeApi implements KubeApi {
 
   async patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
     await this.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations } } }, mergePatch());
+  }
+
+  async listPodsOnNode(nodeName: string): Promise<(ObjectMeta & { namespace: string; name: string })[]> {
+    const list = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+    return list.items.map((p) => ({
+      namespace: p.metadata?.namespace ?? '',
+      name: p.metadata?.name ?? '',
+      labels: p.metadata?.labels ?? {},
+      annotations: p.metadata?.annotations ?? {},
+    }));
   }
 
   async getNode(name: string): Promise<ObjectMeta | undefined> {
@@ -123,6 +135,8 @@ export class MemoryKubeApi implements KubeApi {
   readonly pods = new Map<string, ObjectMeta>();
   readonly nodes = new Map<string, ObjectMeta>();
   readonly leases = new Map<string, LeaseState>();
+  /** pod key -> node name, for listPodsOnNode. */
+  readonly podNodes = new Map<string, string>();
 
   getPod(namespace: string, name: string): Promise<ObjectMeta | undefined> {
     const p = this.pods.get(`${namespace}/${name}`);
@@ -133,6 +147,12 @@ export class MemoryKubeApi implements KubeApi {
     if (!p) return Promise.reject(Object.assign(new Error('pod not found'), { code: 404 }));
     applyMap(p.annotations, annotations);
     return Promise.resolve();
+  }
+  listPodsOnNode(nodeName: string): Promise<(ObjectMeta & { namespace: string; name: string })[]> {
+    const out = [...this.pods.entries()]
+      .filter(([k]) => this.podNodes.get(k) === nodeName)
+      .map(([k, p]) => ({ namespace: k.split('/')[0], name: k.split('/')[1], labels: { ...p.labels }, annotations: { ...p.annotations } }));
+    return Promise.resolve(out);
   }
   getNode(name: string): Promise<ObjectMeta | undefined> {
     const n = this.nodes.get(name);
@@ -161,11 +181,17 @@ function applyMap(target: Record<string, string>, changes: Record<string, string
   }
 }
 
-/** Polls `get` until it returns something defined or the deadline passes (50 ms doubling to 500 ms). */
+/**
+ * Polls `get` until it returns something defined or the deadline passes (50 ms doubling to 500 ms). Errors count
+ * as "not yet", except errors carrying `fatal: true`, which end the wait.
+ */
 export async function pollUntil<T>(get: () => Promise<T | undefined>, deadline: number): Promise<T | undefined> {
   let delay = 50;
   for (;;) {
-    const v = await get().catch(() => undefined);
+    const v = await get().catch((err: { fatal?: boolean }) => {
+      if (err?.fatal) throw err;
+      return undefined;
+    });
     if (v !== undefined) return v;
     const left = deadline - Date.now();
     if (left <= 0) return undefined;
