@@ -1,3 +1,4 @@
 export * from './k8s-binaries';
 export * from './kube-control-plane';
 export * from './cluster-objects';
+export * from './kustomize-lite';

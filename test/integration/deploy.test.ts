@@ -1,0 +1,161 @@
+import { AuthorizationV1Api, V1ResourceAttributes } from '@kubernetes/client-node';
+import { parseControllerConfig } from '@ycloud/api';
+import {
+  KubeControlPlane,
+  ManifestObject,
+  loadKustomization,
+  repoRoot,
+  serverSideApply,
+  waitForCrdsEstablished,
+} from '@ycloud/testbed/k8s';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+
+const root = repoRoot();
+const base = path.join(root, 'deploy/base');
+const NS = 'ycloud-system';
+
+describe('deploy/base against a real kube-apiserver', () => {
+  let cp: KubeControlPlane | undefined;
+  let objects: ManifestObject[] = [];
+
+  beforeAll(async () => {
+    objects = await loadKustomization(base);
+    // Only the apiserver's validation and RBAC matter here: no controllers needed.
+    cp = await KubeControlPlane.start({ controllers: [] });
+  });
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  const ofKind = (kind: string) => objects.filter((o) => o.object.kind === kind).map((o) => o.object);
+  const one = (kind: string, name: string) => {
+    const o = objects.find((x) => x.object.kind === kind && x.object.metadata?.name === name);
+    if (!o) throw new Error(`deploy/base has no ${kind} ${name}`);
+    return o.object as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  };
+
+  it('lists every CRD file in /crds', () => {
+    const crdDir = path.join(root, 'crds');
+    const onDisk = readdirSync(crdDir)
+      .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
+      .map((f) => path.join(crdDir, f));
+    const listed = new Set(objects.map((o) => o.file));
+    expect(onDisk.filter((f) => !listed.has(f))).toEqual([]);
+  });
+
+  it('applies every object with server-side apply (dry run) without errors', async () => {
+    const kc = cp!.kubeConfig;
+    // CRDs and the namespace for real first, so custom objects validate and namespaced objects have a home.
+    const crds = objects.filter((o) => o.object.kind === 'CustomResourceDefinition');
+    const namespaces = objects.filter((o) => o.object.kind === 'Namespace');
+    expect(namespaces.map((o) => o.object.metadata?.name)).toEqual([NS]);
+    const setup = await serverSideApply(kc, [...crds, ...namespaces]);
+    expect(setup.filter((r) => r.error)).toEqual([]);
+    await waitForCrdsEstablished(
+      kc,
+      crds.map((o) => o.object.metadata!.name!),
+    );
+
+    const results = await serverSideApply(kc, objects, { dryRun: true });
+    expect(results.filter((r) => r.error)).toEqual([]);
+    expect(results.length).toBe(objects.length);
+  });
+
+  it('grants each component what it needs and no more (SubjectAccessReview)', async () => {
+    const kc = cp!.kubeConfig;
+    const rbacKinds = new Set(['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    const rbac = objects.filter((o) => rbacKinds.has(o.object.kind!));
+    const setup = await serverSideApply(kc, [...objects.filter((o) => o.object.kind === 'Namespace'), ...rbac]);
+    expect(setup.filter((r) => r.error)).toEqual([]);
+
+    const authz = kc.makeApiClient(AuthorizationV1Api);
+    const can = async (sa: string, attrs: V1ResourceAttributes): Promise<boolean> => {
+      const r = await authz.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: `system:serviceaccount:${NS}:${sa}`,
+            groups: ['system:serviceaccounts', `system:serviceaccounts:${NS}`, 'system:authenticated'],
+            resourceAttributes: attrs,
+          },
+        },
+      });
+      return r.status?.allowed === true;
+    };
+    const cases: [string, V1ResourceAttributes, boolean][] = [
+      ['ycloud-controller', { verb: 'watch', resource: 'services' }, true],
+      ['ycloud-controller', { verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices' }, true],
+      ['ycloud-controller', { verb: 'watch', resource: 'nodes' }, true],
+      ['ycloud-controller', { verb: 'watch', resource: 'namespaces' }, true],
+      ['ycloud-controller', { verb: 'patch', resource: 'pods', namespace: 'default' }, true],
+      ['ycloud-controller', { verb: 'patch', resource: 'pods', subresource: 'status', namespace: 'default' }, false],
+      ['ycloud-controller', { verb: 'delete', resource: 'pods', namespace: 'default' }, false],
+      ['ycloud-controller', { verb: 'update', group: 'sdn.ycloud.io', resource: 'vpcs', subresource: 'status' }, true],
+      ['ycloud-controller', { verb: 'create', group: 'sdn.ycloud.io', resource: 'subnets' }, true],
+      ['ycloud-controller', { verb: 'create', resource: 'events', namespace: 'default' }, true],
+      ['ycloud-controller', { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: NS }, true],
+      [
+        'ycloud-controller',
+        { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NS, name: 'ycloud-controller' },
+        true,
+      ],
+      [
+        'ycloud-controller',
+        { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'default' },
+        false,
+      ],
+      ['ycloud-controller', { verb: 'get', resource: 'secrets', namespace: NS }, false],
+      ['ycloud-agent', { verb: 'watch', resource: 'pods' }, true],
+      ['ycloud-agent', { verb: 'patch', resource: 'pods', namespace: 'default' }, true],
+      ['ycloud-agent', { verb: 'patch', resource: 'nodes', subresource: 'status' }, true],
+      ['ycloud-agent', { verb: 'delete', resource: 'nodes' }, false],
+      ['ycloud-agent', { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NS }, true],
+      ['ycloud-agent', { verb: 'update', group: 'sdn.ycloud.io', resource: 'subnets', subresource: 'status' }, false],
+      ['ycloud-agent', { verb: 'list', resource: 'secrets' }, false],
+    ];
+    const wrong: string[] = [];
+    for (const [sa, attrs, want] of cases) {
+      if ((await can(sa, attrs)) !== want) wrong.push(`${sa} ${want ? 'cannot' : 'can'} ${JSON.stringify(attrs)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it('ships a controller config the controller accepts', () => {
+    const cm = one('ConfigMap', 'ycloud-config');
+    const config = parseControllerConfig(parseYaml(cm.data['config.yaml']));
+    expect(config.nbRemote).toMatch(/^tcp:/);
+    expect(config.offload).toHaveProperty('selectionFields');
+  });
+
+  it('runs two leader-elected controller replicas with probes and a privileged host-network agent', () => {
+    const dep = one('Deployment', 'ycloud-controller');
+    expect(dep.spec.replicas).toBe(2);
+    const c = dep.spec.template.spec.containers[0];
+    expect(c.image).toBe('ycloud/ycloud:dev');
+    expect(c.args).toContain('--leader-elect=true');
+    expect([c.livenessProbe.httpGet.path, c.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
+    expect(c.ports.map((p: { name: string }) => p.name)).toContain('metrics');
+
+    const ds = one('DaemonSet', 'ycloud-agent');
+    const spec = ds.spec.template.spec;
+    expect(spec.hostNetwork).toBe(true);
+    expect(spec.containers[0].securityContext.privileged).toBe(true);
+    const mounts = spec.containers[0].volumeMounts.map((m: { mountPath: string }) => m.mountPath);
+    expect(mounts).toEqual(
+      expect.arrayContaining([
+        '/var/run/openvswitch',
+        '/var/run/ovn',
+        '/opt/cni/bin',
+        '/etc/cni/net.d',
+        '/var/run/netns',
+      ]),
+    );
+    expect(spec.initContainers[0].command.join(' ')).toMatch(/\/host\/opt\/cni\/bin\/ycloud[\s\S]*10-ycloud\.conflist/);
+    expect(
+      ofKind('ServiceAccount')
+        .map((s) => s.metadata?.name)
+        .sort(),
+    ).toEqual(['ycloud-agent', 'ycloud-controller']);
+  });
+});
