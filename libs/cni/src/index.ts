@@ -23,3 +23,4 @@ export * from './offload/dpu-annotations';
 export * from './offload/offload-plumbers';
 export * from './offload/dpu-side';
 export * from './offload/offload-report';
+export * from './agent/cni-agent';

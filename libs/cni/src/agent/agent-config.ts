@@ -37,6 +37,10 @@ export interface CniAgentConfig {
     /** Namespace for DPU health leases. */
     leaseNamespace: string;
     dpuStatusTimeoutMs: number;
+    /** Mode dpu: the host node this DPU serves. */
+    hostNodeName: string;
+    /** Mode dpu: phys_switch_id of the DPU's eswitch ('' = any). */
+    switchId: string;
   };
   /** Prometheus metrics on this address (host:port), empty for off. */
   metricsAddress: string;
@@ -55,7 +59,7 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
   plugTimeoutMs: 30_000,
   ovn: { systemId: '', remote: '', encapType: 'geneve', encapIp: '', bridgeMappings: '' },
   nodePort: { enabled: false, serviceCidrs: [], podCidrs: [] },
-  offload: { sysfsRoot: '/sys', pf: '', leaseNamespace: 'ycloud-system', dpuStatusTimeoutMs: 60_000 },
+  offload: { sysfsRoot: '/sys', pf: '', leaseNamespace: 'ycloud-system', dpuStatusTimeoutMs: 60_000, hostNodeName: '', switchId: '' },
   metricsAddress: '',
 };
 
@@ -69,6 +73,8 @@ export function loadAgentConfig(file: string | undefined, overrides: DeepPartial
   if (!['none', 'smartnic', 'dpu-host', 'dpu'].includes(cfg.mode)) throw new Error(`config: unknown mode ${cfg.mode}`);
   if (!['netdev', 'system'].includes(cfg.datapathType)) throw new Error(`config: bad datapathType ${cfg.datapathType}`);
   if (!cfg.ovn.systemId) cfg.ovn.systemId = cfg.nodeName;
+  if (cfg.mode === 'dpu' && !cfg.offload.hostNodeName) throw new Error('config: mode dpu needs offload.hostNodeName');
+  if ((cfg.mode === 'smartnic' || cfg.mode === 'dpu-host') && !cfg.offload.pf) throw new Error(`config: mode ${cfg.mode} needs offload.pf`);
   return cfg;
 }
 

@@ -1,0 +1,163 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { OvnTestbed, TcpServer, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
+import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
+import { NODE_ALLOCATION_ANNOTATION, POD_ALLOCATION_ANNOTATION } from '../src/k8s/allocation-annotation';
+import { cnitoolPath, installPlugin, run } from './cni-helpers';
+
+const ROOT = resolve(__dirname, '../../..');
+
+/**
+ * The real `apps/cni` process (Nest standalone context) on a simulated node: it configures the node's OVS
+ * (and repairs it after the settings vanish), plugs its node port `ycloud0` into the join switch (scenario 2:
+ * the node reaches pods and a Service VIP through OVN), and serves cnitool.
+ */
+describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
+  let bed: OvnTestbed;
+  let cp: KubeControlPlane;
+  let agent: ChildProcess | undefined;
+  let agentLog = '';
+  const dir = mkdtempSync(join(tmpdir(), 'ycloud-cni-agent-'));
+  const socket = join(dir, 'cni.sock');
+  let podNs = '';
+  const tcpServers: TcpServer[] = [];
+  const vsctl = (...a: string[]): Promise<string> =>
+    run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, ...a], process.env).then((r) => r.stdout.trim());
+
+  beforeAll(async () => {
+    const [b, c] = await Promise.allSettled([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start({ controllers: [] })]);
+    if (b.status === 'fulfilled') bed = b.value;
+    if (c.status === 'fulfilled') cp = c.value;
+    if (b.status === 'rejected') throw b.reason;
+    if (c.status === 'rejected') throw c.reason;
+    const core = cp.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
+    const nb = (...a: string[]): Promise<string> => bed.central.nbctl(...a);
+    // The controller's part, by hand: router, pod switch, join switch with the node's LSP, a Service LB.
+    await nb('lr-add', 'vpc0');
+    await nb('lrp-add', 'vpc0', 'vpc0-pods', '0a:58:0a:10:00:01', '10.16.0.1/16');
+    await nb('lrp-add', 'vpc0', 'vpc0-join', '0a:58:64:40:00:01', '100.64.0.1/16');
+    for (const [ls, lrp] of [['pods', 'vpc0-pods'], ['join', 'vpc0-join']]) {
+      await nb('ls-add', ls);
+      await nb('lsp-add', ls, `${ls}-vpc0`, '--', 'lsp-set-type', `${ls}-vpc0`, 'router', '--', 'lsp-set-addresses', `${ls}-vpc0`, 'router', '--', 'lsp-set-options', `${ls}-vpc0`, `router-port=${lrp}`);
+    }
+    await nb('lsp-add', 'join', 'node-node-1', '--', 'lsp-set-addresses', 'node-node-1', '0a:58:64:40:00:02 100.64.0.2');
+    await nb('lsp-add', 'pods', 'default_web', '--', 'lsp-set-addresses', 'default_web', '0a:58:0a:10:00:07 10.16.0.7');
+    await nb('lb-add', 'svc-web', '10.96.0.50:80', '10.16.0.7:8080', 'tcp');
+    await nb('ls-lb-add', 'join', 'svc-web');
+    await createNode(cp.kubeConfig, 'node-1', '127.0.0.1', { 'ycloud.io/eip-gateway': 'true' });
+    await core.patchNode(
+      {
+        name: 'node-1',
+        body: {
+          metadata: {
+            annotations: {
+              [NODE_ALLOCATION_ANNOTATION]: JSON.stringify({
+                ip: '100.64.0.2/16', mac: '0a:58:64:40:00:02', gateway: '100.64.0.1', logicalSwitch: 'join', logicalSwitchPort: 'node-node-1', mtu: 1400,
+              }),
+            },
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: {
+          name: 'web',
+          annotations: {
+            [POD_ALLOCATION_ANNOTATION]: JSON.stringify({
+              ip: '10.16.0.7/16', mac: '0a:58:0a:10:00:07', gateway: '10.16.0.1', logicalSwitch: 'pods', logicalSwitchPort: 'default_web', mtu: 1400,
+            }),
+          },
+        },
+        spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] },
+      },
+    });
+    const node = bed.node('node-1');
+    writeFileSync(
+      join(dir, 'cni.yaml'),
+      [
+        'datapathType: netdev',
+        `ovsDb: ${node.ovsRemote}`,
+        `nodeNetns: ${node.netns}`,
+        'allocationTimeoutMs: 5000',
+        'plugTimeoutMs: 20000',
+        'ovn:',
+        '  systemId: node-1',
+        `  remote: "${bed.central.sbRemote}"`,
+        '  encapIp: 127.0.0.1',
+        '  bridgeMappings: external:br-ex',
+        'nodePort:',
+        '  enabled: true',
+        '  serviceCidrs: [10.96.0.0/16]',
+        '  podCidrs: [10.16.0.0/16]',
+      ].join('\n'),
+    );
+    agent = spawn(
+      process.execPath,
+      ['-r', join(ROOT, 'scripts/register.js'), join(ROOT, 'apps/cni/src/main.ts'), '--config', join(dir, 'cni.yaml'), '--node-name', 'node-1', '--kubeconfig', cp.kubeconfigPath, '--socket', socket],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));
+    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
+    const deadline = Date.now() + 30_000;
+    while (!agentLog.includes('listening on')) {
+      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${agentLog}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    if (agent && agent.exitCode === null) {
+      agent.kill('SIGTERM');
+      await new Promise((r) => agent!.once('exit', r));
+    }
+    for (const s of tcpServers) await s.stop();
+    if (podNs) await netnsDel(podNs).catch(() => undefined);
+    await Promise.all([bed?.stop(), cp?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('configures the node OVS for OVN and re-applies it when it is lost', async () => {
+    expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings')).toBe('"external:br-ex"');
+    expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-datapath-type')).toBe('netdev');
+    await vsctl('remove', 'Open_vSwitch', '.', 'external_ids', 'ovn-bridge-mappings');
+    const deadline = Date.now() + 12_000;
+    let v = '';
+    while (Date.now() < deadline) {
+      v = (await run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'], process.env)).stdout.trim();
+      if (v) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(v).toBe('"external:br-ex"');
+  }, 30_000);
+
+  it('plugs a pod via cnitool, and the node reaches it and a Service VIP through ycloud0', async () => {
+    const node = bed.node('node-1');
+    const deadline = Date.now() + 15_000;
+    while (!(await vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0')).includes('ovn-installed=true')) {
+      if (Date.now() > deadline) throw new Error(`ycloud0 not installed:\n${agentLog}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(await netnsExecText(node.netns, ['ip', '-br', 'addr', 'show', 'ycloud0'])).toContain('100.64.0.2/16');
+    expect(await netnsExecText(node.netns, ['ip', 'route', 'show', '10.96.0.0/16'])).toContain('via 100.64.0.1 dev ycloud0');
+
+    podNs = `ycn-${bed.runId}-web`;
+    await netnsAdd(podNs);
+    const { binDir, confDir } = installPlugin(dir);
+    const r = await run(cnitoolPath(), ['add', 'ycloud', `/var/run/netns/${podNs}`], {
+      ...process.env, CNI_PATH: binDir, NETCONFPATH: confDir, YCLOUD_CNI_SOCKET: socket, CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web',
+    });
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout).ips[0].address).toBe('10.16.0.7/16');
+    tcpServers.push(await TcpServer.start(podNs, 8080, 'web'));
+    await bed.central.nbctl('--wait=hv', 'sync');
+    expect(await tcpRequest(node.netns, '10.16.0.7', 8080)).toBe('web 100.64.0.2');
+    expect(await tcpRequest(node.netns, '10.96.0.50', 80)).toBe('web 100.64.0.2');
+  }, 60_000);
+});
