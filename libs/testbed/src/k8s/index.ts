@@ -2,3 +2,4 @@ export * from './k8s-binaries';
 export * from './kube-control-plane';
 export * from './cluster-objects';
 export * from './kustomize-lite';
+export * from './kube-proxy';
