@@ -141,31 +141,8 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
       errors.push('mtu: must be an integer between 1280 and 9000');
     } else mtu = obj.mtu;
   }
-  let selectionFields = d.offload.selectionFields;
-  if (obj.offload !== undefined) {
-    if (!isObj(obj.offload)) errors.push('offload: must be an object');
-    else {
-      checkKeys(obj.offload, ['selectionFields'], 'offload.', errors);
-      const sf = obj.offload.selectionFields;
-      if (sf !== undefined && typeof sf !== 'boolean') errors.push('offload.selectionFields: must be true or false');
-      else if (sf !== undefined) selectionFields = sf;
-    }
-  }
-  const eip = { ...d.eip };
-  if (obj.eip !== undefined) {
-    if (!isObj(obj.eip)) errors.push('eip: must be an object');
-    else {
-      checkKeys(obj.eip, ['defaultPool', 'transitCIDR'], 'eip.', errors);
-      if (obj.eip.defaultPool !== undefined) eip.defaultPool = str(obj.eip, 'defaultPool', 'eip.');
-      if (obj.eip.transitCIDR !== undefined) {
-        const t = obj.eip.transitCIDR;
-        const p = typeof t === 'string' ? parseCidr(t, true) : undefined;
-        if (!p || p.family !== 4 || p.prefix > 29)
-          errors.push('eip.transitCIDR: must be an IPv4 CIDR of /29 or larger');
-        else eip.transitCIDR = p.text;
-      }
-    }
-  }
+  const selectionFields = parseOffload(obj.offload, errors);
+  const eip = parseEip(obj.eip, errors);
   const config: ControllerConfig = {
     defaultVpc,
     defaultSubnet: subnet('defaultSubnet'),
@@ -181,6 +158,40 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
   checkDisjoint(config, errors);
   if (errors.length) throw new ControllerConfigError(errors);
   return config;
+}
+
+function parseOffload(v: unknown, errors: string[]): boolean {
+  if (v === undefined) return DEFAULT_CONTROLLER_CONFIG.offload.selectionFields;
+  if (!isObj(v)) {
+    errors.push('offload: must be an object');
+    return false;
+  }
+  checkKeys(v, ['selectionFields'], 'offload.', errors);
+  const sf = v.selectionFields;
+  if (sf === undefined) return DEFAULT_CONTROLLER_CONFIG.offload.selectionFields;
+  if (typeof sf !== 'boolean') errors.push('offload.selectionFields: must be true or false');
+  return sf === true;
+}
+
+function parseEip(v: unknown, errors: string[]): ControllerConfig['eip'] {
+  const eip = { ...DEFAULT_CONTROLLER_CONFIG.eip };
+  if (v === undefined) return eip;
+  if (!isObj(v)) {
+    errors.push('eip: must be an object');
+    return eip;
+  }
+  checkKeys(v, ['defaultPool', 'transitCIDR'], 'eip.', errors);
+  if (v.defaultPool !== undefined) {
+    if (typeof v.defaultPool !== 'string' || !NAME_RE.test(v.defaultPool))
+      errors.push('eip.defaultPool: must be an EipPool name');
+    else eip.defaultPool = v.defaultPool;
+  }
+  if (v.transitCIDR !== undefined) {
+    const p = typeof v.transitCIDR === 'string' ? parseCidr(v.transitCIDR, true) : undefined;
+    if (!p || p.family !== 4 || p.prefix > 29) errors.push('eip.transitCIDR: must be an IPv4 CIDR of /29 or larger');
+    else eip.transitCIDR = p.text;
+  }
+  return eip;
 }
 
 function checkKeys(o: Obj, allowed: string[], path: string, errors: string[]): void {

@@ -37,13 +37,14 @@ export function parseIp(text: string): IpAddr | undefined {
 }
 
 function parseIpv6(text: string): IpAddr | undefined {
-  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length < 2) return undefined;
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.length < 2 || !text.includes(':')) return undefined;
   let head = text;
   let tailV4: bigint | undefined;
   const lastColon = text.lastIndexOf(':');
   if (text.slice(lastColon + 1).includes('.')) {
-    const v4 = parseIp(text.slice(lastColon + 1));
-    if (!v4 || v4.family !== 4) return undefined;
+    const tail = text.slice(lastColon + 1);
+    const v4 = V4_RE.test(tail) ? parseIp(tail) : undefined;
+    if (!v4) return undefined;
     tailV4 = v4.value;
     head = text.slice(0, lastColon + 1) + '0:0';
   }
