@@ -153,12 +153,28 @@ async function initialDump(n: number, runs: number): Promise<Record<string, numb
       await tx.commit();
     }
     await w.close();
-    const out: Record<string, number[]> = { ours: [], oursRaw: [], cMonitor: [], heapMB: [], cRssMB: [], bytes: [] };
+    const out: Record<string, number[]> = {
+      ours: [],
+      oursRaw: [],
+      cMonitor: [],
+      heapMB: [],
+      cRssMB: [],
+      bytes: [],
+      oursCpu: [],
+      rawCpu: [],
+      cCpu: [],
+    };
+    const cpu = (): number => {
+      const u = process.cpuUsage();
+      return (u.user + u.system) / 1000;
+    };
     for (let k = 0; k < runs; k++) {
       global.gc?.();
       const heap0 = process.memoryUsage().heapUsed;
       let c: OvsdbClient | undefined;
+      let cpu0 = cpu();
       out.ours.push(await timed(async () => (c = await connect(s.unix))));
+      out.oursCpu.push(cpu() - cpu0);
       if (c!.table('Load_Balancer').size !== n) throw new Error('dump incomplete');
       global.gc?.();
       out.heapMB.push((process.memoryUsage().heapUsed - heap0) / 1048576);
@@ -167,6 +183,7 @@ async function initialDump(n: number, runs: number): Promise<Record<string, numb
       // Raw: framing + JSON.parse only (no decode, no cache), same request.
       const sock = await openSocket(parseRemote(s.unix), undefined, 5000);
       const rpc = new RpcConnection(sock, s.unix);
+      cpu0 = cpu();
       out.oursRaw.push(
         await timed(() =>
           rpc.request('monitor_cond_since', [
@@ -177,6 +194,7 @@ async function initialDump(n: number, runs: number): Promise<Record<string, numb
           ]),
         ),
       );
+      out.rawCpu.push(cpu() - cpu0);
       out.bytes.push(rpc.rxBytes);
       rpc.close();
       // C: ovsdb-client monitor prints the initial contents as one JSON line, then waits for changes.
@@ -192,6 +210,8 @@ async function initialDump(n: number, runs: number): Promise<Record<string, numb
       out.cMonitor.push(Number(process.hrtime.bigint() - t0) / 1e6);
       const status = fs.readFileSync(`/proc/${p.pid}/status`, 'utf8');
       out.cRssMB.push(Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024);
+      const stat = fs.readFileSync(`/proc/${p.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      out.cCpu.push(((Number(stat[11]) + Number(stat[12])) * 1000) / 100); // utime+stime in clock ticks (100/s)
       p.kill('SIGKILL');
     }
     return out;
@@ -244,6 +264,12 @@ async function main(): Promise<void> {
       `| ${k} | ${median(d[k]).toFixed(0)} | ${d[k].map((x) => x.toFixed(0)).join(', ')} | ${(median(d[k]) / median(d.cMonitor)).toFixed(2)} |`,
     );
   }
+  say('');
+  say(
+    `CPU in the client process (median): ours ${median(d.oursCpu).toFixed(0)} ms (framing + JSON.parse alone: ${median(d.rawCpu).toFixed(0)} ms, ` +
+      `so decode + cache about ${(median(d.oursCpu) - median(d.rawCpu)).toFixed(0)} ms); ovsdb-client ${median(d.cCpu).toFixed(0)} ms. ` +
+      'The rest of the wall time is ovsdb-server building and sending the dump.',
+  );
   say('');
   say(
     `Memory: our cache of ${rows} rows adds ${median(d.heapMB).toFixed(0)} MB of JS heap; ovsdb-client monitor peak RSS ${median(d.cRssMB).toFixed(0)} MB.`,

@@ -247,3 +247,23 @@ test('create-if-absent by an owner key is idempotent; wait reports a typed "time
 test('a monitored table the server lacks is tolerated', () => {
   expect(db.table('Missing_Table').all()).toEqual([]);
 });
+
+test('locks: lock, contention, unlock hands over (notified), assert fails for a non-owner', async () => {
+  const other = await OvsdbClient.connect({ remotes: srv.unix, database: 'Types' });
+  try {
+    expect(await db.lock('ycloud_test')).toBe(true);
+    expect(await other.lock('ycloud_test')).toBe(false);
+    const tx = other.transaction();
+    tx.assert('ycloud_test');
+    const err = (await tx.commit().catch((e: unknown) => e)) as OvsdbTransactionError;
+    expect([err.index, err.error]).toEqual([0, 'not owner']);
+    const handed = new Promise((r) => other.once('locked', r));
+    await db.unlock('ycloud_test');
+    expect(await handed).toBe('ycloud_test');
+    const tx2 = other.transaction();
+    tx2.assert('ycloud_test');
+    await expect(tx2.commit()).resolves.toMatchObject({ results: [{}] });
+  } finally {
+    await other.close();
+  }
+});

@@ -113,8 +113,6 @@ function shuffled<X>(a: X[]): X[] {
   return r;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Why a server was not acceptable (not an error of the client). */
 class UnsuitableServer extends OvsdbError {}
 
@@ -131,6 +129,8 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   private closing = false;
   private generation = 0;
   private readyWaiters: Array<() => void> = [];
+  /** Ends the current backoff sleep early (on close). */
+  private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private monitorMethod: 'monitor_cond_since' | 'monitor_cond' | 'monitor' = 'monitor_cond_since';
   private readonly monitorId: string;
@@ -231,7 +231,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     return this.rpc!.request(method, params);
   }
 
-  /** OVSDB lock: resolves true if acquired now (else `locked` is emitted later). Locks are per server. */
+  /** OVSDB lock (id: [A-Za-z_][A-Za-z0-9_]*): true if acquired now, else `locked` is emitted later. Locks are per server process, not cluster-wide. */
   async lock(id: string): Promise<boolean> {
     const r = (await this.request('lock', [id])) as { locked: boolean };
     return r.locked;
@@ -248,6 +248,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   async close(): Promise<void> {
     this.closing = true;
     this.rpc?.close();
+    this.wake?.();
     for (const w of this.readyWaiters.splice(0)) w();
     await this.loop?.catch(() => undefined);
   }
@@ -262,6 +263,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   private async commitTransaction(ops: unknown[], described: unknown[]): Promise<TransactionResult> {
     await this.waitReady(this.opts.commitWaitMs);
     const rpc = this.rpc!;
+    if (rpc.isClosed) throw new OvsdbConnectionError(`connection to ${rpc.remote} lost; the transaction was not sent`);
     let reply: unknown;
     try {
       reply = await rpc.request('transact', [this.opts.database, ...ops]);
@@ -315,6 +317,17 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
 
   // ---- connection management
 
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
   private async start(): Promise<void> {
     const deadline = Date.now() + this.opts.initialConnectTimeoutMs;
     const reasons: string[] = [];
@@ -335,7 +348,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
           `cannot connect to ${this.opts.database}: ${[...new Set(reasons)].slice(-6).join('; ')}`,
         );
       }
-      await sleep(backoff);
+      await this.sleep(backoff);
       backoff = Math.min(backoff * 2, 2000);
     }
   }
@@ -365,7 +378,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
         }
         if (ok) break;
         backoff = Math.min(Math.max(backoff * 2, 1000), 8000);
-        await sleep(backoff);
+        await this.sleep(backoff);
       }
     }
   }
