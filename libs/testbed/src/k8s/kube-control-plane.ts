@@ -54,6 +54,7 @@ export interface StartTimings {
 }
 
 const POLL_MS = 100;
+const PROBE_TIMEOUT_MS = 5_000;
 const ETCD_READY_MS = 30_000;
 const CONTROLLER_MANAGER_READY_MS = 60_000;
 const ADMIN_USER = 'ycloud-admin';
@@ -302,7 +303,8 @@ async function pollUntil(
       throw new ControlPlaneStartError(daemon.name, `exited while waiting for ${what}`, await logTail(daemon));
     }
     try {
-      if (await probe()) return;
+      // A request that never answers must not outlive the budget (client-node sets no timeout of its own).
+      if (await withTimeout(probe(), PROBE_TIMEOUT_MS, what)) return;
       lastErr = '';
     } catch (err) {
       lastErr = err instanceof Error ? err.message : String(err);
@@ -314,6 +316,14 @@ async function pollUntil(
     }
     await sleep(POLL_MS);
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`one probe for ${what} took over ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function logTail(daemon: Daemon, lines = 25): Promise<string> {
