@@ -27,6 +27,14 @@ export interface KubeApi {
   renewLease(namespace: string, name: string, holder: string, durationSeconds: number): Promise<void>;
 }
 
+/**
+ * A Lease's MicroTime as the apiserver parses it (six fractional digits). client-node 1.4 sends a Date with
+ * millisecond precision, which the apiserver rejects; a preformatted string passes through its serializer.
+ */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
 function status(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number; response?: { statusCode?: number } };
   return e?.code ?? e?.statusCode ?? e?.response?.statusCode;
@@ -109,7 +117,7 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   async renewLease(namespace: string, name: string, holder: string, durationSeconds: number): Promise<void> {
-    const now = new Date();
+    const now = microTime(new Date());
     const body: V1Lease = {
       metadata: { name, namespace },
       spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, renewTime: now as never },
