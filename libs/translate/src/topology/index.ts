@@ -6,3 +6,4 @@ export * from './subnet.translator';
 export * from './pod-port.translator';
 export * from './default-topology';
 export * from './topology.translator';
+export * from './eip.translator';

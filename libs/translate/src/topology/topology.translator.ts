@@ -1,6 +1,7 @@
 import { ControllerConfig, Eip, EipPool, Subnet, Vpc } from '@ycloud/api';
 import { DesiredState } from '@ycloud/ovn';
 import { TranslateError, TranslateResult } from './result';
+import { translateEip, translateEipPool } from './eip.translator';
 import { translateSubnet } from './subnet.translator';
 import { translateVpc } from './vpc.translator';
 
@@ -46,5 +47,8 @@ export function translateTopology(objs: TopologyObjects, config: Pick<Controller
   for (const subnet of byName(objs.subnets)) {
     collect(`Subnet/${subnet.metadata.name}`, translateSubnet(subnet, { vpcs: objs.vpcs, subnets: objs.subnets }));
   }
+  const eipCtx = { ...objs, transitCIDR: config.eip.transitCIDR };
+  for (const pool of byName(objs.eipPools)) collect(`EipPool/${pool.metadata.name}`, translateEipPool(pool, eipCtx));
+  for (const eip of byName(objs.eips)) collect(`Eip/${eip.metadata.name}`, translateEip(eip, eipCtx));
   return out;
 }

@@ -1,0 +1,175 @@
+import { Eip, EipPool, Vpc, cidrContains, firstHost, formatIp, macFromIp, parseCidr, parseIp } from '@ycloud/api';
+import { DesiredRow, Owner } from '@ycloud/ovn';
+import { keys, names } from './keys';
+import { TranslateError, TranslateResult, failed } from './result';
+import { activeGatewayNode } from './vpc.translator';
+
+/** What EipPool/Eip translation needs: the other objects and controller config `eip.transitCIDR`. */
+export interface EipContext {
+  vpcs: Vpc[];
+  eips: Eip[];
+  eipPools: EipPool[];
+  transitCIDR: string;
+}
+
+/**
+ * Where an Eip's traffic goes: its address and the transit address of its VPC router, when everything is in place
+ * (address allocated, bound service resolved to a Vpc whose external gateway is this pool, transit address set).
+ */
+export function eipRoute(
+  eip: Eip,
+  ctx: Pick<EipContext, 'vpcs'>,
+): { address: string; nextHop: string } | TranslateError {
+  const address = eip.status?.address;
+  const vpcName = eip.status?.vpc;
+  if (!address) return { reason: 'AddressPending', message: 'no address allocated yet' };
+  if (!vpcName) return { reason: 'BindingPending', message: 'not bound to a service in a Vpc yet' };
+  const vpc = ctx.vpcs.find((v) => v.metadata.name === vpcName);
+  if (!vpc) return { reason: 'VpcNotFound', field: 'status.vpc', message: `Vpc ${vpcName} does not exist` };
+  if (vpc.spec.externalGateway?.eipPool !== eip.spec.pool) {
+    return {
+      reason: 'PoolNotVpcGateway',
+      field: 'spec.pool',
+      message: `Vpc ${vpcName} reaches the outside through EipPool ${vpc.spec.externalGateway?.eipPool ?? '(none)'}, not ${eip.spec.pool}`,
+    };
+  }
+  if (!vpc.status?.transitAddress)
+    return { reason: 'TransitAddressPending', message: `Vpc ${vpcName} has no transit address yet` };
+  return { address, nextHop: vpc.status.transitAddress };
+}
+
+/** The gateway router's external address: spec.routerAddress, else the first host of the CIDR that is not the upstream gateway. */
+export function defaultRouterAddress(pool: EipPool): string {
+  const cidr = parseCidr(pool.spec.cidr)!;
+  const first = firstHost(cidr);
+  const gw = parseIp(pool.spec.gateway);
+  return formatIp(gw && gw.value === first.value ? { family: first.family, value: first.value + 1n } : first);
+}
+
+function validatePool(pool: EipPool, transitCIDR: string): TranslateError[] {
+  const errors: TranslateError[] = [];
+  const cidr = parseCidr(pool.spec.cidr, true);
+  if (!cidr || cidr.family !== 4)
+    return [{ reason: 'InvalidCidr', field: 'spec.cidr', message: `${pool.spec.cidr} is not an IPv4 CIDR` }];
+  for (const [field, text] of [
+    ['spec.gateway', pool.spec.gateway],
+    ['spec.routerAddress', pool.spec.routerAddress],
+  ] as const) {
+    const ip = text === undefined ? undefined : parseIp(text);
+    if (text !== undefined && (!ip || !cidrContains(cidr, ip)))
+      errors.push({ reason: 'InvalidAddress', field, message: `${text} is not inside ${cidr.text}` });
+  }
+  if (!parseCidr(transitCIDR))
+    errors.push({ reason: 'InvalidConfig', message: `transit CIDR ${transitCIDR} is invalid` });
+  if (!pool.spec.gatewayNodes.length)
+    errors.push({ reason: 'NoGatewayNodes', field: 'spec.gatewayNodes', message: 'no gateway nodes' });
+  return errors;
+}
+
+/**
+ * An EipPool → external switch with a localnet port, the pool's gateway router pinned to the active gateway node
+ * (`options:chassis`), its port on the external network (proxy-ARP for every routable Eip of the pool via the
+ * switch-side router port's `options:arp_proxy`), the per-pool transit switch towards the VPC routers, and the
+ * default route to the upstream gateway. See docs/adr/0001-eip-gateway.md.
+ */
+export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResult {
+  const errors = validatePool(pool, ctx.transitCIDR);
+  if (errors.length) return failed(errors);
+  const p = pool.metadata.name;
+  const owner: Owner = { kind: 'EipPool', name: p };
+  const cidr = parseCidr(pool.spec.cidr)!;
+  const transit = parseCidr(ctx.transitCIDR)!;
+  const routerIp = pool.spec.routerAddress ?? defaultRouterAddress(pool);
+  const transitIp = formatIp(firstHost(transit));
+  const proxied = ctx.eips
+    .filter((e) => e.spec.pool === p)
+    .map((e) => eipRoute(e, ctx))
+    .flatMap((r) => ('address' in r ? [r.address] : []))
+    .sort();
+  const extLrp = names.poolRouterExternalLrp(p);
+  const transitLrp = names.poolRouterTransitLrp(p);
+  const lsp = (key: string, switchKey: string, name: string, columns: Record<string, unknown>): DesiredRow => ({
+    table: 'Logical_Switch_Port',
+    key,
+    owner,
+    parent: { table: 'Logical_Switch', key: switchKey, column: 'ports' },
+    columns: { name, ...columns } as DesiredRow['columns'],
+  });
+  const routerPort = (key: string, name: string, ip: string, prefix: number): DesiredRow => ({
+    table: 'Logical_Router_Port',
+    key,
+    owner,
+    parent: { table: 'Logical_Router', key: keys.poolRouter(p), column: 'ports' },
+    columns: { name, mac: macFromIp(ip), networks: [`${ip}/${prefix}`] },
+  });
+  const rows: DesiredRow[] = [
+    { table: 'Logical_Switch', key: keys.poolExternalSwitch(p), owner, columns: { name: names.poolExternalSwitch(p) } },
+    lsp(keys.poolLocalnet(p), keys.poolExternalSwitch(p), names.poolLocalnet(p), {
+      type: 'localnet',
+      addresses: ['unknown'],
+      options: { network_name: pool.spec.networkName },
+      tag: pool.spec.vlan ?? [],
+    }),
+    {
+      table: 'Logical_Router',
+      key: keys.poolRouter(p),
+      owner,
+      columns: { name: names.poolRouter(p), options: { chassis: activeGatewayNode(pool)! } },
+    },
+    routerPort(keys.poolRouterExternalLrp(p), extLrp, routerIp, cidr.prefix),
+    lsp(keys.poolExternalRouterLsp(p), keys.poolExternalSwitch(p), names.poolExternalRouterLsp(p), {
+      type: 'router',
+      addresses: ['router'],
+      options: { 'router-port': extLrp, ...(proxied.length ? { arp_proxy: proxied.join(' ') } : {}) },
+    }),
+    { table: 'Logical_Switch', key: keys.poolTransitSwitch(p), owner, columns: { name: names.poolTransitSwitch(p) } },
+    routerPort(keys.poolRouterTransitLrp(p), transitLrp, transitIp, transit.prefix),
+    lsp(keys.poolTransitRouterLsp(p), keys.poolTransitSwitch(p), names.poolTransitRouterLsp(p), {
+      type: 'router',
+      addresses: ['router'],
+      options: { 'router-port': transitLrp },
+    }),
+    {
+      table: 'Logical_Router_Static_Route',
+      key: keys.poolDefaultRoute(p),
+      owner,
+      parent: { table: 'Logical_Router', key: keys.poolRouter(p), column: 'static_routes' },
+      columns: { ip_prefix: '0.0.0.0/0', nexthop: pool.spec.gateway, policy: 'dst-ip', output_port: extLrp },
+    },
+  ];
+  return { ok: true, state: { owner, rows, memberships: [] }, warnings: [] };
+}
+
+/**
+ * An Eip → the /32 route on its pool's gateway router towards the owning VPC router's gateway port. The Service
+ * translator puts the load balancer with this address on the VPC router (`vpcRouterKey`). Until the Eip is
+ * allocated and bound it has no rows and a warning says what it waits for; a pool that is not the VPC's external
+ * gateway is an error.
+ */
+export function translateEip(eip: Eip, ctx: EipContext): TranslateResult {
+  const owner: Owner = { kind: 'Eip', name: eip.metadata.name };
+  if (!ctx.eipPools.some((p) => p.metadata.name === eip.spec.pool)) {
+    return failed([
+      { reason: 'EipPoolNotFound', field: 'spec.pool', message: `EipPool ${eip.spec.pool} does not exist` },
+    ]);
+  }
+  const route = eipRoute(eip, ctx);
+  if (!('address' in route)) {
+    return route.reason === 'PoolNotVpcGateway' || route.reason === 'VpcNotFound'
+      ? failed([route])
+      : { ok: true, state: { owner, rows: [], memberships: [] }, warnings: [route] };
+  }
+  const row: DesiredRow = {
+    table: 'Logical_Router_Static_Route',
+    key: keys.eipRoute(eip.metadata.name),
+    owner,
+    parent: { table: 'Logical_Router', key: keys.poolRouter(eip.spec.pool), column: 'static_routes' },
+    columns: {
+      ip_prefix: `${route.address}/32`,
+      nexthop: route.nextHop,
+      policy: 'dst-ip',
+      output_port: names.poolRouterTransitLrp(eip.spec.pool),
+    },
+  };
+  return { ok: true, state: { owner, rows: [row], memberships: [] }, warnings: [] };
+}
