@@ -8,7 +8,7 @@ import {
   serverSideApply,
   waitForCrdsEstablished,
 } from '@ycloud/testbed/k8s';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 
