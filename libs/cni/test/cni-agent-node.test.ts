@@ -28,7 +28,10 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, ...a], process.env).then((r) => r.stdout.trim());
 
   beforeAll(async () => {
-    const [b, c] = await Promise.allSettled([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start({ controllers: [] })]);
+    const [b, c] = await Promise.allSettled([
+      OvnTestbed.start({ nodes: ['node-1'] }),
+      KubeControlPlane.start({ controllers: [] }),
+    ]);
     if (b.status === 'fulfilled') bed = b.value;
     if (c.status === 'fulfilled') cp = c.value;
     if (b.status === 'rejected') throw b.reason;
@@ -40,11 +43,38 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     await nb('lr-add', 'vpc0');
     await nb('lrp-add', 'vpc0', 'vpc0-pods', '0a:58:0a:10:00:01', '10.16.0.1/16');
     await nb('lrp-add', 'vpc0', 'vpc0-join', '0a:58:64:40:00:01', '100.64.0.1/16');
-    for (const [ls, lrp] of [['pods', 'vpc0-pods'], ['join', 'vpc0-join']]) {
+    for (const [ls, lrp] of [
+      ['pods', 'vpc0-pods'],
+      ['join', 'vpc0-join'],
+    ]) {
       await nb('ls-add', ls);
-      await nb('lsp-add', ls, `${ls}-vpc0`, '--', 'lsp-set-type', `${ls}-vpc0`, 'router', '--', 'lsp-set-addresses', `${ls}-vpc0`, 'router', '--', 'lsp-set-options', `${ls}-vpc0`, `router-port=${lrp}`);
+      await nb(
+        'lsp-add',
+        ls,
+        `${ls}-vpc0`,
+        '--',
+        'lsp-set-type',
+        `${ls}-vpc0`,
+        'router',
+        '--',
+        'lsp-set-addresses',
+        `${ls}-vpc0`,
+        'router',
+        '--',
+        'lsp-set-options',
+        `${ls}-vpc0`,
+        `router-port=${lrp}`,
+      );
     }
-    await nb('lsp-add', 'join', 'node-node-1', '--', 'lsp-set-addresses', 'node-node-1', '0a:58:64:40:00:02 100.64.0.2');
+    await nb(
+      'lsp-add',
+      'join',
+      'node-node-1',
+      '--',
+      'lsp-set-addresses',
+      'node-node-1',
+      '0a:58:64:40:00:02 100.64.0.2',
+    );
     await nb('lsp-add', 'pods', 'default_web', '--', 'lsp-set-addresses', 'default_web', '0a:58:0a:10:00:07 10.16.0.7');
     await nb('lb-add', 'svc-web', '10.96.0.50:80', '10.16.0.7:8080', 'tcp');
     await nb('ls-lb-add', 'join', 'svc-web');
@@ -56,7 +86,12 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
           metadata: {
             annotations: {
               [NODE_ALLOCATION_ANNOTATION]: JSON.stringify({
-                ip: '100.64.0.2/16', mac: '0a:58:64:40:00:02', gateway: '100.64.0.1', logicalSwitch: 'join', logicalSwitchPort: 'node-node-1', mtu: 1400,
+                ip: '100.64.0.2/16',
+                mac: '0a:58:64:40:00:02',
+                gateway: '100.64.0.1',
+                logicalSwitch: 'join',
+                logicalSwitchPort: 'node-node-1',
+                mtu: 1400,
               }),
             },
           },
@@ -71,7 +106,12 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
           name: 'web',
           annotations: {
             [POD_ALLOCATION_ANNOTATION]: JSON.stringify({
-              ip: '10.16.0.7/16', mac: '0a:58:0a:10:00:07', gateway: '10.16.0.1', logicalSwitch: 'pods', logicalSwitchPort: 'default_web', mtu: 1400,
+              ip: '10.16.0.7/16',
+              mac: '0a:58:0a:10:00:07',
+              gateway: '10.16.0.1',
+              logicalSwitch: 'pods',
+              logicalSwitchPort: 'default_web',
+              mtu: 1400,
             }),
           },
         },
@@ -100,7 +140,19 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     );
     agent = spawn(
       process.execPath,
-      ['-r', join(ROOT, 'scripts/register.js'), join(ROOT, 'apps/cni/src/main.ts'), '--config', join(dir, 'cni.yaml'), '--node-name', 'node-1', '--kubeconfig', cp.kubeconfigPath, '--socket', socket],
+      [
+        '-r',
+        join(ROOT, 'scripts/register.js'),
+        join(ROOT, 'apps/cni/src/main.ts'),
+        '--config',
+        join(dir, 'cni.yaml'),
+        '--node-name',
+        'node-1',
+        '--kubeconfig',
+        cp.kubeconfigPath,
+        '--socket',
+        socket,
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));
@@ -130,7 +182,13 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     const deadline = Date.now() + 12_000;
     let v = '';
     while (Date.now() < deadline) {
-      v = (await run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'], process.env)).stdout.trim();
+      v = (
+        await run(
+          'ovs-vsctl',
+          [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'],
+          process.env,
+        )
+      ).stdout.trim();
       if (v) break;
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -140,18 +198,28 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
   it('plugs a pod via cnitool, and the node reaches it and a Service VIP through ycloud0', async () => {
     const node = bed.node('node-1');
     const deadline = Date.now() + 15_000;
-    while (!(await vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0')).includes('ovn-installed=true')) {
+    while (
+      !(await vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0')).includes(
+        'ovn-installed=true',
+      )
+    ) {
       if (Date.now() > deadline) throw new Error(`ycloud0 not installed:\n${agentLog}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(await netnsExecText(node.netns, ['ip', '-br', 'addr', 'show', 'ycloud0'])).toContain('100.64.0.2/16');
-    expect(await netnsExecText(node.netns, ['ip', 'route', 'show', '10.96.0.0/16'])).toContain('via 100.64.0.1 dev ycloud0');
+    expect(await netnsExecText(node.netns, ['ip', 'route', 'show', '10.96.0.0/16'])).toContain(
+      'via 100.64.0.1 dev ycloud0',
+    );
 
     podNs = `ycn-${bed.runId}-web`;
     await netnsAdd(podNs);
     const { binDir, confDir } = installPlugin(dir);
     const r = await run(cnitoolPath(), ['add', 'ycloud', `/var/run/netns/${podNs}`], {
-      ...process.env, CNI_PATH: binDir, NETCONFPATH: confDir, YCLOUD_CNI_SOCKET: socket, CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web',
+      ...process.env,
+      CNI_PATH: binDir,
+      NETCONFPATH: confDir,
+      YCLOUD_CNI_SOCKET: socket,
+      CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=web',
     });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout).ips[0].address).toBe('10.16.0.7/16');

@@ -26,7 +26,8 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
   let env: NodeJS.ProcessEnv;
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-cni-'));
   const socket = join(dir, 'cni.sock');
-  const ovsRun = (...a: string[]): Promise<string> => run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, ...a], process.env).then((r) => r.stdout.trim());
+  const ovsRun = (...a: string[]): Promise<string> =>
+    run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, ...a], process.env).then((r) => r.stdout.trim());
 
   const pods = {
     a: { lsp: 'default_pod-a', ip: '10.16.0.5', mac: '0a:58:0a:10:00:05' },
@@ -39,7 +40,10 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
   beforeAll(async () => {
     cnitool = cnitoolPath();
     // Both always settle before a failure propagates, so afterAll can stop whichever started.
-    const [b, c] = await Promise.allSettled([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start({ controllers: [] })]);
+    const [b, c] = await Promise.allSettled([
+      OvnTestbed.start({ nodes: ['node-1'] }),
+      KubeControlPlane.start({ controllers: [] }),
+    ]);
     if (b.status === 'fulfilled') bed = b.value;
     if (c.status === 'fulfilled') cp = c.value;
     if (b.status === 'rejected') throw b.reason;
@@ -54,7 +58,12 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
       if (p) {
         await bed.central.nbctl('lsp-add', 'ls-pods', p.lsp, '--', 'lsp-set-addresses', p.lsp, `${p.mac} ${p.ip}`);
         annotations[POD_ALLOCATION_ANNOTATION] = JSON.stringify({
-          ip: `${p.ip}/16`, mac: p.mac, gateway: '10.16.0.1', logicalSwitch: 'ls-pods', logicalSwitchPort: p.lsp, mtu: 1400,
+          ip: `${p.ip}/16`,
+          mac: p.mac,
+          gateway: '10.16.0.1',
+          logicalSwitch: 'ls-pods',
+          logicalSwitchPort: p.lsp,
+          mtu: 1400,
         });
         const ns = `ycn-${bed.runId}-pod-${name}`;
         await netnsAdd(ns);
@@ -68,11 +77,16 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
     const node = bed.node('node-1');
     const runner = new NetnsCommandRunner(new ExecCommandRunner(), node.netns);
     const ovs = new OvsVsctl(runner, node.ovsRemote);
-    const handler = new CniHandler(new ClientNodeKubeApi(cp.kubeConfig), new OvsPortPlumber(runner, ovs, 'br-int', 'netdev'), ovs, {
-      allocationTimeoutMs: 1500,
-      plugTimeoutMs: 20_000,
-      notReadyReason: () => Promise.resolve(undefined),
-    });
+    const handler = new CniHandler(
+      new ClientNodeKubeApi(cp.kubeConfig),
+      new OvsPortPlumber(runner, ovs, 'br-int', 'netdev'),
+      ovs,
+      {
+        allocationTimeoutMs: 1500,
+        plugTimeoutMs: 20_000,
+        notReadyReason: () => Promise.resolve(undefined),
+      },
+    );
     server = new CniServer(socket, (r) => handler.handle(r), 60_000);
     await server.listen();
     const { binDir, confDir } = installPlugin(dir);
@@ -113,7 +127,6 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
     expect(await netnsExecText(nsName(netns.a), ['ip', '-br', 'addr', 'show', 'eth0'])).toContain('10.16.0.5/16');
     tcpServers.push(await TcpServer.start(nsName(netns.b), 8080, 'pod-b'));
     expect(await tcpRequest(nsName(netns.a), '10.16.0.6', 8080)).toBe('pod-b 10.16.0.5');
-    // eslint-disable-next-line no-console
     console.log(`cnitool ADD (shim start-up + agent + ovn-installed): ${addMs} ms`);
   });
 
@@ -128,11 +141,15 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
 
   it('DEL removes the port, is idempotent, and tolerates a vanished netns', async () => {
     expect((await tool('del', 'pod-a', netns.a)).code).toBe(0);
-    expect(await ovsRun('--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${pods.a.lsp}`)).toBe('');
+    expect(await ovsRun('--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${pods.a.lsp}`)).toBe(
+      '',
+    );
     expect((await tool('del', 'pod-a', netns.a)).code).toBe(0);
     await netnsDel(nsName(netns.b));
     expect((await tool('del', 'pod-b', netns.b)).code).toBe(0);
-    expect(await ovsRun('--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${pods.b.lsp}`)).toBe('');
+    expect(await ovsRun('--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${pods.b.lsp}`)).toBe(
+      '',
+    );
   });
 
   describe('errors come back as the spec error JSON, never a hang', () => {
@@ -156,12 +173,18 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
 
     it('a pod without an allocation: code 11 after the bounded wait', async () => {
       const r = await shim({ ...addEnv, CNI_ARGS: 'K8S_POD_NAMESPACE=default;K8S_POD_NAME=pod-noalloc' }, conf);
-      expect(JSON.parse(r.stdout)).toMatchObject({ code: 11, msg: expect.stringContaining('no ycloud.io/ip-allocation annotation') });
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        code: 11,
+        msg: expect.stringContaining('no ycloud.io/ip-allocation annotation'),
+      });
     });
 
     it('the agent not running: code 11 (50 for STATUS); VERSION still answers', async () => {
       const gone = join(dir, 'nobody.sock');
-      expect(JSON.parse((await shim(addEnv, conf, gone)).stdout)).toMatchObject({ code: 11, msg: expect.stringContaining('not reachable') });
+      expect(JSON.parse((await shim(addEnv, conf, gone)).stdout)).toMatchObject({
+        code: 11,
+        msg: expect.stringContaining('not reachable'),
+      });
       const v11 = JSON.stringify({ cniVersion: '1.1.0', name: 'ycloud', type: 'ycloud' });
       expect(JSON.parse((await shim({ CNI_COMMAND: 'STATUS' }, v11, gone)).stdout)).toMatchObject({ code: 50 });
       const v = await shim({ CNI_COMMAND: 'VERSION' }, conf, gone);

@@ -26,8 +26,16 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
   let dpuAgent: CniAgent | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-dpu-'));
   const socket = join(dir, 'cni.sock');
-  const hostSysfs = new FakeSysfs().addPf({ netdev: 'hpf0', pci: '0000:03:00.0', portName: 'p0', switchId: 'h1', vfs: ['vf0', 'vf1'] });
-  const dpuSysfs = new FakeSysfs().netdev('p0', { portName: 'p0', switchId: 'dpu1' }).netdev('pf0vf0', { portName: 'c1pf0vf0', switchId: 'dpu1' });
+  const hostSysfs = new FakeSysfs().addPf({
+    netdev: 'hpf0',
+    pci: '0000:03:00.0',
+    portName: 'p0',
+    switchId: 'h1',
+    vfs: ['vf0', 'vf1'],
+  });
+  const dpuSysfs = new FakeSysfs()
+    .netdev('p0', { portName: 'p0', switchId: 'dpu1' })
+    .netdev('pf0vf0', { portName: 'c1pf0vf0', switchId: 'dpu1' });
   let hostNs = '';
   let podNs = '';
   let pod2Ns = '';
@@ -41,11 +49,19 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
     allocationTimeoutMs: 5000,
     plugTimeoutMs: 20_000,
     ovn: { ...DEFAULT_AGENT_CONFIG.ovn, systemId: 'node-1', remote: bed.central.sbRemote, encapIp: '127.0.0.1' },
-    offload: { ...DEFAULT_AGENT_CONFIG.offload, leaseNamespace: 'ycloud-system', dpuStatusTimeoutMs: 15_000, ...o.offload },
+    offload: {
+      ...DEFAULT_AGENT_CONFIG.offload,
+      leaseNamespace: 'ycloud-system',
+      dpuStatusTimeoutMs: 15_000,
+      ...o.offload,
+    },
   });
 
   beforeAll(async () => {
-    const [b, c] = await Promise.allSettled([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start({ controllers: [] })]);
+    const [b, c] = await Promise.allSettled([
+      OvnTestbed.start({ nodes: ['node-1'] }),
+      KubeControlPlane.start({ controllers: [] }),
+    ]);
     if (b.status === 'fulfilled') bed = b.value;
     if (c.status === 'fulfilled') cp = c.value;
     if (b.status === 'rejected') throw b.reason;
@@ -59,7 +75,20 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
     podNs = `ycn-${bed.runId}-dpupod`;
     pod2Ns = `ycn-${bed.runId}-dpupod2`;
     for (const ns of [hostNs, podNs, pod2Ns]) await netnsAdd(ns);
-    await tbRun('ip', ['link', 'add', 'vf0', 'netns', hostNs, 'type', 'veth', 'peer', 'name', 'pf0vf0', 'netns', dpuNode.netns]);
+    await tbRun('ip', [
+      'link',
+      'add',
+      'vf0',
+      'netns',
+      hostNs,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'pf0vf0',
+      'netns',
+      dpuNode.netns,
+    ]);
     await tbRun('ip', ['-n', dpuNode.netns, 'link', 'set', 'pf0vf0', 'up']);
     // A veth hands partially checksummed packets to OVS's userspace datapath (AF_PACKET), which does not fill
     // them in: the stand-ins compute checksums themselves (a real VF and representor need nothing of the sort).
@@ -81,7 +110,14 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
           metadata: {
             name,
             annotations: {
-              [POD_ALLOCATION_ANNOTATION]: JSON.stringify({ ip: `${ip}/16`, mac, gateway: '10.16.0.1', logicalSwitch: 'pods', logicalSwitchPort: lsp, mtu: 1400 }),
+              [POD_ALLOCATION_ANNOTATION]: JSON.stringify({
+                ip: `${ip}/16`,
+                mac,
+                gateway: '10.16.0.1',
+                logicalSwitch: 'pods',
+                logicalSwitchPort: lsp,
+                mtu: 1400,
+              }),
             },
           },
           spec: { nodeName: 'host-1', containers: [{ name: 'c', image: 'none' }] },
@@ -90,7 +126,14 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
     }
     servers.push(
       await TcpServer.start(
-        (await dpuNode.plugPod({ netns: 'peer', ifaceId: 'default_peer', mac: '0a:58:0a:10:00:0b', ips: ['10.16.0.11/16'] })).netns,
+        (
+          await dpuNode.plugPod({
+            netns: 'peer',
+            ifaceId: 'default_peer',
+            mac: '0a:58:0a:10:00:0b',
+            ips: ['10.16.0.11/16'],
+          })
+        ).netns,
         8080,
         'peer',
       ),
@@ -98,11 +141,28 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
 
     const log = (l: string): number => logs.push(l);
     dpuAgent = new CniAgent(
-      cfg({ nodeName: 'dpu-1', mode: 'dpu', ovsDb: dpuNode.ovsRemote, nodeNetns: dpuNode.netns, offload: { ...DEFAULT_AGENT_CONFIG.offload, sysfsRoot: dpuSysfs.root, hostNodeName: 'host-1', switchId: 'dpu1' } }),
+      cfg({
+        nodeName: 'dpu-1',
+        mode: 'dpu',
+        ovsDb: dpuNode.ovsRemote,
+        nodeNetns: dpuNode.netns,
+        offload: {
+          ...DEFAULT_AGENT_CONFIG.offload,
+          sysfsRoot: dpuSysfs.root,
+          hostNodeName: 'host-1',
+          switchId: 'dpu1',
+        },
+      }),
       { kube: new ClientNodeKubeApi(cp.kubeConfig), log },
     );
     hostAgent = new CniAgent(
-      cfg({ nodeName: 'host-1', mode: 'dpu-host', socketPath: socket, nodeNetns: hostNs, offload: { ...DEFAULT_AGENT_CONFIG.offload, sysfsRoot: hostSysfs.root, pf: 'hpf0' } }),
+      cfg({
+        nodeName: 'host-1',
+        mode: 'dpu-host',
+        socketPath: socket,
+        nodeNetns: hostNs,
+        offload: { ...DEFAULT_AGENT_CONFIG.offload, sysfsRoot: hostSysfs.root, pf: 'hpf0' },
+      }),
       { kube: new ClientNodeKubeApi(cp.kubeConfig), log },
     );
     await dpuAgent.start();
@@ -124,15 +184,22 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
   }, 60_000);
 
   const cni = (op: string, pod: string, ns: string): ReturnType<typeof run> =>
-    run(cnitoolPath(), [op, 'ycloud', `/var/run/netns/${ns}`], { ...env, CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}` });
+    run(cnitoolPath(), [op, 'ycloud', `/var/run/netns/${ns}`], {
+      ...env,
+      CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${pod}`,
+    });
 
   it('ADD on the host waits for the DPU to plug the representor, then the pod talks TCP through OVN', async () => {
     const r = await cni('add', 'dpupod', podNs);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout).interfaces[0]).toMatchObject({ name: 'eth0', pciID: '0000:03:01.0' });
-    const pod = await cp.kubeConfig.makeApiClient(CoreV1Api).readNamespacedPod({ namespace: 'default', name: 'dpupod' });
+    const pod = await cp.kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespacedPod({ namespace: 'default', name: 'dpupod' });
     expect(JSON.parse(pod.metadata!.annotations![DPU_CONNECTION_STATUS_ANNOTATION])).toMatchObject({ status: 'Ready' });
-    const ids = (await tbRun('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Interface', 'pf0vf0', 'external_ids'])).stdout;
+    const ids = (
+      await tbRun('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Interface', 'pf0vf0', 'external_ids'])
+    ).stdout;
     expect(ids).toContain('iface-id=default_dpupod');
     expect(ids).toContain('ovn-installed="true"');
     expect(await tcpRequest(podNs, '10.16.0.11', 8080)).toBe('peer 10.16.0.10');

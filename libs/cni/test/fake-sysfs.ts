@@ -34,7 +34,8 @@ export class FakeSysfs {
       }
       symlinkSync(`../${vfPci}`, join(dev, `virtfn${i}`));
     });
-    for (const [name, port] of Object.entries(pf.representors ?? {})) this.netdev(name, { portName: port, switchId: pf.switchId });
+    for (const [name, port] of Object.entries(pf.representors ?? {}))
+      this.netdev(name, { portName: port, switchId: pf.switchId });
     return this;
   }
 

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-/* global require, process, Buffer, setTimeout */
+/* global require, process, Buffer, setTimeout, clearTimeout */
 // The CNI plugin binary (install as /opt/cni/bin/ycloud): forwards CNI_* and stdin to the node's ycloud
 // agent over its unix socket and prints the reply. Only `net` is loaded so start-up stays near Node's minimum.
 // VERSION is answered here so the runtime can probe the plugin even while the agent is down.
 'use strict';
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain CommonJS script, on purpose
 const net = require('net');
 
 const SUPPORTED = ['1.0.0', '1.1.0'];
@@ -15,7 +16,7 @@ function versionOf(stdin) {
   try {
     const v = JSON.parse(stdin).cniVersion;
     return typeof v === 'string' && v ? v : '1.1.0';
-  } catch (_) {
+  } catch {
     return '1.1.0';
   }
 }
@@ -30,7 +31,9 @@ function fail(stdin, code, msg, details) {
 function forward(stdin) {
   if (command === 'VERSION') {
     const v = versionOf(stdin);
-    process.stdout.write(JSON.stringify({ cniVersion: SUPPORTED.includes(v) ? v : '1.1.0', supportedVersions: SUPPORTED }));
+    process.stdout.write(
+      JSON.stringify({ cniVersion: SUPPORTED.includes(v) ? v : '1.1.0', supportedVersions: SUPPORTED }),
+    );
     return;
   }
   let header = '';
@@ -51,7 +54,12 @@ function forward(stdin) {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
-    fail(stdin, command === 'STATUS' ? 50 : 11, 'the ycloud CNI agent is not reachable: ' + err.message, 'socket ' + socketPath);
+    fail(
+      stdin,
+      command === 'STATUS' ? 50 : 11,
+      'the ycloud CNI agent is not reachable: ' + err.message,
+      'socket ' + socketPath,
+    );
   });
   sock.on('close', () => {
     if (finished) return;

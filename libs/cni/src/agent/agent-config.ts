@@ -59,22 +59,32 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
   plugTimeoutMs: 30_000,
   ovn: { systemId: '', remote: '', encapType: 'geneve', encapIp: '', bridgeMappings: '' },
   nodePort: { enabled: false, serviceCidrs: [], podCidrs: [] },
-  offload: { sysfsRoot: '/sys', pf: '', leaseNamespace: 'ycloud-system', dpuStatusTimeoutMs: 60_000, hostNodeName: '', switchId: '' },
+  offload: {
+    sysfsRoot: '/sys',
+    pf: '',
+    leaseNamespace: 'ycloud-system',
+    dpuStatusTimeoutMs: 60_000,
+    hostNodeName: '',
+    switchId: '',
+  },
   metricsAddress: '',
 };
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 /** Reads a YAML/JSON file over the defaults, then applies overrides (flags); validates. */
 export function loadAgentConfig(file: string | undefined, overrides: DeepPartial<CniAgentConfig> = {}): CniAgentConfig {
-  const fromFile = file ? (parseYaml(readFileSync(file, 'utf8')) as DeepPartial<CniAgentConfig>) ?? {} : {};
+  const fromFile = file ? ((parseYaml(readFileSync(file, 'utf8')) as DeepPartial<CniAgentConfig>) ?? {}) : {};
   const cfg = merge(merge(DEFAULT_AGENT_CONFIG, fromFile), overrides);
   if (!cfg.nodeName) throw new Error('config: nodeName is required (--node-name)');
   if (!['none', 'smartnic', 'dpu-host', 'dpu'].includes(cfg.mode)) throw new Error(`config: unknown mode ${cfg.mode}`);
   if (!['netdev', 'system'].includes(cfg.datapathType)) throw new Error(`config: bad datapathType ${cfg.datapathType}`);
   if (!cfg.ovn.systemId) cfg.ovn.systemId = cfg.nodeName;
   if (cfg.mode === 'dpu' && !cfg.offload.hostNodeName) throw new Error('config: mode dpu needs offload.hostNodeName');
-  if ((cfg.mode === 'smartnic' || cfg.mode === 'dpu-host') && !cfg.offload.pf) throw new Error(`config: mode ${cfg.mode} needs offload.pf`);
+  if ((cfg.mode === 'smartnic' || cfg.mode === 'dpu-host') && !cfg.offload.pf)
+    throw new Error(`config: mode ${cfg.mode} needs offload.pf`);
   return cfg;
 }
 
@@ -84,7 +94,10 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
   for (const [k, v] of Object.entries(over)) {
     if (v === undefined) continue;
     const b = out[k];
-    out[k] = b && typeof b === 'object' && !Array.isArray(b) && typeof v === 'object' && !Array.isArray(v) ? merge(b, v as object) : v;
+    out[k] =
+      b && typeof b === 'object' && !Array.isArray(b) && typeof v === 'object' && !Array.isArray(v)
+        ? merge(b, v as object)
+        : v;
   }
   return out as T;
 }

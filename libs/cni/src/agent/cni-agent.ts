@@ -70,10 +70,26 @@ export class CniAgent {
     switch (cfg.mode) {
       case 'smartnic':
         this.pool = new VfPool(this.sysfs, cfg.offload.pf);
-        return new SmartNicPlumber(this.runner, this.ovs, this.sysfs, this.pool, cfg.bridge, this.hostNetnsPath(), cfg.datapathType === 'netdev');
+        return new SmartNicPlumber(
+          this.runner,
+          this.ovs,
+          this.sysfs,
+          this.pool,
+          cfg.bridge,
+          this.hostNetnsPath(),
+          cfg.datapathType === 'netdev',
+        );
       case 'dpu-host':
         this.pool = new VfPool(this.sysfs, cfg.offload.pf);
-        this.dpuHost = new DpuHostPlumber(this.runner, this.kube, this.pool, cfg.nodeName, cfg.offload.leaseNamespace, cfg.offload.dpuStatusTimeoutMs, this.hostNetnsPath());
+        this.dpuHost = new DpuHostPlumber(
+          this.runner,
+          this.kube,
+          this.pool,
+          cfg.nodeName,
+          cfg.offload.leaseNamespace,
+          cfg.offload.dpuStatusTimeoutMs,
+          this.hostNetnsPath(),
+        );
         return this.dpuHost;
       default:
         return new OvsPortPlumber(this.runner, this.ovs, cfg.bridge, cfg.datapathType);
@@ -88,7 +104,12 @@ export class CniAgent {
         (e: Error) => e.message,
       );
     }
-    const r = await this.runner.run('ovs-vsctl', [...(this.cfg.ovsDb ? [`--db=${this.cfg.ovsDb}`] : []), '--timeout=5', 'br-exists', this.cfg.bridge]);
+    const r = await this.runner.run('ovs-vsctl', [
+      ...(this.cfg.ovsDb ? [`--db=${this.cfg.ovsDb}`] : []),
+      '--timeout=5',
+      'br-exists',
+      this.cfg.bridge,
+    ]);
     if (r.code === 2) return `bridge ${this.cfg.bridge} does not exist yet (ovn-controller creates it)`;
     if (r.code !== 0) return `Open vSwitch is not reachable: ${r.stderr.trim()}`;
     return undefined;
@@ -128,7 +149,11 @@ export class CniAgent {
         },
         this.metrics,
       );
-      this.server = new CniServer(cfg.socketPath, (r) => handler.handle(r), cfg.allocationTimeoutMs + cfg.plugTimeoutMs + 10_000);
+      this.server = new CniServer(
+        cfg.socketPath,
+        (r) => handler.handle(r),
+        cfg.allocationTimeoutMs + cfg.plugTimeoutMs + 10_000,
+      );
       await this.server.listen();
       this.log(`cni agent (${cfg.mode}) listening on ${cfg.socketPath}`);
     }
@@ -141,13 +166,25 @@ export class CniAgent {
     await this.bootstrap?.reconcile();
     await this.nodePort?.reconcile();
     if (this.cfg.mode !== 'none') {
-      const report = await buildOffloadReport(this.cfg.mode, this.sysfs, this.runner, this.cfg.offload.pf, this.pool?.usage());
+      const report = await buildOffloadReport(
+        this.cfg.mode,
+        this.sysfs,
+        this.runner,
+        this.cfg.offload.pf,
+        this.pool?.usage(),
+      );
       this.metrics.vfs.labels(report.pf ?? '', 'free').set(report.vfsFree);
       this.metrics.vfs.labels(report.pf ?? '', 'used').set(report.vfsUsed);
       const node = await this.kube.getNode(this.cfg.nodeName);
       const value = JSON.stringify(report);
-      if (node && (node.annotations[OFFLOAD_ANNOTATION] !== value || node.labels[OFFLOAD_MODE_LABEL] !== this.cfg.mode)) {
-        await this.kube.patchNode(this.cfg.nodeName, { annotations: { [OFFLOAD_ANNOTATION]: value }, labels: { [OFFLOAD_MODE_LABEL]: this.cfg.mode } });
+      if (
+        node &&
+        (node.annotations[OFFLOAD_ANNOTATION] !== value || node.labels[OFFLOAD_MODE_LABEL] !== this.cfg.mode)
+      ) {
+        await this.kube.patchNode(this.cfg.nodeName, {
+          annotations: { [OFFLOAD_ANNOTATION]: value },
+          labels: { [OFFLOAD_MODE_LABEL]: this.cfg.mode },
+        });
       }
     }
   }
@@ -166,13 +203,17 @@ export class CniAgent {
   }
 
   private async startMetrics(address: string): Promise<void> {
-    const [host, port] = address.includes(':') ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)] : ['127.0.0.1', address];
+    const [host, port] = address.includes(':')
+      ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)]
+      : ['127.0.0.1', address];
     this.metricsServer = createServer((req, res) => {
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
         return;
       }
-      void this.metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body));
+      void this.metrics.registry
+        .metrics()
+        .then((body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body));
     });
     await new Promise<void>((resolve) => this.metricsServer!.listen(Number(port), host, resolve));
   }

@@ -160,7 +160,10 @@ export class CniHandler {
     if (!raw) throw new CniError(CniErrorCode.UnknownContainer, `pod ${namespace}/${name} has no allocation any more`);
     const alloc = parseIpAllocation(raw, `pod ${namespace}/${name}`);
     if (prev.ips[0].address !== alloc.ip) {
-      throw new CniError(CniErrorCode.InvalidNetworkConfig, `prevResult address ${prev.ips[0].address} != allocation ${alloc.ip}`);
+      throw new CniError(
+        CniErrorCode.InvalidNetworkConfig,
+        `prevResult address ${prev.ips[0].address} != allocation ${alloc.ip}`,
+      );
     }
     await this.plumber.check(this.plumbRequest(req, alloc, namespace, name));
     return undefined;
@@ -180,7 +183,13 @@ export class CniHandler {
       const cid = i.externalIds['ycloud-sandbox'];
       const ifname = i.externalIds['ycloud-ifname'];
       if (!cid || !ifname || valid.has(`${cid}/${ifname}`)) continue;
-      const stale: CniRequest = { ...req, command: 'DEL', containerId: cid, ifname, netns: i.externalIds['ycloud-netns'] ?? '' };
+      const stale: CniRequest = {
+        ...req,
+        command: 'DEL',
+        containerId: cid,
+        ifname,
+        netns: i.externalIds['ycloud-netns'] ?? '',
+      };
       await this.mutex.run(cid, () => this.plumber.del(stale, i.name));
     }
     return undefined;

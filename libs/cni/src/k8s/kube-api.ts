@@ -1,4 +1,11 @@
-import { CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, V1Lease, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  V1Lease,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 
 /** Labels and annotations of an object, as the agent needs them. */
 export interface ObjectMeta {
@@ -21,7 +28,10 @@ export interface KubeApi {
   /** Pods scheduled on `nodeName` (the DPU side watches its host's pods). */
   listPodsOnNode(nodeName: string): Promise<(ObjectMeta & { namespace: string; name: string })[]>;
   getNode(name: string): Promise<ObjectMeta | undefined>;
-  patchNode(name: string, patch: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void>;
+  patchNode(
+    name: string,
+    patch: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
+  ): Promise<void>;
   getLease(namespace: string, name: string): Promise<LeaseState | undefined>;
   /** Creates or renews a lease held by `holder`. */
   renewLease(namespace: string, name: string, holder: string, durationSeconds: number): Promise<void>;
@@ -40,7 +50,8 @@ function status(err: unknown): number | undefined {
   return e?.code ?? e?.statusCode ?? e?.response?.statusCode;
 }
 
-const mergePatch = (): ReturnType<typeof setHeaderOptions> => setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const mergePatch = (): ReturnType<typeof setHeaderOptions> =>
+  setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** KubeApi over @kubernetes/client-node. */
 export class ClientNodeKubeApi implements KubeApi {
@@ -70,7 +81,11 @@ export class ClientNodeKubeApi implements KubeApi {
     }
   }
 
-  async patchPodAnnotations(namespace: string, name: string, annotations: Record<string, string | null>): Promise<void> {
+  async patchPodAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ): Promise<void> {
     await this.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations } } }, mergePatch());
   }
 
@@ -129,7 +144,10 @@ export class ClientNodeKubeApi implements KubeApi {
       if (status(err) !== 404) throw err;
     }
     if (!existing) {
-      await this.coord.createNamespacedLease({ namespace, body: { ...body, spec: { ...body.spec, acquireTime: now as never } } });
+      await this.coord.createNamespacedLease({
+        namespace,
+        body: { ...body, spec: { ...body.spec, acquireTime: now as never } },
+      });
       return;
     }
     body.metadata!.resourceVersion = existing.metadata?.resourceVersion;
@@ -159,14 +177,22 @@ export class MemoryKubeApi implements KubeApi {
   listPodsOnNode(nodeName: string): Promise<(ObjectMeta & { namespace: string; name: string })[]> {
     const out = [...this.pods.entries()]
       .filter(([k]) => this.podNodes.get(k) === nodeName)
-      .map(([k, p]) => ({ namespace: k.split('/')[0], name: k.split('/')[1], labels: { ...p.labels }, annotations: { ...p.annotations } }));
+      .map(([k, p]) => ({
+        namespace: k.split('/')[0],
+        name: k.split('/')[1],
+        labels: { ...p.labels },
+        annotations: { ...p.annotations },
+      }));
     return Promise.resolve(out);
   }
   getNode(name: string): Promise<ObjectMeta | undefined> {
     const n = this.nodes.get(name);
     return Promise.resolve(n && { labels: { ...n.labels }, annotations: { ...n.annotations } });
   }
-  patchNode(name: string, patch: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> }): Promise<void> {
+  patchNode(
+    name: string,
+    patch: { labels?: Record<string, string | null>; annotations?: Record<string, string | null> },
+  ): Promise<void> {
     const n = this.nodes.get(name);
     if (!n) return Promise.reject(Object.assign(new Error('node not found'), { code: 404 }));
     applyMap(n.labels, patch.labels ?? {});

@@ -5,7 +5,13 @@ import { nodePortBatch } from './node-port';
 const cfg = (o: Partial<CniAgentConfig> = {}): CniAgentConfig => ({
   ...DEFAULT_AGENT_CONFIG,
   nodeName: 'n1',
-  ovn: { systemId: 'n1', remote: 'ssl:10.0.0.1:6642', encapType: 'geneve', encapIp: '192.168.1.5', bridgeMappings: 'external:br-ex' },
+  ovn: {
+    systemId: 'n1',
+    remote: 'ssl:10.0.0.1:6642',
+    encapType: 'geneve',
+    encapIp: '192.168.1.5',
+    bridgeMappings: 'external:br-ex',
+  },
   ...o,
 });
 
@@ -21,16 +27,30 @@ describe('node bootstrap', () => {
       'ovn-bridge-mappings': null,
     });
     expect(plain.otherConfig).toEqual({ 'hw-offload': null });
-    const gw = desiredOvsSettings(cfg({ mode: 'smartnic' }), { labels: { 'ycloud.io/eip-gateway': 'true' }, annotations: {} });
+    const gw = desiredOvsSettings(cfg({ mode: 'smartnic' }), {
+      labels: { 'ycloud.io/eip-gateway': 'true' },
+      annotations: {},
+    });
     expect(gw.externalIds['ovn-bridge-mappings']).toBe('external:br-ex');
     expect(gw.otherConfig).toEqual({ 'hw-offload': 'true' });
   });
   it('writes only what differs', () => {
-    expect(mapDiff({ a: '1', b: '2', c: '3' }, { a: '1', b: 'x', c: null, d: null, e: '5' })).toEqual({ b: 'x', c: null, e: '5' });
+    expect(mapDiff({ a: '1', b: '2', c: '3' }, { a: '1', b: 'x', c: null, d: null, e: '5' })).toEqual({
+      b: 'x',
+      c: null,
+      e: '5',
+    });
     expect(mapDiff({ a: '1' }, { a: '1' })).toEqual({});
   });
   it('node port: address and a route per CIDR via the join gateway', () => {
-    const alloc = { ip: '100.64.0.2/16', mac: '0a:58:64:40:00:02', gateway: '100.64.0.1', logicalSwitch: 'join', logicalSwitchPort: 'node-n1', mtu: 1400 };
+    const alloc = {
+      ip: '100.64.0.2/16',
+      mac: '0a:58:64:40:00:02',
+      gateway: '100.64.0.1',
+      logicalSwitch: 'join',
+      logicalSwitchPort: 'node-n1',
+      mtu: 1400,
+    };
     expect(nodePortBatch(alloc, ['10.96.0.0/16', '10.16.0.0/16'])).toEqual([
       'link set dev ycloud0 address 0a:58:64:40:00:02 mtu 1400',
       'addr replace 100.64.0.2/16 dev ycloud0',

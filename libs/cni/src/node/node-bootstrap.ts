@@ -29,7 +29,10 @@ export function desiredOvsSettings(cfg: CniAgentConfig, node: ObjectMeta | undef
 }
 
 /** Pure: the changes that turn `current` into `desired` (null = remove), empty when nothing differs. */
-export function mapDiff(current: Record<string, string>, desired: Record<string, string | null>): Record<string, string | null> {
+export function mapDiff(
+  current: Record<string, string>,
+  desired: Record<string, string | null>,
+): Record<string, string | null> {
   const out: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(desired)) {
     if (v === null ? k in current : current[k] !== v) out[k] = v;

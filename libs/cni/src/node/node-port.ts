@@ -53,7 +53,12 @@ export class NodePortManager {
       bridge: this.cfg.bridge,
       name: NODE_PORT_NAME,
       type: 'internal',
-      externalIds: { 'iface-id': alloc.logicalSwitchPort, 'attached-mac': alloc.mac, 'iface-status': 'active', 'ycloud-node-port': 'true' },
+      externalIds: {
+        'iface-id': alloc.logicalSwitchPort,
+        'attached-mac': alloc.mac,
+        'iface-status': 'active',
+        'ycloud-node-port': 'true',
+      },
       mtuRequest: alloc.mtu,
     });
     await runChecked(this.runner, 'ip', ['-batch', '-'], { input: nodePortBatch(alloc, cidrs).join('\n') + '\n' });

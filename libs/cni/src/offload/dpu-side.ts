@@ -37,7 +37,12 @@ export class DpuSideReconciler {
   ) {}
 
   renewLease(): Promise<void> {
-    return this.kube.renewLease(this.opts.leaseNamespace, dpuLeaseName(this.opts.hostNodeName), `dpu-${this.opts.hostNodeName}`, DPU_LEASE_DURATION_SECONDS);
+    return this.kube.renewLease(
+      this.opts.leaseNamespace,
+      dpuLeaseName(this.opts.hostNodeName),
+      `dpu-${this.opts.hostNodeName}`,
+      DPU_LEASE_DURATION_SECONDS,
+    );
   }
 
   /** One pass over the host's pods. */
@@ -58,8 +63,12 @@ export class DpuSideReconciler {
       } catch (err) {
         answer = { status: 'Error', error: (err as Error).message, sandboxId: details.sandboxId };
       }
-      this.opts.log?.(`dpu: pod ${key} sandbox ${details.sandboxId.slice(0, 12)}: ${answer.status} ${answer.error ?? ''}`);
-      await this.kube.patchPodAnnotations(pod.namespace, pod.name, { [DPU_CONNECTION_STATUS_ANNOTATION]: JSON.stringify(answer) });
+      this.opts.log?.(
+        `dpu: pod ${key} sandbox ${details.sandboxId.slice(0, 12)}: ${answer.status} ${answer.error ?? ''}`,
+      );
+      await this.kube.patchPodAnnotations(pod.namespace, pod.name, {
+        [DPU_CONNECTION_STATUS_ANNOTATION]: JSON.stringify(answer),
+      });
     }
     for (const i of await this.ovs.findInterfaces({ 'ycloud-dpu-host': this.opts.hostNodeName })) {
       if (!wanted.has(`${i.externalIds['ycloud-pod']}#${i.externalIds['ycloud-sandbox']}`)) {

@@ -20,7 +20,14 @@ function plumbRequest(overrides: Partial<PlumbRequest['req']['conf']> = {}): Plu
       path: '',
       conf: { cniVersion: '1.1.0', name: 'ycloud', type: 'ycloud', ...overrides },
     },
-    alloc: { ip: '10.16.0.9/16', mac: '0a:58:0a:10:00:09', gateway: '10.16.0.1', logicalSwitch: 'ls', logicalSwitchPort: 'default_p1', mtu: 1400 },
+    alloc: {
+      ip: '10.16.0.9/16',
+      mac: '0a:58:0a:10:00:09',
+      gateway: '10.16.0.1',
+      logicalSwitch: 'ls',
+      logicalSwitchPort: 'default_p1',
+      mtu: 1400,
+    },
     podKey: 'default/p1',
     podNamespace: 'default',
     podName: 'p1',
@@ -47,11 +54,22 @@ describe('offload plumbing against a fake sysfs and a recorded command runner', 
 
   it('smartnic: representor of the device plugin VF into br-int, VF into the pod, waits for ovn-installed', async () => {
     const runner = new RecordedCommandRunner();
-    const plumber = new SmartNicPlumber(runner, new OvsVsctl(runner), sysfs, new VfPool(sysfs, 'ens1f0'), 'br-int', '/proc/1/ns/net');
+    const plumber = new SmartNicPlumber(
+      runner,
+      new OvsVsctl(runner),
+      sysfs,
+      new VfPool(sysfs, 'ens1f0'),
+      'br-int',
+      '/proc/1/ns/net',
+    );
     const res = await plumber.add(plumbRequest({ runtimeConfig: { deviceID: '0000:03:01.1' } }));
     expect(res.interfaces[1]).toMatchObject({ name: 'eth0', pciID: '0000:03:01.1', sandbox: '/var/run/netns/pod1' });
     const lines = runner.lines();
-    expect(lines).toContainEqual(expect.stringMatching(/ovs-vsctl .*--may-exist add-port br-int eth5 -- set Interface eth5 external_ids:iface-id="default_p1"/));
+    expect(lines).toContainEqual(
+      expect.stringMatching(
+        /ovs-vsctl .*--may-exist add-port br-int eth5 -- set Interface eth5 external_ids:iface-id="default_p1"/,
+      ),
+    );
     expect(lines).toContainEqual(expect.stringMatching(/wait-until Interface eth5 external_ids:ovn-installed="true"/));
     expect(lines).toContain('ip link set dev ens1f0v1 netns /var/run/netns/pod1');
     const batch = runner.calls.find((c) => c.cmd === 'nsenter' && c.args.includes('-batch'))!;
@@ -63,11 +81,27 @@ describe('offload plumbing against a fake sysfs and a recorded command runner', 
 
   it('smartnic: a missing representor is a clear error and nothing stays plugged', async () => {
     fake.cleanup();
-    fake = new FakeSysfs().addPf({ netdev: 'ens1f0', pci: '0000:03:00.0', portName: 'p0', switchId: 'aabbcc', vfs: ['ens1f0v0'] });
+    fake = new FakeSysfs().addPf({
+      netdev: 'ens1f0',
+      pci: '0000:03:00.0',
+      portName: 'p0',
+      switchId: 'aabbcc',
+      vfs: ['ens1f0v0'],
+    });
     sysfs = new SriovSysfs(fake.root);
     const runner = new RecordedCommandRunner().on(/find Interface/, { stdout: '{"data":[],"headings":[]}' });
-    const plumber = new SmartNicPlumber(runner, new OvsVsctl(runner), sysfs, new VfPool(sysfs, 'ens1f0'), 'br-int', '/proc/1/ns/net');
-    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({ code: CniErrorCode.PlumbingFailed, message: expect.stringContaining('switchdev') });
+    const plumber = new SmartNicPlumber(
+      runner,
+      new OvsVsctl(runner),
+      sysfs,
+      new VfPool(sysfs, 'ens1f0'),
+      'br-int',
+      '/proc/1/ns/net',
+    );
+    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({
+      code: CniErrorCode.PlumbingFailed,
+      message: expect.stringContaining('switchdev'),
+    });
     expect(runner.lines().some((l) => l.includes('add-port'))).toBe(false);
   });
 
@@ -75,10 +109,27 @@ describe('offload plumbing against a fake sysfs and a recorded command runner', 
     const kube = new MemoryKubeApi();
     kube.pods.set('default/p1', { labels: {}, annotations: {} });
     const runner = new RecordedCommandRunner();
-    const plumber = new DpuHostPlumber(runner, kube, new VfPool(sysfs, 'ens1f0'), 'node-1', 'ycloud-system', 5000, '/proc/1/ns/net');
-    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({ code: CniErrorCode.DpuUnavailable, message: expect.stringContaining('no lease') });
-    kube.leases.set('ycloud-system/ycloud-dpu-node-1', { holder: 'dpu', durationSeconds: 40, renewTime: new Date(Date.now() - 60_000) });
-    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({ message: expect.stringContaining('last renewed 60s ago') });
+    const plumber = new DpuHostPlumber(
+      runner,
+      kube,
+      new VfPool(sysfs, 'ens1f0'),
+      'node-1',
+      'ycloud-system',
+      5000,
+      '/proc/1/ns/net',
+    );
+    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({
+      code: CniErrorCode.DpuUnavailable,
+      message: expect.stringContaining('no lease'),
+    });
+    kube.leases.set('ycloud-system/ycloud-dpu-node-1', {
+      holder: 'dpu',
+      durationSeconds: 40,
+      renewTime: new Date(Date.now() - 60_000),
+    });
+    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({
+      message: expect.stringContaining('last renewed 60s ago'),
+    });
     expect(kube.pods.get('default/p1')!.annotations[DPU_CONNECTION_DETAILS_ANNOTATION]).toBeUndefined();
   });
 
@@ -87,11 +138,24 @@ describe('offload plumbing against a fake sysfs and a recorded command runner', 
     kube.pods.set('default/p1', { labels: {}, annotations: {} });
     kube.leases.set('ycloud-system/ycloud-dpu-node-1', { holder: 'dpu', durationSeconds: 40, renewTime: new Date() });
     const runner = new RecordedCommandRunner();
-    const plumber = new DpuHostPlumber(runner, kube, new VfPool(sysfs, 'ens1f0'), 'node-1', 'ycloud-system', 5000, '/proc/1/ns/net');
+    const plumber = new DpuHostPlumber(
+      runner,
+      kube,
+      new VfPool(sysfs, 'ens1f0'),
+      'node-1',
+      'ycloud-system',
+      5000,
+      '/proc/1/ns/net',
+    );
     const dpu = setInterval(() => {
       const a = kube.pods.get('default/p1')!.annotations;
       if (a[DPU_CONNECTION_DETAILS_ANNOTATION] && !a[DPU_CONNECTION_STATUS_ANNOTATION]) {
-        expect(JSON.parse(a[DPU_CONNECTION_DETAILS_ANNOTATION])).toEqual({ pfId: 0, vfId: 0, sandboxId: 'c0ffee', vfNetdev: 'ens1f0v0' });
+        expect(JSON.parse(a[DPU_CONNECTION_DETAILS_ANNOTATION])).toEqual({
+          pfId: 0,
+          vfId: 0,
+          sandboxId: 'c0ffee',
+          vfNetdev: 'ens1f0v0',
+        });
         a[DPU_CONNECTION_STATUS_ANNOTATION] = JSON.stringify({ status: 'Ready', sandboxId: 'c0ffee' });
       }
     }, 20);
@@ -108,14 +172,31 @@ describe('offload plumbing against a fake sysfs and a recorded command runner', 
     const kube = new MemoryKubeApi();
     kube.pods.set('default/p1', { labels: {}, annotations: {} });
     kube.leases.set('ycloud-system/ycloud-dpu-node-1', { holder: 'dpu', durationSeconds: 40, renewTime: new Date() });
-    const plumber = new DpuHostPlumber(new RecordedCommandRunner(), kube, new VfPool(sysfs, 'ens1f0'), 'node-1', 'ycloud-system', 300, '/proc/1/ns/net');
-    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({ code: CniErrorCode.DpuUnavailable, message: expect.stringContaining('did not report') });
+    const plumber = new DpuHostPlumber(
+      new RecordedCommandRunner(),
+      kube,
+      new VfPool(sysfs, 'ens1f0'),
+      'node-1',
+      'ycloud-system',
+      300,
+      '/proc/1/ns/net',
+    );
+    await expect(plumber.add(plumbRequest())).rejects.toMatchObject({
+      code: CniErrorCode.DpuUnavailable,
+      message: expect.stringContaining('did not report'),
+    });
     const dpu = setInterval(() => {
       const a = kube.pods.get('default/p1')!.annotations;
-      a[DPU_CONNECTION_STATUS_ANNOTATION] = JSON.stringify({ status: 'Error', error: 'no representor for pf0vf0', sandboxId: 'c0ffee' });
+      a[DPU_CONNECTION_STATUS_ANNOTATION] = JSON.stringify({
+        status: 'Error',
+        error: 'no representor for pf0vf0',
+        sandboxId: 'c0ffee',
+      });
     }, 20);
     try {
-      await expect(plumber.add(plumbRequest())).rejects.toMatchObject({ message: expect.stringContaining('no representor for pf0vf0') });
+      await expect(plumber.add(plumbRequest())).rejects.toMatchObject({
+        message: expect.stringContaining('no representor for pf0vf0'),
+      });
     } finally {
       clearInterval(dpu);
     }

@@ -26,7 +26,10 @@ async function checkVfInPod(p: PlumbRequest, runner: CommandRunner): Promise<voi
   const link = await readLinkInNetns(runner, p.req.netns, p.req.ifname);
   if (!link) throw new CniError(CniErrorCode.PlumbingFailed, `CHECK: no ${p.req.ifname} in ${p.req.netns}`);
   if (link.mac !== p.alloc.mac || !link.addresses.includes(p.alloc.ip)) {
-    throw new CniError(CniErrorCode.PlumbingFailed, `CHECK: ${p.req.ifname} has ${link.mac} ${link.addresses.join(',')}`);
+    throw new CniError(
+      CniErrorCode.PlumbingFailed,
+      `CHECK: ${p.req.ifname} has ${link.mac} ${link.addresses.join(',')}`,
+    );
   }
 }
 
@@ -56,7 +59,10 @@ export class SmartNicPlumber implements PodPlumber {
         dpdkPfPci: this.dpdk ? lease.pf.pciAddress : undefined,
       });
       if (!rep) {
-        throw new CniError(CniErrorCode.PlumbingFailed, `no representor for VF ${lease.vf.index} of ${lease.pf.netdev} (is the eswitch in switchdev mode?)`);
+        throw new CniError(
+          CniErrorCode.PlumbingFailed,
+          `no representor for VF ${lease.vf.index} of ${lease.pf.netdev} (is the eswitch in switchdev mode?)`,
+        );
       }
       await this.ovs.delPort(rep.portName);
       await this.ovs.addPort({
@@ -93,7 +99,8 @@ export class SmartNicPlumber implements PodPlumber {
 
   async check(p: PlumbRequest): Promise<void> {
     const [i] = await this.ovs.findInterfaces({ 'ycloud-sandbox': p.req.containerId, 'ycloud-ifname': p.req.ifname });
-    if (i?.externalIds['ovn-installed'] !== 'true') throw new CniError(CniErrorCode.PlumbingFailed, 'CHECK: representor not installed');
+    if (i?.externalIds['ovn-installed'] !== 'true')
+      throw new CniError(CniErrorCode.PlumbingFailed, 'CHECK: representor not installed');
     await checkVfInPod(p, this.runner);
   }
 }
@@ -121,7 +128,10 @@ export class DpuHostPlumber implements PodPlumber {
     const name = dpuLeaseName(this.nodeName);
     const lease = await this.kube.getLease(this.leaseNamespace, name).catch(() => undefined);
     if (!lease?.renewTime) {
-      throw new CniError(CniErrorCode.DpuUnavailable, `the DPU of node ${this.nodeName} is not running: no lease ${this.leaseNamespace}/${name}`);
+      throw new CniError(
+        CniErrorCode.DpuUnavailable,
+        `the DPU of node ${this.nodeName} is not running: no lease ${this.leaseNamespace}/${name}`,
+      );
     }
     const age = (Date.now() - lease.renewTime.getTime()) / 1000;
     if (age > lease.durationSeconds) {
@@ -167,11 +177,16 @@ export class DpuHostPlumber implements PodPlumber {
         );
       }
       if (status.status !== 'Ready') {
-        throw new CniError(CniErrorCode.DpuUnavailable, `the DPU could not plug pod ${p.podKey}: ${status.error ?? status.status}`);
+        throw new CniError(
+          CniErrorCode.DpuUnavailable,
+          `the DPU could not plug pod ${p.podKey}: ${status.error ?? status.status}`,
+        );
       }
       await plugVfIntoPod(this.runner, lease.vf.netdev, p.req.netns, p.req.ifname, p.alloc);
       return {
-        interfaces: [{ name: p.req.ifname, mac: p.alloc.mac, mtu: p.alloc.mtu, sandbox: p.req.netns, pciID: lease.vf.pciAddress }],
+        interfaces: [
+          { name: p.req.ifname, mac: p.alloc.mac, mtu: p.alloc.mtu, sandbox: p.req.netns, pciID: lease.vf.pciAddress },
+        ],
         containerIndex: 0,
       };
     } catch (err) {
@@ -189,7 +204,10 @@ export class DpuHostPlumber implements PodPlumber {
     if (ns && name) {
       // Tells the DPU to unplug the representor; a pod already gone is fine.
       await this.kube
-        .patchPodAnnotations(ns, name, { [DPU_CONNECTION_DETAILS_ANNOTATION]: null, [DPU_CONNECTION_STATUS_ANNOTATION]: null })
+        .patchPodAnnotations(ns, name, {
+          [DPU_CONNECTION_DETAILS_ANNOTATION]: null,
+          [DPU_CONNECTION_STATUS_ANNOTATION]: null,
+        })
         .catch(() => undefined);
     }
   }

@@ -21,7 +21,14 @@ describe('SR-IOV discovery on a fake sysfs', () => {
       })
       .netdev('eth0')
       // A second NIC whose representors must not be confused with the first one's.
-      .addPf({ netdev: 'ens2f0', pci: '0000:81:00.0', portName: 'p0', switchId: 'ddeeff', vfs: ['ens2f0v0'], representors: { eth9: 'pf0vf0' } });
+      .addPf({
+        netdev: 'ens2f0',
+        pci: '0000:81:00.0',
+        portName: 'p0',
+        switchId: 'ddeeff',
+        vfs: ['ens2f0v0'],
+        representors: { eth9: 'pf0vf0' },
+      });
     sysfs = new SriovSysfs(fake.root);
   });
   afterEach(() => fake.cleanup());
@@ -87,7 +94,9 @@ describe('SR-IOV discovery on a fake sysfs', () => {
 
   it('reports the eswitch mode from devlink and the capability for the Node', async () => {
     const runner = new RecordedCommandRunner().on(/devlink -j dev eswitch show pci\/0000:03:00.0/, {
-      stdout: JSON.stringify({ dev: { 'pci/0000:03:00.0': { mode: 'switchdev', 'inline-mode': 'none', encap: 'enable' } } }),
+      stdout: JSON.stringify({
+        dev: { 'pci/0000:03:00.0': { mode: 'switchdev', 'inline-mode': 'none', encap: 'enable' } },
+      }),
     });
     expect(await eswitchMode(runner, '0000:03:00.0')).toBe('switchdev');
     expect(await buildOffloadReport('smartnic', sysfs, runner, 'ens1f0')).toEqual({

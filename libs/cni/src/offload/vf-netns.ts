@@ -14,11 +14,19 @@ export async function plugVfIntoPod(
   alloc: IpAllocation,
 ): Promise<void> {
   await moveLinkToNetns(runner, vfNetdev, netns);
-  await ipBatchInNetns(runner, netns, [`link set dev ${vfNetdev} alias ${vfNetdev}`, ...podInterfaceBatch(vfNetdev, ifname, alloc)]);
+  await ipBatchInNetns(runner, netns, [
+    `link set dev ${vfNetdev} alias ${vfNetdev}`,
+    ...podInterfaceBatch(vfNetdev, ifname, alloc),
+  ]);
 }
 
 /** Returns the VF in the pod (if any) to `hostNetnsPath` under its original name; a vanished pod netns is fine. */
-export async function returnVfFromPod(runner: CommandRunner, netns: string, ifname: string, hostNetnsPath: string): Promise<void> {
+export async function returnVfFromPod(
+  runner: CommandRunner,
+  netns: string,
+  ifname: string,
+  hostNetnsPath: string,
+): Promise<void> {
   if (!netns) return;
   const r = await runner.run('nsenter', [`--net=${netns}`, 'ip', '-j', '-d', 'link', 'show', 'dev', ifname]);
   if (r.code !== 0) return;

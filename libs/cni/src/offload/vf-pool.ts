@@ -23,9 +23,13 @@ export class VfPool {
   acquire(containerId: string, deviceId?: string): VfLease {
     if (deviceId) {
       const found = this.sysfs.vfByPciAddress(deviceId);
-      if (!found) throw new CniError(CniErrorCode.InvalidNetworkConfig, `deviceID ${deviceId} is not a VF on this node`);
+      if (!found)
+        throw new CniError(CniErrorCode.InvalidNetworkConfig, `deviceID ${deviceId} is not a VF on this node`);
       if (!found.vf.netdev) {
-        throw new CniError(CniErrorCode.PlumbingFailed, `VF ${deviceId} has no netdev here (bound to another driver or in use)`);
+        throw new CniError(
+          CniErrorCode.PlumbingFailed,
+          `VF ${deviceId} has no netdev here (bound to another driver or in use)`,
+        );
       }
       this.held.set(found.vf.pciAddress, containerId);
       return { pf: found.pf, vf: found.vf as VfLease['vf'] };

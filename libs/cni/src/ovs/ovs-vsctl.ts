@@ -65,7 +65,13 @@ export class OvsVsctl {
     match: Record<string, string>,
   ): Promise<{ name: string; externalIds: Record<string, string>; ofport: number }[]> {
     const conds = Object.entries(match).map(([k, v]) => `external_ids:${k}=${q(v)}`);
-    const out = await this.vsctl(['--format=json', '--columns=name,external_ids,ofport', 'find', 'Interface', ...conds]);
+    const out = await this.vsctl([
+      '--format=json',
+      '--columns=name,external_ids,ofport',
+      'find',
+      'Interface',
+      ...conds,
+    ]);
     const parsed = JSON.parse(out) as { data: OvsJsonCell[][] };
     return parsed.data.map((row) => ({
       name: String(row[0]),

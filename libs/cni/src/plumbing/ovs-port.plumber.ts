@@ -2,13 +2,7 @@ import { CommandRunner, runChecked } from '../ovs/command-runner';
 import { OvsVsctl } from '../ovs/ovs-vsctl';
 import { CniError, CniErrorCode } from '../protocol/cni-error';
 import { CniRequest } from '../protocol/cni-types';
-import {
-  deleteLinkInNetns,
-  ipBatchInNetns,
-  moveLinkToNetns,
-  podInterfaceBatch,
-  readLinkInNetns,
-} from './netns-config';
+import { deleteLinkInNetns, ipBatchInNetns, moveLinkToNetns, podInterfaceBatch, readLinkInNetns } from './netns-config';
 import { PlumbRequest, PlumbResult, PodPlumber, podExternalIds } from './pod-plumber';
 
 /** Runs `work` while ovn-controller installs the port; fails with a clear error when it does not in time. */
@@ -70,12 +64,26 @@ export class OvsPortPlumber implements PodPlumber {
           await moveLinkToNetns(this.runner, hostIfName, req.netns);
           await ipBatchInNetns(this.runner, req.netns, podInterfaceBatch(hostIfName, req.ifname, alloc));
         });
-        return { interfaces: [{ name: req.ifname, mac: alloc.mac, mtu: alloc.mtu, sandbox: req.netns }], containerIndex: 0 };
+        return {
+          interfaces: [{ name: req.ifname, mac: alloc.mac, mtu: alloc.mtu, sandbox: req.netns }],
+          containerIndex: 0,
+        };
       }
       const peer = `${hostIfName}c`;
       await this.runner.run('ip', ['link', 'del', 'dev', hostIfName]);
       await runChecked(this.runner, 'ip', [
-        'link', 'add', hostIfName, 'mtu', String(alloc.mtu), 'type', 'veth', 'peer', 'name', peer, 'mtu', String(alloc.mtu),
+        'link',
+        'add',
+        hostIfName,
+        'mtu',
+        String(alloc.mtu),
+        'type',
+        'veth',
+        'peer',
+        'name',
+        peer,
+        'mtu',
+        String(alloc.mtu),
       ]);
       await moveLinkToNetns(this.runner, peer, req.netns);
       await ipBatchInNetns(this.runner, req.netns, podInterfaceBatch(peer, req.ifname, alloc));

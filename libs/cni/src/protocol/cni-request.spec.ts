@@ -4,7 +4,13 @@ import { decodeWireReply, decodeWireRequest, encodeWireReply, encodeWireRequest 
 import { parseIpAllocation } from '../k8s/allocation-annotation';
 
 const conf = (v = '1.1.0'): string => JSON.stringify({ cniVersion: v, name: 'ycloud', type: 'ycloud' });
-const add = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0', CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p' };
+const add = {
+  CNI_COMMAND: 'ADD',
+  CNI_CONTAINERID: 'abc',
+  CNI_NETNS: '/var/run/netns/x',
+  CNI_IFNAME: 'eth0',
+  CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p',
+};
 
 function codeOf(f: () => unknown): number | undefined {
   try {
@@ -18,7 +24,12 @@ function codeOf(f: () => unknown): number | undefined {
 describe('CNI request parsing (spec error codes)', () => {
   it('accepts a valid ADD and parses CNI_ARGS', () => {
     const r = parseCniRequest(add, conf());
-    expect(r).toMatchObject({ command: 'ADD', containerId: 'abc', ifname: 'eth0', args: { K8S_POD_NAMESPACE: 'ns', K8S_POD_NAME: 'p' } });
+    expect(r).toMatchObject({
+      command: 'ADD',
+      containerId: 'abc',
+      ifname: 'eth0',
+      args: { K8S_POD_NAMESPACE: 'ns', K8S_POD_NAME: 'p' },
+    });
   });
   it.each([
     ['no CNI_COMMAND', { ...add, CNI_COMMAND: undefined }, conf(), 4],
@@ -43,7 +54,10 @@ describe('CNI request parsing (spec error codes)', () => {
 
 describe('shim wire format', () => {
   it('round-trips env and stdin, keeping only CNI_* and newlines in stdin', () => {
-    const raw = encodeWireRequest({ env: { CNI_COMMAND: 'ADD', PATH: '/bin', CNI_ARGS: 'a=b' }, stdin: '{\n"x": 1}\n' });
+    const raw = encodeWireRequest({
+      env: { CNI_COMMAND: 'ADD', PATH: '/bin', CNI_ARGS: 'a=b' },
+      stdin: '{\n"x": 1}\n',
+    });
     expect(decodeWireRequest(raw)).toEqual({ env: { CNI_COMMAND: 'ADD', CNI_ARGS: 'a=b' }, stdin: '{\n"x": 1}\n' });
     expect(decodeWireReply(encodeWireReply(7, '{"code":7}\n'))).toEqual({ exitCode: 7, stdout: '{"code":7}\n' });
     expect(() => decodeWireReply('')).toThrow('malformed');
@@ -51,7 +65,14 @@ describe('shim wire format', () => {
 });
 
 describe('allocation annotation', () => {
-  const ok = { ip: '10.16.0.5/16', mac: '0A:58:0A:10:00:05', gateway: '10.16.0.1', logicalSwitch: 'ls', logicalSwitchPort: 'ns_p', mtu: 1400 };
+  const ok = {
+    ip: '10.16.0.5/16',
+    mac: '0A:58:0A:10:00:05',
+    gateway: '10.16.0.1',
+    logicalSwitch: 'ls',
+    logicalSwitchPort: 'ns_p',
+    mtu: 1400,
+  };
   it('parses and normalises', () => {
     expect(parseIpAllocation(JSON.stringify(ok), 'pod ns/p')).toMatchObject({ mac: '0a:58:0a:10:00:05', mtu: 1400 });
     expect(parseIpAllocation(JSON.stringify({ ...ok, mtu: undefined }), 'pod ns/p').mtu).toBe(1400);

@@ -64,21 +64,7 @@ export function parseCniRequest(env: Record<string, string | undefined>, stdin: 
   if (!conf || typeof conf !== 'object' || Array.isArray(conf)) {
     throw new CniError(CniErrorCode.DecodeFailure, 'network configuration on stdin is not a JSON object');
   }
-  if (command !== 'VERSION') {
-    if (typeof conf.cniVersion !== 'string' || !SUPPORTED_CNI_VERSIONS.includes(conf.cniVersion as never)) {
-      throw new CniError(
-        CniErrorCode.IncompatibleVersion,
-        `unsupported cniVersion "${String(conf.cniVersion)}"`,
-        `supported: ${SUPPORTED_CNI_VERSIONS.join(', ')}`,
-      );
-    }
-    if (SINCE_1_1.includes(command) && conf.cniVersion !== '1.1.0') {
-      throw new CniError(CniErrorCode.IncompatibleVersion, `${command} needs cniVersion 1.1.0, got ${conf.cniVersion}`);
-    }
-    if (typeof conf.name !== 'string' || !conf.name || typeof conf.type !== 'string' || !conf.type) {
-      throw new CniError(CniErrorCode.InvalidNetworkConfig, 'network configuration needs "name" and "type"');
-    }
-  }
+  if (command !== 'VERSION') validateConf(command, conf);
   for (const key of REQUIRED_ENV[command]) {
     if (!env[key]) throw new CniError(CniErrorCode.InvalidEnvironment, `${key} is not set (needed by ${command})`);
   }
@@ -95,4 +81,20 @@ export function parseCniRequest(env: Record<string, string | undefined>, stdin: 
     path: env.CNI_PATH ?? '',
     conf,
   };
+}
+
+function validateConf(command: CniCommand, conf: CniNetConf): void {
+  if (typeof conf.cniVersion !== 'string' || !SUPPORTED_CNI_VERSIONS.includes(conf.cniVersion as never)) {
+    throw new CniError(
+      CniErrorCode.IncompatibleVersion,
+      `unsupported cniVersion "${String(conf.cniVersion)}"`,
+      `supported: ${SUPPORTED_CNI_VERSIONS.join(', ')}`,
+    );
+  }
+  if (SINCE_1_1.includes(command) && conf.cniVersion !== '1.1.0') {
+    throw new CniError(CniErrorCode.IncompatibleVersion, `${command} needs cniVersion 1.1.0, got ${conf.cniVersion}`);
+  }
+  if (typeof conf.name !== 'string' || !conf.name || typeof conf.type !== 'string' || !conf.type) {
+    throw new CniError(CniErrorCode.InvalidNetworkConfig, 'network configuration needs "name" and "type"');
+  }
 }
