@@ -152,6 +152,10 @@ describe('deploy/base against a real kube-apiserver', () => {
       ]),
     );
     expect(spec.initContainers[0].command.join(' ')).toMatch(/\/host\/opt\/cni\/bin\/ycloud[\s\S]*10-ycloud\.conflist/);
+    // Every flag the DaemonSet passes is one the agent's command line declares.
+    const agentMain = readFileSync(path.join(root, 'apps/cni/src/main.ts'), 'utf8');
+    const flags = (spec.containers[0].args as string[]).map((a) => a.split('=')[0]);
+    expect(flags.filter((f) => !agentMain.includes(`.option('${f} `))).toEqual([]);
     expect(
       ofKind('ServiceAccount')
         .map((s) => s.metadata?.name)
