@@ -7,3 +7,4 @@ export * from './pod-port.translator';
 export * from './default-topology';
 export * from './topology.translator';
 export * from './eip.translator';
+export * from './topology.manifest-translator';
