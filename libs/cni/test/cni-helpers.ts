@@ -2,7 +2,12 @@ import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-export const SHIM = resolve(__dirname, '../../../apps/cni/src/shim/ycloud-cni.js');
+/** The two shims: POSIX sh + socat (default, fastest start) and Node (for hosts without socat). */
+export const SHIMS = {
+  sh: resolve(__dirname, '../../../apps/cni/src/shim/ycloud-cni.sh'),
+  node: resolve(__dirname, '../../../apps/cni/src/shim/ycloud-cni.js'),
+};
+export const SHIM = SHIMS.sh;
 
 /** Builds (cached) the reference cnitool; returns its path. */
 export function cnitoolPath(): string {
@@ -10,12 +15,13 @@ export function cnitoolPath(): string {
 }
 
 /** A CNI_PATH dir with the shim as `ycloud`, and a NETCONFPATH dir with a conflist. */
-export function installPlugin(dir: string, cniVersion = '1.1.0'): { binDir: string; confDir: string } {
-  const binDir = join(dir, 'bin');
-  const confDir = join(dir, 'net.d');
+export function installPlugin(dir: string, shim = SHIM, cniVersion = '1.1.0'): { binDir: string; confDir: string } {
+  const tag = shim === SHIMS.node ? 'node' : 'sh';
+  const binDir = join(dir, `bin-${tag}`);
+  const confDir = join(dir, `net.d-${tag}`);
   mkdirSync(binDir, { recursive: true });
   mkdirSync(confDir, { recursive: true });
-  symlinkSync(SHIM, join(binDir, 'ycloud'));
+  symlinkSync(shim, join(binDir, 'ycloud'));
   writeFileSync(
     join(confDir, '10-ycloud.conflist'),
     JSON.stringify({ cniVersion, name: 'ycloud', plugins: [{ type: 'ycloud', dns: { nameservers: ['10.96.0.10'] } }] }),
