@@ -53,7 +53,7 @@ describe('JsonSplitter', () => {
         initial: { name: `lb-${i}`, vips: ['map', [['10.0.0.1:80', '10.1.0.1:8080,10.1.0.2:8080']]] },
       };
     const big = Buffer.from(JSON.stringify({ id: 7, result: [false, 'x', { Load_Balancer: rows }], error: null }));
-    expect(big.length).toBeGreaterThan(5_000_000);
+    expect(big.length).toBeGreaterThan(10_000_000);
     const doubled = Buffer.concat([big, big]);
     const s = new JsonSplitter();
     const t0 = Date.now();
