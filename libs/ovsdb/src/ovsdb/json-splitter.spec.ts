@@ -48,7 +48,7 @@ describe('JsonSplitter', () => {
 
   test('a 10 MB message in 64 KiB chunks is split in linear time', () => {
     const rows: Record<string, unknown> = {};
-    for (let i = 0; i < 60000; i++)
+    for (let i = 0; i < 100000; i++)
       rows[`uuid-${i}`] = {
         initial: { name: `lb-${i}`, vips: ['map', [['10.0.0.1:80', '10.1.0.1:8080,10.1.0.2:8080']]] },
       };
