@@ -1,7 +1,7 @@
 /**
  * OVSDB client benchmark against one real standalone ovsdb-server (OVN NB schema), compared with the C tools.
  * Run: `node -r ./scripts/register.js apps/bench/src/ovsdb-bench.ts [--rows 50000] [--runs 3]`.
- * Prints a markdown report (results/ovsdb-bench.md is a copy of one run).
+ * Prints a markdown report; `--write 1` writes results/ovsdb-bench.md (then run prettier on it).
  */
 import { execFile, spawn } from 'node:child_process';
 import * as fs from 'node:fs';

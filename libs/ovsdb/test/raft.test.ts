@@ -56,6 +56,13 @@ test('leader-only clients reject followers; others may read from them', async ()
   expect(reader.remote).toBe(follower.tcp);
   const writer = await connect(cluster.remotes, true);
   expect(writer.remote).toBe(cluster.members[leader].tcp);
+  // Writes through a follower: the commit still resolves with the rows in the cache.
+  for (let i = 0; i < 20; i++) {
+    const tx = reader.transaction();
+    const t = tx.insert('Load_Balancer', { name: `via-follower-${i}` });
+    const { uuids } = await tx.commit();
+    expect(reader.table('Load_Balancer').get(uuids[t])?.name).toBe(`via-follower-${i}`);
+  }
   await expect(
     OvsdbClient.connect({ remotes: cluster.remotes, database: 'No_Such_DB', initialConnectTimeoutMs: 300 }),
   ).rejects.toBeInstanceOf(OvsdbConnectionError);

@@ -126,6 +126,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   private lastId = ZERO_UUID;
   /** Highest _Server Database.index seen (the C IDL rejects servers behind it). */
   private highestIndex = 0;
+  private clusterId: string | undefined;
   private closing = false;
   private generation = 0;
   private readyWaiters: Array<() => void> = [];
@@ -455,6 +456,12 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
         : undefined
       : (idxRaw as number | undefined);
     let why: string | undefined;
+    // A different cluster id means a new cluster (e.g. rebuilt from a backup): its indexes start over.
+    const cid = Array.isArray(r.cid) && r.cid[0] === 'uuid' ? (r.cid[1] as string) : undefined;
+    if (cid && cid !== this.clusterId) {
+      this.clusterId = cid;
+      this.highestIndex = 0;
+    }
     if (model === 'clustered' || model === 'relay') {
       const schema = r.schema;
       if (
