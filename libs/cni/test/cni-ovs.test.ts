@@ -147,7 +147,7 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
       console.log(
         `${shimName} shim: cnitool ADD ms p50=${samples[4].toFixed(0)} min=${samples[0].toFixed(0)} max=${samples[9].toFixed(0)} (first ADD ${addMs} ms)`,
       );
-    });
+    }, 60_000);
 
     it('CHECK passes on a plugged pod and fails once its address is gone', async () => {
       expect((await tool('check', 'pod-a', netns.a)).code).toBe(0);
@@ -156,7 +156,7 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
       expect(r.code).not.toBe(0);
       // cnitool prints the plugin's error on stderr.
       expect(r.stderr).toContain('address 10.16.0.5/16 missing');
-    });
+    }, 60_000);
 
     it('DEL removes the port, is idempotent, and tolerates a vanished netns', async () => {
       expect((await tool('del', 'pod-a', netns.a)).code).toBe(0);
@@ -169,7 +169,7 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
       expect(await ovsRun('--bare', '--columns=name', 'find', 'Interface', `external_ids:iface-id=${pods.b.lsp}`)).toBe(
         '',
       );
-    });
+    }, 60_000);
 
     describe('errors come back as the spec error JSON, never a hang', () => {
       const shim = (cniEnv: Record<string, string>, stdin: string, sock = socket): Promise<RunResult> =>
@@ -201,7 +201,7 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
           code: 11,
           msg: expect.stringContaining('no ycloud.io/ip-allocation annotation'),
         });
-      });
+      }, 30_000);
 
       it('the agent not running: code 11 (50 for STATUS); VERSION still answers', async () => {
         const gone = join(dir, 'nobody.sock');
@@ -214,12 +214,31 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
         const v = await shim({ CNI_COMMAND: 'VERSION' }, conf, gone);
         expect(v.code).toBe(0);
         expect(JSON.parse(v.stdout)).toEqual({ cniVersion: '1.0.0', supportedVersions: ['1.0.0', '1.1.0'] });
-      });
+      }, 30_000);
 
       it('STATUS and GC through cnitool', async () => {
         expect((await tool('status', 'x', '/var/run/netns/none')).code).toBe(0);
         expect((await tool('gc', 'x', '/var/run/netns/none')).code).toBe(0);
-      });
+      }, 30_000);
+
+      it('GC removes a stale ycloud port that the runtime no longer lists', async () => {
+        await ovsRun(
+          'add-port',
+          'br-int',
+          'ycstale',
+          '--',
+          'set',
+          'Interface',
+          'ycstale',
+          'type=internal',
+          'external_ids:ycloud-network=ycloud',
+          'external_ids:ycloud-sandbox=stale-sandbox',
+          'external_ids:ycloud-ifname=eth0',
+        );
+        expect(await ovsRun('list-ports', 'br-int')).toContain('ycstale');
+        expect((await tool('gc', 'x', '/var/run/netns/none')).code).toBe(0);
+        expect(await ovsRun('list-ports', 'br-int')).not.toContain('ycstale');
+      }, 30_000);
     });
   });
 });
