@@ -6,7 +6,7 @@ import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-n
 import { OvnTestbed, TcpServer, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
 import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
 import { NODE_ALLOCATION_ANNOTATION, POD_ALLOCATION_ANNOTATION } from '../src/k8s/allocation-annotation';
-import { cnitoolPath, installPlugin, run } from './cni-helpers';
+import { cnitoolPath, installPlugin, run, allocationJson } from './cni-helpers';
 
 const ROOT = resolve(__dirname, '../../..');
 
@@ -85,14 +85,13 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         body: {
           metadata: {
             annotations: {
-              [NODE_ALLOCATION_ANNOTATION]: JSON.stringify({
-                ip: '100.64.0.2/16',
-                mac: '0a:58:64:40:00:02',
-                gateway: '100.64.0.1',
-                logicalSwitch: 'join',
-                logicalSwitchPort: 'node-node-1',
-                mtu: 1400,
-              }),
+              [NODE_ALLOCATION_ANNOTATION]: allocationJson(
+                '100.64.0.2/16',
+                '0a:58:64:40:00:02',
+                '100.64.0.1',
+                'join',
+                'node-node-1',
+              ),
             },
           },
         },
@@ -105,14 +104,13 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         metadata: {
           name: 'web',
           annotations: {
-            [POD_ALLOCATION_ANNOTATION]: JSON.stringify({
-              ip: '10.16.0.7/16',
-              mac: '0a:58:0a:10:00:07',
-              gateway: '10.16.0.1',
-              logicalSwitch: 'pods',
-              logicalSwitchPort: 'default_web',
-              mtu: 1400,
-            }),
+            [POD_ALLOCATION_ANNOTATION]: allocationJson(
+              '10.16.0.7/16',
+              '0a:58:0a:10:00:07',
+              '10.16.0.1',
+              'pods',
+              'default_web',
+            ),
           },
         },
         spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] },

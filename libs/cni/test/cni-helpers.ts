@@ -1,3 +1,4 @@
+import type { IpAllocationAnnotation } from '@ycloud/api';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -48,4 +49,27 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input =
     });
     child.stdin?.end(input);
   });
+}
+
+/** The controller's annotation value, typed by the `@ycloud/api` contract. */
+export function allocationJson(
+  cidr: string,
+  mac: string,
+  gateway: string,
+  logicalSwitch: string,
+  logicalSwitchPort: string,
+): string {
+  const a: IpAllocationAnnotation = {
+    ip: cidr,
+    ips: [cidr],
+    gateway,
+    gateways: [gateway],
+    mac,
+    logicalSwitch,
+    logicalSwitchPort,
+    mtu: 1400,
+    subnet: logicalSwitch,
+    vpc: 'vpc0',
+  };
+  return JSON.stringify(a);
 }

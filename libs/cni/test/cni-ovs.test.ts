@@ -11,7 +11,7 @@ import { CniHandler } from '../src/agent/cni-handler';
 import { CniServer } from '../src/agent/cni-server';
 import { ClientNodeKubeApi } from '../src/k8s/kube-api';
 import { POD_ALLOCATION_ANNOTATION } from '../src/k8s/allocation-annotation';
-import { RunResult, SHIMS, cnitoolPath, installPlugin, run } from './cni-helpers';
+import { RunResult, SHIMS, cnitoolPath, installPlugin, run, allocationJson } from './cni-helpers';
 
 /**
  * The plugin as a runtime sees it: the reference cnitool calls the shim, the shim calls the agent, the agent
@@ -57,14 +57,7 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
       const annotations: Record<string, string> = {};
       if (p) {
         await bed.central.nbctl('lsp-add', 'ls-pods', p.lsp, '--', 'lsp-set-addresses', p.lsp, `${p.mac} ${p.ip}`);
-        annotations[POD_ALLOCATION_ANNOTATION] = JSON.stringify({
-          ip: `${p.ip}/16`,
-          mac: p.mac,
-          gateway: '10.16.0.1',
-          logicalSwitch: 'ls-pods',
-          logicalSwitchPort: p.lsp,
-          mtu: 1400,
-        });
+        annotations[POD_ALLOCATION_ANNOTATION] = allocationJson(`${p.ip}/16`, p.mac, '10.16.0.1', 'ls-pods', p.lsp);
       }
       await core.createNamespacedPod({
         namespace: 'default',

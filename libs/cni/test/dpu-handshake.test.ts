@@ -11,7 +11,7 @@ import { ClientNodeKubeApi, microTime } from '../src/k8s/kube-api';
 import { DPU_CONNECTION_STATUS_ANNOTATION } from '../src/offload/dpu-annotations';
 import { OFFLOAD_ANNOTATION } from '../src/offload/offload-report';
 import { FakeSysfs } from './fake-sysfs';
-import { cnitoolPath, installPlugin, run } from './cni-helpers';
+import { cnitoolPath, installPlugin, run, allocationJson } from './cni-helpers';
 
 /**
  * DPU mode without hardware: a host namespace (the x86 host, no OVS) and the test bed's node-1 (the DPU, with
@@ -110,14 +110,7 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
           metadata: {
             name,
             annotations: {
-              [POD_ALLOCATION_ANNOTATION]: JSON.stringify({
-                ip: `${ip}/16`,
-                mac,
-                gateway: '10.16.0.1',
-                logicalSwitch: 'pods',
-                logicalSwitchPort: lsp,
-                mtu: 1400,
-              }),
+              [POD_ALLOCATION_ANNOTATION]: allocationJson(`${ip}/16`, mac, '10.16.0.1', 'pods', lsp),
             },
           },
           spec: { nodeName: 'host-1', containers: [{ name: 'c', image: 'none' }] },

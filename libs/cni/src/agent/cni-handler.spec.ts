@@ -48,8 +48,8 @@ function setup(notReady?: string): {
     annotations: {
       [POD_ALLOCATION_ANNOTATION]: JSON.stringify({
         ip: '10.16.0.5/16',
-        ipv6: 'fd00:10:16::5/64',
-        gatewayV6: 'fd00:10:16::1',
+        ips: ['10.16.0.5/16', 'fd00:10:16::5/64'],
+        gateways: ['10.16.0.1', 'fd00:10:16::1'],
         mac: '0a:58:0a:10:00:05',
         gateway: '10.16.0.1',
         logicalSwitch: 'ls',

@@ -130,12 +130,14 @@ export class CniHandler {
     const alloc = await this.waitAllocation(namespace, name, Date.now() + this.opts.allocationTimeoutMs);
     const p = this.plumbRequest(req, alloc, namespace, name);
     const plumbed = await this.plumber.add(p);
-    const ips: CniResult['ips'] = [{ address: alloc.ip, gateway: alloc.gateway, interface: plumbed.containerIndex }];
-    const routes: CniResult['routes'] = [{ dst: '0.0.0.0/0', gw: alloc.gateway }];
-    if (alloc.ipv6) {
-      ips.push({ address: alloc.ipv6, gateway: alloc.gatewayV6, interface: plumbed.containerIndex });
-      if (alloc.gatewayV6) routes.push({ dst: '::/0', gw: alloc.gatewayV6 });
-    }
+    const ips: CniResult['ips'] = alloc.addresses.map((a) => ({
+      address: a.cidr,
+      ...(a.gateway ? { gateway: a.gateway } : {}),
+      interface: plumbed.containerIndex,
+    }));
+    const routes: CniResult['routes'] = alloc.addresses
+      .filter((a) => a.gateway)
+      .map((a) => ({ dst: a.family === 4 ? '0.0.0.0/0' : '::/0', gw: a.gateway }));
     return { cniVersion: req.conf.cniVersion, interfaces: plumbed.interfaces, ips, routes, dns: req.conf.dns ?? {} };
   }
 

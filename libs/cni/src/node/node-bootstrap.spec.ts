@@ -49,6 +49,7 @@ describe('node bootstrap', () => {
       gateway: '100.64.0.1',
       logicalSwitch: 'join',
       logicalSwitchPort: 'node-n1',
+      addresses: [{ cidr: '100.64.0.2/16', gateway: '100.64.0.1', family: 4 as const }],
       mtu: 1400,
     };
     expect(nodePortBatch(alloc, ['10.96.0.0/16', '10.16.0.0/16'])).toEqual([

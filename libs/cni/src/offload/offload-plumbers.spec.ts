@@ -26,6 +26,7 @@ function plumbRequest(overrides: Partial<PlumbRequest['req']['conf']> = {}): Plu
       gateway: '10.16.0.1',
       logicalSwitch: 'ls',
       logicalSwitchPort: 'default_p1',
+      addresses: [{ cidr: '10.16.0.9/16', gateway: '10.16.0.1', family: 4 }],
       mtu: 1400,
     },
     podKey: 'default/p1',

@@ -25,11 +25,11 @@ export function podInterfaceBatch(current: string, ifname: string, alloc: IpAllo
   const lines: string[] = [];
   if (current !== ifname) lines.push(`link set dev ${current} name ${ifname}`);
   lines.push(`link set dev ${ifname}${setMac ? ` address ${alloc.mac}` : ''} mtu ${alloc.mtu}`);
-  lines.push(`addr replace ${alloc.ip} dev ${ifname}`);
-  if (alloc.ipv6) lines.push(`addr replace ${alloc.ipv6} dev ${ifname} nodad`);
+  for (const a of alloc.addresses) lines.push(`addr replace ${a.cidr} dev ${ifname}${a.family === 6 ? ' nodad' : ''}`);
   lines.push('link set dev lo up', `link set dev ${ifname} up`);
-  lines.push(`route replace default via ${alloc.gateway} dev ${ifname}`);
-  if (alloc.ipv6 && alloc.gatewayV6) lines.push(`route replace ::/0 via ${alloc.gatewayV6} dev ${ifname}`);
+  for (const a of alloc.addresses) {
+    if (a.gateway) lines.push(`route replace ${a.family === 4 ? 'default' : '::/0'} via ${a.gateway} dev ${ifname}`);
+  }
   return lines;
 }
 

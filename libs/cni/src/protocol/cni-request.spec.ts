@@ -73,6 +73,33 @@ describe('allocation annotation', () => {
     logicalSwitchPort: 'ns_p',
     mtu: 1400,
   };
+  it('reads the @ycloud/api shape (ips / gateways per family) and the earlier draft (ipv6)', () => {
+    const dual = {
+      ...ok,
+      ips: ['10.16.0.5/16', 'fd00::5/64'],
+      gateways: ['10.16.0.1', 'fd00::1'],
+      subnet: 's',
+      vpc: 'v',
+    };
+    expect(parseIpAllocation(JSON.stringify(dual), 'p').addresses).toEqual([
+      { cidr: '10.16.0.5/16', gateway: '10.16.0.1', family: 4 },
+      { cidr: 'fd00::5/64', gateway: 'fd00::1', family: 6 },
+    ]);
+    expect(
+      parseIpAllocation(JSON.stringify({ ...ok, ipv6: 'fd00::5/64', gatewayV6: 'fd00::1' }), 'p').addresses[1],
+    ).toEqual({
+      cidr: 'fd00::5/64',
+      gateway: 'fd00::1',
+      family: 6,
+    });
+    const v6only = { ...ok, ip: 'fd00::5/64', gateway: 'fd00::1', ips: ['fd00::5/64'], gateways: ['fd00::1'] };
+    expect(parseIpAllocation(JSON.stringify(v6only), 'p').addresses).toEqual([
+      { cidr: 'fd00::5/64', gateway: 'fd00::1', family: 6 },
+    ]);
+    expect(() =>
+      parseIpAllocation(JSON.stringify({ ...ok, ips: ['10.16.0.5/16'], gateways: ['fd00::1'] }), 'p'),
+    ).toThrow('does not match');
+  });
   it('parses and normalises', () => {
     expect(parseIpAllocation(JSON.stringify(ok), 'pod ns/p')).toMatchObject({ mac: '0a:58:0a:10:00:05', mtu: 1400 });
     expect(parseIpAllocation(JSON.stringify({ ...ok, mtu: undefined }), 'pod ns/p').mtu).toBe(1400);
