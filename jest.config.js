@@ -15,7 +15,26 @@ const transform = {
     },
   ],
 };
-const common = { transform, moduleNameMapper: pathsToModuleNameMapper(), testEnvironment: 'node' };
+// @kubernetes/client-node 1.x and some of its dependencies ship ES modules only; jest (before Node 24.9) cannot
+// require them, so swc compiles those packages to CommonJS like our own sources.
+const esmOnly = [
+  '@kubernetes/client-node',
+  'jsonpath-plus',
+  '@jsep-plugin',
+  'jsep',
+  'openid-client',
+  'jose',
+  'oauth4webapi',
+  'rfc4648',
+];
+transform['^.+\\.m?js$'] = transform['^.+\\.ts$'];
+const transformIgnorePatterns = [`/node_modules/(?!(${esmOnly.join('|')})/)`];
+const common = {
+  transform,
+  transformIgnorePatterns,
+  moduleNameMapper: pathsToModuleNameMapper(),
+  testEnvironment: 'node',
+};
 
 module.exports = {
   projects: [
@@ -24,8 +43,14 @@ module.exports = {
       ...common,
       displayName: 'integration',
       testMatch: ['<rootDir>/test/integration/**/*.test.ts', '<rootDir>/libs/*/test/**/*.test.ts'],
-      testTimeout: 180000,
+      // Per-project testTimeout is not applied to hooks; the setup file sets it for both.
+      setupFilesAfterEnv: ['<rootDir>/test/jest-long-timeout.js'],
     },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/e2e/**/*.test.ts'], testTimeout: 300000 },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/jest-long-timeout.js'],
+    },
   ],
 };

@@ -1,1 +1,5 @@
-export {};
+export * from './common/ports';
+export * from './northbound/northbound';
+export * from './service/service-load-balancer.controller';
+export * from './topology/default-topology.controller';
+export * from './controller-manager';

@@ -3,7 +3,7 @@ import { join } from 'path';
 import { ApplyPlan, ApplyPlanError, planApply } from './apply-planner';
 import { DesiredState, OWNERSHIP, Owner, ownerMapKeyPrefix, ref } from './desired-state';
 import { IndexedRowView } from './indexed-row-view';
-import { PlanValue, isNewRowRef } from './row-values';
+import { PlanValue, isNewRowRef, nameIdentity } from './row-values';
 import { Row } from './row-view';
 import { RawSchema, SchemaInfo } from './schema-info';
 
@@ -57,9 +57,8 @@ function baseView(): IndexedRowView {
   const view = new IndexedRowView(schema);
   view.upsert('Load_Balancer_Group', {
     _uuid: 'g-1',
-    name: 'vpc-default',
+    name: nameIdentity(vpc, 'lbg:default'),
     load_balancer: [],
-    external_ids: ids(vpc, 'lbg:default'),
   });
   view.upsert('Logical_Switch', {
     _uuid: 'ls-1',
@@ -361,5 +360,30 @@ describe('planApply', () => {
     expect(Object.keys(view.get('Chassis_Template_Var', 'ctv-1')!.variables as object).sort()).toEqual(
       [`${ownerMapKeyPrefix({ kind: 'Service', name: 'default/other' })}B`, 'OTHER_KEY'].sort(),
     );
+  });
+
+  it('keeps ycloud identity in the name of tables without external_ids (Load_Balancer_Group)', () => {
+    const view = new IndexedRowView(schema);
+    const want: DesiredState = {
+      owner: vpc,
+      rows: [{ table: 'Load_Balancer_Group', key: 'lbg:x', owner: vpc, columns: { name: 'ignored' } }],
+      memberships: [],
+    };
+    const plan = planApply(want, view, schema);
+    expect(plan.ops).toEqual([expect.objectContaining({ op: 'insert', row: { name: 'ycloud|Vpc|default|lbg:x' } })]);
+    commit(view, plan);
+    expect(view.ownedBy(vpc).map((r) => r.table)).toEqual(['Load_Balancer_Group']);
+    expect(planApply(want, view, schema).ops).toEqual([]);
+  });
+
+  it("leaves references that other owners declare in their own rows alone (a Subnet's switch naming the VPC group)", () => {
+    const view = baseView();
+    const subnet: Owner = { kind: 'Subnet', name: 'default' };
+    view.upsert('Logical_Switch', {
+      ...view.byKey('Logical_Switch', 'ls:default')!,
+      external_ids: ids(subnet, 'ls:default'),
+    });
+    const group = { table: 'Load_Balancer_Group', key: 'lbg:default', owner: vpc, columns: {} };
+    expect(planApply({ owner: vpc, rows: [group], memberships: [] }, view, schema).ops).toEqual([]);
   });
 });

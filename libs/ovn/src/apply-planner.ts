@@ -11,9 +11,16 @@ import {
   ownerId,
   ownerMapKeyPrefix,
 } from './desired-state';
-import { NewRowRef, PlanValue, canonicalValue, referencedUuids, rowOwner } from './row-values';
+import { NewRowRef, PlanValue, canonicalValue, nameIdentity, referencedUuids, rowKey, rowOwner } from './row-values';
 import { Row, RowView } from './row-view';
 import { SchemaInfo } from './schema-info';
+
+/** Set columns that collect rows of many owners through DesiredMembership. */
+export const MEMBERSHIP_COLUMNS: readonly string[] = [
+  'Load_Balancer_Group.load_balancer',
+  'Logical_Switch.load_balancer',
+  'Logical_Router.load_balancer',
+];
 
 export interface PlannedInsert {
   op: 'insert';
@@ -185,7 +192,9 @@ class ApplyPlanner {
   }
 
   private planRow(row: DesiredRow): void {
-    const columns = { ...row.columns, external_ids: this.externalIds(row) };
+    const columns = this.schema.hasColumn(row.table, 'external_ids')
+      ? { ...row.columns, external_ids: this.externalIds(row) }
+      : { ...row.columns, name: nameIdentity(row.owner, row.key) };
     const existing = this.view.byKey(row.table, row.key);
     if (!existing) {
       const index = this.newIndex.get(tkey(row.table, row.key))!;
@@ -252,17 +261,25 @@ class ApplyPlanner {
     if (toDelete.length) this.touched.push({ table, key, action: 'detach', columns: [column] });
   }
 
-  /** Kept rows of this owner still held in a set column of someone else's row the desired state no longer names. */
+  /**
+   * Kept rows of this owner still held in a membership column (one that several owners contribute to, like
+   * Load_Balancer_Group.load_balancer) of someone else's row the desired state no longer names. References that
+   * other owners declare in their own rows (a Subnet's switch naming its VPC's LB group) are theirs to keep.
+   */
   private planDetachFromUndesiredContainers(): void {
     const wantedContainers = new Set(this.desired.memberships.map((m) => `${m.table}\0${m.key}\0${m.column}`));
+    const membershipColumns = new Set([
+      ...MEMBERSHIP_COLUMNS,
+      ...this.desired.memberships.map((m) => `${m.table}.${m.column}`),
+    ]);
     for (const row of this.desired.rows) {
       const existing = this.view.byKey(row.table, row.key);
       if (!existing) continue;
       for (const ref of this.view.referrers(existing._uuid)) {
+        if (!membershipColumns.has(`${ref.table}.${ref.column}`)) continue;
         const refOwner = rowOwner(ref.row);
         if (!refOwner || ownerId(refOwner) === ownerId(this.desired.owner)) continue;
         const refKey = keyOf(ref.row);
-        if (row.parent && row.parent.table === ref.table && row.parent.key === refKey) continue;
         if (wantedContainers.has(`${ref.table}\0${refKey}\0${ref.column}`)) continue;
         this.mutation(ref.table, ref.row._uuid, ref.column).delete.push(existing._uuid);
         this.touched.push({ table: ref.table, key: refKey, action: 'detach', columns: [ref.column] });
@@ -356,7 +373,7 @@ function tkey(table: string, key: string): string {
 }
 
 function keyOf(row: Row): string {
-  return ((row.external_ids as Record<string, string> | undefined) ?? {})[OWNERSHIP.key] ?? row._uuid;
+  return rowKey(row) ?? row._uuid;
 }
 
 function refsIn(columns: Record<string, ColumnValue>): RowRef[] {

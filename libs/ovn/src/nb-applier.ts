@@ -107,7 +107,10 @@ export class NorthboundApplier {
     const byUuid = (uuid: string): unknown[][] => [['_uuid', '==', uuid]];
     switch (op.op) {
       case 'insert': {
-        tx.wait(op.table, [['external_ids', 'includes', { [OWNERSHIP.key]: op.key }]], ['_uuid'], '==', [], 0);
+        const identity = this.schema.hasColumn(op.table, 'external_ids')
+          ? ['external_ids', 'includes', { [OWNERSHIP.key]: op.key }]
+          : ['name', '==', op.row.name];
+        tx.wait(op.table, [identity], ['_uuid'], '==', [], 0);
         const row = Object.fromEntries(Object.entries(op.row).map(([c, v]) => [c, value(v)]));
         tokens[op.index] = tx.insert(op.table, row);
         return;

@@ -1,4 +1,4 @@
-import { OWNERSHIP, Owner } from './desired-state';
+import { CONTROLLER_NAME, OWNERSHIP, Owner } from './desired-state';
 import { ColumnInfo } from './schema-info';
 import { Row } from './row-view';
 
@@ -38,10 +38,29 @@ export function canonicalValue(value: unknown, info: ColumnInfo): string {
   return canonicalAtom(Array.isArray(value) && value.length === 1 ? value[0] : value);
 }
 
-/** The owner recorded in a row's external_ids, if ycloud owns it. */
+/**
+ * A few tables have no external_ids (Load_Balancer_Group in NB 7.0): there ycloud's identity is written into
+ * the unique `name` column instead, as `ycloud|<owner kind>|<owner name>|<key>`.
+ */
+const NAME_IDENTITY_PREFIX = `${CONTROLLER_NAME}|`;
+
+export function nameIdentity(owner: Owner, key: string): string {
+  return `${NAME_IDENTITY_PREFIX}${owner.kind}|${owner.name}|${key}`;
+}
+
+function parseNameIdentity(row: Row): { owner: Owner; key: string } | undefined {
+  if (row.external_ids !== undefined || typeof row.name !== 'string' || !row.name.startsWith(NAME_IDENTITY_PREFIX)) {
+    return undefined;
+  }
+  const [, kind, name, ...key] = row.name.split('|');
+  return kind && name !== undefined && key.length ? { owner: { kind, name }, key: key.join('|') } : undefined;
+}
+
+/** The owner recorded in a row's external_ids (or name, see nameIdentity), if ycloud owns it. */
 export function rowOwner(row: Row): Owner | undefined {
   const ids = row.external_ids as Record<string, string> | undefined;
-  if (!ids || !ids[OWNERSHIP.controller] || !ids[OWNERSHIP.ownerKind] || ids[OWNERSHIP.owner] === undefined) {
+  if (!ids) return parseNameIdentity(row)?.owner;
+  if (!ids[OWNERSHIP.controller] || !ids[OWNERSHIP.ownerKind] || ids[OWNERSHIP.owner] === undefined) {
     return undefined;
   }
   return { kind: ids[OWNERSHIP.ownerKind], name: ids[OWNERSHIP.owner] };
@@ -49,7 +68,8 @@ export function rowOwner(row: Row): Owner | undefined {
 
 export function rowKey(row: Row): string | undefined {
   const ids = row.external_ids as Record<string, string> | undefined;
-  return ids?.[OWNERSHIP.controller] ? ids[OWNERSHIP.key] : undefined;
+  if (!ids) return parseNameIdentity(row)?.key;
+  return ids[OWNERSHIP.controller] ? ids[OWNERSHIP.key] : undefined;
 }
 
 /** UUIDs a reference column currently holds (sets, optional columns and map values alike). */

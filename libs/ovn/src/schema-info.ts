@@ -66,6 +66,10 @@ export class SchemaInfo {
     return refSource ? { shape, refTable: refSource.refTable, refType: refSource.refType ?? 'strong' } : { shape };
   }
 
+  hasColumn(table: string, column: string): boolean {
+    return this.columns.get(table)?.has(column) ?? false;
+  }
+
   hasTable(table: string): boolean {
     return this.columns.has(table);
   }

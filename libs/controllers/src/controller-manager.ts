@@ -1,0 +1,177 @@
+import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { ControllerConfig } from '@ycloud/api';
+import {
+  Controller,
+  Informer,
+  KubeClient,
+  Logger,
+  Resources,
+  SERVICE_NAME_LABEL,
+  enqueueHandler,
+  indexByLabel,
+  serviceKeyOfEndpointSlice,
+  type KubeObject,
+} from '@ycloud/k8s';
+import type { ApplyRecord } from '@ycloud/ovn';
+import { Registry } from 'prom-client';
+import type { EventSink, ObjectReference } from './common/ports';
+import { ReasonBook } from './common/ports';
+import { Northbound, type NorthboundOptions } from './northbound/northbound';
+import { ServiceLoadBalancerController } from './service/service-load-balancer.controller';
+import { DefaultTopologyController } from './topology/default-topology.controller';
+
+export interface ControllerManagerOptions {
+  config: ControllerConfig;
+  kube: KubeClient;
+  northbound: NorthboundOptions;
+  logger?: Logger;
+  registry?: Registry;
+  events?: EventSink;
+  /** Called for every committed NB transaction (the change journal, metrics). */
+  onApply?: (record: ApplyRecord) => void;
+  workers?: number;
+}
+
+/**
+ * Runs ycloud's controllers in one process: informers fill caches, the Northbound client replicates the rows
+ * ycloud uses, and each controller turns keys into desired states that the applier writes. Start-up repair:
+ * once caches are synced, every owner found in the Northbound database is queued, so rows of objects deleted
+ * while the controller was down are removed by the ordinary reconcile.
+ */
+export class ControllerManager {
+  readonly log: Logger;
+  readonly registry: Registry;
+  private nb?: Northbound;
+  private readonly informers: Array<Pick<Informer<KubeObject>, 'start' | 'stop' | 'waitForSync' | 'hasSynced'>> = [];
+  private readonly controllers: Controller[] = [];
+  private readonly reasons = new ReasonBook();
+  private started = false;
+
+  readonly services: Informer<V1Service & KubeObject>;
+  readonly endpointSlices: Informer<V1EndpointSlice & KubeObject>;
+  readonly nodes: Informer<V1Node & KubeObject>;
+  readonly pods: Informer<V1Pod & KubeObject>;
+
+  constructor(private readonly options: ControllerManagerOptions) {
+    this.log = options.logger ?? new Logger({ fields: { component: 'ycloud-controller' } });
+    this.registry = options.registry ?? new Registry();
+    const kube = options.kube;
+    const informerLog = this.log.child({ part: 'informer' });
+    this.services = new Informer(kube, Resources.services, { logger: informerLog });
+    this.endpointSlices = new Informer(kube, Resources.endpointSlices, {
+      logger: informerLog,
+      indexers: { service: (s) => serviceIndex(s) },
+    });
+    this.nodes = new Informer(kube, Resources.nodes, { logger: informerLog });
+    this.pods = new Informer(kube, Resources.pods, { logger: informerLog, indexers: {} });
+    this.informers.push(this.services, this.endpointSlices, this.nodes, this.pods);
+  }
+
+  get northbound(): Northbound {
+    if (!this.nb) throw new Error('not started');
+    return this.nb;
+  }
+
+  /** Connects, syncs caches, builds the default topology, then starts every controller. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    const { config } = this.options;
+    this.nb = await Northbound.connect(this.options.northbound);
+    if (this.options.onApply) this.nb.applier.onApply(this.options.onApply);
+    for (const inf of this.informers) inf.start();
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    this.log.info('caches synced', {
+      services: this.services.store.list().length,
+      nodes: this.nodes.store.list().length,
+    });
+
+    const events = this.options.events ?? new LogEventSink(this.log);
+    const topology = new DefaultTopologyController(config, this.nb.applier);
+    await topology.reconcile('startup');
+
+    const services = new ServiceLoadBalancerController({
+      services: this.services.store,
+      endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
+      nodes: this.nodes.store,
+      topology: { vpcForNamespace: () => config.defaultVpc },
+      applier: this.nb.applier,
+      events,
+      offloadSelectionFields: config.offload.selectionFields,
+    });
+    const serviceController = this.controller('service', (key) => services.reconcile(key, this.reasons.take(key)));
+    this.services.addHandler(this.noting(serviceController, 'Service changed'));
+    this.endpointSlices.addHandler(this.noting(serviceController, 'EndpointSlice changed', serviceKeyOfEndpointSlice));
+    // NodePort VIPs and Local traffic policy follow the nodes.
+    this.nodes.addHandler(this.noting(serviceController, 'Node changed', () => this.services.store.keys()));
+
+    this.repair({ Service: serviceController });
+    await Promise.all(this.controllers.map((c) => c.start()));
+    this.log.info('controllers started', { controllers: this.controllers.map((c) => c.name) });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.controllers.map((c) => c.stop({ drain: true })));
+    for (const inf of this.informers) inf.stop();
+    await this.nb?.close();
+  }
+
+  /** Queues every owner of ycloud rows in the database, so owners deleted while we were down are cleaned. */
+  private repair(byKind: Record<string, Controller>): void {
+    for (const owner of this.northbound.view.allOwners()) {
+      const c = byKind[owner.kind];
+      if (!c) continue;
+      this.reasons.note(owner.name, 'startup repair');
+      c.enqueue(owner.name);
+    }
+  }
+
+  private controller(name: string, reconcile: (key: string) => Promise<unknown>): Controller {
+    const c = new Controller({
+      name,
+      workers: this.options.workers ?? 4,
+      registry: this.registry,
+      logger: this.log,
+      reconcile: async (key) => {
+        await reconcile(key);
+        return {};
+      },
+    });
+    c.waitFor(...this.informers);
+    this.controllers.push(c);
+    return c;
+  }
+
+  private noting<T extends KubeObject>(
+    target: Controller,
+    reason: string,
+    map?: (obj: T) => string | string[] | undefined,
+  ): ReturnType<typeof enqueueHandler<T>> {
+    return enqueueHandler<T>(
+      {
+        enqueue: (key) => {
+          this.reasons.note(key, reason);
+          target.enqueue(key);
+        },
+      },
+      map,
+    );
+  }
+}
+
+function serviceIndex(slice: KubeObject): string[] {
+  const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
+  return name && slice.metadata?.namespace ? [`${slice.metadata.namespace}/${name}`] : [];
+}
+void indexByLabel;
+
+/** Events as log lines, until a recorder writes them to the apiserver. */
+class LogEventSink implements EventSink {
+  constructor(private readonly log: Logger) {}
+  warning(object: ObjectReference, reason: string, message: string): void {
+    this.log.warn(message, { event: reason, object: `${object.kind} ${object.namespace ?? ''}/${object.name}` });
+  }
+  normal(object: ObjectReference, reason: string, message: string): void {
+    this.log.info(message, { event: reason, object: `${object.kind} ${object.namespace ?? ''}/${object.name}` });
+  }
+}

@@ -1,0 +1,171 @@
+import { CoreV1Api, DiscoveryV1Api, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
+import { parseControllerConfig } from '@ycloud/api';
+import { ControllerManager } from '@ycloud/controllers';
+import { KubeClient, Logger } from '@ycloud/k8s';
+import type { ApplyRecord } from '@ycloud/ovn';
+import { KubeControlPlane, OvnCentral } from '@ycloud/testbed';
+
+/**
+ * The Service controller against a real kube-apiserver (with the EndpointSlice controller) and a real OVN
+ * Northbound database: what a user sees is the Load_Balancer rows, read back with ovn-nbctl.
+ */
+describe('Service controller (real apiserver + real OVN NB)', () => {
+  let k8s: KubeControlPlane;
+  let ovn: OvnCentral;
+  let core: CoreV1Api;
+  let discovery: DiscoveryV1Api;
+  let manager: ControllerManager | undefined;
+  let records: ApplyRecord[] = [];
+
+  const config = parseControllerConfig({ serviceCIDRs: ['10.96.0.0/16'] });
+
+  async function startController(): Promise<ControllerManager> {
+    records = [];
+    const m = new ControllerManager({
+      config,
+      kube: KubeClient.fromKubeconfigFile(k8s.kubeconfigPath),
+      northbound: { remotes: ovn.nbRemote },
+      logger: new Logger({ level: 'warn' }),
+      onApply: (r) => records.push(r),
+    });
+    await m.start();
+    return m;
+  }
+
+  async function lbs(): Promise<
+    Array<{ name: string; vips: Record<string, string>; options: Record<string, string> }>
+  > {
+    const out = await ovn.nbctl('--format=json', '--columns=name,vips,options', 'list', 'Load_Balancer');
+    const table = JSON.parse(out) as { data: unknown[][] };
+    const map = (v: unknown): Record<string, string> => Object.fromEntries((v as [string, [string, string][]])[1]);
+    return table.data
+      .map(([name, vips, options]) => ({ name: name as string, vips: map(vips), options: map(options) }))
+      .filter((lb) => lb.name !== 'Service_default/kubernetes_TCP'); // the apiserver's own Service
+  }
+
+  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last: T = await probe();
+    while (!ok(last)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 200));
+      last = await probe();
+    }
+    return last;
+  }
+
+  function service(name: string, ports: Array<{ name: string; port: number; protocol?: string }>): V1Service {
+    return {
+      metadata: { name, namespace: 'default' },
+      spec: { ports: ports.map((p) => ({ ...p, protocol: p.protocol ?? 'TCP', targetPort: 8080 as never })) },
+    };
+  }
+  function slice(svc: string, ips: string[], ready = true): V1EndpointSlice {
+    return {
+      metadata: { name: `${svc}-manual`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready } })),
+    };
+  }
+
+  beforeAll(async () => {
+    [k8s, ovn] = await Promise.all([
+      KubeControlPlane.start({ serviceClusterIpRange: '10.96.0.0/16' }),
+      OvnCentral.start(),
+    ]);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    discovery = k8s.kubeConfig.makeApiClient(DiscoveryV1Api);
+  });
+  afterAll(async () => {
+    await manager?.stop();
+    await Promise.all([k8s?.stop(), ovn?.stop()]);
+  });
+
+  it('creates the default topology and one LB per Service protocol with its VIPs and backends', async () => {
+    manager = await startController();
+    const switches = await ovn.nbctl('--bare', '--columns=name', 'list', 'Logical_Switch');
+    expect(switches.split(/\s+/).sort()).toEqual(['subnet-default', 'subnet-join']);
+
+    const svc = await core.createNamespacedService({
+      namespace: 'default',
+      body: service('web', [{ name: 'http', port: 80 }]),
+    });
+    const vip = `${svc.spec!.clusterIP}:80`;
+    await discovery.createNamespacedEndpointSlice({
+      namespace: 'default',
+      body: slice('web', ['10.16.0.5', '10.16.0.6']),
+    });
+    const all = await eventually(lbs, (l) => l.some((x) => x.vips[vip] === '10.16.0.5:8080,10.16.0.6:8080'), 'web LB');
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ name: 'Service_default/web_TCP', options: { reject: 'true' } });
+    // The LB reaches every switch of the VPC through the VPC's LB group.
+    const groups = await ovn.nbctl('--bare', '--columns=load_balancer_group', 'list', 'Logical_Switch');
+    expect(new Set(groups.split(/\s+/).filter(Boolean)).size).toBe(1);
+    const members = (await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group')).split(/\s+/);
+    expect(members).toContain(
+      await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name="Service_default/web_TCP"'),
+    );
+    expect(members).toHaveLength(2); // web and the apiserver's own `kubernetes` Service
+  });
+
+  it('follows EndpointSlice changes, keeps the VIP with reject when nothing is ready, and deletes with the Service', async () => {
+    const svc = await core.readNamespacedService({ namespace: 'default', name: 'web' });
+    const vip = `${svc.spec!.clusterIP}:80`;
+    await discovery.replaceNamespacedEndpointSlice({
+      namespace: 'default',
+      name: 'web-manual',
+      body: slice('web', ['10.16.0.7']),
+    });
+    await eventually(lbs, (l) => l.some((x) => x.vips[vip] === '10.16.0.7:8080'), 'scale to one backend');
+    await discovery.replaceNamespacedEndpointSlice({
+      namespace: 'default',
+      name: 'web-manual',
+      body: slice('web', ['10.16.0.7'], false),
+    });
+    await eventually(lbs, (l) => l.some((x) => x.vips[vip] === ''), 'empty backends with reject');
+    await core.deleteNamespacedService({ namespace: 'default', name: 'web' });
+    await eventually(lbs, (l) => l.length === 0, 'LB deleted');
+  });
+
+  it('writes nothing when restarted with nothing changed, and cleans up after a Service deleted while down', async () => {
+    const a = await core.createNamespacedService({
+      namespace: 'default',
+      body: service('a', [
+        { name: 'dns', port: 53, protocol: 'UDP' },
+        { name: 'http', port: 80 },
+      ]),
+    });
+    await core.createNamespacedService({ namespace: 'default', body: service('b', [{ name: 'http', port: 80 }]) });
+    await eventually(lbs, (l) => l.length === 3, 'LBs of a (UDP+TCP) and b');
+    expect((await lbs()).find((l) => l.name === 'Service_default/a_UDP')!.vips).toEqual({
+      [`${a.spec!.clusterIP}:53`]: '',
+    });
+
+    await manager!.stop();
+    manager = await startController();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(records.filter((r) => r.written)).toEqual([]);
+
+    await manager.stop();
+    await core.deleteNamespacedService({ namespace: 'default', name: 'b' });
+    manager = await startController();
+    await eventually(
+      lbs,
+      (l) => l.length === 2 && l.every((x) => x.name.startsWith('Service_default/a_')),
+      'b removed by start-up repair',
+    );
+    expect(records.filter((r) => r.written).map((r) => [r.owner.name, r.reason])).toEqual([
+      ['default/b', 'startup repair'],
+    ]);
+  });
+
+  it('never touches Load_Balancer rows it does not own', async () => {
+    await ovn.nbctl('lb-add', 'someone-elses', '192.0.2.1:80', '192.0.2.2:80');
+    await manager!.stop();
+    manager = await startController();
+    await core.deleteNamespacedService({ namespace: 'default', name: 'a' });
+    await eventually(lbs, (l) => l.length === 1, 'only the foreign LB left');
+    expect((await lbs())[0]).toMatchObject({ name: 'someone-elses', vips: { '192.0.2.1:80': '192.0.2.2:80' } });
+  });
+});
