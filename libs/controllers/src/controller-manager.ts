@@ -112,7 +112,7 @@ export class ControllerManager {
 
   async stop(): Promise<void> {
     await Promise.all(this.controllers.map((c) => c.stop({ drain: true })));
-    for (const inf of this.informers) inf.stop();
+    await Promise.all(this.informers.map((inf) => inf.stop()));
     await this.nb?.close();
   }
 
