@@ -8,6 +8,8 @@ export type {
   Mutation,
   Mutator,
   RowInput,
+  RowOf,
+  TableArg,
   TransactionResult,
 } from './client/transaction';
 export { matchesWhere, matchesCondition } from './client/condition';

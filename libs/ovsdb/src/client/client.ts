@@ -16,7 +16,7 @@ import { RpcConnection } from '../ovsdb/rpc-connection';
 import { dataColumns, parseSchema, type DatabaseSchema } from '../ovsdb/schema';
 import { openSocket, parseRemotes, type Remote, type TlsOptions } from '../ovsdb/transport';
 import type { TableMap, TableRef } from '../model/table-ref';
-import { Transaction, type Condition, type RowInput, type TransactionResult } from './transaction';
+import { Transaction, type Condition, type RowInput, type RowOf, type TransactionResult } from './transaction';
 import { matchesWhere } from './condition';
 
 export interface MonitorTableOptions {
@@ -191,8 +191,8 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
     return new TableView(() => this.tables.get(name));
   }
 
-  transaction(): Transaction {
-    return new Transaction({
+  transaction(): Transaction<T> {
+    return new Transaction<T>({
       databaseName: this.opts.database,
       schema: () => this.schema(),
       commitTransaction: (ops, described) => this.commitTransaction(ops, described),
@@ -212,7 +212,7 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
       const existing = this.table(table).find(where);
       if (existing.length > 0) return { uuid: existing[0]._uuid, created: false };
       const tx = this.transaction();
-      const token = tx.insertIfAbsent<T[K]>(table, where, row);
+      const token = tx.insertIfAbsent(table, where, row as RowInput<RowOf<T, K>>);
       try {
         const { uuids } = await tx.commit();
         return { uuid: uuids[token], created: true };

@@ -3,7 +3,7 @@ import { columnOf, encodeAtom, encodeKeySet, encodeRow, encodeValue } from '../o
 import { OvsdbCodecError } from '../ovsdb/errors';
 import type { ColumnSchema, DatabaseSchema, TableSchema } from '../ovsdb/schema';
 import type { Row } from '../cache/table-cache';
-import type { TableRef } from '../model/table-ref';
+import type { TableMap, TableRef } from '../model/table-ref';
 
 export type ConditionFunction = '==' | '!=' | '<' | '<=' | '>' | '>=' | 'includes' | 'excludes';
 /** `[column, function, value]`; the value is a plain JS value of the column's type. */
@@ -30,9 +30,12 @@ export interface TransactionHost {
   commitTransaction(ops: unknown[], described: unknown[]): Promise<TransactionResult>;
 }
 
-type TableArg<R> = string | TableRef<R>;
+/** A table name of the database's model, or a typed handle (`NB.Load_Balancer`). */
+export type TableArg<T extends TableMap> = (keyof T & string) | TableRef<unknown>;
+/** The row type of a table argument: typed for model names and handles, loose otherwise. */
+export type RowOf<T extends TableMap, K> = K extends TableRef<infer R> ? R : K extends keyof T ? T[K] : Row;
 
-function tableName<R>(t: TableArg<R>): string {
+function tableName(t: string | TableRef<unknown>): string {
   return typeof t === 'string' ? t : t.name;
 }
 
@@ -42,7 +45,7 @@ let txCounter = 0;
  * Collects operations; `commit()` sends them in one transaction. Operation indexes in errors are the order of
  * the calls (0-based). Rows, conditions and mutations take plain JS values encoded by the schema.
  */
-export class Transaction {
+export class Transaction<T extends TableMap = Record<string, Row>> {
   private readonly ops: Array<() => unknown> = [];
   private readonly described: unknown[] = [];
   private readonly prefix = `ycl${(txCounter = (txCounter + 1) % 1e9)}_`;
@@ -68,7 +71,7 @@ export class Transaction {
   }
 
   /** Inserts a row; returns a named-uuid token usable as a uuid value anywhere in this transaction. */
-  insert<R = Row>(table: TableArg<R>, row: RowInput<R>, uuidName?: string): string {
+  insert<K extends TableArg<T>>(table: K, row: RowInput<RowOf<T, K>>, uuidName?: string): string {
     const name = tableName(table);
     const token = uuidName ?? `${this.prefix}${this.nextRow++}`;
     this.add({ op: 'insert', table: name }, () => ({
@@ -85,12 +88,12 @@ export class Transaction {
    * external_ids), then the insert. If such a row exists the transaction fails with OvsdbTransactionError whose
    * `error` is "timed out" at the wait's index; nothing is written.
    */
-  insertIfAbsent<R = Row>(table: TableArg<R>, absentWhere: Condition[], row: RowInput<R>): string {
+  insertIfAbsent<K extends TableArg<T>>(table: K, absentWhere: Condition[], row: RowInput<RowOf<T, K>>): string {
     this.wait(table, absentWhere, ['_uuid'], '==', [], 0);
     return this.insert(table, row);
   }
 
-  select<R = Row>(table: TableArg<R>, where: Condition[], columns?: string[]): number {
+  select<K extends TableArg<T>>(table: K, where: Condition[], columns?: string[]): number {
     const name = tableName(table);
     return this.add({ op: 'select', table: name }, () => ({
       op: 'select',
@@ -100,7 +103,7 @@ export class Transaction {
     }));
   }
 
-  update<R = Row>(table: TableArg<R>, where: Condition[], row: RowInput<R>): number {
+  update<K extends TableArg<T>>(table: K, where: Condition[], row: RowInput<RowOf<T, K>>): number {
     const name = tableName(table);
     return this.add({ op: 'update', table: name }, () => {
       const t = this.table(name);
@@ -113,7 +116,7 @@ export class Transaction {
     });
   }
 
-  mutate<R = Row>(table: TableArg<R>, where: Condition[], mutations: Mutation[]): number {
+  mutate<K extends TableArg<T>>(table: K, where: Condition[], mutations: Mutation[]): number {
     const name = tableName(table);
     return this.add({ op: 'mutate', table: name }, () => {
       const t = this.table(name);
@@ -126,7 +129,7 @@ export class Transaction {
     });
   }
 
-  delete<R = Row>(table: TableArg<R>, where: Condition[]): number {
+  delete<K extends TableArg<T>>(table: K, where: Condition[]): number {
     const name = tableName(table);
     return this.add({ op: 'delete', table: name }, () => ({
       op: 'delete',
@@ -139,12 +142,12 @@ export class Transaction {
    * `wait`: the rows matching `where`, projected on `columns`, must (until '==') or must not (until '!=') equal
    * `rows`. timeout 0 fails at once ("timed out"); undefined lets the server hold the transaction.
    */
-  wait<R = Row>(
-    table: TableArg<R>,
+  wait<K extends TableArg<T>>(
+    table: K,
     where: Condition[],
     columns: string[],
     until: '==' | '!=',
-    rows: RowInput<R>[],
+    rows: RowInput<RowOf<T, K>>[],
     timeout?: number,
   ): number {
     const name = tableName(table);
