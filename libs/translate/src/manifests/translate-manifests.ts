@@ -7,11 +7,12 @@ import {
   type ManifestTranslator,
   type ManifestWarning,
 } from './manifest-translator';
+import { topologyManifestTranslator } from '../topology/topology.manifest-translator';
 import { serviceManifestTranslator } from './service.manifest-translator';
 
 /** Translators `ycloud translate` runs. Others plug in by adding theirs here (order does not matter). */
 export function defaultManifestTranslators(): ManifestTranslator[] {
-  return [serviceManifestTranslator];
+  return [topologyManifestTranslator, serviceManifestTranslator];
 }
 
 type Rendered = Scalar | Rendered[] | { [k: string]: Rendered };
