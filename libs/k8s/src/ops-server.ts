@@ -3,8 +3,11 @@ import { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { Logger } from './logger';
 
-/** A health or readiness check: resolve true/void when fine; false or a throw means failing. */
-export type Check = () => boolean | void | Promise<boolean | void>;
+/**
+ * A health or readiness check: resolve true/void when fine; false or a throw means failing. A string also means
+ * fine and is shown beside the check (e.g. `standby`), so one check can say which of its passing states holds.
+ */
+export type Check = () => boolean | void | string | Promise<boolean | void | string>;
 
 export interface OpsServerOptions {
   /** Default 127.0.0.1. */
@@ -93,18 +96,20 @@ export class OpsServer {
       return;
     }
     const results = await Promise.all(
-      [...checks].map(async ([name, check]) => ({ name, ok: await this.run(name, check) })),
+      [...checks].map(async ([name, check]) => ({ name, ...(await this.run(name, check)) })),
     );
     const ok = results.every((r) => r.ok);
     const lines =
       url.searchParams.has('verbose') || !ok
-        ? results.map((r) => `[${r.ok ? '+' : '-'}]${r.name} ${r.ok ? 'ok' : 'failed'}`)
+        ? results.map(
+            (r) => `[${r.ok ? '+' : '-'}]${r.name} ${r.ok ? 'ok' : 'failed'}${r.detail ? ` (${r.detail})` : ''}`,
+          )
         : [];
     lines.push(ok ? 'ok' : `${url.pathname.slice(1)} check failed`);
     res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain; charset=utf-8' }).end(lines.join('\n') + '\n');
   }
 
-  private async run(name: string, check: Check): Promise<boolean> {
+  private async run(name: string, check: Check): Promise<{ ok: boolean; detail?: string }> {
     const timeoutMs = this.options.checkTimeoutMs ?? 5000;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -112,10 +117,10 @@ export class OpsServer {
         Promise.resolve().then(check),
         new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
       ]);
-      return result !== false;
+      return { ok: result !== false, detail: typeof result === 'string' ? result : undefined };
     } catch (err) {
       this.log.warn('check failed', { check: name, err });
-      return false;
+      return { ok: false };
     } finally {
       clearTimeout(timer);
     }

@@ -10,7 +10,8 @@ describe('OpsServer', () => {
     const ops = new OpsServer({ registry, logger: testLogger() })
       .addHealthCheck('ping', () => true)
       .addReadyCheck('caches-synced', () => synced)
-      .addReadyCheck('nb-connected', async () => true);
+      .addReadyCheck('nb-connected', async () => true)
+      .addReadyCheck('leader-election', () => 'standby');
     const { url } = await ops.listen();
     try {
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -21,7 +22,9 @@ describe('OpsServer', () => {
       synced = true;
       const ready = await fetch(`${url}/readyz?verbose`);
       expect(ready.status).toBe(200);
-      expect(await ready.text()).toContain('[+]nb-connected ok');
+      const body = await ready.text();
+      expect(body).toContain('[+]nb-connected ok');
+      expect(body).toContain('[+]leader-election ok (standby)');
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toContain('ycloud_controller_reconcile_total{controller="services",result="success"} 0');
       expect(metrics).toContain('ycloud_workqueue_depth{name="services"} 0');
