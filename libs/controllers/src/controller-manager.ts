@@ -1,7 +1,12 @@
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { ControllerConfig } from '@ycloud/api';
+import type { ControllerConfig, Subnet } from '@ycloud/api';
+import { defaultTopologyObjects } from '@ycloud/translate/topology';
+import { SubnetIpam } from './ipam/subnet-ipam';
+import { NodeNetworkController } from './node/node-network.controller';
+import { PodNetworkController } from './pod/pod-network.controller';
 import {
   Controller,
+  EventRecorder,
   Informer,
   KubeClient,
   Logger,
@@ -13,6 +18,7 @@ import {
   type KubeObject,
 } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
+import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import type { EventSink, ObjectReference } from './common/ports';
 import { ReasonBook } from './common/ports';
@@ -46,6 +52,8 @@ export class ControllerManager {
   private readonly controllers: Controller[] = [];
   private readonly reasons = new ReasonBook();
   private started = false;
+  /** Subnets beyond the built-in ones (Subnet resources), for pod IPAM. */
+  extraSubnets: () => Subnet[] = () => [];
 
   readonly services: Informer<V1Service & KubeObject>;
   readonly endpointSlices: Informer<V1EndpointSlice & KubeObject>;
@@ -86,7 +94,15 @@ export class ControllerManager {
       nodes: this.nodes.store.list().length,
     });
 
-    const events = this.options.events ?? new LogEventSink(this.log);
+    const events =
+      this.options.events ??
+      new RecorderEventSink(
+        new EventRecorder(this.options.kube, {
+          reportingController: 'ycloud.io/controller',
+          reportingInstance: hostname(),
+          logger: this.log,
+        }),
+      );
     const topology = new DefaultTopologyController(config, this.nb.applier);
     await topology.reconcile('startup');
 
@@ -105,7 +121,34 @@ export class ControllerManager {
     // NodePort VIPs and Local traffic policy follow the nodes.
     this.nodes.addHandler(this.noting(serviceController, 'Node changed', () => this.services.store.keys()));
 
-    this.repair({ Service: serviceController });
+    // Pods and nodes: addresses, switch ports and the annotations the CNI agent plugs interfaces from.
+    const builtin = defaultTopologyObjects(config).subnets;
+    const subnets = (): Subnet[] => [...builtin, ...this.extraSubnets()];
+    const ipam = new SubnetIpam();
+    const podNetwork = new PodNetworkController({
+      pods: this.pods.store,
+      subnets,
+      ipam,
+      applier: this.nb.applier,
+      kube: this.options.kube,
+      events,
+      config,
+    });
+    const podController = this.controller('pod-network', (key) => podNetwork.reconcile(key, this.reasons.take(key)));
+    this.pods.addHandler(this.noting(podController, 'Pod changed'));
+    const nodeNetwork = new NodeNetworkController({
+      nodes: this.nodes.store,
+      joinSubnet: () => builtin.find((s) => s.spec.role === 'join')!,
+      ipam,
+      applier: this.nb.applier,
+      kube: this.options.kube,
+      events,
+      config,
+    });
+    const nodeController = this.controller('node-network', (key) => nodeNetwork.reconcile(key, this.reasons.take(key)));
+    this.nodes.addHandler(this.noting(nodeController, 'Node changed'));
+
+    this.repair({ Service: serviceController, Pod: podController, Node: nodeController });
     await Promise.all(this.controllers.map((c) => c.start()));
     this.log.info('controllers started', { controllers: this.controllers.map((c) => c.name) });
   }
@@ -165,13 +208,13 @@ function serviceIndex(slice: KubeObject): string[] {
 }
 void indexByLabel;
 
-/** Events as log lines, until a recorder writes them to the apiserver. */
-class LogEventSink implements EventSink {
-  constructor(private readonly log: Logger) {}
+/** Kubernetes Events through the recorder (which aggregates repeats and never throws). */
+export class RecorderEventSink implements EventSink {
+  constructor(private readonly recorder: EventRecorder) {}
   warning(object: ObjectReference, reason: string, message: string): void {
-    this.log.warn(message, { event: reason, object: `${object.kind} ${object.namespace ?? ''}/${object.name}` });
+    this.recorder.event(object, 'Warning', reason, message);
   }
   normal(object: ObjectReference, reason: string, message: string): void {
-    this.log.info(message, { event: reason, object: `${object.kind} ${object.namespace ?? ''}/${object.name}` });
+    this.recorder.event(object, 'Normal', reason, message);
   }
 }

@@ -1,0 +1,35 @@
+import { IpAllocator, type Subnet } from '@ycloud/api';
+
+/**
+ * One IpAllocator per Subnet, created on first use. Allocation is synchronous, so two pods reconciled at the
+ * same time can never get one address; after a restart `restoreAll` re-records what the cluster already holds
+ * (pod and node annotations) before anything new is handed out.
+ */
+export class SubnetIpam {
+  private readonly allocators = new Map<string, { allocator: IpAllocator; cidrs: string }>();
+
+  allocator(subnet: Subnet): IpAllocator {
+    const name = subnet.metadata.name!;
+    const cidrs = subnet.spec.cidrBlocks.join(',');
+    const known = this.allocators.get(name);
+    if (known && known.cidrs === cidrs) return known.allocator;
+    const allocator = new IpAllocator({
+      cidrs: subnet.spec.cidrBlocks,
+      gateways: subnet.spec.gateways,
+      excludeIps: subnet.spec.excludeIps,
+    });
+    this.allocators.set(name, { allocator, cidrs });
+    return allocator;
+  }
+
+  /** Frees the owner's addresses in every subnet (it can hold addresses in one only). */
+  release(owner: string): void {
+    for (const { allocator } of this.allocators.values()) allocator.release(owner);
+  }
+
+  /** The subnet holding the owner's addresses, if any. */
+  subnetOf(owner: string): string | undefined {
+    for (const [name, { allocator }] of this.allocators) if (allocator.addressesOf(owner).length) return name;
+    return undefined;
+  }
+}
