@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ControllerConfig, ControllerConfigError, parseControllerConfig } from '@ycloud/api';
+import { JournalConfigError, JournalDatabaseConfig, journalDatabaseFromString } from '@ycloud/journal';
+import { LogLevel } from '@ycloud/k8s';
+import { parse as parseYaml } from 'yaml';
+
+/** Everything the controller process needs, parsed and validated once at start (the app's one typed config). */
+export interface ControllerAppConfig {
+  config: ControllerConfig;
+  configFile?: string;
+  /** Kubeconfig file; undefined means in-cluster. */
+  kubeconfig?: string;
+  leaderElection: { enabled: boolean; namespace: string; id: string };
+  bindAddress: string;
+  /** 0 = any free port. Equal ports mean one server for both. */
+  healthPort: number;
+  metricsPort: number;
+  journal?: JournalDatabaseConfig;
+  logLevel: LogLevel;
+}
+
+/** A command line the controller cannot run with; the message is the one-line reason. */
+export class ControllerUsageError extends Error {
+  override readonly name = 'ControllerUsageError';
+}
+
+const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function bool(value: string): boolean {
+  if (/^(true|1|yes)$/i.test(value)) return true;
+  if (/^(false|0|no)$/i.test(value)) return false;
+  throw new InvalidArgumentError('expected true or false');
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number 0-65535');
+  return n;
+}
+
+/** The controller's command line (commander), without actions: `controllerAppConfig` interprets it. */
+export function controllerCommand(): Command {
+  return new Command('ycloud-controller')
+    .description('ycloud SDN controller: Kubernetes Services and ycloud resources to OVN Northbound')
+    .option('--config <file>', 'controller config, YAML (keys of ControllerConfig); default: built-in defaults')
+    .option('--kubeconfig <file>', 'kubeconfig file (default: in-cluster service account)')
+    .addOption(
+      new Option('--leader-elect [bool]', 'run controllers only while holding the Lease (true|false)')
+        .argParser(bool)
+        .default(true),
+    )
+    .option('--no-leader-elect', 'same as --leader-elect=false')
+    .option('--leader-election-namespace <ns>', 'namespace of the leader election Lease', 'ycloud-system')
+    .option('--leader-election-id <name>', 'name of the leader election Lease', 'ycloud-controller')
+    .option('--bind-address <ip>', 'address the health and metrics servers listen on', '0.0.0.0')
+    .option('--health-port <n>', '/healthz and /readyz port (0: any free port)', port, 8081)
+    .option('--metrics-port <n>', '/metrics port (0: any free port; equal to --health-port: one server)', port, 9180)
+    .option('--journal <db>', 'record every NB transaction: SQLite file path or postgres:// URL (default: off)')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .helpOption('-h, --help')
+    .exitOverride()
+    .allowExcessArguments(false);
+}
+
+interface Flags {
+  config?: string;
+  kubeconfig?: string;
+  leaderElect: boolean;
+  leaderElectionNamespace: string;
+  leaderElectionId: string;
+  bindAddress: string;
+  healthPort: number;
+  metricsPort: number;
+  journal?: string;
+  logLevel: LogLevel;
+}
+
+/**
+ * Parses `argv` (the arguments after the program name) and reads and validates the config file.
+ * Throws `ControllerUsageError` (bad flag, unreadable or invalid config) with the reason, or a CommanderError
+ * for --help (exit code 0) after commander has printed.
+ */
+export function controllerAppConfig(
+  argv: readonly string[],
+  readFile: (file: string) => string = (f) => readFileSync(f, 'utf8'),
+  output: { writeOut: (s: string) => void; writeErr: (s: string) => void } = {
+    writeOut: (s) => process.stdout.write(s),
+    writeErr: () => undefined,
+  },
+): ControllerAppConfig {
+  const cmd = controllerCommand().configureOutput(output);
+  try {
+    cmd.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError && err.exitCode !== 0) {
+      throw new ControllerUsageError(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const f = cmd.opts<Flags>();
+  let config: ControllerConfig;
+  let raw: unknown = undefined;
+  if (f.config !== undefined) {
+    let text: string;
+    try {
+      text = readFile(f.config);
+    } catch (err) {
+      throw new ControllerUsageError(`cannot read --config ${f.config}: ${(err as Error).message}`);
+    }
+    try {
+      raw = parseYaml(text);
+    } catch (err) {
+      throw new ControllerUsageError(`--config ${f.config} is not valid YAML: ${(err as Error).message}`);
+    }
+  }
+  try {
+    config = parseControllerConfig(raw);
+  } catch (err) {
+    if (err instanceof ControllerConfigError) {
+      throw new ControllerUsageError(`invalid controller config ${f.config ?? '(defaults)'}: ${err.errors.join('; ')}`);
+    }
+    throw err;
+  }
+  let journal: JournalDatabaseConfig | undefined;
+  if (f.journal !== undefined) {
+    try {
+      journal = journalDatabaseFromString(f.journal);
+    } catch (err) {
+      if (err instanceof JournalConfigError) throw new ControllerUsageError(`--journal: ${err.message}`);
+      throw err;
+    }
+  }
+  return {
+    config,
+    configFile: f.config,
+    kubeconfig: f.kubeconfig,
+    leaderElection: { enabled: f.leaderElect, namespace: f.leaderElectionNamespace, id: f.leaderElectionId },
+    bindAddress: f.bindAddress,
+    healthPort: f.healthPort,
+    metricsPort: f.metricsPort,
+    journal,
+    logLevel: f.logLevel,
+  };
+}
