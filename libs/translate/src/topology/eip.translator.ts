@@ -10,6 +10,11 @@ export interface EipContext {
   eips: Eip[];
   eipPools: EipPool[];
   transitCIDR: string;
+  /**
+   * EIPs served by a YusurService's service-gateway (several backend VPCs, docs/adr/0004-service-gateway.md): the
+   * YusurService owns their route; the pool only answers ARP for them.
+   */
+  serviceGatewayEips?: Array<{ pool: string; address: string }>;
 }
 
 /**
@@ -68,9 +73,9 @@ function validatePool(pool: EipPool, transitCIDR: string): TranslateError[] {
 
 /**
  * An EipPool → external switch with a localnet port, the pool's gateway router pinned to the active gateway node
- * (`options:chassis`), its port on the external network (proxy-ARP for every routable Eip of the pool via the
- * switch-side router port's `options:arp_proxy`), the per-pool transit switch towards the VPC routers, and the
- * default route to the upstream gateway. See docs/adr/0001-eip-gateway.md.
+ * (`options:chassis`) with its port on the external network, the per-pool transit switch towards the VPC routers,
+ * and the default route to the upstream gateway. The Eips themselves are rows of their own (translateEip). See
+ * docs/adr/0001-eip-gateway.md.
  */
 export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResult {
   const errors = validatePool(pool, ctx.transitCIDR);
@@ -81,11 +86,6 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
   const transit = parseCidr(ctx.transitCIDR)!;
   const routerIp = pool.spec.routerAddress ?? defaultRouterAddress(pool);
   const transitIp = formatIp(firstHost(transit));
-  const proxied = ctx.eips
-    .filter((e) => e.spec.pool === p)
-    .map((e) => eipRoute(e, ctx))
-    .flatMap((r) => ('address' in r ? [r.address] : []))
-    .sort();
   const extLrp = names.poolRouterExternalLrp(p);
   const transitLrp = names.poolRouterTransitLrp(p);
   const lsp = (key: string, switchKey: string, name: string, columns: Record<string, unknown>): DesiredRow => ({
@@ -120,7 +120,7 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
     lsp(keys.poolExternalRouterLsp(p), keys.poolExternalSwitch(p), names.poolExternalRouterLsp(p), {
       type: 'router',
       addresses: ['router'],
-      options: { 'router-port': extLrp, ...(proxied.length ? { arp_proxy: proxied.join(' ') } : {}) },
+      options: { 'router-port': extLrp },
     }),
     { table: 'Logical_Switch', key: keys.poolTransitSwitch(p), owner, columns: { name: names.poolTransitSwitch(p) } },
     routerPort(keys.poolRouterTransitLrp(p), transitLrp, transitIp, transit.prefix),
@@ -137,12 +137,33 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
       columns: { ip_prefix: '0.0.0.0/0', nexthop: pool.spec.gateway, policy: 'dst-ip', output_port: extLrp },
     },
   ];
+  // Service-gateway EIPs (their route belongs to the YusurService): the pool only makes its router answer ARP.
+  const gatewayEips = [...new Set((ctx.serviceGatewayEips ?? []).filter((e) => e.pool === p).map((e) => e.address))];
+  for (const address of gatewayEips.sort()) {
+    rows.push({ key: keys.poolArpNat(p, address), owner, ...arpNat(p, address) });
+  }
   return { ok: true, state: { owner, rows, memberships: [] }, warnings: [] };
 }
 
 /**
- * An Eip → the /32 route on its pool's gateway router towards the owning VPC router's gateway port. The Service
- * translator puts the load balancer with this address on the VPC router (`vpcRouterKey`). Until the Eip is
+ * The identity `dnat` row (external_ip = logical_ip) that makes the pool's gateway router answer ARP for an EIP:
+ * `arp_proxy` on the external switch cannot, because northd skips the switch ARP responder for requests entering
+ * through the localnet port (verified in test/e2e/eip-datapath.test.ts). Nothing is translated.
+ */
+function arpNat(pool: string, address: string): Pick<DesiredRow, 'table' | 'parent' | 'columns'> {
+  return {
+    table: 'NAT',
+    parent: { table: 'Logical_Router', key: keys.poolRouter(pool), column: 'nat' },
+    columns: { type: 'dnat', external_ip: address, logical_ip: address },
+  };
+}
+
+/**
+ * An Eip → on its pool's gateway router, the /32 route towards the owning VPC router's gateway port and an identity
+ * `dnat` NAT row (external_ip = logical_ip = the Eip). The NAT row translates nothing; it is there because a
+ * gateway router answers ARP for NAT external addresses, including requests that enter through the localnet port
+ * (northd skips the switch's ARP responder, and with it `arp_proxy`, for those). The load balancer with this
+ * address goes on the VPC router (`vpcRouterKey`). Until the Eip is
  * allocated and bound it has no rows and a warning says what it waits for; a pool that is not the VPC's external
  * gateway is an error.
  */
@@ -159,7 +180,7 @@ export function translateEip(eip: Eip, ctx: EipContext): TranslateResult {
       ? failed([route])
       : { ok: true, state: { owner, rows: [], memberships: [] }, warnings: [route] };
   }
-  const row: DesiredRow = {
+  const routeRow: DesiredRow = {
     table: 'Logical_Router_Static_Route',
     key: keys.eipRoute(eip.metadata.name),
     owner,
@@ -171,5 +192,10 @@ export function translateEip(eip: Eip, ctx: EipContext): TranslateResult {
       output_port: names.poolRouterTransitLrp(eip.spec.pool),
     },
   };
-  return { ok: true, state: { owner, rows: [row], memberships: [] }, warnings: [] };
+  const nat: DesiredRow = {
+    key: keys.eipNat(eip.metadata.name),
+    owner,
+    ...arpNat(eip.spec.pool, route.address),
+  };
+  return { ok: true, state: { owner, rows: [routeRow, nat], memberships: [] }, warnings: [] };
 }

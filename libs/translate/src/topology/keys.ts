@@ -41,6 +41,8 @@ export const keys = {
   poolTransitRouterLsp: (pool: string) => `eip-pool/${pool}/transit-router-lsp`,
   poolDefaultRoute: (pool: string) => `eip-pool/${pool}/default-route`,
   eipRoute: (eip: string) => `eip/${eip}/route`,
+  eipNat: (eip: string) => `eip/${eip}/nat`,
+  poolArpNat: (pool: string, address: string) => `eip-pool/${pool}/arp-nat/${address}`,
 };
 
 /** OVN `name` columns. Prefixes keep the families apart (LSP and LRP names are unique per table). */
