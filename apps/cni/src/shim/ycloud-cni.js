@@ -1,10 +1,9 @@
 #!/usr/bin/env node
-/* global require, process, Buffer, setTimeout, clearTimeout */
 // The CNI plugin binary (install as /opt/cni/bin/ycloud): forwards CNI_* and stdin to the node's ycloud
 // agent over its unix socket and prints the reply. Only `net` is loaded so start-up stays near Node's minimum.
 // VERSION is answered here so the runtime can probe the plugin even while the agent is down.
 'use strict';
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain CommonJS script, on purpose
+
 const net = require('net');
 
 const SUPPORTED = ['1.0.0', '1.1.0'];
