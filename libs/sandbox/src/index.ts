@@ -1,0 +1,4 @@
+export * from './sandbox-state';
+export * from './sandbox-manifest';
+export * from './simulated-kubelet';
+export * from './sandbox';
