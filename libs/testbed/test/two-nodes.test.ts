@@ -38,24 +38,20 @@ describe('two nodes over Geneve', () => {
     );
     await nb('lsp-add', 'sw0', 'pod-a', '--', 'lsp-set-addresses', 'pod-a', '0a:58:0a:00:00:05 10.0.0.5');
     await nb('lsp-add', 'sw0', 'pod-b', '--', 'lsp-set-addresses', 'pod-b', '0a:58:0a:00:00:06 10.0.0.6');
-    const a = await bed
-      .node('node-1')
-      .plugPod({
-        netns: 'pod-a',
-        ifaceId: 'pod-a',
-        mac: '0a:58:0a:00:00:05',
-        ips: ['10.0.0.5/24'],
-        gateway: '10.0.0.1',
-      });
-    const b = await bed
-      .node('node-2')
-      .plugPod({
-        netns: 'pod-b',
-        ifaceId: 'pod-b',
-        mac: '0a:58:0a:00:00:06',
-        ips: ['10.0.0.6/24'],
-        gateway: '10.0.0.1',
-      });
+    const a = await bed.node('node-1').plugPod({
+      netns: 'pod-a',
+      ifaceId: 'pod-a',
+      mac: '0a:58:0a:00:00:05',
+      ips: ['10.0.0.5/24'],
+      gateway: '10.0.0.1',
+    });
+    const b = await bed.node('node-2').plugPod({
+      netns: 'pod-b',
+      ifaceId: 'pod-b',
+      mac: '0a:58:0a:00:00:06',
+      ips: ['10.0.0.6/24'],
+      gateway: '10.0.0.1',
+    });
     servers.push(await TcpServer.start(b.netns, 8080, 'pod-b'));
     await nb('lb-add', 'lb0', '172.30.0.10:80', '10.0.0.6:8080', 'tcp');
     await nb('ls-lb-add', 'sw0', 'lb0');
