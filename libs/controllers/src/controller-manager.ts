@@ -25,6 +25,14 @@ import { ReasonBook } from './common/ports';
 import { Northbound, type NorthboundOptions } from './northbound/northbound';
 import { ServiceLoadBalancerController } from './service/service-load-balancer.controller';
 import { DefaultTopologyController } from './topology/default-topology.controller';
+import { EipAddressBook } from './eip/eip-addresses';
+import { ServiceEipController } from './eip/service-eip.controller';
+import {
+  TopologyObjectsController,
+  createTopologyInformers,
+  vpcForNamespace,
+  type TopologyInformers,
+} from './topology/topology-objects.controller';
 
 export interface ControllerManagerOptions {
   config: ControllerConfig;
@@ -59,6 +67,8 @@ export class ControllerManager {
   readonly endpointSlices: Informer<V1EndpointSlice & KubeObject>;
   readonly nodes: Informer<V1Node & KubeObject>;
   readonly pods: Informer<V1Pod & KubeObject>;
+  /** Vpc, Subnet, EipPool, Eip. */
+  readonly topologyObjects: TopologyInformers;
 
   constructor(private readonly options: ControllerManagerOptions) {
     this.log = options.logger ?? new Logger({ fields: { component: 'ycloud-controller' } });
@@ -73,6 +83,8 @@ export class ControllerManager {
     this.nodes = new Informer(kube, Resources.nodes, { logger: informerLog });
     this.pods = new Informer(kube, Resources.pods, { logger: informerLog, indexers: {} });
     this.informers.push(this.services, this.endpointSlices, this.nodes, this.pods);
+    this.topologyObjects = createTopologyInformers(kube, informerLog);
+    this.informers.push(...Object.values(this.topologyObjects));
   }
 
   get northbound(): Northbound {
@@ -110,7 +122,9 @@ export class ControllerManager {
       services: this.services.store,
       endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
       nodes: this.nodes.store,
-      topology: { vpcForNamespace: () => config.defaultVpc },
+      topology: {
+        vpcForNamespace: (ns) => vpcForNamespace(this.topologyObjects.vpcs.store.list(), ns, config.defaultVpc),
+      },
       applier: this.nb.applier,
       events,
       offloadSelectionFields: config.offload.selectionFields,
@@ -147,6 +161,71 @@ export class ControllerManager {
     });
     const nodeController = this.controller('node-network', (key) => nodeNetwork.reconcile(key, this.reasons.take(key)));
     this.nodes.addHandler(this.noting(nodeController, 'Node changed'));
+
+    // --- Topology objects (Vpc, Subnet, EipPool, Eip) and LoadBalancer EIPs: libs/controllers/src/{topology,eip} ---
+    const topo = this.topologyObjects;
+    const topologyObjects = new TopologyObjectsController({
+      caches: {
+        vpcs: topo.vpcs.store,
+        subnets: topo.subnets.store,
+        eipPools: topo.eipPools.store,
+        eips: topo.eips.store,
+        nodes: this.nodes.store,
+      },
+      config,
+      applier: this.nb.applier,
+      kube: this.options.kube,
+      events,
+      addresses: new EipAddressBook(),
+      log: this.log,
+    });
+    const topologyController = this.controller('topology', (key) =>
+      topologyObjects.reconcile(key, this.reasons.take(key)),
+    );
+    topologyObjects.onPoolChanged = (pool) => topologyController.enqueue(`EipPool/${pool}`);
+    // Objects depend on each other (Subnet → Vpc → EipPool, Eip → all): any change queues them all.
+    for (const [kind, inf] of [
+      ['Vpc', topo.vpcs],
+      ['Subnet', topo.subnets],
+      ['EipPool', topo.eipPools],
+      ['Eip', topo.eips],
+    ] as const) {
+      const keys = (o: KubeObject) => [`${kind}/${o.metadata?.name ?? ''}`, ...topologyObjects.allKeys()];
+      (inf as unknown as Informer<KubeObject>).addHandler(this.noting(topologyController, 'topology changed', keys));
+    }
+    this.nodes.addHandler(
+      this.noting(topologyController, 'Node changed', () => topo.eipPools.store.keys().map((k) => `EipPool/${k}`)),
+    );
+    const serviceEips = new ServiceEipController({
+      services: this.services.store,
+      endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
+      eips: topo.eips.store,
+      vpcs: topo.vpcs.store,
+      vpcForNamespace: (ns) => topologyObjects.vpcForNamespace(ns),
+      config,
+      applier: this.nb.applier,
+      kube: this.options.kube,
+      events,
+    });
+    const serviceEipController = this.controller('service-eip', (key) =>
+      serviceEips.reconcile(key, this.reasons.take(key)),
+    );
+    this.services.addHandler(this.noting(serviceEipController, 'Service changed'));
+    this.endpointSlices.addHandler(
+      this.noting(serviceEipController, 'EndpointSlice changed', serviceKeyOfEndpointSlice),
+    );
+    topo.eips.addHandler(
+      this.noting(serviceEipController, 'Eip changed', (e) =>
+        e.spec.binding?.kind === 'Service' ? `${e.spec.binding.namespace}/${e.spec.binding.name}` : undefined,
+      ),
+    );
+    topo.vpcs.addHandler(this.noting(serviceEipController, 'Vpc changed', () => this.services.store.keys()));
+    for (const owner of this.northbound.view.allOwners()) {
+      if (['Vpc', 'Subnet', 'EipPool', 'Eip'].includes(owner.kind))
+        topologyController.enqueue(`${owner.kind}/${owner.name}`);
+      if (owner.kind === 'ServiceEip') serviceEipController.enqueue(owner.name);
+    }
+    // --- end topology objects and EIPs ---
 
     this.repair({ Service: serviceController, Pod: podController, Node: nodeController });
     await Promise.all(this.controllers.map((c) => c.start()));

@@ -6,3 +6,6 @@ export * from './controller-manager';
 export * from './ipam/subnet-ipam';
 export * from './pod/pod-network.controller';
 export * from './node/node-network.controller';
+export * from './topology/topology-objects.controller';
+export * from './eip/eip-addresses';
+export * from './eip/service-eip.controller';

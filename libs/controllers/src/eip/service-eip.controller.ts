@@ -1,0 +1,231 @@
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { API_VERSION, ControllerConfig, Eip, Vpc } from '@ycloud/api';
+import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
+import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
+import { translateService } from '@ycloud/translate';
+import { lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
+import type { EventSink, ObjectCache } from '../common/ports';
+import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
+
+/** Annotation naming an existing Eip for a LoadBalancer Service. */
+export const EIP_ANNOTATION = 'ycloud.io/eip';
+/** Annotation naming the EipPool a LoadBalancer Service's address is allocated from. */
+export const EIP_POOL_ANNOTATION = 'ycloud.io/eip-pool';
+/** Label on Eips the controller created for a Service (deleted with it); the value is `<namespace>.<name>`. */
+export const SERVICE_EIP_LABEL = 'ycloud.io/service';
+
+export interface ServiceEipControllerDeps {
+  services: ObjectCache<V1Service>;
+  endpointSlicesFor(namespace: string, name: string): V1EndpointSlice[];
+  eips: ObjectCache<Eip>;
+  vpcs: ObjectCache<Vpc>;
+  vpcForNamespace(namespace: string): string;
+  config: ControllerConfig;
+  applier: NorthboundApplier;
+  kube: KubeClient;
+  events: EventSink;
+}
+
+/** Name of the Eip the controller creates for a Service. */
+export function serviceEipName(namespace: string, name: string): string {
+  return `svc-${namespace}-${name}`.slice(0, 253);
+}
+
+/**
+ * LoadBalancer Services ↔ Eips. A Service gets its address from the Eip named by `ycloud.io/eip` (bound to it), or
+ * from an Eip the controller creates: address `spec.loadBalancerIP` or the next free one of the pool
+ * (`ycloud.io/eip-pool`, else its Vpc's external gateway pool, else `eip.defaultPool`). The address goes to
+ * `status.loadBalancer.ingress`; the Service's VIPs on it go into a router load balancer on the Vpc router (owner
+ * `ServiceEip/<ns>/<name>`), because only the router's gateway port sees traffic from the EIP gateway. The
+ * Service's own switch LBs are left to the Service controller. Deleting the Service (or leaving type
+ * LoadBalancer) deletes the Eip it created and unbinds a named one, which frees the address.
+ */
+export class ServiceEipController {
+  constructor(private readonly deps: ServiceEipControllerDeps) {}
+
+  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+    const owner = { kind: 'ServiceEip', name: key };
+    const [namespace, name] = key.split('/');
+    const svc = this.deps.services.get(key);
+    const bound = this.boundEips(namespace, name);
+    const empty: DesiredState = { owner, rows: [], memberships: [], mapEntries: [] };
+    if (!svc || svc.spec?.type !== 'LoadBalancer') {
+      for (const e of bound) await this.release(e);
+      if (svc?.status?.loadBalancer?.ingress?.length) await this.writeIngress(svc, []);
+      return this.deps.applier.apply(empty, reason);
+    }
+    const eip = await this.ensureEip(svc);
+    for (const e of bound) if (e.metadata.name !== eip?.metadata.name) await this.release(e);
+    const address = eip?.status?.address;
+    if (!address) return this.deps.applier.apply(empty, reason);
+    const ingress = svc.status?.loadBalancer?.ingress ?? [];
+    if (ingress.length !== 1 || ingress[0].ip !== address) await this.writeIngress(svc, [address]);
+    return this.deps.applier.apply(this.routerLoadBalancers(svc, address, owner), reason);
+  }
+
+  /** Eips whose binding names this Service. */
+  private boundEips(namespace: string, name: string): Eip[] {
+    return this.deps.eips
+      .list()
+      .filter(
+        (e) =>
+          e.spec.binding?.kind === 'Service' && e.spec.binding.namespace === namespace && e.spec.binding.name === name,
+      );
+  }
+
+  private async ensureEip(svc: V1Service): Promise<Eip | undefined> {
+    const namespace = svc.metadata!.namespace!;
+    const name = svc.metadata!.name!;
+    const binding = { kind: 'Service' as const, namespace, name };
+    const named = svc.metadata?.annotations?.[EIP_ANNOTATION];
+    if (named) {
+      const eip = this.deps.eips.get(named);
+      if (!eip) return void this.warn(svc, 'EipNotFound', `Eip ${named} does not exist`);
+      const b = eip.spec.binding;
+      if (b && (b.kind !== 'Service' || b.namespace !== namespace || b.name !== name)) {
+        return void this.warn(svc, 'EipInUse', `Eip ${named} is bound to ${b.kind} ${b.namespace}/${b.name}`);
+      }
+      if (!b) await this.deps.kube.mergePatch(TOPOLOGY_RESOURCES.Eip, undefined, named, { spec: { binding } });
+      return eip;
+    }
+    const vpc = this.deps.vpcs.get(this.deps.vpcForNamespace(namespace));
+    const pool =
+      svc.metadata?.annotations?.[EIP_POOL_ANNOTATION] ??
+      vpc?.spec.externalGateway?.eipPool ??
+      this.deps.config.eip.defaultPool;
+    if (!pool)
+      return void this.warn(svc, 'NoEipPool', 'no EipPool: annotate ycloud.io/eip-pool or configure eip.defaultPool');
+    const eipName = serviceEipName(namespace, name);
+    const address = svc.spec?.loadBalancerIP || undefined;
+    const existing = this.deps.eips.get(eipName);
+    if (existing && (existing.spec.pool !== pool || (address && existing.spec.address !== address))) {
+      // Pool and address are immutable: replace the Eip (its address is freed when it is gone).
+      await this.deleteEip(eipName);
+      return undefined;
+    }
+    if (existing) return existing;
+    const eip: Eip = {
+      apiVersion: API_VERSION,
+      kind: 'Eip',
+      metadata: { name: eipName, labels: { [SERVICE_EIP_LABEL]: `${namespace}.${name}` } },
+      spec: { pool, ...(address ? { address } : {}), binding },
+    };
+    try {
+      await this.deps.kube.create(TOPOLOGY_RESOURCES.Eip, undefined, eip as never);
+    } catch (err) {
+      this.warn(svc, 'EipCreateFailed', (err as Error).message);
+      throw err;
+    }
+    return undefined; // the informer brings it back with its address
+  }
+
+  /** Deletes an Eip the controller created; unbinds one the user named. Either frees the address for the Service. */
+  private async release(eip: Eip): Promise<void> {
+    if (eip.metadata.labels?.[SERVICE_EIP_LABEL]) return this.deleteEip(eip.metadata.name);
+    try {
+      await this.deps.kube.mergePatch(TOPOLOGY_RESOURCES.Eip, undefined, eip.metadata.name, {
+        spec: { binding: null },
+      });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private async deleteEip(name: string): Promise<void> {
+    try {
+      await this.deps.kube.delete(TOPOLOGY_RESOURCES.Eip, undefined, name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private async writeIngress(svc: V1Service, ips: string[]): Promise<void> {
+    const patch = { status: { loadBalancer: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' })) } } };
+    try {
+      await this.deps.kube.mergePatch(
+        Resources.services,
+        svc.metadata!.namespace,
+        svc.metadata!.name!,
+        patch,
+        'status',
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /**
+   * One Load_Balancer per protocol with the Service's VIPs on the EIP address, backends as the Service translator
+   * computed them, attached to the Vpc router. Only when that router has its gateway port (external gateway and
+   * transit address): OVN ignores router LBs on a distributed router without one.
+   */
+  private routerLoadBalancers(svc: V1Service, address: string, owner: DesiredState['owner']): DesiredState {
+    const namespace = svc.metadata!.namespace!;
+    const vpcName = this.deps.vpcForNamespace(namespace);
+    const vpc = this.deps.vpcs.get(vpcName);
+    const empty: DesiredState = { owner, rows: [], memberships: [], mapEntries: [] };
+    if (!vpc?.spec.externalGateway || !vpc.status?.transitAddress) return empty;
+    const t = translateService(svc, this.deps.endpointSlicesFor(namespace, svc.metadata!.name!), {
+      vpc: vpcName,
+      lbGroupKey,
+      nodes: [],
+    });
+    const byKey = new Map(t.state.rows.map((r) => [r.key, r]));
+    const rows = new Map<string, DesiredRow>();
+    for (const v of t.vips) {
+      if (v.scope !== 'external' || v.local || v.address !== address) continue;
+      const source = byKey.get(v.lb);
+      if (!source) continue;
+      const key = `${v.lb}:router`;
+      let row = rows.get(key);
+      if (!row) {
+        row = {
+          table: 'Load_Balancer',
+          key,
+          owner,
+          columns: {
+            name: `${String(source.columns.name)}_router`,
+            protocol: source.columns.protocol,
+            vips: {},
+            options: source.columns.options,
+            selection_fields: source.columns.selection_fields,
+            external_ids: { ...(source.columns.external_ids as Record<string, string>), 'ycloud.io/eip': address },
+          },
+        };
+        rows.set(key, row);
+      }
+      (row.columns.vips as Record<string, string>)[v.vip] = (source.columns.vips as Record<string, string>)[v.vip];
+    }
+    const list = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
+    if (!list.length) return empty;
+    return {
+      owner,
+      rows: list,
+      memberships: [
+        {
+          owner,
+          table: 'Logical_Router',
+          key: vpcRouterKey(vpcName),
+          column: 'load_balancer',
+          members: list.map((r) => ref('Load_Balancer', r.key)),
+        },
+      ],
+      mapEntries: [],
+    };
+  }
+
+  private warn(svc: V1Service, reason: string, message: string): undefined {
+    this.deps.events.warning(
+      {
+        apiVersion: 'v1',
+        kind: 'Service',
+        namespace: svc.metadata?.namespace,
+        name: svc.metadata!.name!,
+        uid: svc.metadata?.uid,
+      },
+      reason,
+      message,
+    );
+    return undefined;
+  }
+}

@@ -1,0 +1,288 @@
+import type { V1Node } from '@kubernetes/client-node';
+import { API_VERSION, ControllerConfig, Eip, EipPool, GROUP, Subnet, VERSION, Vpc, crdResources } from '@ycloud/api';
+import {
+  Informer,
+  KubeClient,
+  KubeObject,
+  Logger,
+  ResourceType,
+  isNotFound,
+  resourceType,
+  setCondition,
+} from '@ycloud/k8s';
+import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
+import {
+  TranslateError,
+  TranslateResult,
+  activeGatewayNode,
+  translateEip,
+  translateEipPool,
+  translateSubnet,
+  translateVpc,
+} from '@ycloud/translate/topology';
+import type { EventSink, ObjectCache } from '../common/ports';
+import { EipAddressBook } from '../eip/eip-addresses';
+
+/** The custom resources the topology controller reconciles; queue keys are `<Kind>/<name>`. */
+export type TopologyKind = 'Vpc' | 'Subnet' | 'EipPool' | 'Eip';
+type TopologyObject = Vpc | Subnet | EipPool | Eip;
+
+export const TOPOLOGY_RESOURCES: Record<TopologyKind, ResourceType> = {
+  Vpc: crdType('Vpc'),
+  Subnet: crdType('Subnet'),
+  EipPool: crdType('EipPool'),
+  Eip: crdType('Eip'),
+};
+
+function crdType(kind: TopologyKind): ResourceType {
+  const r = crdResources[kind];
+  return resourceType(GROUP, VERSION, r.plural, r.kind, false);
+}
+
+export interface TopologyCaches {
+  vpcs: ObjectCache<Vpc>;
+  subnets: ObjectCache<Subnet>;
+  eipPools: ObjectCache<EipPool>;
+  eips: ObjectCache<Eip>;
+  nodes: ObjectCache<V1Node>;
+}
+
+export interface TopologyObjectsControllerDeps {
+  caches: TopologyCaches;
+  config: ControllerConfig;
+  applier: NorthboundApplier;
+  kube: KubeClient;
+  events: EventSink;
+  addresses: EipAddressBook;
+  log: Logger;
+}
+
+/** The Vpc serving a namespace: the first Vpc (by name) whose spec.namespaces lists it, else the default VPC. */
+export function vpcForNamespace(vpcs: Vpc[], namespace: string, defaultVpc: string): string {
+  const claim = vpcs
+    .filter((v) => v.spec.namespaces?.includes(namespace))
+    .map((v) => v.metadata.name)
+    .sort()[0];
+  return claim ?? defaultVpc;
+}
+
+/** A Node is Ready when its Ready condition is True. */
+function nodeReady(node: V1Node | undefined): boolean {
+  return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}
+
+/**
+ * Vpc, Subnet, EipPool and Eip → OVN, one owner per object, each applied as one transaction (or nothing). Before
+ * translating it allocates what the object's status carries (Vpc transit address, Eip address, pool counts and
+ * active gateway node), then reports `Ready` with observedGeneration; problems are the translator's reasons, and
+ * an object that does not translate owns no rows at all. Objects depend on each other (a Subnet on its Vpc, a Vpc
+ * on its pool, an Eip on both): the manager queues every topology object on any change, which is cheap because
+ * unchanged states write nothing.
+ */
+export class TopologyObjectsController {
+  constructor(private readonly deps: TopologyObjectsControllerDeps) {}
+
+  /** Every key of every topology object in the caches. */
+  allKeys(): string[] {
+    const c = this.deps.caches;
+    return [
+      ...c.vpcs.list().map((o) => `Vpc/${o.metadata.name}`),
+      ...c.subnets.list().map((o) => `Subnet/${o.metadata.name}`),
+      ...c.eipPools.list().map((o) => `EipPool/${o.metadata.name}`),
+      ...c.eips.list().map((o) => `Eip/${o.metadata.name}`),
+    ];
+  }
+
+  vpcForNamespace(namespace: string): string {
+    return vpcForNamespace(this.deps.caches.vpcs.list(), namespace, this.deps.config.defaultVpc);
+  }
+
+  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+    const i = key.indexOf('/');
+    const kind = key.slice(0, i) as TopologyKind;
+    const name = key.slice(i + 1);
+    const owner = { kind, name };
+    if (this.isBuiltin(kind, name)) {
+      // The default VPC and its subnets come from the config (DefaultTopologyController owns their rows).
+      return { owner, reason, written: false, operations: 0, touched: [], latencyMs: 0, at: new Date() };
+    }
+    const cache = this.cacheOf(kind);
+    const obj = cache.get(name) as TopologyObject | undefined;
+    if (!obj) {
+      if (kind === 'Eip') this.deps.addresses.releaseEip(name);
+      if (kind === 'Vpc') this.deps.addresses.releaseTransit(name);
+      return this.deps.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, reason);
+    }
+    const allocated = await this.allocate(kind, obj);
+    const result = allocated.ok
+      ? this.translate(kind, allocated.obj)
+      : { ok: false as const, errors: allocated.errors };
+    const state: DesiredState = result.ok ? result.state : { owner, rows: [], memberships: [] };
+    let record: ApplyRecord;
+    try {
+      record = await this.deps.applier.apply(state, reason);
+    } catch (err) {
+      // Usually ordering (a Subnet before its Vpc's rows exist): the retry converges; say so meanwhile.
+      await this.setReady(kind, obj, 'False', 'ApplyFailed', (err as Error).message);
+      throw err;
+    }
+    if (!result.ok) {
+      const e = result.errors[0];
+      const message = result.errors.map(describe).join('; ');
+      this.deps.events.warning(this.ref(kind, obj), e.reason, message);
+      await this.setReady(kind, obj, 'False', e.reason, message);
+    } else if (result.warnings.length) {
+      await this.setReady(kind, obj, 'False', result.warnings[0].reason, result.warnings.map(describe).join('; '));
+    } else {
+      await this.setReady(kind, obj, 'True', 'Ready', `${kind} ${name} is programmed in OVN`);
+    }
+    return record;
+  }
+
+  /** Names the controller config reserves: the default VPC and its pod and join subnets. */
+  isBuiltin(kind: string, name: string): boolean {
+    const c = this.deps.config;
+    if (kind === 'Vpc') return name === c.defaultVpc;
+    if (kind === 'Subnet') return name === c.defaultSubnet.name || name === c.joinSubnet.name;
+    return false;
+  }
+
+  private cacheOf(kind: TopologyKind): ObjectCache<TopologyObject> {
+    const c = this.deps.caches;
+    const byKind: Record<TopologyKind, ObjectCache<TopologyObject>> = {
+      Vpc: c.vpcs,
+      Subnet: c.subnets,
+      EipPool: c.eipPools,
+      Eip: c.eips,
+    };
+    return byKind[kind];
+  }
+
+  /** Status fields the controller owns, written before translation reads them. */
+  private async allocate(
+    kind: TopologyKind,
+    obj: TopologyObject,
+  ): Promise<{ ok: true; obj: TopologyObject } | { ok: false; errors: TranslateError[] }> {
+    const { caches, addresses, config } = this.deps;
+    if (kind === 'Vpc') {
+      const vpc = obj as Vpc;
+      if (!vpc.spec.externalGateway) return { ok: true, obj };
+      const a = addresses.allocateTransit(vpc, caches.vpcs.list(), config.eip.transitCIDR);
+      if (!a.ok) return { ok: false, errors: [{ reason: a.reason, message: a.message }] };
+      if (vpc.status?.transitAddress !== a.address) await this.patchStatus(kind, obj, { transitAddress: a.address });
+      return { ok: true, obj: { ...vpc, status: { ...vpc.status, transitAddress: a.address } } };
+    }
+    if (kind === 'Eip') {
+      const eip = obj as Eip;
+      const pool = caches.eipPools.get(eip.spec.pool);
+      if (!pool) return { ok: true, obj }; // the translator reports EipPoolNotFound
+      const a = addresses.allocateEip(eip, pool, caches.eips.list());
+      if (!a.ok) return { ok: false, errors: [{ reason: a.reason, field: 'spec.address', message: a.message }] };
+      const b = eip.spec.binding;
+      const boundTo = b ? `${b.kind}/${b.namespace}/${b.name}` : undefined;
+      const vpc = b ? this.vpcForNamespace(b.namespace) : undefined;
+      const status = { ...eip.status, address: a.address, boundTo, vpc };
+      if (eip.status?.address !== a.address || eip.status?.boundTo !== boundTo || eip.status?.vpc !== vpc) {
+        // null deletes a field in a merge patch.
+        await this.patchStatus(kind, obj, { address: a.address, boundTo: boundTo ?? null, vpc: vpc ?? null });
+        // Its pool's counts change.
+        this.onPoolChanged?.(eip.spec.pool);
+      }
+      return { ok: true, obj: { ...eip, status } };
+    }
+    if (kind === 'EipPool') {
+      const pool = obj as EipPool;
+      const ready = pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
+      // No Ready candidate: keep what is there (moving would not help), else the first candidate.
+      const active = ready ?? activeGatewayNode(pool);
+      const { used, free } = parseCidrOk(pool) ? addresses.counts(pool, caches.eips.list()) : { used: 0, free: 0 };
+      const s = pool.status;
+      if (s?.activeGatewayNode !== active || s?.used !== used || s?.free !== free) {
+        await this.patchStatus(kind, obj, { activeGatewayNode: active ?? null, used, free });
+      }
+      return { ok: true, obj: { ...pool, status: { ...s, activeGatewayNode: active, used, free } } };
+    }
+    return { ok: true, obj };
+  }
+
+  /** Set by the manager: queue a pool whose counts changed. */
+  onPoolChanged?: (pool: string) => void;
+
+  private translate(kind: TopologyKind, obj: TopologyObject): TranslateResult {
+    const c = this.deps.caches;
+    const transitCIDR = this.deps.config.eip.transitCIDR;
+    const with_ = <T extends TopologyObject>(list: T[]): T[] =>
+      list.map((o) => (o.metadata.name === obj.metadata.name && o.kind === obj.kind ? (obj as T) : o));
+    const vpcs = with_(c.vpcs.list());
+    const eipPools = with_(c.eipPools.list());
+    const eips = with_(c.eips.list());
+    switch (kind) {
+      case 'Vpc':
+        return translateVpc(obj as Vpc, { eipPools, transitCIDR });
+      case 'Subnet':
+        return translateSubnet(obj as Subnet, { vpcs, subnets: c.subnets.list() });
+      case 'EipPool':
+        return translateEipPool(obj as EipPool, { vpcs, eips, eipPools, transitCIDR });
+      case 'Eip':
+        return translateEip(obj as Eip, { vpcs, eips, eipPools, transitCIDR });
+    }
+  }
+
+  private ref(kind: TopologyKind, obj: TopologyObject) {
+    return { apiVersion: API_VERSION, kind, name: obj.metadata.name, uid: obj.metadata.uid };
+  }
+
+  private async patchStatus(kind: TopologyKind, obj: TopologyObject, status: Record<string, unknown>): Promise<void> {
+    try {
+      await this.deps.kube.mergePatch(TOPOLOGY_RESOURCES[kind], undefined, obj.metadata.name, { status }, 'status');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** The Ready condition with observedGeneration, written only when it changes. */
+  private async setReady(
+    kind: TopologyKind,
+    obj: TopologyObject,
+    status: 'True' | 'False',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const cached = (this.cacheOf(kind).get(obj.metadata.name) ?? obj) as TopologyObject;
+    const generation = cached.metadata.generation;
+    const { conditions, changed } = setCondition(cached.status?.conditions as never, {
+      type: 'Ready',
+      status,
+      reason,
+      message,
+      observedGeneration: generation,
+    });
+    if (!changed && cached.status?.observedGeneration === generation) return;
+    await this.patchStatus(kind, obj, { observedGeneration: generation, conditions });
+  }
+}
+
+function describe(e: TranslateError): string {
+  return e.field ? `${e.field}: ${e.message}` : e.message;
+}
+
+function parseCidrOk(pool: EipPool): boolean {
+  return /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(pool.spec.cidr);
+}
+
+/** Informers of the topology custom resources (cluster-scoped). */
+export interface TopologyInformers {
+  vpcs: Informer<Vpc & KubeObject>;
+  subnets: Informer<Subnet & KubeObject>;
+  eipPools: Informer<EipPool & KubeObject>;
+  eips: Informer<Eip & KubeObject>;
+}
+
+export function createTopologyInformers(kube: KubeClient, logger: Logger): TopologyInformers {
+  return {
+    vpcs: new Informer(kube, TOPOLOGY_RESOURCES.Vpc, { logger }),
+    subnets: new Informer(kube, TOPOLOGY_RESOURCES.Subnet, { logger }),
+    eipPools: new Informer(kube, TOPOLOGY_RESOURCES.EipPool, { logger }),
+    eips: new Informer(kube, TOPOLOGY_RESOURCES.Eip, { logger }),
+  };
+}
