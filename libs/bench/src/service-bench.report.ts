@@ -53,11 +53,12 @@ export function resultDetails(r: ServiceBenchReport): string {
     `- Changes: ${r.change.endToEnd.count} EndpointSlice patches; write reply → NB update p50 ${ms1(r.change.endToEnd.p50)}, p90 ${ms1(r.change.endToEnd.p90)}, p99 ${ms1(r.change.endToEnd.p99)}, max ${ms1(r.change.endToEnd.max)} ms (${r.change.beforeReply} seen before the reply, ${r.change.timedOut} timed out); controller commit latency p50 ${ms1(r.change.apply.p50)}, p99 ${ms1(r.change.apply.p99)} ms; ${r.change.writes} transactions.`,
     `- RSS peak (VmHWM of the controller process): ${mb(r.rssPeakBytes)} MB.`,
     `- Idle restart: ready in ${s(r.idleRestart.readyMs)} s, ${r.idleRestart.reconciles} reconciles, ${r.idleRestart.writes} transactions, ${r.idleRestart.nbRowChanges} NB row changes; RSS peak ${mb(r.idleRestart.rssPeakBytes)} MB.`,
+    `- Revision: ${r.revision} ("+dirty": other engineers' uncommitted controller/OVN/OVSDB changes were in the shared tree).`,
     `- Machine: ${r.cpus} CPUs shared with other engineers; load average (1 min) ${r.load.start.toFixed(2)} at start, ${r.load.coldStart.toFixed(2)} before the cold start, ${r.load.end.toFixed(2)} at the end.`,
   ];
   if (r.profile) {
     lines.push(
-      `- CPU profile of the controller (cold start + changes, ${s(r.profile.totalMs)} s on CPU; \`${r.profile.file}\`; lines are of the swc output), top self time:`,
+      `- CPU profile of the controller (cold start + changes, ${s(r.profile.totalMs)} s of non-idle samples — on a loaded machine this includes time descheduled inside syscalls; \`${r.profile.file}\`; lines are of the swc output), top self time:`,
       '',
       '  | self ms | share | file:function:line |',
       '  | --- | --- | --- |',

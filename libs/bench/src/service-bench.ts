@@ -4,10 +4,11 @@
  * convergence, EndpointSlice-change-to-NB latency, controller RSS, NB transactions, and writes on an idle restart.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseYaml } from 'yaml';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
 import {
@@ -16,6 +17,7 @@ import {
   OvnCentral,
   UNLIMITED_APISERVER_ARGS,
   startOvsdbServer,
+  waitForCrdsEstablished,
   type OvsdbServerHandle,
 } from '@ycloud/testbed';
 import { ControllerProcess } from './controller-process';
@@ -55,6 +57,8 @@ export interface LatencySummary {
 
 export interface ServiceBenchReport {
   date: string;
+  /** `git describe`-like revision the run used; "+dirty" when controller sources had uncommitted changes. */
+  revision: string;
   services: number;
   endpoints: number;
   nb: 'central' | 'bare';
@@ -192,6 +196,7 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
     ]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     const kc = kube;
+    await installCrds(kc, k8s);
 
     // --- objects ---
     log(`creating ${N} Services and ${N} EndpointSlices x ${M} endpoints`);
@@ -309,6 +314,7 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
 
     return {
       date: new Date().toISOString(),
+      revision: await revision(),
       services: N,
       endpoints: M,
       nb: nbKind,
@@ -348,6 +354,36 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
     kube?.close();
     await Promise.allSettled([k8s?.stop(), central?.stop(), bareNb?.stop()]);
     rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+/** ycloud's CRDs from crds/ (the manager's topology informers list them, as in a real cluster). */
+async function installCrds(kc: KubeClient, k8s: KubeControlPlane): Promise<void> {
+  const dir = path.join(REPO_ROOT, 'crds');
+  const names: string[] = [];
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+    const crd = parseYaml(readFileSync(path.join(dir, f), 'utf8')) as KubeObject;
+    await kc.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
+    names.push(crd.metadata!.name!);
+  }
+  await waitForCrdsEstablished(k8s.kubeConfig, names, 60_000);
+}
+
+async function revision(): Promise<string> {
+  try {
+    const head = (await run('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO_ROOT })).stdout.trim();
+    const dirty = (
+      await run(
+        'git',
+        ['status', '--porcelain', '--', 'libs/controllers', 'libs/ovn', 'libs/ovsdb', 'libs/k8s', 'libs/translate'],
+        {
+          cwd: REPO_ROOT,
+        },
+      )
+    ).stdout.trim();
+    return dirty ? `${head}+dirty` : head;
+  } catch {
+    return 'unknown';
   }
 }
 
