@@ -30,6 +30,7 @@ import { ServiceEipController } from './eip/service-eip.controller';
 import {
   TopologyObjectsController,
   createTopologyInformers,
+  topologyCrdsServed,
   vpcForNamespace,
   type TopologyInformers,
 } from './topology/topology-objects.controller';
@@ -83,8 +84,8 @@ export class ControllerManager {
     this.nodes = new Informer(kube, Resources.nodes, { logger: informerLog });
     this.pods = new Informer(kube, Resources.pods, { logger: informerLog, indexers: {} });
     this.informers.push(this.services, this.endpointSlices, this.nodes, this.pods);
+    // Started in start() only when the CRDs are served (clusters and tests without them still run Services).
     this.topologyObjects = createTopologyInformers(kube, informerLog);
-    this.informers.push(...Object.values(this.topologyObjects));
   }
 
   get northbound(): Northbound {
@@ -164,66 +165,74 @@ export class ControllerManager {
 
     // --- Topology objects (Vpc, Subnet, EipPool, Eip) and LoadBalancer EIPs: libs/controllers/src/{topology,eip} ---
     const topo = this.topologyObjects;
-    const topologyObjects = new TopologyObjectsController({
-      caches: {
-        vpcs: topo.vpcs.store,
-        subnets: topo.subnets.store,
-        eipPools: topo.eipPools.store,
+    const crdsServed = await topologyCrdsServed(this.options.kube);
+    if (crdsServed) {
+      for (const inf of Object.values(topo)) inf.start();
+      await Promise.all(Object.values(topo).map((i) => i.waitForSync()));
+      this.informers.push(...Object.values(topo));
+    } else this.log.warn('Vpc/Subnet/EipPool/Eip CRDs are not served: topology and EIP controllers not started');
+    if (crdsServed) {
+      const topologyObjects = new TopologyObjectsController({
+        caches: {
+          vpcs: topo.vpcs.store,
+          subnets: topo.subnets.store,
+          eipPools: topo.eipPools.store,
+          eips: topo.eips.store,
+          nodes: this.nodes.store,
+        },
+        config,
+        applier: this.nb.applier,
+        kube: this.options.kube,
+        events,
+        addresses: new EipAddressBook(),
+        log: this.log,
+      });
+      const topologyController = this.controller('topology', (key) =>
+        topologyObjects.reconcile(key, this.reasons.take(key)),
+      );
+      topologyObjects.onPoolChanged = (pool) => topologyController.enqueue(`EipPool/${pool}`);
+      // Objects depend on each other (Subnet → Vpc → EipPool, Eip → all): any change queues them all.
+      for (const [kind, inf] of [
+        ['Vpc', topo.vpcs],
+        ['Subnet', topo.subnets],
+        ['EipPool', topo.eipPools],
+        ['Eip', topo.eips],
+      ] as const) {
+        const keys = (o: KubeObject) => [`${kind}/${o.metadata?.name ?? ''}`, ...topologyObjects.allKeys()];
+        (inf as unknown as Informer<KubeObject>).addHandler(this.noting(topologyController, 'topology changed', keys));
+      }
+      this.nodes.addHandler(
+        this.noting(topologyController, 'Node changed', () => topo.eipPools.store.keys().map((k) => `EipPool/${k}`)),
+      );
+      const serviceEips = new ServiceEipController({
+        services: this.services.store,
+        endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
         eips: topo.eips.store,
-        nodes: this.nodes.store,
-      },
-      config,
-      applier: this.nb.applier,
-      kube: this.options.kube,
-      events,
-      addresses: new EipAddressBook(),
-      log: this.log,
-    });
-    const topologyController = this.controller('topology', (key) =>
-      topologyObjects.reconcile(key, this.reasons.take(key)),
-    );
-    topologyObjects.onPoolChanged = (pool) => topologyController.enqueue(`EipPool/${pool}`);
-    // Objects depend on each other (Subnet → Vpc → EipPool, Eip → all): any change queues them all.
-    for (const [kind, inf] of [
-      ['Vpc', topo.vpcs],
-      ['Subnet', topo.subnets],
-      ['EipPool', topo.eipPools],
-      ['Eip', topo.eips],
-    ] as const) {
-      const keys = (o: KubeObject) => [`${kind}/${o.metadata?.name ?? ''}`, ...topologyObjects.allKeys()];
-      (inf as unknown as Informer<KubeObject>).addHandler(this.noting(topologyController, 'topology changed', keys));
-    }
-    this.nodes.addHandler(
-      this.noting(topologyController, 'Node changed', () => topo.eipPools.store.keys().map((k) => `EipPool/${k}`)),
-    );
-    const serviceEips = new ServiceEipController({
-      services: this.services.store,
-      endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
-      eips: topo.eips.store,
-      vpcs: topo.vpcs.store,
-      vpcForNamespace: (ns) => topologyObjects.vpcForNamespace(ns),
-      config,
-      applier: this.nb.applier,
-      kube: this.options.kube,
-      events,
-    });
-    const serviceEipController = this.controller('service-eip', (key) =>
-      serviceEips.reconcile(key, this.reasons.take(key)),
-    );
-    this.services.addHandler(this.noting(serviceEipController, 'Service changed'));
-    this.endpointSlices.addHandler(
-      this.noting(serviceEipController, 'EndpointSlice changed', serviceKeyOfEndpointSlice),
-    );
-    topo.eips.addHandler(
-      this.noting(serviceEipController, 'Eip changed', (e) =>
-        e.spec.binding?.kind === 'Service' ? `${e.spec.binding.namespace}/${e.spec.binding.name}` : undefined,
-      ),
-    );
-    topo.vpcs.addHandler(this.noting(serviceEipController, 'Vpc changed', () => this.services.store.keys()));
-    for (const owner of this.northbound.view.allOwners()) {
-      if (['Vpc', 'Subnet', 'EipPool', 'Eip'].includes(owner.kind))
-        topologyController.enqueue(`${owner.kind}/${owner.name}`);
-      if (owner.kind === 'ServiceEip') serviceEipController.enqueue(owner.name);
+        vpcs: topo.vpcs.store,
+        vpcForNamespace: (ns) => topologyObjects.vpcForNamespace(ns),
+        config,
+        applier: this.nb.applier,
+        kube: this.options.kube,
+        events,
+      });
+      const serviceEipController = this.controller('service-eip', (key) =>
+        serviceEips.reconcile(key, this.reasons.take(key)),
+      );
+      this.services.addHandler(this.noting(serviceEipController, 'Service changed'));
+      this.endpointSlices.addHandler(
+        this.noting(serviceEipController, 'EndpointSlice changed', serviceKeyOfEndpointSlice),
+      );
+      topo.eips.addHandler(
+        this.noting(serviceEipController, 'Eip changed', (e) =>
+          e.spec.binding?.kind === 'Service' ? `${e.spec.binding.namespace}/${e.spec.binding.name}` : undefined,
+        ),
+      );
+      topo.vpcs.addHandler(this.noting(serviceEipController, 'Vpc changed', () => this.services.store.keys()));
+      for (const owner of this.northbound.view.allOwners()) {
+        if (['Vpc', 'Subnet', 'EipPool', 'Eip'].includes(owner.kind))
+          topologyController.enqueue(`${owner.kind}/${owner.name}`);
+        if (owner.kind === 'ServiceEip') serviceEipController.enqueue(owner.name);
+      }
     }
     // --- end topology objects and EIPs ---
 

@@ -286,3 +286,14 @@ export function createTopologyInformers(kube: KubeClient, logger: Logger): Topol
     eips: new Informer(kube, TOPOLOGY_RESOURCES.Eip, { logger }),
   };
 }
+
+/** Whether the apiserver serves every topology CRD (a 404 on listing means it is not installed). */
+export async function topologyCrdsServed(kube: KubeClient): Promise<boolean> {
+  try {
+    await Promise.all(Object.values(TOPOLOGY_RESOURCES).map((rt) => kube.list(rt, undefined, { limit: 1 })));
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
