@@ -1,3 +1,4 @@
 export * from './service';
 export * from './manifests';
 export * from './topology';
+export * from './yusur';

@@ -1,0 +1,426 @@
+import {
+  BackendKind,
+  EipPool,
+  Vpc,
+  YusurService,
+  cidrsOverlap,
+  firstHost,
+  formatIp,
+  macFromIp,
+  parseCidr,
+} from '@ycloud/api';
+import { DesiredMembership, DesiredRow, Owner, ref } from '@ycloud/ovn';
+import { compareIp, hostPort, isValidPort, parseIp, type ParsedIp } from '../service/ip';
+import type { LbProtocol } from '../service/naming';
+import { keys as topoKeys } from '../topology/keys';
+import { TranslateError, TranslateResult, failed } from '../topology/result';
+import { activeGatewayNode } from '../topology/vpc.translator';
+import { yusurKeys, yusurNames } from './keys';
+
+/** A backend after resolution (the controller reads Pods, VMIs, BareMetalServers, VNics). */
+export interface YusurBackend {
+  kind: BackendKind;
+  /** `namespace/name` for namespaced kinds, `name` for BareMetalServer. */
+  name: string;
+  vpc: string;
+  address: string;
+  /** Named ports (a pod's container ports), for a string targetPort. */
+  namedPorts?: Record<string, number>;
+  /** False when ycloud's probes say the backend is down: it is left out of every load balancer. */
+  healthy?: boolean;
+}
+
+/**
+ * Link networks of the service-gateway, allocated by the controller from its system CIDR. Each is a small IPv4
+ * block (/30 or shorter prefix... up to /29): the first host is the service-gateway's side, the second the peer's.
+ */
+export interface ServiceGatewayLinks {
+  /** Towards the EipPool's gateway router. */
+  eip: string;
+  /** Towards each backend VPC's router, by Vpc name. */
+  vpcs: Record<string, string>;
+}
+
+export interface YusurTranslationContext {
+  /** The Service's VPC: spec.scenarios.clusterIP.vpc, else the VPC of its namespace. */
+  vpc: string;
+  vpcs: Vpc[];
+  eipPools: EipPool[];
+  backends: YusurBackend[];
+  /** Allocated ClusterIPs (status.clusterIPs). */
+  clusterIPs?: string[];
+  /** Allocated EIP and the pool it is from. */
+  eip?: { address: string; pool: string };
+  /** Allocated link networks; needed only for the service-gateway (scenario 4). */
+  serviceGatewayLinks?: ServiceGatewayLinks;
+  offloadSelectionFields?: boolean;
+}
+
+export type EipMode = 'none' | 'vpc' | 'service-gateway';
+
+export interface YusurTranslation {
+  result: TranslateResult;
+  /** Where the EIP is served: the VPC router (all backends in the Service's VPC) or a service-gateway. */
+  eipMode: EipMode;
+  /** VPCs holding a backend, sorted: the links a service-gateway needs. */
+  backendVpcs: string[];
+  /** The chassis the service-gateway is pinned to (the pool's active gateway node). */
+  gatewayChassis?: string;
+  /** The service-gateway's system IP per link (`eip` and each VPC), once allocated. */
+  systemIps?: Record<string, string>;
+}
+
+const PROTOCOLS: Record<string, LbProtocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+const DEFAULT_AFFINITY_TIMEOUT = 10800;
+const MAX_AFFINITY_TIMEOUT = 65535;
+const OFFLOAD_SELECTION_FIELDS = ['ip_dst', 'ip_src', 'tp_dst', 'tp_src'];
+
+/** The first two hosts of a link network: the service-gateway's side and the peer's. */
+export function linkAddresses(cidrText: string): { gateway: string; peer: string; prefix: number } | undefined {
+  const cidr = parseCidr(cidrText, true);
+  if (!cidr || cidr.family !== 4 || cidr.prefix > 30) return undefined;
+  const first = firstHost(cidr);
+  return {
+    gateway: formatIp(first),
+    peer: formatIp({ family: 4, value: first.value + 1n }),
+    prefix: cidr.prefix,
+  };
+}
+
+/** Which EIP mode a service needs given its resolved backends (healthy or not: membership must not flap). */
+export function eipModeOf(service: YusurService, serviceVpc: string, backends: YusurBackend[]): EipMode {
+  if (!service.spec.scenarios?.eip) return 'none';
+  return backends.some((b) => b.vpc !== serviceVpc) ? 'service-gateway' : 'vpc';
+}
+
+interface PortPlan {
+  protocol: LbProtocol;
+  port: number;
+  /** Backend "ip:port" list per family. */
+  backends: (family: ParsedIp['family'], among: YusurBackend[]) => string;
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const sortKeys = <T>(o: Record<string, T>): Record<string, T> =>
+  Object.fromEntries(Object.entries(o).sort(([a], [b]) => cmp(a, b)));
+
+/**
+ * A YusurService and its resolved backends → the rows it owns. ClusterIPs: one LB per protocol in the VPC's
+ * Load_Balancer_Group (backends of the Service's VPC only: a ClusterIP never crosses VPCs). EIP with every
+ * backend in the Service's VPC: one LB per protocol on the VPC router (the DGP makes it legal, ADR 0001). EIP
+ * with backends in several VPCs: a service-gateway (docs/adr/0004-service-gateway.md). Pure.
+ */
+export function translateYusurService(service: YusurService, ctx: YusurTranslationContext): YusurTranslation {
+  const ns = service.metadata.namespace ?? 'default';
+  const svc = `${ns}/${service.metadata.name}`;
+  const owner: Owner = { kind: 'YusurService', name: svc };
+  const warnings: TranslateError[] = [];
+  const errors: TranslateError[] = [];
+
+  // Backends: one address is one backend; the same address in two VPCs cannot be told apart by one LB.
+  const byAddress = new Map<string, YusurBackend>();
+  for (const b of [...ctx.backends].sort((x, y) => cmp(x.kind + x.name, y.kind + y.name))) {
+    const ip = parseIp(b.address);
+    if (!ip) {
+      warnings.push({ reason: 'InvalidBackendAddress', message: `${b.kind} ${b.name}: ${b.address} is not an IP` });
+      continue;
+    }
+    const earlier = byAddress.get(ip.address);
+    if (earlier && earlier.vpc !== b.vpc) {
+      warnings.push({
+        reason: 'OverlappingBackendAddress',
+        message: `${b.kind} ${b.name} in Vpc ${b.vpc} has address ${ip.address}, as ${earlier.kind} ${earlier.name} in Vpc ${earlier.vpc}; ignored`,
+      });
+      continue;
+    }
+    if (!earlier) byAddress.set(ip.address, { ...b, address: ip.address });
+  }
+  const backends = [...byAddress.values()];
+  const backendVpcs = [...new Set(backends.map((b) => b.vpc))].sort();
+  const eipMode = eipModeOf(service, ctx.vpc, backends);
+
+  const ports: PortPlan[] = [];
+  (service.spec.ports ?? []).forEach((p, i) => {
+    const protocol = PROTOCOLS[p.protocol ?? 'TCP'];
+    if (!protocol || !isValidPort(p.port)) {
+      errors.push({ reason: 'InvalidPort', field: `spec.ports[${i}]`, message: 'protocol or port is invalid' });
+      return;
+    }
+    const target = p.targetPort ?? p.port;
+    ports.push({
+      protocol,
+      port: p.port,
+      backends: (family, among) =>
+        among
+          .filter((b) => b.healthy !== false)
+          .map((b) => ({ ip: parseIp(b.address)!, port: typeof target === 'number' ? target : b.namedPorts?.[target] }))
+          .filter((x): x is { ip: ParsedIp; port: number } => x.ip.family === family && isValidPort(x.port))
+          .sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port)
+          .map((x) => hostPort(x.ip, x.port))
+          .join(','),
+    });
+  });
+  if (errors.length) return { result: failed(errors), eipMode, backendVpcs };
+
+  const policy = lbPolicy(service, ctx, warnings);
+  const lb = (
+    key: string,
+    name: string,
+    protocol: LbProtocol,
+    vips: Record<string, string>,
+    scope: string,
+    selectionFields = policy.selectionFields,
+  ) => ({
+    table: 'Load_Balancer',
+    key,
+    owner,
+    columns: {
+      name,
+      protocol,
+      vips: sortKeys(vips),
+      options: policy.options,
+      selection_fields: selectionFields,
+      external_ids: { 'ycloud.io/scope': scope, 'ycloud.io/service': svc, 'ycloud.io/vpc': ctx.vpc },
+    },
+  });
+  const rows: DesiredRow[] = [];
+  const memberships: DesiredMembership[] = [];
+  const protocols = [...new Set(ports.map((p) => p.protocol))].sort();
+
+  // ClusterIPs: same-VPC backends only.
+  const local = backends.filter((b) => b.vpc === ctx.vpc);
+  const foreign = backends.length - local.length;
+  const clusterIps = (ctx.clusterIPs ?? []).map((t) => parseIp(t)).filter((ip): ip is ParsedIp => !!ip);
+  if (clusterIps.length) {
+    if (foreign) {
+      warnings.push({
+        reason: 'BackendsOutsideVpc',
+        field: 'spec.scenarios.clusterIP',
+        message: `${foreign} backend(s) outside Vpc ${ctx.vpc} are not reachable through the ClusterIP`,
+      });
+    }
+    const lbs: DesiredRow[] = [];
+    for (const protocol of protocols) {
+      const vips: Record<string, string> = {};
+      for (const ip of clusterIps)
+        for (const p of ports.filter((x) => x.protocol === protocol))
+          vips[hostPort(ip, p.port)] = p.backends(ip.family, local);
+      lbs.push(lb(yusurKeys.clusterLb(svc, protocol), yusurNames.clusterLb(svc, protocol), protocol, vips, 'cluster'));
+    }
+    rows.push(...lbs);
+    memberships.push({
+      owner,
+      table: 'Load_Balancer_Group',
+      key: topoKeys.lbGroup(ctx.vpc),
+      column: 'load_balancer',
+      members: lbs.map((r) => ref('Load_Balancer', r.key)),
+    });
+  }
+
+  const out: YusurTranslation = { result: failed([]), eipMode, backendVpcs };
+  const eip = ctx.eip;
+  const eipIp = eip && parseIp(eip.address);
+  if (eipMode !== 'none' && (!eip || !eipIp)) {
+    warnings.push({ reason: 'AddressPending', field: 'spec.scenarios.eip', message: 'no EIP allocated yet' });
+  } else if (eip && eipIp && eipIp.family !== 'IPv4') {
+    warnings.push({ reason: 'InvalidEip', field: 'spec.scenarios.eip', message: 'EIPs are IPv4 only' });
+  } else if (eip && eipIp) {
+    const eipLbs: DesiredRow[] = [];
+    const among = eipMode === 'vpc' ? local : backends;
+    for (const protocol of protocols) {
+      const vips: Record<string, string> = {};
+      for (const p of ports.filter((x) => x.protocol === protocol))
+        vips[hostPort(eipIp, p.port)] = p.backends('IPv4', among);
+      // On the service-gateway, `selection_fields` are required, not an offload nicety: the dp_hash select group
+      // costs one more recirculation, and the EIP path (pool gateway NAT, LB, force SNAT) on one chassis would then
+      // exceed the userspace datapath's limit of 6 and drop every first SYN (ADR 0004).
+      const fields =
+        eipMode === 'service-gateway' && !policy.selectionFields.length ? OFFLOAD_SELECTION_FIELDS : undefined;
+      eipLbs.push(lb(yusurKeys.eipLb(svc, protocol), yusurNames.eipLb(svc, protocol), protocol, vips, 'eip', fields));
+    }
+    if (eipMode === 'vpc') {
+      rows.push(...eipLbs);
+      memberships.push({
+        owner,
+        table: 'Logical_Router',
+        key: topoKeys.vpcRouter(ctx.vpc),
+        column: 'load_balancer',
+        members: eipLbs.map((r) => ref('Load_Balancer', r.key)),
+      });
+    } else {
+      const gw = serviceGatewayRows(svc, owner, eip.address, eip.pool, backends, eipLbs, ctx, warnings);
+      if ('errors' in gw) return { ...out, result: failed(gw.errors) };
+      if (gw.rows.length) {
+        rows.push(...eipLbs, ...gw.rows);
+        out.gatewayChassis = gw.chassis;
+        out.systemIps = gw.systemIps;
+      }
+    }
+  }
+  rows.sort((a, b) => cmp(a.table, b.table) || cmp(a.key, b.key));
+  out.result = { ok: true, state: { owner, rows, memberships }, warnings };
+  return out;
+}
+
+function lbPolicy(
+  service: YusurService,
+  ctx: YusurTranslationContext,
+  warnings: TranslateError[],
+): { options: Record<string, string>; selectionFields: string[] } {
+  const options: Record<string, string> = { reject: 'true' };
+  let selectionFields = ctx.offloadSelectionFields ? [...OFFLOAD_SELECTION_FIELDS] : [];
+  if (service.spec.sessionAffinity === 'ClientIP') {
+    let timeout = service.spec.sessionAffinityTimeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT;
+    if (!Number.isInteger(timeout) || timeout < 1) timeout = DEFAULT_AFFINITY_TIMEOUT;
+    if (timeout <= MAX_AFFINITY_TIMEOUT) options.affinity_timeout = String(timeout);
+    else {
+      selectionFields = ['ip_src'];
+      warnings.push({
+        reason: 'AffinityTimeoutTooLong',
+        field: 'spec.sessionAffinityTimeoutSeconds',
+        message: `OVN supports affinity up to ${MAX_AFFINITY_TIMEOUT}s; hashing on the client address instead`,
+      });
+    }
+  }
+  return { options: sortKeys(options), selectionFields };
+}
+
+/**
+ * Scenario 4: a gateway router `svcgw-<ns>.<name>` pinned to the EipPool's active gateway node, holding the EIP
+ * LBs with `lb_force_snat_ip=router_ip`; one link switch to the pool's gateway router and one to each backend
+ * VPC's router; routes: default → pool gateway, backend /32 → its VPC router; EIP /32 on the pool gateway →
+ * service-gateway. The VPC routers need no route back: the link network is directly connected to them.
+ */
+function serviceGatewayRows(
+  svc: string,
+  owner: Owner,
+  eipAddress: string,
+  poolName: string,
+  backends: YusurBackend[],
+  eipLbs: DesiredRow[],
+  ctx: YusurTranslationContext,
+  warnings: TranslateError[],
+): { rows: DesiredRow[]; chassis?: string; systemIps?: Record<string, string> } | { errors: TranslateError[] } {
+  const pool = ctx.eipPools.find((p) => p.metadata.name === poolName);
+  if (!pool) {
+    warnings.push({
+      reason: 'EipPoolNotFound',
+      field: 'spec.scenarios.eip',
+      message: `EipPool ${poolName} does not exist`,
+    });
+    return { rows: [] };
+  }
+  const chassis = activeGatewayNode(pool);
+  const links = ctx.serviceGatewayLinks;
+  const vpcs = [...new Set(backends.map((b) => b.vpc))].sort();
+  const missing = vpcs.filter((v) => !links?.vpcs[v]);
+  if (!links || missing.length || !chassis) {
+    warnings.push({
+      reason: 'ServiceGatewayPending',
+      message: `service-gateway links not allocated yet${missing.length ? ` (Vpc ${missing.join(', ')})` : ''}`,
+    });
+    return { rows: [] };
+  }
+  const unknownVpc = vpcs.filter((v) => !ctx.vpcs.some((x) => x.metadata.name === v));
+  if (unknownVpc.length) {
+    return { errors: [{ reason: 'VpcNotFound', message: `Vpc ${unknownVpc.join(', ')} does not exist` }] };
+  }
+  const eipLink = linkAddresses(links.eip);
+  const vpcLinks = vpcs.map((v) => ({ vpc: v, link: linkAddresses(links.vpcs[v]) }));
+  const all = [links.eip, ...vpcs.map((v) => links.vpcs[v])].map((c) => parseCidr(c, true));
+  if (
+    !eipLink ||
+    vpcLinks.some((l) => !l.link) ||
+    all.some((a, i) => all.some((b, j) => i < j && a && b && cidrsOverlap(a, b)))
+  ) {
+    return {
+      errors: [
+        {
+          reason: 'InvalidLinkNetwork',
+          message: 'service-gateway link networks must be distinct IPv4 blocks of /30 or larger',
+        },
+      ],
+    };
+  }
+
+  const routerKey = yusurKeys.gatewayRouter(svc);
+  const rows: DesiredRow[] = [
+    {
+      table: 'Logical_Router',
+      key: routerKey,
+      owner,
+      columns: {
+        name: yusurNames.gatewayRouter(svc),
+        options: { chassis, lb_force_snat_ip: 'router_ip' },
+        load_balancer: eipLbs.map((r) => ref('Load_Balancer', r.key)),
+        external_ids: { 'ycloud.io/role': 'service-gateway', 'ycloud.io/service': svc },
+      },
+    },
+  ];
+  const lrp = (key: string, routerKey2: string, name: string, ip: string, prefix: number): DesiredRow => ({
+    table: 'Logical_Router_Port',
+    key,
+    owner,
+    parent: { table: 'Logical_Router', key: routerKey2, column: 'ports' },
+    columns: { name, mac: macFromIp(ip), networks: [`${ip}/${prefix}`] },
+  });
+  const lsp = (key: string, switchKey: string, name: string, routerPort: string): DesiredRow => ({
+    table: 'Logical_Switch_Port',
+    key,
+    owner,
+    parent: { table: 'Logical_Switch', key: switchKey, column: 'ports' },
+    columns: { name, type: 'router', addresses: ['router'], options: { 'router-port': routerPort } },
+  });
+  const route = (key: string, parentKey: string, prefix: string, nexthop: string, port: string): DesiredRow => ({
+    table: 'Logical_Router_Static_Route',
+    key,
+    owner,
+    parent: { table: 'Logical_Router', key: parentKey, column: 'static_routes' },
+    columns: { ip_prefix: prefix, nexthop, policy: 'dst-ip', output_port: port },
+  });
+
+  // EIP side.
+  const poolRouter = topoKeys.poolRouter(poolName);
+  const gwEipLrp = yusurNames.eipLinkGatewayLrp(svc);
+  const poolLrp = yusurNames.eipLinkPoolLrp(svc, poolName);
+  rows.push(
+    {
+      table: 'Logical_Switch',
+      key: yusurKeys.eipLinkSwitch(svc),
+      owner,
+      columns: { name: yusurNames.eipLinkSwitch(svc) },
+    },
+    lrp(yusurKeys.eipLinkGatewayLrp(svc), routerKey, gwEipLrp, eipLink.gateway, eipLink.prefix),
+    lsp(yusurKeys.eipLinkGatewayLsp(svc), yusurKeys.eipLinkSwitch(svc), yusurNames.eipLinkGatewayLsp(svc), gwEipLrp),
+    lrp(yusurKeys.eipLinkPoolLrp(svc), poolRouter, poolLrp, eipLink.peer, eipLink.prefix),
+    lsp(yusurKeys.eipLinkPoolLsp(svc), yusurKeys.eipLinkSwitch(svc), yusurNames.eipLinkPoolLsp(svc), poolLrp),
+    route(yusurKeys.defaultRoute(svc), routerKey, '0.0.0.0/0', eipLink.peer, gwEipLrp),
+    route(yusurKeys.eipRoute(svc, eipAddress), poolRouter, `${eipAddress}/32`, eipLink.gateway, poolLrp),
+  );
+  const systemIps: Record<string, string> = { eip: eipLink.gateway };
+  // VPC sides.
+  for (const { vpc, link } of vpcLinks) {
+    const l = link!;
+    systemIps[vpc] = l.gateway;
+    const sw = yusurKeys.vpcLinkSwitch(svc, vpc);
+    const gwLrp = yusurNames.vpcLinkGatewayLrp(svc, vpc);
+    const vpcLrp = yusurNames.vpcLinkVpcLrp(svc, vpc);
+    rows.push(
+      { table: 'Logical_Switch', key: sw, owner, columns: { name: yusurNames.vpcLinkSwitch(svc, vpc) } },
+      lrp(yusurKeys.vpcLinkGatewayLrp(svc, vpc), routerKey, gwLrp, l.gateway, l.prefix),
+      lsp(yusurKeys.vpcLinkGatewayLsp(svc, vpc), sw, yusurNames.vpcLinkGatewayLsp(svc, vpc), gwLrp),
+      lrp(yusurKeys.vpcLinkVpcLrp(svc, vpc), topoKeys.vpcRouter(vpc), vpcLrp, l.peer, l.prefix),
+      lsp(yusurKeys.vpcLinkVpcLsp(svc, vpc), sw, yusurNames.vpcLinkVpcLsp(svc, vpc), vpcLrp),
+    );
+    // Routes to backends, unhealthy ones included (a route costs nothing; LB membership is what probes change).
+    for (const b of backends.filter((x) => x.vpc === vpc && parseIp(x.address)?.family === 'IPv4')) {
+      rows.push(route(yusurKeys.backendRoute(svc, b.address), routerKey, `${b.address}/32`, l.peer, gwLrp));
+    }
+  }
+  return { rows, chassis, systemIps };
+}
+
+/** Names for `ycloud translate` and status: the service-gateway router of a service. */
+export function serviceGatewayName(namespace: string, name: string): string {
+  return yusurNames.gatewayRouter(`${namespace}/${name}`);
+}
