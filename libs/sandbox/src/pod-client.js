@@ -1,7 +1,7 @@
 'use strict';
 // Traffic generator run inside a namespace (ip netns exec … node pod-client.js): `count` sequential requests,
 // each on a new connection (new source port), and a JSON summary on stdout:
-//   {"replies":{"hello-1":4,...},"errors":[{"code":"ECONNREFUSED","ms":2}]}
+//   {"replies":{"hello-1":4,...},"errors":[{"code":"ECONNREFUSED","ms":2,"attempt":0}]}
 //   node pod-client.js tcp|http|udp HOST PORT COUNT [TIMEOUT_MS]
 const net = require('net');
 const http = require('http');
@@ -62,7 +62,7 @@ function once() {
   for (let i = 0; i < count; i++) {
     const r = await once();
     if (r.reply !== undefined) summary.replies[r.reply] = (summary.replies[r.reply] || 0) + 1;
-    else summary.errors.push({ code: r.code, ms: r.ms });
+    else summary.errors.push({ code: r.code, ms: r.ms, attempt: i });
   }
   process.stdout.write(JSON.stringify(summary) + '\n');
 })();

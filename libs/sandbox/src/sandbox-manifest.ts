@@ -34,7 +34,8 @@ export function parseSandboxManifest(text: string, nodes: string[]): SandboxMani
     const obj = doc.toJS() as (KubernetesObject & { spec?: SimulatedSpec }) | null;
     if (!obj) continue;
     const where = `document ${i + 1} (${obj.kind ?? '?'} ${obj.metadata?.name ?? '?'})`;
-    if (!obj.kind || !obj.apiVersion || !obj.metadata?.name) throw new Error(`${where}: needs apiVersion, kind, metadata.name`);
+    if (!obj.kind || !obj.apiVersion || !obj.metadata?.name)
+      throw new Error(`${where}: needs apiVersion, kind, metadata.name`);
     if (obj.apiVersion === 'v1' && obj.kind === 'Namespace') {
       out.namespaces.push(obj.metadata.name);
     } else if (obj.apiVersion === SANDBOX_API_VERSION) {

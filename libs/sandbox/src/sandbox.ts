@@ -15,6 +15,7 @@ import {
 } from '@ycloud/testbed';
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { applyKubeObjects, parseSandboxManifest } from './sandbox-manifest';
@@ -94,7 +95,8 @@ export class Sandbox {
     if (stale.processes.length || stale.netns.length) {
       log(`removed leftovers of crashed runs: ${stale.netns.length} namespaces, ${stale.processes.length} processes`);
     }
-    for (const f of ['state.json', 'kubeconfig', 'pods']) await fs.rm(path.join(dir, f), { recursive: true, force: true });
+    for (const f of ['state.json', 'kubeconfig', 'pods'])
+      await fs.rm(path.join(dir, f), { recursive: true, force: true });
     const logDir = path.join(dir, 'logs');
     await fs.rm(logDir, { recursive: true, force: true });
     await fs.mkdir(logDir, { recursive: true });
@@ -178,7 +180,12 @@ export class Sandbox {
             datapathType: 'netdev',
             ovsDb: node.ovsRemote,
             nodeNetns: node.netns,
-            ovn: { systemId: name, remote: bed.central.sbRemote, encapIp: node.encapIp, bridgeMappings: 'external:br-ex' },
+            ovn: {
+              systemId: name,
+              remote: bed.central.sbRemote,
+              encapIp: node.encapIp,
+              bridgeMappings: 'external:br-ex',
+            },
             nodePort: { enabled: true, serviceCidrs: [SERVICE_CIDR], podCidrs: [POD_CIDR] },
           }),
         );
@@ -248,12 +255,17 @@ export class Sandbox {
 
   /** Applies a sandbox manifest (Kubernetes objects and simulated pods, see sandbox-manifest.ts). */
   async apply(file: string): Promise<void> {
-    const manifest = parseSandboxManifest(await fs.readFile(file, 'utf8'), this.state.nodes.map((n) => n.name));
+    const manifest = parseSandboxManifest(
+      await fs.readFile(file, 'utf8'),
+      this.state.nodes.map((n) => n.name),
+    );
     this.log(`applying ${path.relative(process.cwd(), file) || file}`);
     for (const done of await applyKubeObjects(this.kubelet.kubeConfig, manifest)) this.log(`  created ${done}`);
     for (const pod of manifest.pods) {
       const p = await this.kubelet.createPod(pod);
-      this.log(`  pod ${p.namespace}/${p.name} on ${p.node}: ${p.ip}${pod.serve?.length ? ` serving ${pod.serve.join(', ')}` : ''}`);
+      this.log(
+        `  pod ${p.namespace}/${p.name} on ${p.node}: ${p.ip}${pod.serve?.length ? ` serving ${pod.serve.join(', ')}` : ''}`,
+      );
     }
   }
 
@@ -401,11 +413,21 @@ async function waitForHttp(child: Child, url: string): Promise<void> {
         const text = await fs.readFile(child.log, 'utf8').catch(() => '');
         throw new Error(`${child.name} exited: ${text.trim().split('\n').slice(-15).join('\n')}`);
       }
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      return res.status === 200;
+      return (await httpStatus(url)) === 200;
     },
     { timeoutMs: READY_TIMEOUT_MS },
   );
+}
+
+function httpStatus(url: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { timeout: 2_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.on('error', reject);
+  });
 }
 
 async function stopChild(child: Child): Promise<void> {

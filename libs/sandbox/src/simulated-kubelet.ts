@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, V1Pod } from '@kubernetes/client-node';
 import { setPodStatus } from '@ycloud/testbed';
 import { isAlive, netnsAdd, netnsDel, run, RunResult, sleep, waitFor } from '@ycloud/testbed';
 import { spawn } from 'node:child_process';
@@ -23,6 +23,15 @@ export interface CreatePodOptions {
 }
 
 const POD_SERVER = path.join(__dirname, 'pod-server.js');
+/** Traffic generator for tests: `node pod-client.js tcp|http|udp HOST PORT COUNT [TIMEOUT_MS]` prints a JSON summary. */
+export const POD_CLIENT = path.join(__dirname, 'pod-client.js');
+
+/** What pod-client.js prints: replies per backend name and failed attempts with their error code and duration. */
+export interface TrafficSummary {
+  replies: Record<string, number>;
+  /** Failed attempts: error code (ECONNREFUSED, TIMEOUT, …), how long it took, and which attempt (0-based). */
+  errors: { code: string; ms: number; attempt: number }[];
+}
 const CNI_TIMEOUT_MS = 90_000;
 
 /** Parses and checks one `--serve` value. */
@@ -130,7 +139,7 @@ export class SimulatedKubelet {
         record.servers = await this.startServers(record, serve);
         await writeJsonAtomic(this.recordPath(opts.namespace, opts.name), record);
       }
-      await setPodStatus(this.kubeConfig, opts.namespace, opts.name, { podIP: record.ip, ready: opts.ready ?? true });
+      await this.reportStatus(record, opts.ready ?? true);
       return record;
     } catch (err) {
       await this.teardown(record, node, netnsMade).catch(() => undefined);
@@ -146,14 +155,47 @@ export class SimulatedKubelet {
 
   /** Reports the pod Ready or not (as a failing readiness probe would); the EndpointSlice follows. */
   async setReady(namespace: string, name: string, ready: boolean): Promise<V1Pod> {
-    const record = await this.pod(namespace, name);
-    return setPodStatus(this.kubeConfig, namespace, name, { podIP: record.ip, ready });
+    return this.reportStatus(await this.pod(namespace, name), ready);
+  }
+
+  /** Pod IP and Ready conditions (what the EndpointSlice controller reads), then the container status kubectl shows. */
+  private async reportStatus(record: SimulatedPodRecord, ready: boolean): Promise<V1Pod> {
+    await setPodStatus(this.kubeConfig, record.namespace, record.name, { podIP: record.ip, ready });
+    const container = {
+      name: 'app',
+      image: 'ycloud.io/sandbox-pod',
+      imageID: '',
+      containerID: `sandbox://${record.containerId}`,
+      ready,
+      started: true,
+      restartCount: 0,
+      state: { running: { startedAt: new Date() } },
+    };
+    return this.core.patchNamespacedPodStatus(
+      { namespace: record.namespace, name: record.name, body: { status: { containerStatuses: [container] } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
   }
 
   /** Runs a command in the pod's network namespace (bounded; output captured). */
   async exec(namespace: string, name: string, cmd: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
     const record = await this.pod(namespace, name);
     return run('ip', ['netns', 'exec', record.netns, ...cmd], { allowFailure: true, timeoutMs });
+  }
+
+  /** Sends `count` requests (each on a new connection / socket) from a pod to host:port with pod-client.js. */
+  async traffic(
+    from: { namespace: string; name: string },
+    proto: 'tcp' | 'http' | 'udp',
+    host: string,
+    port: number,
+    count: number,
+    timeoutMs = 2_000,
+  ): Promise<TrafficSummary> {
+    const args = [process.execPath, POD_CLIENT, proto, host, String(port), String(count), String(timeoutMs)];
+    const r = await this.exec(from.namespace, from.name, args, count * timeoutMs + 30_000);
+    if (r.code !== 0) throw new Error(`pod-client in ${from.namespace}/${from.name} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout) as TrafficSummary;
   }
 
   /** Deletes every pod this kubelet runs (sandbox teardown); keeps going after errors. */
@@ -205,7 +247,9 @@ export class SimulatedKubelet {
       timeoutMs: CNI_TIMEOUT_MS,
     });
     if (r.code !== 0) {
-      throw new Error(`CNI ${command} ${record.namespace}/${record.name} failed (exit ${r.code}): ${r.stdout || r.stderr}`);
+      throw new Error(
+        `CNI ${command} ${record.namespace}/${record.name} failed (exit ${r.code}): ${r.stdout || r.stderr}`,
+      );
     }
     return (r.stdout.trim() ? JSON.parse(r.stdout) : {}) as Record<string, unknown>;
   }

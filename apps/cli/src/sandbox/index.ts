@@ -1,14 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Command } from 'commander';
-import {
-  Sandbox,
-  SandboxState,
-  SimulatedKubelet,
-  requireState,
-  sandboxDir,
-  parseServe,
-} from '@ycloud/sandbox';
+import { Sandbox, SandboxState, SimulatedKubelet, requireState, sandboxDir, parseServe } from '@ycloud/sandbox';
 
 const out = (line: string): void => void process.stdout.write(line + '\n');
 
@@ -84,7 +77,9 @@ export function registerSandboxCommands(program: Command): void {
       }
       out('pods:');
       for (const p of s.pods) {
-        out(`  ${p.namespace}/${p.name}  ${p.ip}  on ${p.node}${p.servers ? `  serving ${p.servers.serve.join(',')}` : ''}`);
+        out(
+          `  ${p.namespace}/${p.name}  ${p.ip}  on ${p.node}${p.servers ? `  serving ${p.servers.serve.join(',')}` : ''}`,
+        );
       }
     });
 
@@ -112,7 +107,9 @@ export function registerSandboxCommands(program: Command): void {
           serve: o.serve,
           ready: !o.notReady,
         });
-        out(`pod ${p.namespace}/${p.name} on ${p.node}: ${p.ip}${p.servers ? ` serving ${p.servers.serve.join(', ')}` : ''}`);
+        out(
+          `pod ${p.namespace}/${p.name} on ${p.node}: ${p.ip}${p.servers ? ` serving ${p.servers.serve.join(', ')}` : ''}`,
+        );
       },
     );
   pod
@@ -131,13 +128,11 @@ export function registerSandboxCommands(program: Command): void {
       await new SimulatedKubelet(await requireState()).setReady(o.namespace, name, value === 'true');
       out(`pod ${o.namespace}/${name} ready=${value}`);
     });
-  pod
-    .command('list')
-    .action(async () => {
-      for (const p of await new SimulatedKubelet(await requireState()).listPods()) {
-        out(`${p.namespace}/${p.name}  ${p.ip}  ${p.node}  ${p.netns}`);
-      }
-    });
+  pod.command('list').action(async () => {
+    for (const p of await new SimulatedKubelet(await requireState()).listPods()) {
+      out(`${p.namespace}/${p.name}  ${p.ip}  ${p.node}  ${p.netns}`);
+    }
+  });
 
   sandbox
     .command('exec [name] [cmd...]')
@@ -148,20 +143,22 @@ export function registerSandboxCommands(program: Command): void {
     .option('-n, --namespace <ns>', 'namespace', 'default')
     .option('--host <node>', 'the node`s host network namespace')
     .option('--external', 'the external client namespace (outside the cluster)')
-    .action(async (name: string | undefined, cmd: string[], o: { namespace: string; host?: string; external?: boolean }) => {
-      const state = await requireState();
-      let netns: string;
-      let argv = cmd;
-      if (o.host || o.external) {
-        argv = name ? [name, ...cmd] : cmd;
-        netns = o.external ? state.external.netns : new SimulatedKubelet(state).node(o.host).netns;
-      } else {
-        if (!name) throw new Error('exec: give a pod name, --host NODE or --external');
-        netns = (await new SimulatedKubelet(state).pod(o.namespace, name)).netns;
-      }
-      if (!argv.length) throw new Error('exec: no command (put it after --)');
-      process.exitCode = await runInherit('ip', ['netns', 'exec', netns, ...argv]);
-    });
+    .action(
+      async (name: string | undefined, cmd: string[], o: { namespace: string; host?: string; external?: boolean }) => {
+        const state = await requireState();
+        let netns: string;
+        let argv = cmd;
+        if (o.host || o.external) {
+          argv = name ? [name, ...cmd] : cmd;
+          netns = o.external ? state.external.netns : new SimulatedKubelet(state).node(o.host).netns;
+        } else {
+          if (!name) throw new Error('exec: give a pod name, --host NODE or --external');
+          netns = (await new SimulatedKubelet(state).pod(o.namespace, name)).netns;
+        }
+        if (!argv.length) throw new Error('exec: no command (put it after --)');
+        process.exitCode = await runInherit('ip', ['netns', 'exec', netns, ...argv]);
+      },
+    );
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -214,4 +211,3 @@ function summary(s: SandboxState, seconds: string): string {
     '',
   ].join('\n');
 }
-
