@@ -1,0 +1,83 @@
+import { controllerAppConfig } from './controller-options';
+import { journalEntryOf } from './controller-telemetry';
+
+describe('ycloud-controller command line', () => {
+  const files: Record<string, string> = { 'ok.yaml': 'nbRemote: tcp:10.0.0.2:6641\n', 'bad.yaml': 'mtu: 1\n' };
+  const parse = (...argv: string[]) =>
+    controllerAppConfig(argv, (f) => {
+      if (!(f in files)) throw new Error('ENOENT');
+      return files[f];
+    });
+
+  it('takes the flags the Deployment passes', () => {
+    const c = parse(
+      '--config=ok.yaml',
+      '--leader-elect=true',
+      '--leader-election-namespace=ycloud-system',
+      '--health-port=8081',
+      '--metrics-port=9180',
+    );
+    expect(c.config.nbRemote).toBe('tcp:10.0.0.2:6641');
+    expect(c.leaderElection).toEqual({ enabled: true, namespace: 'ycloud-system', id: 'ycloud-controller' });
+    expect([c.bindAddress, c.healthPort, c.metricsPort, c.journal, c.kubeconfig]).toEqual([
+      '0.0.0.0',
+      8081,
+      9180,
+      undefined,
+      undefined,
+    ]);
+    expect(parse('--leader-elect=false').leaderElection.enabled).toBe(false);
+    expect(parse('--no-leader-elect').leaderElection.enabled).toBe(false);
+    expect(parse('--journal', 'postgres://db/ycloud').journal).toEqual({
+      type: 'postgres',
+      url: 'postgres://db/ycloud',
+    });
+  });
+
+  it('explains a bad config, an unreadable file and bad flags', () => {
+    expect(() => parse('--config=bad.yaml')).toThrow(/invalid controller config bad\.yaml: mtu: must be an integer/);
+    expect(() => parse('--config=missing.yaml')).toThrow(/cannot read --config missing\.yaml/);
+    expect(() => parse('--metrics-port=70000')).toThrow(/--metrics-port <n>' argument '70000' is invalid/);
+    expect(() => parse('--leader-elect=maybe')).toThrow(/expected true or false/);
+    expect(() => parse('--log-level=chatty')).toThrow(/Allowed choices are debug, info, warn, error/);
+  });
+});
+
+describe('journalEntryOf', () => {
+  it('splits the owner, keeps rows and counts, and shows membership changes as updates', () => {
+    const at = new Date(0);
+    const entry = journalEntryOf({
+      owner: { kind: 'Service', name: 'shop/web' },
+      reason: 'EndpointSlice changed',
+      written: true,
+      operations: 2,
+      latencyMs: 3.5,
+      at,
+      touched: [
+        { table: 'Load_Balancer', key: 'lb', action: 'update', columns: ['vips'] },
+        { table: 'Load_Balancer_Group', key: 'g', action: 'attach', columns: ['load_balancer'] },
+      ],
+    });
+    expect(entry).toEqual({
+      owner: { kind: 'Service', namespace: 'shop', name: 'web' },
+      reason: 'EndpointSlice changed',
+      rows: [
+        { table: 'Load_Balancer', key: 'lb', operation: 'update', columns: ['vips'] },
+        { table: 'Load_Balancer_Group', key: 'g', operation: 'update', columns: ['load_balancer'] },
+      ],
+      latencyMs: 3.5,
+      opCount: 2,
+      at,
+    });
+    const cluster = journalEntryOf({
+      owner: { kind: 'Vpc', name: 'blue' },
+      reason: 'r',
+      written: true,
+      operations: 1,
+      latencyMs: 1,
+      at,
+      touched: [],
+    });
+    expect(cluster.owner).toEqual({ kind: 'Vpc', namespace: '', name: 'blue' });
+  });
+});
