@@ -39,25 +39,32 @@ export function parseSandboxManifest(text: string, nodes: string[]): SandboxMani
     if (obj.apiVersion === 'v1' && obj.kind === 'Namespace') {
       out.namespaces.push(obj.metadata.name);
     } else if (obj.apiVersion === SANDBOX_API_VERSION) {
-      const spec = obj.spec ?? {};
-      const namespace = obj.metadata.namespace ?? 'default';
-      const base = { namespace, labels: spec.labels ?? {}, serve: spec.serve ?? [] };
-      if (obj.kind === 'SimulatedPod') {
-        out.pods.push({ ...base, name: obj.metadata.name, node: spec.node });
-      } else if (obj.kind === 'SimulatedDeployment') {
-        const n = spec.replicas ?? 1;
-        if (!Number.isInteger(n) || n < 0 || n > 50) throw new Error(`${where}: spec.replicas must be 0..50`);
-        for (let r = 0; r < n; r++) {
-          out.pods.push({ ...base, name: `${obj.metadata.name}-${r}`, node: spec.node ?? nodes[r % nodes.length] });
-        }
-      } else {
-        throw new Error(`${where}: unknown kind (SimulatedPod, SimulatedDeployment)`);
-      }
+      out.pods.push(...simulatedPods(obj, nodes, where));
     } else {
       out.objects.push(obj);
     }
   }
   return out;
+}
+
+/** The pods of one SimulatedPod / SimulatedDeployment document. */
+function simulatedPods(
+  obj: KubernetesObject & { spec?: SimulatedSpec },
+  nodes: string[],
+  where: string,
+): CreatePodOptions[] {
+  const spec = obj.spec ?? {};
+  const name = obj.metadata!.name!;
+  const base = { namespace: obj.metadata?.namespace ?? 'default', labels: spec.labels ?? {}, serve: spec.serve ?? [] };
+  if (obj.kind === 'SimulatedPod') return [{ ...base, name, node: spec.node }];
+  if (obj.kind !== 'SimulatedDeployment') throw new Error(`${where}: unknown kind (SimulatedPod, SimulatedDeployment)`);
+  const n = spec.replicas ?? 1;
+  if (!Number.isInteger(n) || n < 0 || n > 50) throw new Error(`${where}: spec.replicas must be 0..50`);
+  return Array.from({ length: n }, (_, r) => ({
+    ...base,
+    name: `${name}-${r}`,
+    node: spec.node ?? nodes[r % nodes.length],
+  }));
 }
 
 /** Creates the manifest's namespaces (waiting for their ServiceAccount) and Kubernetes objects. */
