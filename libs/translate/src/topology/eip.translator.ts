@@ -140,7 +140,7 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
   // Service-gateway EIPs (their route belongs to the YusurService): the pool only makes its router answer ARP.
   const gatewayEips = [...new Set((ctx.serviceGatewayEips ?? []).filter((e) => e.pool === p).map((e) => e.address))];
   for (const address of gatewayEips.sort()) {
-    rows.push({ key: keys.poolArpNat(p, address), owner, ...arpNat(p, address) });
+    rows.push({ key: keys.poolArpNat(p, address), owner, ...arpNat(p, address, true) });
   }
   return { ok: true, state: { owner, rows, memberships: [] }, warnings: [] };
 }
@@ -150,11 +150,15 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
  * `arp_proxy` on the external switch cannot, because northd skips the switch ARP responder for requests entering
  * through the localnet port (verified in test/e2e/eip-datapath.test.ts). Nothing is translated.
  */
-function arpNat(pool: string, address: string): Pick<DesiredRow, 'table' | 'parent' | 'columns'> {
+function arpNat(pool: string, address: string, stateless = false): Pick<DesiredRow, 'table' | 'parent' | 'columns'> {
   return {
     table: 'NAT',
     parent: { table: 'Logical_Router', key: keys.poolRouter(pool), column: 'nat' },
-    columns: { type: 'dnat', external_ip: address, logical_ip: address },
+    // Service-gateway EIPs (ADR 0004): a stateless identity dnat_and_snat answers ARP the same way without the two
+    // conntrack passes, which the service-gateway's own LB and force-SNAT need (userspace recirculation limit 6).
+    columns: stateless
+      ? { type: 'dnat_and_snat', external_ip: address, logical_ip: address, options: { stateless: 'true' } }
+      : { type: 'dnat', external_ip: address, logical_ip: address },
   };
 }
 
