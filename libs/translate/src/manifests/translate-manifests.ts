@@ -9,10 +9,11 @@ import {
 } from './manifest-translator';
 import { topologyManifestTranslator } from '../topology/topology.manifest-translator';
 import { serviceManifestTranslator } from './service.manifest-translator';
+import { yusurManifestTranslator } from '../yusur/yusur.manifest-translator';
 
 /** Translators `ycloud translate` runs. Others plug in by adding theirs here (order does not matter). */
 export function defaultManifestTranslators(): ManifestTranslator[] {
-  return [topologyManifestTranslator, serviceManifestTranslator];
+  return [topologyManifestTranslator, serviceManifestTranslator, yusurManifestTranslator];
 }
 
 type Rendered = Scalar | Rendered[] | { [k: string]: Rendered };
