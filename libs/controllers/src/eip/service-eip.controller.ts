@@ -74,20 +74,28 @@ export class ServiceEipController {
   }
 
   private async ensureEip(svc: V1Service): Promise<Eip | undefined> {
+    const named = svc.metadata?.annotations?.[EIP_ANNOTATION];
+    return named ? this.bindNamedEip(svc, named) : this.ensureServiceEip(svc);
+  }
+
+  /** The user's Eip named by the annotation, bound to this Service unless bound elsewhere. */
+  private async bindNamedEip(svc: V1Service, named: string): Promise<Eip | undefined> {
+    const binding = { kind: 'Service' as const, namespace: svc.metadata!.namespace!, name: svc.metadata!.name! };
+    const eip = this.deps.eips.get(named);
+    if (!eip) return this.warn(svc, 'EipNotFound', `Eip ${named} does not exist`);
+    const b = eip.spec.binding;
+    if (b && (b.kind !== 'Service' || b.namespace !== binding.namespace || b.name !== binding.name)) {
+      return this.warn(svc, 'EipInUse', `Eip ${named} is bound to ${b.kind} ${b.namespace}/${b.name}`);
+    }
+    if (!b) await this.deps.kube.mergePatch(TOPOLOGY_RESOURCES.Eip, undefined, named, { spec: { binding } });
+    return eip;
+  }
+
+  /** The Eip the controller keeps for this Service (created, or replaced when pool or address changed). */
+  private async ensureServiceEip(svc: V1Service): Promise<Eip | undefined> {
     const namespace = svc.metadata!.namespace!;
     const name = svc.metadata!.name!;
     const binding = { kind: 'Service' as const, namespace, name };
-    const named = svc.metadata?.annotations?.[EIP_ANNOTATION];
-    if (named) {
-      const eip = this.deps.eips.get(named);
-      if (!eip) return void this.warn(svc, 'EipNotFound', `Eip ${named} does not exist`);
-      const b = eip.spec.binding;
-      if (b && (b.kind !== 'Service' || b.namespace !== namespace || b.name !== name)) {
-        return void this.warn(svc, 'EipInUse', `Eip ${named} is bound to ${b.kind} ${b.namespace}/${b.name}`);
-      }
-      if (!b) await this.deps.kube.mergePatch(TOPOLOGY_RESOURCES.Eip, undefined, named, { spec: { binding } });
-      return eip;
-    }
     const vpc = this.deps.vpcs.get(this.deps.vpcForNamespace(namespace));
     const pool =
       svc.metadata?.annotations?.[EIP_POOL_ANNOTATION] ??

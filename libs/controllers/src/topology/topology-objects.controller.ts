@@ -1,5 +1,16 @@
 import type { V1Node } from '@kubernetes/client-node';
-import { API_VERSION, ControllerConfig, Eip, EipPool, GROUP, Subnet, VERSION, Vpc, crdResources } from '@ycloud/api';
+import {
+  API_VERSION,
+  ControllerConfig,
+  Eip,
+  EipPool,
+  GROUP,
+  Subnet,
+  VERSION,
+  Vpc,
+  crdResources,
+  parseCidr,
+} from '@ycloud/api';
 import {
   Informer,
   KubeClient,
@@ -26,6 +37,7 @@ import { EipAddressBook } from '../eip/eip-addresses';
 /** The custom resources the topology controller reconciles; queue keys are `<Kind>/<name>`. */
 export type TopologyKind = 'Vpc' | 'Subnet' | 'EipPool' | 'Eip';
 type TopologyObject = Vpc | Subnet | EipPool | Eip;
+type Allocated = { ok: true; obj: TopologyObject } | { ok: false; errors: TranslateError[] };
 
 export const TOPOLOGY_RESOURCES: Record<TopologyKind, ResourceType> = {
   Vpc: crdType('Vpc'),
@@ -159,50 +171,51 @@ export class TopologyObjectsController {
   }
 
   /** Status fields the controller owns, written before translation reads them. */
-  private async allocate(
-    kind: TopologyKind,
-    obj: TopologyObject,
-  ): Promise<{ ok: true; obj: TopologyObject } | { ok: false; errors: TranslateError[] }> {
-    const { caches, addresses, config } = this.deps;
-    if (kind === 'Vpc') {
-      const vpc = obj as Vpc;
-      if (!vpc.spec.externalGateway) return { ok: true, obj };
-      const a = addresses.allocateTransit(vpc, caches.vpcs.list(), config.eip.transitCIDR);
-      if (!a.ok) return { ok: false, errors: [{ reason: a.reason, message: a.message }] };
-      if (vpc.status?.transitAddress !== a.address) await this.patchStatus(kind, obj, { transitAddress: a.address });
-      return { ok: true, obj: { ...vpc, status: { ...vpc.status, transitAddress: a.address } } };
-    }
-    if (kind === 'Eip') {
-      const eip = obj as Eip;
-      const pool = caches.eipPools.get(eip.spec.pool);
-      if (!pool) return { ok: true, obj }; // the translator reports EipPoolNotFound
-      const a = addresses.allocateEip(eip, pool, caches.eips.list());
-      if (!a.ok) return { ok: false, errors: [{ reason: a.reason, field: 'spec.address', message: a.message }] };
-      const b = eip.spec.binding;
-      const boundTo = b ? `${b.kind}/${b.namespace}/${b.name}` : undefined;
-      const vpc = b ? this.vpcForNamespace(b.namespace) : undefined;
-      const status = { ...eip.status, address: a.address, boundTo, vpc };
-      if (eip.status?.address !== a.address || eip.status?.boundTo !== boundTo || eip.status?.vpc !== vpc) {
-        // null deletes a field in a merge patch.
-        await this.patchStatus(kind, obj, { address: a.address, boundTo: boundTo ?? null, vpc: vpc ?? null });
-        // Its pool's counts change.
-        this.onPoolChanged?.(eip.spec.pool);
-      }
-      return { ok: true, obj: { ...eip, status } };
-    }
-    if (kind === 'EipPool') {
-      const pool = obj as EipPool;
-      const ready = pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
-      // No Ready candidate: keep what is there (moving would not help), else the first candidate.
-      const active = ready ?? activeGatewayNode(pool);
-      const { used, free } = parseCidrOk(pool) ? addresses.counts(pool, caches.eips.list()) : { used: 0, free: 0 };
-      const s = pool.status;
-      if (s?.activeGatewayNode !== active || s?.used !== used || s?.free !== free) {
-        await this.patchStatus(kind, obj, { activeGatewayNode: active ?? null, used, free });
-      }
-      return { ok: true, obj: { ...pool, status: { ...s, activeGatewayNode: active, used, free } } };
-    }
+  private async allocate(kind: TopologyKind, obj: TopologyObject): Promise<Allocated> {
+    if (kind === 'Vpc') return this.allocateVpc(obj as Vpc);
+    if (kind === 'Eip') return this.allocateEip(obj as Eip);
+    if (kind === 'EipPool') return this.allocatePool(obj as EipPool);
     return { ok: true, obj };
+  }
+
+  private async allocateVpc(vpc: Vpc): Promise<Allocated> {
+    if (!vpc.spec.externalGateway) return { ok: true, obj: vpc };
+    const a = this.deps.addresses.allocateTransit(vpc, this.deps.caches.vpcs.list(), this.deps.config.eip.transitCIDR);
+    if (!a.ok) return { ok: false, errors: [{ reason: a.reason, message: a.message }] };
+    if (vpc.status?.transitAddress !== a.address) await this.patchStatus('Vpc', vpc, { transitAddress: a.address });
+    return { ok: true, obj: { ...vpc, status: { ...vpc.status, transitAddress: a.address } } };
+  }
+
+  private async allocateEip(eip: Eip): Promise<Allocated> {
+    const caches = this.deps.caches;
+    const pool = caches.eipPools.get(eip.spec.pool);
+    if (!pool) return { ok: true, obj: eip }; // the translator reports EipPoolNotFound
+    const a = this.deps.addresses.allocateEip(eip, pool, caches.eips.list());
+    if (!a.ok) return { ok: false, errors: [{ reason: a.reason, field: 'spec.address', message: a.message }] };
+    const b = eip.spec.binding;
+    const boundTo = b ? `${b.kind}/${b.namespace}/${b.name}` : undefined;
+    const vpc = b ? this.vpcForNamespace(b.namespace) : undefined;
+    const s = eip.status;
+    if (s?.address !== a.address || s?.boundTo !== boundTo || s?.vpc !== vpc) {
+      // null deletes a field in a merge patch.
+      await this.patchStatus('Eip', eip, { address: a.address, boundTo: boundTo ?? null, vpc: vpc ?? null });
+      this.onPoolChanged?.(eip.spec.pool); // its counts changed
+    }
+    return { ok: true, obj: { ...eip, status: { ...s, address: a.address, boundTo, vpc } } };
+  }
+
+  private async allocatePool(pool: EipPool): Promise<Allocated> {
+    const caches = this.deps.caches;
+    const ready = pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
+    // No Ready candidate: keep what is there (moving would not help), else the first candidate.
+    const active = ready ?? activeGatewayNode(pool);
+    const valid = parseCidr(pool.spec.cidr)?.family === 4;
+    const { used, free } = valid ? this.deps.addresses.counts(pool, caches.eips.list()) : { used: 0, free: 0 };
+    const s = pool.status;
+    if (s?.activeGatewayNode !== active || s?.used !== used || s?.free !== free) {
+      await this.patchStatus('EipPool', pool, { activeGatewayNode: active ?? null, used, free });
+    }
+    return { ok: true, obj: { ...pool, status: { ...s, activeGatewayNode: active, used, free } } };
   }
 
   /** Set by the manager: queue a pool whose counts changed. */
@@ -264,10 +277,6 @@ export class TopologyObjectsController {
 
 function describe(e: TranslateError): string {
   return e.field ? `${e.field}: ${e.message}` : e.message;
-}
-
-function parseCidrOk(pool: EipPool): boolean {
-  return /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(pool.spec.cidr);
 }
 
 /** Informers of the topology custom resources (cluster-scoped). */
