@@ -237,7 +237,6 @@ class ApplyPlanner {
   }
 
   private planMembership(table: string, key: string, column: string, members: RowRef[]): void {
-    const info = this.schema.column(table, column);
     const wanted = members.map((m) => this.resolveRef(m));
     const container = this.view.byKey(table, key);
     if (!container) {
@@ -248,11 +247,16 @@ class ApplyPlanner {
       ownInsert.row[column] = [...(Array.isArray(current) ? current : []), ...wanted];
       return;
     }
-    const held = referencedUuids(container[column], info);
-    const mine = held.filter((uuid) => this.isOwnRow(uuid));
+    // Through the reverse-reference index, so the cost is the owner's rows, not the container's members
+    // (a VPC's LB group holds every Service of the VPC).
+    const held = (uuid: string): boolean =>
+      this.view.referrers(uuid).some((r) => r.row._uuid === container._uuid && r.column === column);
     const wantedUuids = new Set(wanted.filter((w): w is string => typeof w === 'string'));
-    const toInsert = wanted.filter((w) => typeof w !== 'string' || !held.includes(w));
-    const toDelete = mine.filter((uuid) => !wantedUuids.has(uuid) && !this.deletedUuids.has(uuid));
+    const toInsert = wanted.filter((w) => typeof w !== 'string' || !held(w));
+    const toDelete = this.view
+      .ownedBy(this.desired.owner)
+      .map(({ row }) => row._uuid)
+      .filter((uuid) => held(uuid) && !wantedUuids.has(uuid) && !this.deletedUuids.has(uuid));
     if (toInsert.length === 0 && toDelete.length === 0) return;
     const m = this.mutation(table, container._uuid, column);
     m.insert.push(...toInsert);
@@ -349,12 +353,6 @@ class ApplyPlanner {
     const row = this.view.byKey(table, key);
     if (!row) throw new ApplyPlanError(`${table} ${key} does not exist yet`);
     return row;
-  }
-
-  private ownUuids?: Set<string>;
-  private isOwnRow(uuid: string): boolean {
-    this.ownUuids ??= new Set(this.view.ownedBy(this.desired.owner).map(({ row }) => row._uuid));
-    return this.ownUuids.has(uuid);
   }
 
   private mutation(table: string, uuid: string, column: string): PlannedMutate {

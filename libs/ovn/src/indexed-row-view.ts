@@ -44,8 +44,9 @@ export class IndexedRowView implements RowView {
     load();
     source.on('change', ({ table, uuid, old, new: next }) => {
       if (!this.rows.has(table) && !tables.includes(table)) return;
-      if (old || !next) this.remove(table, uuid);
-      if (next) this.upsert(table, next);
+      if (old && next) this.update(table, old, next);
+      else if (next) this.upsert(table, next);
+      else this.remove(table, uuid);
     });
     source.on('resync', load);
     return this;
@@ -79,6 +80,42 @@ export class IndexedRowView implements RowView {
         let set = this.mapKeys.get(prefix);
         if (!set) this.mapKeys.set(prefix, (set = new Set()));
         set.add(`${table}\0${column}\0${row._uuid}`);
+      }
+    }
+  }
+
+  /**
+   * A changed row: only what changed is re-indexed. A Load_Balancer_Group gains one member per Service; redoing
+   * all of its references on every change made a cold start quadratic in the number of Services.
+   */
+  update(table: string, old: Row, next: Row): void {
+    const current = this.rows.get(table)?.get(next._uuid);
+    if (!current || rowKey(old) !== rowKey(next) || !sameOwner(old, next)) {
+      this.upsert(table, next);
+      return;
+    }
+    mapOf(this.rows, table).set(next._uuid, next);
+    for (const rc of this.schema.refColumns) {
+      if (rc.table !== table || old[rc.column] === next[rc.column]) continue;
+      const info = this.schema.column(table, rc.column);
+      const before = new Set(referencedUuids(old[rc.column], info));
+      const entry = `${table}\0${rc.column}\0${next._uuid}`;
+      for (const target of referencedUuids(next[rc.column], info)) {
+        if (before.delete(target)) continue;
+        let set = this.refs.get(target);
+        if (!set) this.refs.set(target, (set = new Set()));
+        set.add(entry);
+      }
+      for (const gone of before) this.refs.get(gone)?.delete(entry);
+    }
+    for (const { column } of this.sharedMapColumns.filter((c) => c.table === table)) {
+      if (old[column] === next[column]) continue;
+      const entry = `${table}\0${column}\0${next._uuid}`;
+      for (const prefix of mapKeyPrefixes(old[column])) this.mapKeys.get(prefix)?.delete(entry);
+      for (const prefix of mapKeyPrefixes(next[column])) {
+        let set = this.mapKeys.get(prefix);
+        if (!set) this.mapKeys.set(prefix, (set = new Set()));
+        set.add(entry);
       }
     }
   }
@@ -160,6 +197,12 @@ export class IndexedRowView implements RowView {
       for (const table of rows.values()) counts.set(table, (counts.get(table) ?? 0) + 1);
     return counts;
   }
+}
+
+function sameOwner(a: Row, b: Row): boolean {
+  const x = rowOwner(a);
+  const y = rowOwner(b);
+  return x === y || (!!x && !!y && x.kind === y.kind && x.name === y.name);
 }
 
 /** Owner prefixes (`YC_<digest>_`) among a map's keys. */
