@@ -170,6 +170,11 @@ export class ControllerManager {
       for (const inf of Object.values(topo)) inf.start();
       await Promise.all(Object.values(topo).map((i) => i.waitForSync()));
       this.informers.push(...Object.values(topo));
+      // Pods may use any Subnet whose topology is in place (Ready), not only the built-in ones.
+      this.extraSubnets = () =>
+        topo.subnets.store
+          .list()
+          .filter((s) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) as Subnet[];
     } else this.log.warn('Vpc/Subnet/EipPool/Eip CRDs are not served: topology and EIP controllers not started');
     if (crdsServed) {
       const topologyObjects = new TopologyObjectsController({
