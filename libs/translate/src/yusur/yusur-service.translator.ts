@@ -104,22 +104,20 @@ const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const sortKeys = <T>(o: Record<string, T>): Record<string, T> =>
   Object.fromEntries(Object.entries(o).sort(([a], [b]) => cmp(a, b)));
 
-/**
- * A YusurService and its resolved backends → the rows it owns. ClusterIPs: one LB per protocol in the VPC's
- * Load_Balancer_Group (backends of the Service's VPC only: a ClusterIP never crosses VPCs). EIP with every
- * backend in the Service's VPC: one LB per protocol on the VPC router (the DGP makes it legal, ADR 0001). EIP
- * with backends in several VPCs: a service-gateway (docs/adr/0004-service-gateway.md). Pure.
- */
-export function translateYusurService(service: YusurService, ctx: YusurTranslationContext): YusurTranslation {
-  const ns = service.metadata.namespace ?? 'default';
-  const svc = `${ns}/${service.metadata.name}`;
-  const owner: Owner = { kind: 'YusurService', name: svc };
-  const warnings: TranslateError[] = [];
-  const errors: TranslateError[] = [];
+/** A ClusterIP never crosses VPCs: say how many backends it leaves out. */
+function warnAboutForeignBackends(foreign: number, vpc: string, warnings: TranslateError[]): void {
+  if (!foreign) return;
+  warnings.push({
+    reason: 'BackendsOutsideVpc',
+    field: 'spec.scenarios.clusterIP',
+    message: `${foreign} backend(s) outside Vpc ${vpc} are not reachable through the ClusterIP`,
+  });
+}
 
-  // Backends: one address is one backend; the same address in two VPCs cannot be told apart by one LB.
+/** One address is one backend; the same address in two VPCs cannot be told apart by one LB. */
+function uniqueBackends(all: YusurBackend[], warnings: TranslateError[]): YusurBackend[] {
   const byAddress = new Map<string, YusurBackend>();
-  for (const b of [...ctx.backends].sort((x, y) => cmp(x.kind + x.name, y.kind + y.name))) {
+  for (const b of [...all].sort((x, y) => cmp(x.kind + x.name, y.kind + y.name))) {
     const ip = parseIp(b.address);
     if (!ip) {
       warnings.push({ reason: 'InvalidBackendAddress', message: `${b.kind} ${b.name}: ${b.address} is not an IP` });
@@ -135,10 +133,11 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
     }
     if (!earlier) byAddress.set(ip.address, { ...b, address: ip.address });
   }
-  const backends = [...byAddress.values()];
-  const backendVpcs = [...new Set(backends.map((b) => b.vpc))].sort();
-  const eipMode = eipModeOf(service, ctx.vpc, backends);
+  return [...byAddress.values()];
+}
 
+/** The Service's ports with how each picks its backends' host:port (named target ports per backend). */
+function portPlans(service: YusurService, errors: TranslateError[]): PortPlan[] {
   const ports: PortPlan[] = [];
   (service.spec.ports ?? []).forEach((p, i) => {
     const protocol = PROTOCOLS[p.protocol ?? 'TCP'];
@@ -160,6 +159,27 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
           .join(','),
     });
   });
+  return ports;
+}
+
+/**
+ * A YusurService and its resolved backends → the rows it owns. ClusterIPs: one LB per protocol in the VPC's
+ * Load_Balancer_Group (backends of the Service's VPC only: a ClusterIP never crosses VPCs). EIP with every
+ * backend in the Service's VPC: one LB per protocol on the VPC router (the DGP makes it legal, ADR 0001). EIP
+ * with backends in several VPCs: a service-gateway (docs/adr/0004-service-gateway.md). Pure.
+ */
+export function translateYusurService(service: YusurService, ctx: YusurTranslationContext): YusurTranslation {
+  const ns = service.metadata.namespace ?? 'default';
+  const svc = `${ns}/${service.metadata.name}`;
+  const owner: Owner = { kind: 'YusurService', name: svc };
+  const warnings: TranslateError[] = [];
+  const errors: TranslateError[] = [];
+
+  const backends = uniqueBackends(ctx.backends, warnings);
+  const backendVpcs = [...new Set(backends.map((b) => b.vpc))].sort();
+  const eipMode = eipModeOf(service, ctx.vpc, backends);
+
+  const ports = portPlans(service, errors);
   if (errors.length) return { result: failed(errors), eipMode, backendVpcs };
 
   const policy = lbPolicy(service, ctx, warnings);
@@ -192,13 +212,7 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
   const foreign = backends.length - local.length;
   const clusterIps = (ctx.clusterIPs ?? []).map((t) => parseIp(t)).filter((ip): ip is ParsedIp => !!ip);
   if (clusterIps.length) {
-    if (foreign) {
-      warnings.push({
-        reason: 'BackendsOutsideVpc',
-        field: 'spec.scenarios.clusterIP',
-        message: `${foreign} backend(s) outside Vpc ${ctx.vpc} are not reachable through the ClusterIP`,
-      });
-    }
+    warnAboutForeignBackends(foreign, ctx.vpc, warnings);
     const lbs: DesiredRow[] = [];
     for (const protocol of protocols) {
       const vips: Record<string, string> = {};
