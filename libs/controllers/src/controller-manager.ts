@@ -27,6 +27,7 @@ import { ServiceLoadBalancerController } from './service/service-load-balancer.c
 import { DefaultTopologyController } from './topology/default-topology.controller';
 import { EipAddressBook } from './eip/eip-addresses';
 import { ServiceEipController } from './eip/service-eip.controller';
+import { YusurServiceWiring, yusurCrdsServed } from './yusur/yusur-wiring';
 import {
   TopologyObjectsController,
   createTopologyInformers,
@@ -45,6 +46,8 @@ export interface ControllerManagerOptions {
   /** Called for every committed NB transaction (the change journal, metrics). */
   onApply?: (record: ApplyRecord) => void;
   workers?: number;
+  /** How often to look for KubeVirt's VMI API while it is not served (YusurService VM backends; default 30 s). */
+  vmDiscoveryIntervalMs?: number;
 }
 
 /**
@@ -241,7 +244,25 @@ export class ControllerManager {
     }
     // --- end topology objects and EIPs ---
 
-    this.repair({ Service: serviceController, Pod: podController, Node: nodeController });
+    // --- YusurServices (Pod/VM/BareMetal/VNic backends, probes, ClusterIPs, EIPs): libs/controllers/src/yusur ---
+    const repairYusur: Record<string, Controller> = {};
+    if (crdsServed && (await yusurCrdsServed(this.options.kube))) {
+      const yusur = new YusurServiceWiring({
+        ...{ kube: this.options.kube, config, applier: this.nb.applier, events, logger: informerLog(this.log) },
+        ...{ pods: this.pods, topology: topo, builtinSubnets: subnets },
+        vpcForNamespace: (ns) => vpcForNamespace(topo.vpcs.store.list(), ns, config.defaultVpc),
+        controller: (name, reconcile) => this.controller(name, reconcile),
+        noting: (c, reason, map) => this.noting(c, reason, map),
+        vmDiscoveryIntervalMs: this.options.vmDiscoveryIntervalMs,
+      });
+      yusur.start();
+      await yusur.waitForSync();
+      this.informers.push(yusur);
+      repairYusur.YusurService = yusur.register();
+    } else this.log.warn('YusurService CRDs are not served: YusurService controller not started');
+    // --- end YusurServices ---
+
+    this.repair({ Service: serviceController, Pod: podController, Node: nodeController, ...repairYusur });
     await Promise.all(this.controllers.map((c) => c.start()));
     this.log.info('controllers started', { controllers: this.controllers.map((c) => c.name) });
   }
@@ -265,7 +286,9 @@ export class ControllerManager {
   private controller(name: string, reconcile: (key: string) => Promise<unknown>): Controller {
     const c = new Controller({
       name,
-      workers: this.options.workers ?? 4,
+      // Reconciles mostly wait on their NB transaction's round trip: several in flight keep ovsdb-server busy.
+      // Concurrent applies are safe: each owner's rows are its own, and membership mutations commute.
+      workers: this.options.workers ?? 16,
       registry: this.registry,
       logger: this.log,
       reconcile: async (key) => {
@@ -294,6 +317,8 @@ export class ControllerManager {
     );
   }
 }
+
+const informerLog = (log: Logger): Logger => log.child({ part: 'informer' });
 
 function serviceIndex(slice: KubeObject): string[] {
   const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
