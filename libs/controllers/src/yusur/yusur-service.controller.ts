@@ -1,0 +1,300 @@
+import {
+  API_VERSION,
+  type BackendCounts,
+  type ControllerConfig,
+  type EipPool,
+  type NetworkProbe,
+  type NetworkProbeSpec,
+  type Vpc,
+  type YusurService,
+  type YusurServiceStatus,
+} from '@ycloud/api';
+import { isNotFound, setCondition, type Condition, type KubeClient } from '@ycloud/k8s';
+import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
+import { translateYusurService, type YusurTranslation } from '@ycloud/translate';
+import type { EventSink, ObjectCache } from '../common/ports';
+import { applyProbeHealth, resolveBackends, type BackendSources, type ResolvedBackend } from './backends';
+import { ClusterIpBook } from './cluster-ip-book';
+import { YusurEips, type EipOutcome } from './yusur-eips';
+import { YUSUR_RESOURCES } from './yusur-resources';
+
+export interface YusurServiceControllerDeps {
+  services: ObjectCache<YusurService>;
+  probes: ObjectCache<NetworkProbe>;
+  vpcs: ObjectCache<Vpc>;
+  eipPools: ObjectCache<EipPool>;
+  eips: YusurEips;
+  sources: BackendSources;
+  config: ControllerConfig;
+  applier: NorthboundApplier;
+  kube: KubeClient;
+  events: EventSink;
+  clusterIps: ClusterIpBook;
+}
+
+type ConditionType = 'Ready' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy';
+type Verdict = { status: 'True' | 'False'; reason: string; message: string };
+
+/** What one reconcile worked out, before and after translation. */
+interface Plan {
+  vpc: string;
+  backends: ResolvedBackend[];
+  clusterIPs: string[];
+  eip?: { address: string; pool: string };
+  backendsResolved: Verdict;
+  addresses: Verdict;
+  probes: Verdict;
+}
+
+/** Max targets of a NetworkProbe (CRD limit). */
+const MAX_PROBE_TARGETS = 256;
+const COUNT_KEYS = { Pod: 'pod', VM: 'vm', BareMetal: 'bareMetal', VNicIP: 'vnicIP' } as const;
+
+/** Name of the NetworkProbe the controller keeps for a service's backends. */
+export function backendsProbeName(service: string): string {
+  return `${service}-backends`;
+}
+
+const ok = (reason: string, message: string): Verdict => ({ status: 'True', reason, message });
+const bad = (reason: string, message: string): Verdict => ({ status: 'False', reason, message });
+
+/**
+ * YusurService → OVN (one DesiredState per service, owner `YusurService/<ns>/<name>`). Per key: resolve backends
+ * of the four kinds, mark them from the service's NetworkProbe (`<name>-backends`, created from spec.probe with an
+ * owner reference), allocate ClusterIPs (given, or from the VPC's service range) and the EIP (through an Eip
+ * object), translate, apply, and write status (addresses, counts, four conditions with observedGeneration; no
+ * write when nothing changed). A service that does not translate owns no rows.
+ */
+export class YusurServiceController {
+  constructor(private readonly deps: YusurServiceControllerDeps) {}
+
+  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+    const owner = { kind: 'YusurService', name: key };
+    const svc = this.deps.services.get(key);
+    const empty: DesiredState = { owner, rows: [], memberships: [], mapEntries: [] };
+    if (!svc || svc.metadata.deletionTimestamp) {
+      const [ns, name] = key.split('/');
+      this.deps.clusterIps.release(key);
+      await this.deps.eips.releaseAll(ns, name);
+      return this.deps.applier.apply(empty, reason);
+    }
+    const plan = await this.plan(key, svc);
+    const t = translateYusurService(svc, {
+      vpc: plan.vpc,
+      vpcs: this.deps.vpcs.list(),
+      eipPools: this.deps.eipPools.list(),
+      backends: plan.backends,
+      clusterIPs: plan.clusterIPs,
+      eip: plan.eip,
+      offloadSelectionFields: this.deps.config.offload.selectionFields,
+    });
+    const state = t.result.ok && plan.addresses.status === 'True' ? t.result.state : empty;
+    let record: ApplyRecord;
+    try {
+      record = await this.deps.applier.apply(state, reason);
+    } catch (err) {
+      await this.writeStatus(svc, plan, bad('ApplyFailed', (err as Error).message));
+      throw err;
+    }
+    await this.writeStatus(svc, plan, this.readiness(plan, t));
+    return record;
+  }
+
+  private async plan(key: string, svc: YusurService): Promise<Plan> {
+    const ns = svc.metadata.namespace ?? 'default';
+    const vpc = svc.spec.scenarios?.clusterIP?.vpc ?? this.deps.sources.vpcForNamespace(ns);
+    const resolved = resolveBackends(svc, this.deps.sources);
+    const probe = await this.syncProbe(svc, resolved);
+    const backends = applyProbeHealth(resolved, probe);
+    const plan: Plan = {
+      vpc,
+      backends,
+      clusterIPs: [],
+      backendsResolved: this.backendsVerdict(svc, backends),
+      addresses: ok('Allocated', 'addresses allocated'),
+      probes: this.probesVerdict(svc, backends),
+    };
+    const vpcKnown = vpc === this.deps.config.defaultVpc || !!this.deps.vpcs.get(vpc);
+    if (!vpcKnown) {
+      plan.addresses = bad('VpcNotFound', `Vpc ${vpc} does not exist`);
+      return plan;
+    }
+    const cluster = this.allocateClusterIps(key, svc, vpc);
+    if (cluster.ok) plan.clusterIPs = cluster.addresses;
+    else plan.addresses = bad(cluster.reason, `spec.scenarios.clusterIP: ${cluster.message}`);
+    const eip: EipOutcome = await this.deps.eips.ensure(svc, vpc);
+    if (eip.ok === true) plan.eip = { address: eip.address, pool: eip.pool };
+    else if (eip.ok === false && plan.addresses.status === 'True')
+      plan.addresses = bad(eip.reason, `spec.scenarios.eip: ${eip.message}`);
+    return plan;
+  }
+
+  private allocateClusterIps(
+    key: string,
+    svc: YusurService,
+    vpc: string,
+  ): { ok: true; addresses: string[] } | { ok: false; reason: string; message: string } {
+    const want = svc.spec.scenarios?.clusterIP;
+    if (!want) {
+      this.deps.clusterIps.release(key);
+      return { ok: true, addresses: [] };
+    }
+    const vpcObj = this.deps.vpcs.get(vpc);
+    const cidrs =
+      vpcObj?.spec.serviceCIDRs ?? (vpc === this.deps.config.defaultVpc ? this.deps.config.serviceCIDRs : []);
+    const holders = () =>
+      this.deps.services.list().map((s) => ({
+        key: `${s.metadata.namespace ?? 'default'}/${s.metadata.name}`,
+        vpc: s.spec.scenarios?.clusterIP?.vpc ?? this.deps.sources.vpcForNamespace(s.metadata.namespace ?? 'default'),
+        addresses: s.status?.clusterIPs ?? [],
+      }));
+    return this.deps.clusterIps.allocate(key, vpc, cidrs, want.address, holders);
+  }
+
+  private backendsVerdict(svc: YusurService, backends: ResolvedBackend[]): Verdict {
+    if (!backends.length) return bad('NoBackends', 'no selected backend has an address');
+    for (const [i, p] of (svc.spec.ports ?? []).entries()) {
+      const target = p.targetPort;
+      if (typeof target !== 'string') continue;
+      if (!backends.some((b) => b.namedPorts?.[target] !== undefined)) {
+        return bad('NamedPortNotFound', `spec.ports[${i}].targetPort: no backend has a port named ${target}`);
+      }
+    }
+    return ok('Resolved', `${backends.length} backend(s)`);
+  }
+
+  private probesVerdict(svc: YusurService, backends: ResolvedBackend[]): Verdict {
+    if (!svc.spec.probe) return ok('NoProbe', 'spec.probe is not set: every backend counts as healthy');
+    const down = backends.filter((b) => b.healthy === false);
+    if (!down.length) return ok('Healthy', `${backends.length} backend(s) healthy`);
+    const names = down.slice(0, 5).map((b) => b.target);
+    return bad('BackendsUnhealthy', `${down.length} of ${backends.length} unhealthy: ${names.join(', ')}`);
+  }
+
+  private readiness(plan: Plan, t: YusurTranslation): Verdict {
+    if (!t.result.ok) {
+      const e = t.result.errors[0];
+      return bad(e.reason, t.result.errors.map((x) => (x.field ? `${x.field}: ${x.message}` : x.message)).join('; '));
+    }
+    if (plan.addresses.status === 'False') return plan.addresses;
+    if (plan.backendsResolved.status === 'False') return plan.backendsResolved;
+    const w = t.result.warnings[0];
+    if (w) return bad(w.reason, t.result.warnings.map((x) => x.message).join('; '));
+    return ok('Ready', 'programmed in OVN');
+  }
+
+  /** Keeps `<name>-backends` in step with spec.probe and the resolved backends; returns the object read. */
+  private async syncProbe(svc: YusurService, backends: ResolvedBackend[]): Promise<NetworkProbe | undefined> {
+    const ns = svc.metadata.namespace ?? 'default';
+    const name = backendsProbeName(svc.metadata.name);
+    const existing = this.deps.probes.get(`${ns}/${name}`);
+    const refs = (existing?.metadata as { ownerReferences?: Array<{ uid?: string }> } | undefined)?.ownerReferences;
+    const owned = refs?.some((r) => r.uid === svc.metadata.uid);
+    if (!svc.spec.probe || !backends.length) {
+      if (existing && owned) await this.ignoreNotFound(this.deps.kube.delete(YUSUR_RESOURCES.NetworkProbe, ns, name));
+      return undefined;
+    }
+    const targets = backends.slice(0, MAX_PROBE_TARGETS).map((b) => ({ backendRef: b.ref }));
+    const spec: NetworkProbeSpec = { ...svc.spec.probe, targets };
+    if (!existing) {
+      const probe = {
+        apiVersion: API_VERSION,
+        kind: 'NetworkProbe',
+        metadata: {
+          name,
+          namespace: ns,
+          ownerReferences: [
+            {
+              apiVersion: API_VERSION,
+              kind: 'YusurService',
+              name: svc.metadata.name,
+              uid: svc.metadata.uid,
+              controller: true,
+            },
+          ],
+        },
+        spec,
+      };
+      await this.deps.kube.create(YUSUR_RESOURCES.NetworkProbe, ns, probe as never);
+      return undefined;
+    }
+    if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
+      const nulls = Object.fromEntries(Object.keys(existing.spec).map((k) => [k, null]));
+      await this.deps.kube.mergePatch(YUSUR_RESOURCES.NetworkProbe, ns, name, { spec: { ...nulls, ...spec } });
+    }
+    return existing;
+  }
+
+  private async ignoreNotFound(p: Promise<unknown>): Promise<void> {
+    try {
+      await p;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  private counts(plan: Plan, svc: YusurService): NonNullable<YusurServiceStatus['backends']> {
+    const out: Record<string, BackendCounts> = {};
+    for (const kind of new Set((svc.spec.backends ?? []).map((b) => b.kind))) {
+      const of = plan.backends.filter((b) => b.kind === kind);
+      out[COUNT_KEYS[kind]] = { found: of.length, healthy: of.filter((b) => b.healthy !== false).length };
+    }
+    return out;
+  }
+
+  /** Status with the four conditions; written only when something differs from the cached object. */
+  private async writeStatus(svc: YusurService, plan: Plan, ready: Verdict): Promise<void> {
+    const cached = this.deps.services.get(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`) ?? svc;
+    const generation = cached.metadata.generation;
+    let conditions = (cached.status?.conditions ?? []) as Condition[];
+    let changed = false;
+    const verdicts: Array<[ConditionType, Verdict]> = [
+      ['BackendsResolved', plan.backendsResolved],
+      ['AddressesAllocated', plan.addresses],
+      ['ProbesHealthy', plan.probes],
+      ['Ready', ready],
+    ];
+    for (const [type, v] of verdicts) {
+      const r = setCondition(conditions, { type, ...v, observedGeneration: generation });
+      conditions = r.conditions;
+      if (r.changed && v.status === 'False' && type !== 'Ready') this.warn(svc, v.reason, v.message);
+      changed ||= r.changed;
+    }
+    const s = cached.status ?? {};
+    const fields = {
+      clusterIPs: plan.clusterIPs.length ? plan.clusterIPs : null,
+      eips: plan.eip ? [plan.eip.address] : null,
+      backends: this.counts(plan, svc),
+      totalBackends: plan.backends.length,
+      healthyBackends: plan.backends.filter((b) => b.healthy !== false).length,
+    };
+    const same =
+      JSON.stringify([s.clusterIPs ?? null, s.eips ?? null, s.backends ?? {}, s.totalBackends, s.healthyBackends]) ===
+      JSON.stringify([fields.clusterIPs, fields.eips, fields.backends, fields.totalBackends, fields.healthyBackends]);
+    if (!changed && same && s.observedGeneration === generation) return;
+    const status = { ...fields, backends: { pod: null, vm: null, bareMetal: null, vnicIP: null, ...fields.backends } };
+    await this.ignoreNotFound(
+      this.deps.kube.mergePatch(
+        YUSUR_RESOURCES.YusurService,
+        svc.metadata.namespace,
+        svc.metadata.name,
+        { status: { ...status, observedGeneration: generation, conditions } },
+        'status',
+      ),
+    );
+  }
+
+  private warn(svc: YusurService, reason: string, message: string): void {
+    this.deps.events.warning(
+      {
+        apiVersion: API_VERSION,
+        kind: 'YusurService',
+        namespace: svc.metadata.namespace,
+        name: svc.metadata.name,
+        uid: svc.metadata.uid,
+      },
+      reason,
+      message,
+    );
+  }
+}
