@@ -1,0 +1,376 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import {
+  API_VERSION,
+  IP_ALLOCATION_ANNOTATION,
+  parseControllerConfig,
+  parseIpAllocationAnnotation,
+  type NetworkProbe,
+  type YusurService,
+} from '@ycloud/api';
+import { ControllerManager, YUSUR_RESOURCES } from '@ycloud/controllers';
+import { KubeClient, Logger, isNotFound, type KubeObject } from '@ycloud/k8s';
+import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
+
+type Svc = YusurService & KubeObject;
+interface Lb {
+  name: string;
+  vips: Record<string, string>;
+  service: string;
+}
+
+/** A minimal KubeVirt VMI CRD: group/version/plural as KubeVirt serves them, only the fields the controller reads. */
+const VMI_CRD = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'virtualmachineinstances.kubevirt.io' },
+  spec: {
+    group: 'kubevirt.io',
+    scope: 'Namespaced',
+    names: { plural: 'virtualmachineinstances', singular: 'virtualmachineinstance', kind: 'VirtualMachineInstance' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
+  },
+};
+
+/**
+ * The YusurService controller against a real kube-apiserver (with the garbage collector) and a real OVN NB: what a
+ * user sees is the service's status, its NetworkProbe, and the load balancer rows (read with ovn-nbctl).
+ */
+describe('YusurService controller (real apiserver + real OVN NB)', () => {
+  let k8s: KubeControlPlane;
+  let ovn: OvnCentral;
+  let kube: KubeClient;
+  let core: CoreV1Api;
+  let manager: ControllerManager | undefined;
+  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
+
+  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await probe().catch((e: Error) => e as unknown as T);
+      if (ok(v)) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  const getSvc = (name: string) => kube.get<Svc>(YUSUR_RESOURCES.YusurService, 'default', name);
+  const cond = (s: Svc, type: string) => s.status?.conditions?.find((c) => c.type === type);
+  /** Waits until the service's condition has status/reason for its current generation. */
+  const condition = (name: string, type: string, status: string, reason: string) =>
+    eventually(
+      () => getSvc(name),
+      (s) =>
+        cond(s, type)?.status === status &&
+        cond(s, type)?.reason === reason &&
+        cond(s, type)?.observedGeneration === s.metadata.generation,
+      `${name} ${type}=${status} ${reason}`,
+    );
+  const createSvc = (name: string, spec: unknown) =>
+    kube.create(YUSUR_RESOURCES.YusurService, 'default', {
+      apiVersion: API_VERSION,
+      kind: 'YusurService',
+      metadata: { name, namespace: 'default' },
+      spec,
+    } as never);
+  const createCustom = (
+    rt: (typeof YUSUR_RESOURCES)[keyof typeof YUSUR_RESOURCES],
+    ns: string | undefined,
+    obj: object,
+  ) => kube.create(rt, ns, obj as never);
+
+  /** Every Load_Balancer with its VIPs and the service that owns it. */
+  async function lbs(): Promise<Lb[]> {
+    const out = JSON.parse(
+      await ovn.nbctl('--format=json', '--columns=name,vips,external_ids', 'list', 'Load_Balancer'),
+    ) as { data: Array<[string, ['map', Array<[string, string]>], ['map', Array<[string, string]>]]> };
+    return out.data.map(([name, vips, ids]) => ({
+      name,
+      vips: Object.fromEntries(vips[1]),
+      service: Object.fromEntries(ids[1])['ycloud.io/service'] ?? '',
+    }));
+  }
+  /** The backends ("ip:port" sorted) of a service's VIP. */
+  const backendsOf = async (service: string, vip: string): Promise<string[] | undefined> => {
+    const lb = (await lbs()).find((l) => l.service === service && vip in l.vips);
+    return lb ? lb.vips[vip].split(',').filter(Boolean).sort() : undefined;
+  };
+  const same = (want: string[]) => (got: string[] | undefined) =>
+    JSON.stringify(got) === JSON.stringify([...want].sort());
+
+  const pod = (name: string, labels: Record<string, string>): V1Pod => ({
+    metadata: { name, namespace: 'default', labels },
+    spec: {
+      nodeName: 'node-1',
+      containers: [{ name: 'c', image: 'none', ports: [{ name: 'http', containerPort: 8080 }] }],
+    },
+  });
+  const podIp = async (name: string): Promise<string> => {
+    const p = await eventually(
+      () => core.readNamespacedPod({ namespace: 'default', name }),
+      (x) => !!parseIpAllocationAnnotation(x.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION]),
+      `${name} allocation`,
+    );
+    return parseIpAllocationAnnotation(p.metadata!.annotations![IP_ALLOCATION_ANNOTATION])!.ip.split('/')[0];
+  };
+
+  async function startManager(): Promise<ControllerManager> {
+    const m = new ControllerManager({
+      config,
+      kube,
+      northbound: { remotes: ovn.nbRemote },
+      logger: new Logger({ level: 'error' }),
+      vmDiscoveryIntervalMs: 1000,
+    });
+    await m.start();
+    return m;
+  }
+
+  beforeAll(async () => {
+    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
+    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    const dir = join(__dirname, '../../crds');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+        body: parse(readFileSync(join(dir, f), 'utf8')),
+      });
+    }
+    await eventually(
+      () =>
+        kube
+          .list(YUSUR_RESOURCES.YusurService)
+          .then(() => kube.list(YUSUR_RESOURCES.VNic))
+          .then(() => true),
+      (v) => v === true,
+      'CRDs served',
+    );
+    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
+    manager = await startManager();
+  }, 180_000);
+  afterAll(async () => {
+    await manager?.stop();
+    kube?.close();
+    await Promise.all([k8s?.stop(), ovn?.stop()]);
+  }, 60_000);
+
+  let webIp = '';
+  let p1 = '';
+  let p2 = '';
+
+  it('resolves Pod backends (named targetPort), allocates a ClusterIP from the service CIDR and programs the LB', async () => {
+    await core.createNamespacedPod({ namespace: 'default', body: pod('p1', { app: 'web' }) });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('p2', { app: 'web' }) });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('other', { app: 'db' }) });
+    [p1, p2] = await Promise.all([podIp('p1'), podIp('p2')]);
+    await createSvc('web', {
+      backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+      ports: [{ port: 80, targetPort: 'http' }],
+      scenarios: { clusterIP: {} },
+      probe: { type: 'tcp', port: 8080, intervalSeconds: 5 },
+    });
+    const s = await condition('web', 'Ready', 'True', 'Ready');
+    expect(s.status?.clusterIPs).toHaveLength(1);
+    webIp = s.status!.clusterIPs![0];
+    expect(webIp).toMatch(/^10\.(9[6-9]|1[01]\d)\./); // config serviceCIDRs 10.96.0.0/12
+    expect(s.status).toMatchObject({
+      backends: { pod: { found: 2, healthy: 2 } },
+      totalBackends: 2,
+      healthyBackends: 2,
+    });
+    for (const t of ['BackendsResolved', 'AddressesAllocated', 'ProbesHealthy'])
+      expect(cond(s, t)?.status).toBe('True');
+    await eventually(() => backendsOf('default/web', `${webIp}:80`), same([`${p1}:8080`, `${p2}:8080`]), 'web LB');
+    // The LB is in the default VPC's load balancer group.
+    const group = await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group');
+    const lbUuid = await ovn.nbctl(
+      '--bare',
+      '--columns=_uuid',
+      'find',
+      'Load_Balancer',
+      `name=${(await lbs()).find((l) => l.service === 'default/web')!.name}`,
+    );
+    expect(group).toContain(lbUuid.trim());
+  });
+
+  it('creates the <service>-backends NetworkProbe with an owner reference and follows its health results', async () => {
+    const probe = await eventually(
+      () => kube.get<NetworkProbe & KubeObject>(YUSUR_RESOURCES.NetworkProbe, 'default', 'web-backends'),
+      (p) => (p as NetworkProbe).spec?.targets?.length === 2,
+      'web-backends probe',
+    );
+    expect(probe.spec).toMatchObject({ type: 'tcp', port: 8080, intervalSeconds: 5 });
+    expect(probe.spec.targets.map((t) => t.backendRef).sort((a, b) => (a!.name < b!.name ? -1 : 1))).toEqual([
+      { kind: 'Pod', name: 'p1', namespace: 'default' },
+      { kind: 'Pod', name: 'p2', namespace: 'default' },
+    ]);
+    const owners = (probe.metadata as { ownerReferences?: Array<{ kind: string; name: string }> }).ownerReferences;
+    expect(owners).toEqual([expect.objectContaining({ kind: 'YusurService', name: 'web' })]);
+    const setHealth = (healthy: boolean) =>
+      kube.mergePatch(
+        YUSUR_RESOURCES.NetworkProbe,
+        'default',
+        'web-backends',
+        { status: { targets: [{ target: 'Pod/default/p1', address: p1, healthy }] } },
+        'status',
+      );
+    await setHealth(false);
+    await eventually(() => backendsOf('default/web', `${webIp}:80`), same([`${p2}:8080`]), 'p1 out of the LB');
+    const down = await condition('web', 'ProbesHealthy', 'False', 'BackendsUnhealthy');
+    expect(down.status).toMatchObject({ backends: { pod: { found: 2, healthy: 1 } }, healthyBackends: 1 });
+    expect(cond(down, 'ProbesHealthy')?.message).toContain('Pod/default/p1');
+    await setHealth(true);
+    await eventually(() => backendsOf('default/web', `${webIp}:80`), same([`${p1}:8080`, `${p2}:8080`]), 'p1 back');
+    await condition('web', 'ProbesHealthy', 'True', 'Healthy');
+  });
+
+  it('resolves BareMetalServer and VNic backends', async () => {
+    await createCustom(YUSUR_RESOURCES.BareMetalServer, undefined, {
+      apiVersion: API_VERSION,
+      kind: 'BareMetalServer',
+      metadata: { name: 'bm-1', labels: { role: 'db' } },
+      spec: { vpc: 'default', subnet: 'default', ip: '10.16.200.10' },
+    });
+    await createCustom(YUSUR_RESOURCES.VNic, 'default', {
+      apiVersion: API_VERSION,
+      kind: 'VNic',
+      metadata: { name: 'nic-1', namespace: 'default', labels: { role: 'db' } },
+      spec: { subnet: 'default', ip: '10.16.200.20' },
+    });
+    await createSvc('db', {
+      backends: [
+        { kind: 'BareMetal', selector: { matchLabels: { role: 'db' } } },
+        { kind: 'VNicIP', selector: { matchExpressions: [{ key: 'role', operator: 'In', values: ['db'] }] } },
+      ],
+      ports: [{ port: 5432 }],
+      scenarios: { clusterIP: { address: '10.96.100.100' } },
+    });
+    const s = await condition('db', 'Ready', 'True', 'Ready');
+    expect(s.status).toMatchObject({
+      clusterIPs: ['10.96.100.100'],
+      backends: { bareMetal: { found: 1, healthy: 1 }, vnicIP: { found: 1, healthy: 1 } },
+      totalBackends: 2,
+    });
+    expect(cond(s, 'ProbesHealthy')).toMatchObject({ status: 'True', reason: 'NoProbe' });
+    await eventually(
+      () => backendsOf('default/db', '10.96.100.100:5432'),
+      same(['10.16.200.10:5432', '10.16.200.20:5432']),
+      'db LB',
+    );
+    // A second VNic with the label joins.
+    await createCustom(YUSUR_RESOURCES.VNic, 'default', {
+      apiVersion: API_VERSION,
+      kind: 'VNic',
+      metadata: { name: 'nic-2', namespace: 'default', labels: { role: 'db' } },
+      spec: { subnet: 'default', ip: '10.16.200.21' },
+    });
+    await eventually(
+      () => backendsOf('default/db', '10.96.100.100:5432'),
+      same(['10.16.200.10:5432', '10.16.200.20:5432', '10.16.200.21:5432']),
+      'nic-2 in the db LB',
+    );
+  });
+
+  it('picks up VMs once KubeVirt is installed after the controller started', async () => {
+    await createSvc('vms', {
+      backends: [{ kind: 'VM', selector: { matchLabels: { app: 'vm' } } }],
+      ports: [{ port: 22 }],
+      scenarios: { clusterIP: {} },
+    });
+    const before = await condition('vms', 'BackendsResolved', 'False', 'NoBackends');
+    expect(before.status?.backends).toEqual({ vm: { found: 0, healthy: 0 } });
+    const vmIp = before.status!.clusterIPs![0];
+    await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: VMI_CRD });
+    await eventually(
+      () => kube.list(YUSUR_RESOURCES.VirtualMachineInstance).then(() => true),
+      (v) => v === true,
+      'VMI API served',
+    );
+    await createCustom(YUSUR_RESOURCES.VirtualMachineInstance, 'default', {
+      apiVersion: 'kubevirt.io/v1',
+      kind: 'VirtualMachineInstance',
+      metadata: { name: 'vm-1', namespace: 'default', labels: { app: 'vm' } },
+      spec: {},
+      status: { phase: 'Running', interfaces: [{ name: 'default', ipAddress: '10.16.201.5' }] },
+    });
+    const s = await condition('vms', 'Ready', 'True', 'Ready');
+    expect(s.status?.backends).toEqual({ vm: { found: 1, healthy: 1 } });
+    await eventually(() => backendsOf('default/vms', `${vmIp}:22`), same(['10.16.201.5:22']), 'vm LB');
+  });
+
+  it('reports invalid services in conditions and programs nothing for an unallocatable address', async () => {
+    await createSvc('badport', {
+      backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+      ports: [{ port: 80, targetPort: 'nope' }],
+      scenarios: { clusterIP: {} },
+    });
+    const bp = await condition('badport', 'BackendsResolved', 'False', 'NamedPortNotFound');
+    expect(cond(bp, 'Ready')).toMatchObject({ status: 'False', reason: 'NamedPortNotFound' });
+    expect(cond(bp, 'BackendsResolved')?.message).toContain('nope');
+
+    await createSvc('badaddr', {
+      backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+      ports: [{ port: 80, targetPort: 8080 }],
+      scenarios: { clusterIP: { address: '192.168.50.1' } },
+    });
+    const ba = await condition('badaddr', 'AddressesAllocated', 'False', 'InvalidAddress');
+    expect(cond(ba, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidAddress' });
+    expect(ba.status?.clusterIPs).toBeUndefined();
+    // The address of another service is refused too.
+    await createSvc('taken', {
+      backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+      ports: [{ port: 80, targetPort: 8080 }],
+      scenarios: { clusterIP: { address: '10.96.100.100' } },
+    });
+    await condition('taken', 'AddressesAllocated', 'False', 'AddressInUse');
+    expect((await lbs()).filter((l) => ['default/badaddr', 'default/taken'].includes(l.service))).toEqual([]);
+  });
+
+  it('keeps ClusterIPs across a controller restart (rebuilt from status) and never hands one out twice', async () => {
+    await manager!.stop();
+    manager = await startManager();
+    await createSvc('after', {
+      backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+      ports: [{ port: 80, targetPort: 8080 }],
+      scenarios: { clusterIP: {} },
+    });
+    const after = await condition('after', 'Ready', 'True', 'Ready');
+    const all = await Promise.all(['web', 'db', 'vms', 'after'].map((n) => getSvc(n)));
+    const ips = all.map((s) => s.status?.clusterIPs?.[0]);
+    expect(ips[0]).toBe(webIp);
+    expect(new Set(ips).size).toBe(4);
+    expect(after.status?.clusterIPs?.[0]).toBeDefined();
+  });
+
+  it('deleting a YusurService removes every NB row it owned and its NetworkProbe', async () => {
+    const rowsOf = async () =>
+      (await ovn.nbctl('--bare', '--columns=external_ids', 'list', 'Load_Balancer')).includes('default/web');
+    expect(await rowsOf()).toBe(true);
+    await kube.delete(YUSUR_RESOURCES.YusurService, 'default', 'web');
+    await eventually(rowsOf, (v) => v === false, 'web LB rows gone');
+    await eventually(
+      () =>
+        kube
+          .get(YUSUR_RESOURCES.NetworkProbe, 'default', 'web-backends')
+          .then(() => 'present')
+          .catch((e: unknown) => (isNotFound(e) ? 'gone' : 'error')),
+      (v) => v === 'gone',
+      'web-backends garbage-collected',
+    );
+    // The default VPC's LB group no longer references a deleted LB (membership owned by the service).
+    const group = (await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group'))
+      .split(/\s+/)
+      .filter(Boolean);
+    const uuids = (await ovn.nbctl('--bare', '--columns=_uuid', 'list', 'Load_Balancer')).split(/\s+/).filter(Boolean);
+    for (const g of group) expect(uuids).toContain(g);
+  });
+});
