@@ -1,0 +1,4 @@
+export * from './target-state';
+export * from './probe-scheduler';
+export * from './netns-probe-worker';
+export * from './prober';
