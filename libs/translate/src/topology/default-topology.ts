@@ -1,8 +1,17 @@
-import { API_VERSION, BuiltinSubnetConfig, ControllerConfig, EipPool, Subnet, Vpc } from '@ycloud/api';
+import {
+  API_VERSION,
+  BuiltinSubnetConfig,
+  ControllerConfig,
+  EipPool,
+  Subnet,
+  Vpc,
+  formatIp,
+  parseCidr,
+} from '@ycloud/api';
 import { DesiredState } from '@ycloud/ovn';
-import { TranslateError } from './result';
+import { TranslateError, TranslateResult } from './result';
 import { translateSubnet } from './subnet.translator';
-import { translateVpc } from './vpc.translator';
+import { translateVpc, translateVpcGateway } from './vpc.translator';
 
 /** Label on objects the controller synthesises from its config. */
 export const BUILTIN_LABEL = 'sdn.ycloud.io/builtin';
@@ -33,23 +42,58 @@ export function defaultTopologyObjects(config: ControllerConfig): { vpc: Vpc; su
   return { vpc, subnets: [subnet(config.defaultSubnet, 'pod'), subnet(config.joinSubnet, 'join')] };
 }
 
+/** Owner of the default VPC's external gateway rows (its router belongs to `Vpc/<defaultVpc>`, the config's). */
+export const DEFAULT_VPC_GATEWAY_KIND = 'VpcGateway';
+
+/**
+ * The default VPC's address on the EIP transit switches: the last host of `eip.transitCIDR`. Derived rather than
+ * stored because the default VPC has no object whose status could keep it; stable across restarts by construction.
+ * Vpc resources get the lowest free addresses, so they reach it only when the transit range is full (the allocator
+ * reserves it for the default VPC; a Vpc restored from an older status that holds it keeps it, and the default
+ * VPC then reports the conflict).
+ */
+export function defaultVpcTransitAddress(config: Pick<ControllerConfig, 'eip'>): string | undefined {
+  const cidr = parseCidr(config.eip.transitCIDR);
+  if (!cidr || cidr.family !== 4 || cidr.last - cidr.network < 3n) return undefined;
+  return formatIp({ family: 4, value: cidr.last - 1n });
+}
+
 /**
  * Desired state of the default topology: router `vpc-<defaultVpc>` with its LB group, switch
- * `subnet-<defaultSubnet>` and `subnet-<joinSubnet>`, both attached to the router. `status` carries what the
- * controller keeps in the default Vpc's status (its transit address) when an EIP pool is configured.
+ * `subnet-<defaultSubnet>` and `subnet-<joinSubnet>`, both attached to the router. The router's external gateway
+ * (when `eip.defaultPool` is set) is not part of it: see translateDefaultVpcGateway.
  */
 export function translateDefaultTopology(
   config: ControllerConfig,
-  opts: { eipPools?: EipPool[]; vpcStatus?: Vpc['status'] } = {},
 ): { ok: true; states: DesiredState[]; warnings: TranslateError[] } | { ok: false; errors: TranslateError[] } {
   const { vpc, subnets } = defaultTopologyObjects(config);
-  if (opts.vpcStatus) vpc.status = opts.vpcStatus;
+  const routerOnly: Vpc = { ...vpc, spec: { ...vpc.spec, externalGateway: undefined } };
   const results = [
-    translateVpc(vpc, { eipPools: opts.eipPools, transitCIDR: config.eip.transitCIDR }),
+    translateVpc(routerOnly, { transitCIDR: config.eip.transitCIDR }),
     ...subnets.map((s) => translateSubnet(s, { vpcs: [vpc], subnets })),
   ];
   const errors = results.flatMap((r) => (r.ok ? [] : r.errors));
   if (errors.length) return { ok: false, errors };
   const ok = results.filter((r): r is Extract<typeof r, { ok: true }> => r.ok);
   return { ok: true, states: ok.map((r) => r.state), warnings: ok.flatMap((r) => r.warnings) };
+}
+
+/**
+ * The default VPC's external gateway towards `eip.defaultPool`, exactly as a Vpc resource naming that pool gets it
+ * (gateway port + Gateway_Chassis following the pool's active node, transit switch port, default route), owned by
+ * `VpcGateway/<defaultVpc>`. No pool configured: no rows (so a config change removes them).
+ */
+export function translateDefaultVpcGateway(
+  config: ControllerConfig,
+  ctx: { eipPools: EipPool[]; transitAddress?: string },
+): TranslateResult {
+  const vpc = defaultVpcWithStatus(config, ctx.transitAddress);
+  const owner = { kind: DEFAULT_VPC_GATEWAY_KIND, name: config.defaultVpc };
+  return translateVpcGateway(vpc, { eipPools: ctx.eipPools, transitCIDR: config.eip.transitCIDR }, owner);
+}
+
+/** The default Vpc object with the transit address in its status (what a Vpc resource would carry). */
+export function defaultVpcWithStatus(config: ControllerConfig, transitAddress?: string): Vpc {
+  const { vpc } = defaultTopologyObjects(config);
+  return transitAddress && vpc.spec.externalGateway ? { ...vpc, status: { transitAddress } } : vpc;
 }

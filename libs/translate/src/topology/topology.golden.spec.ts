@@ -2,13 +2,13 @@ import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { DEFAULT_CONTROLLER_CONFIG, Eip, EipPool, Subnet, Vpc, parseControllerConfig } from '@ycloud/api';
-import { translateDefaultTopology } from './default-topology';
+import { defaultVpcTransitAddress, translateDefaultTopology, translateDefaultVpcGateway } from './default-topology';
 import { translateTopology } from './topology.translator';
 
 /**
  * Golden cases: test-fixtures/topology/<case>/input.yaml holds Vpc/Subnet/EipPool/Eip objects (and optionally a
  * `kind: ControllerConfig` document whose `spec` is the controller config; with `spec.defaultTopology: true`
- * the default topology is translated too). expected.json is the translation, checked by hand.
+ * the default topology is translated too, and with `eip.defaultPool` the default VPC's gateway). expected.json is the translation, checked by hand.
  * `YCLOUD_UPDATE_GOLDEN=1` rewrites expected.json (review the diff!).
  */
 const root = join(__dirname, '../../test-fixtures/topology');
@@ -28,7 +28,11 @@ function run(dir: string): unknown {
     eips: of<Eip>('Eip'),
   };
   const result: Record<string, unknown> = {};
-  if (defaultTopology) result.defaultTopology = translateDefaultTopology(config, { eipPools: objs.eipPools });
+  if (defaultTopology) result.defaultTopology = translateDefaultTopology(config);
+  if (defaultTopology && config.eip.defaultPool) {
+    const transitAddress = defaultVpcTransitAddress(config);
+    result.defaultVpcGateway = translateDefaultVpcGateway(config, { eipPools: objs.eipPools, transitAddress });
+  }
   if (docs.some((d) => d.kind !== 'ControllerConfig')) result.topology = translateTopology(objs, config);
   return result;
 }

@@ -92,6 +92,21 @@ export function translateVpc(vpc: Vpc, ctx: VpcContext): TranslateResult {
   return { ok: true, state, warnings };
 }
 
+/**
+ * Only the external gateway part of a Vpc (gateway port, Gateway_Chassis, transit switch port, default route), under
+ * `owner`: for the default VPC, whose router and LB group belong to the config-driven default topology while its
+ * gateway follows the EipPool objects (one owner per row). The Vpc needs spec.externalGateway and
+ * status.transitAddress; what is missing is a warning and no rows, as for a Vpc resource.
+ */
+export function translateVpcGateway(vpc: Vpc, ctx: VpcContext, owner: Owner): TranslateResult {
+  const gw = vpc.spec.externalGateway;
+  const state: DesiredState = { owner, rows: [], memberships: [] };
+  if (!gw) return { ok: true, state, warnings: [] };
+  const ext = externalGatewayRows(vpc, gw.eipPool, ctx, owner);
+  if ('warning' in ext) return { ok: true, state, warnings: [ext.warning] };
+  return { ok: true, state: { ...state, rows: ext.rows }, warnings: [] };
+}
+
 function externalGatewayRows(
   vpc: Vpc,
   poolName: string,
