@@ -1,0 +1,97 @@
+import { runChecked, type CommandRunner } from '@ycloud/cni';
+
+/** Name of the network namespace a VPC's probes are sent from. */
+export function probeNetnsName(vpc: string): string {
+  return `ycloud-probe-${vpc}`;
+}
+
+/** Name of the VPC's probe Logical_Switch_Port (the OVS interface's iface-id). */
+export function probeLspName(vpc: string): string {
+  return `probe.${vpc}`;
+}
+
+/** Where and how to plug one VPC's probe port (what the controller allocated for `probe.<vpc>`). */
+export interface ProbePortPlug {
+  vpc: string;
+  mac: string;
+  /** Address with prefix length, e.g. `10.1.0.250/24`. */
+  ipCidr: string;
+  gateway: string;
+  mtu?: number;
+  /** Namespace name; default `ycloud-probe-<vpc>`. */
+  netns?: string;
+  bridge?: string;
+}
+
+export interface ProbePortHost {
+  /** ovs-vsctl with the node's database (arguments after --db/--timeout). */
+  vsctl(args: string[]): Promise<string>;
+  runner: CommandRunner;
+  /** Namespace the OVS datapath creates internal devices in (undefined: the caller's, i.e. the host). */
+  datapathNetns?: string;
+}
+
+/** OVS port / Linux interface name: at most 15 characters, stable per VPC. */
+export function probeIfName(vpc: string): string {
+  let h = 0;
+  for (const c of vpc) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return `ycpr${h.toString(16).padStart(8, '0')}`.slice(0, 15);
+}
+
+/**
+ * Plugs a VPC's probe port on this node: an OVS internal port on br-int with `iface-id=probe.<vpc>`, moved into
+ * namespace `ycloud-probe-<vpc>` with the allocated MAC/address and a default route via the subnet gateway.
+ * Idempotent: an existing namespace and port are reconfigured. Returns the namespace name.
+ */
+export async function plugProbePort(host: ProbePortHost, plug: ProbePortPlug): Promise<string> {
+  const netns = plug.netns ?? probeNetnsName(plug.vpc);
+  const ifname = probeIfName(plug.vpc);
+  const run = (cmd: string, args: string[]) => runChecked(host.runner, cmd, args);
+  const ipDp = (...a: string[]) => run('ip', host.datapathNetns ? ['-n', host.datapathNetns, ...a] : a);
+  const ipNs = (...a: string[]) => run('ip', ['-n', netns, ...a]);
+  const existing = (await run('ip', ['netns', 'list'])).split('\n').some((l) => l.split(' ')[0] === netns);
+  if (!existing) await run('ip', ['netns', 'add', netns]);
+  await run('ip', ['netns', 'exec', netns, 'sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+  await ipNs('link', 'set', 'lo', 'up');
+  await host.vsctl([
+    '--may-exist',
+    'add-port',
+    plug.bridge ?? 'br-int',
+    ifname,
+    '--',
+    'set',
+    'Interface',
+    ifname,
+    'type=internal',
+    `mac="${plug.mac}"`,
+    `external_ids:iface-id="${probeLspName(plug.vpc)}"`,
+    ...(plug.mtu ? [`mtu_request=${plug.mtu}`] : []),
+  ]);
+  const inNs = await host.runner.run('ip', ['-n', netns, 'link', 'show', ifname]);
+  if (inNs.code !== 0) {
+    // The datapath creates the device asynchronously.
+    for (let i = 0; ; i++) {
+      const r = await host.runner.run('ip', [
+        ...(host.datapathNetns ? ['-n', host.datapathNetns] : []),
+        'link',
+        'show',
+        ifname,
+      ]);
+      if (r.code === 0) break;
+      if (i > 200) throw new Error(`OVS internal port ${ifname} did not appear`);
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await ipDp('link', 'set', ifname, 'netns', netns);
+  }
+  await ipNs('link', 'set', ifname, 'address', plug.mac);
+  await ipNs('addr', 'replace', plug.ipCidr, 'dev', ifname);
+  await ipNs('link', 'set', ifname, 'up');
+  await ipNs('route', 'replace', 'default', 'via', plug.gateway, 'dev', ifname);
+  return netns;
+}
+
+/** Removes the probe port and its namespace (both may already be gone). */
+export async function unplugProbePort(host: ProbePortHost, vpc: string, netns = probeNetnsName(vpc)): Promise<void> {
+  await host.vsctl(['--if-exists', 'del-port', probeIfName(vpc)]);
+  await host.runner.run('ip', ['netns', 'del', netns]);
+}
