@@ -216,7 +216,7 @@ export class ControllerManager {
         services: this.services.store,
         endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
         eips: topo.eips.store,
-        vpcs: topo.vpcs.store,
+        vpcs: topologyObjects.vpcs, // with the default VPC when eip.defaultPool is set
         vpcForNamespace: (ns) => topologyObjects.vpcForNamespace(ns),
         config,
         applier: this.nb.applier,
@@ -241,6 +241,7 @@ export class ControllerManager {
           topologyController.enqueue(`${owner.kind}/${owner.name}`);
         if (owner.kind === 'ServiceEip') serviceEipController.enqueue(owner.name);
       }
+      topologyController.enqueue(`Vpc/${config.defaultVpc}`); // its external gateway (VpcGateway owner)
     }
     // --- end topology objects and EIPs ---
 

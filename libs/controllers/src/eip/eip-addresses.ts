@@ -65,21 +65,47 @@ export class EipAddressBook {
     return { used: c?.used ?? 0, free: Number(c?.available ?? 0n) };
   }
 
-  /** A Vpc's address on the transit switches (first host = the pool gateway routers). */
-  allocateTransit(vpc: Vpc, vpcs: Vpc[], transitCIDR: string): Allocation {
+  /** The transit allocator, rebuilt from the Vpcs' status when first used or when the CIDR changed. */
+  private transitIpam(vpcs: Vpc[], transitCIDR: string): IpAllocator | undefined {
     if (!this.transit || this.transit.cidr !== transitCIDR) {
       const cidr = parseCidr(transitCIDR);
-      if (!cidr) return { ok: false, reason: 'InvalidConfig', message: `transit CIDR ${transitCIDR} is invalid` };
+      if (!cidr) return undefined;
       const ipam = new IpAllocator({ cidrs: [transitCIDR], gateways: [formatIp(firstHost(cidr))] });
       for (const v of vpcs) if (v.status?.transitAddress) ipam.restore(v.metadata.name, [v.status.transitAddress]);
       this.transit = { cidr: transitCIDR, ipam };
     }
-    const ipam = this.transit.ipam;
+    return this.transit.ipam;
+  }
+
+  /** A Vpc's address on the transit switches (first host = the pool gateway routers). */
+  allocateTransit(vpc: Vpc, vpcs: Vpc[], transitCIDR: string): Allocation {
+    const ipam = this.transitIpam(vpcs, transitCIDR);
+    if (!ipam) return { ok: false, reason: 'InvalidConfig', message: `transit CIDR ${transitCIDR} is invalid` };
     const name = vpc.metadata.name;
     const held = ipam.addressesOf(name);
     if (held.length) return { ok: true, address: held[0] };
     const r = ipam.allocate(name, vpc.status?.transitAddress ? [vpc.status.transitAddress] : []);
     return r.ok ? { ok: true, address: r.ips[0] } : { ok: false, reason: 'TransitExhausted', message: r.message };
+  }
+
+  /**
+   * Records a fixed transit address (the default VPC's, derived from the config) so no Vpc is given it. Vpcs whose
+   * status already holds it keep it: then this fails with AddressInUse.
+   */
+  reserveTransit(name: string, address: string, vpcs: Vpc[], transitCIDR: string): Allocation {
+    const ipam = this.transitIpam(vpcs, transitCIDR);
+    if (!ipam) return { ok: false, reason: 'InvalidConfig', message: `transit CIDR ${transitCIDR} is invalid` };
+    const held = ipam.addressesOf(name);
+    if (held[0] === address) return { ok: true, address };
+    if (held.length) ipam.release(name);
+    const r = ipam.restore(name, [address]);
+    if (r.ok) return { ok: true, address };
+    const other = ipam.ownerOf(address);
+    return {
+      ok: false,
+      reason: 'AddressInUse',
+      message: other ? `transit address ${address} is used by Vpc ${other}` : r.conflicts[0].message,
+    };
   }
 
   releaseTransit(name: string): void {

@@ -24,8 +24,12 @@ import {
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import {
   TranslateError,
+  DEFAULT_VPC_GATEWAY_KIND,
   TranslateResult,
   activeGatewayNode,
+  defaultVpcTransitAddress,
+  defaultVpcWithStatus,
+  translateDefaultVpcGateway,
   translateEip,
   translateEipPool,
   translateSubnet,
@@ -92,12 +96,43 @@ function nodeReady(node: V1Node | undefined): boolean {
  * unchanged states write nothing.
  */
 export class TopologyObjectsController {
+  /** Last problem logged for the default VPC's gateway (logged once per change: it has no status to carry it). */
+  private defaultGatewayProblem = '';
+
   constructor(private readonly deps: TopologyObjectsControllerDeps) {}
 
-  /** Every key of every topology object in the caches. */
+  /**
+   * The Vpcs as translation and the EIP controller see them: the Vpc resources plus, with `eip.defaultPool`, the
+   * default VPC with its transit address in status (it has no resource; built-in names in the cache are ignored).
+   */
+  readonly vpcs: ObjectCache<Vpc> = {
+    get: (name) => (name === this.deps.config.defaultVpc ? this.defaultVpc() : this.deps.caches.vpcs.get(name)),
+    list: () => {
+      const def = this.defaultVpc();
+      const rest = this.deps.caches.vpcs.list().filter((v) => v.metadata.name !== this.deps.config.defaultVpc);
+      return def ? [...rest, def] : rest;
+    },
+  };
+
+  /**
+   * The default Vpc object when it has an external gateway (`eip.defaultPool`), with its transit address
+   * (defaultVpcTransitAddress, reserved in the transit allocator so no Vpc resource is given it).
+   */
+  private defaultVpc(): Vpc | undefined {
+    const c = this.deps.config;
+    if (!c.eip.defaultPool) return undefined;
+    const address = defaultVpcTransitAddress(c);
+    const r = address
+      ? this.deps.addresses.reserveTransit(c.defaultVpc, address, this.vpcResources(), c.eip.transitCIDR)
+      : undefined;
+    return defaultVpcWithStatus(c, r?.ok ? r.address : undefined);
+  }
+
+  /** Every key of every topology object in the caches, and the default VPC's (its external gateway). */
   allKeys(): string[] {
     const c = this.deps.caches;
     return [
+      `Vpc/${this.deps.config.defaultVpc}`,
       ...c.vpcs.list().map((o) => `Vpc/${o.metadata.name}`),
       ...c.subnets.list().map((o) => `Subnet/${o.metadata.name}`),
       ...c.eipPools.list().map((o) => `EipPool/${o.metadata.name}`),
@@ -114,6 +149,7 @@ export class TopologyObjectsController {
     const kind = key.slice(0, i) as TopologyKind;
     const name = key.slice(i + 1);
     const owner = { kind, name };
+    if (kind === 'Vpc' && name === this.deps.config.defaultVpc) return this.reconcileDefaultGateway(reason);
     if (this.isBuiltin(kind, name)) {
       // The default VPC and its subnets come from the config (DefaultTopologyController owns their rows).
       return { owner, reason, written: false, operations: 0, touched: [], latencyMs: 0, at: new Date() };
@@ -151,6 +187,36 @@ export class TopologyObjectsController {
     return record;
   }
 
+  /**
+   * The default VPC's external gateway (owner `VpcGateway/<defaultVpc>`; its router stays with
+   * DefaultTopologyController): the same rows a Vpc resource naming `eip.defaultPool` gets, none without it.
+   */
+  private async reconcileDefaultGateway(reason: string): Promise<ApplyRecord> {
+    const c = this.deps.config;
+    const owner = { kind: DEFAULT_VPC_GATEWAY_KIND, name: c.defaultVpc };
+    const address = defaultVpcTransitAddress(c);
+    const reserved =
+      c.eip.defaultPool && address
+        ? this.deps.addresses.reserveTransit(c.defaultVpc, address, this.vpcResources(), c.eip.transitCIDR)
+        : undefined;
+    const transitAddress = reserved?.ok ? reserved.address : undefined;
+    const result = translateDefaultVpcGateway(c, { eipPools: this.deps.caches.eipPools.list(), transitAddress });
+    const problems = [
+      ...(reserved && !reserved.ok ? [reserved.message] : []),
+      ...(result.ok ? result.warnings.map(describe) : result.errors.map(describe)),
+    ].join('; ');
+    if (problems !== this.defaultGatewayProblem) {
+      if (problems) this.deps.log.warn('default VPC external gateway not programmed', { problems });
+      this.defaultGatewayProblem = problems;
+    }
+    const state: DesiredState = result.ok ? result.state : { owner, rows: [], memberships: [] };
+    return this.deps.applier.apply(state, reason);
+  }
+
+  private vpcResources(): Vpc[] {
+    return this.deps.caches.vpcs.list().filter((v) => v.metadata.name !== this.deps.config.defaultVpc);
+  }
+
   /** Names the controller config reserves: the default VPC and its pod and join subnets. */
   isBuiltin(kind: string, name: string): boolean {
     const c = this.deps.config;
@@ -180,7 +246,8 @@ export class TopologyObjectsController {
 
   private async allocateVpc(vpc: Vpc): Promise<Allocated> {
     if (!vpc.spec.externalGateway) return { ok: true, obj: vpc };
-    const a = this.deps.addresses.allocateTransit(vpc, this.deps.caches.vpcs.list(), this.deps.config.eip.transitCIDR);
+    this.defaultVpc(); // reserves the default VPC's transit address before any Vpc is given a new one
+    const a = this.deps.addresses.allocateTransit(vpc, this.vpcResources(), this.deps.config.eip.transitCIDR);
     if (!a.ok) return { ok: false, errors: [{ reason: a.reason, message: a.message }] };
     if (vpc.status?.transitAddress !== a.address) await this.patchStatus('Vpc', vpc, { transitAddress: a.address });
     return { ok: true, obj: { ...vpc, status: { ...vpc.status, transitAddress: a.address } } };
@@ -226,14 +293,15 @@ export class TopologyObjectsController {
     const transitCIDR = this.deps.config.eip.transitCIDR;
     const with_ = <T extends TopologyObject>(list: T[]): T[] =>
       list.map((o) => (o.metadata.name === obj.metadata.name && o.kind === obj.kind ? (obj as T) : o));
-    const vpcs = with_(c.vpcs.list());
+    const vpcs = with_(this.vpcs.list());
     const eipPools = with_(c.eipPools.list());
     const eips = with_(c.eips.list());
     switch (kind) {
       case 'Vpc':
         return translateVpc(obj as Vpc, { eipPools, transitCIDR });
       case 'Subnet':
-        return translateSubnet(obj as Subnet, { vpcs, subnets: c.subnets.list() });
+        // Vpc resources only, as before: the default VPC is in `vpcs` only with an EIP pool.
+        return translateSubnet(obj as Subnet, { vpcs: with_(c.vpcs.list()), subnets: c.subnets.list() });
       case 'EipPool':
         return translateEipPool(obj as EipPool, { vpcs, eips, eipPools, transitCIDR });
       case 'Eip':
