@@ -11,7 +11,7 @@ import {
   type YusurService,
 } from '@ycloud/api';
 import { ControllerManager, YUSUR_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, isNotFound, type KubeObject } from '@ycloud/k8s';
+import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
 import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
@@ -63,23 +63,23 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     }
   }
 
-  const getSvc = (name: string) => kube.get<Svc>(YUSUR_RESOURCES.YusurService, 'default', name);
+  const getSvc = (name: string, ns = 'default') => kube.get<Svc>(YUSUR_RESOURCES.YusurService, ns, name);
   const cond = (s: Svc, type: string) => s.status?.conditions?.find((c) => c.type === type);
   /** Waits until the service's condition has status/reason for its current generation. */
-  const condition = (name: string, type: string, status: string, reason: string) =>
+  const condition = (name: string, type: string, status: string, reason: string, ns = 'default') =>
     eventually(
-      () => getSvc(name),
+      () => getSvc(name, ns),
       (s) =>
         cond(s, type)?.status === status &&
         cond(s, type)?.reason === reason &&
         cond(s, type)?.observedGeneration === s.metadata.generation,
       `${name} ${type}=${status} ${reason}`,
     );
-  const createSvc = (name: string, spec: unknown) =>
-    kube.create(YUSUR_RESOURCES.YusurService, 'default', {
+  const createSvc = (name: string, spec: unknown, ns = 'default') =>
+    kube.create(YUSUR_RESOURCES.YusurService, ns, {
       apiVersion: API_VERSION,
       kind: 'YusurService',
-      metadata: { name, namespace: 'default' },
+      metadata: { name, namespace: ns },
       spec,
     } as never);
   const createCustom = (
@@ -277,6 +277,75 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       () => backendsOf('default/db', '10.96.100.100:5432'),
       same(['10.16.200.10:5432', '10.16.200.20:5432', '10.16.200.21:5432']),
       'nic-2 in the db LB',
+    );
+  });
+
+  it('leaves status untouched (same resourceVersion) when a resync changes nothing', async () => {
+    const before = await getSvc('db');
+    // A Namespace change queues every YusurService; nothing about db changes.
+    await kube.mergePatch(Resources.namespaces, undefined, 'default', { metadata: { labels: { touched: 'yes' } } });
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await getSvc('db')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+
+  it('gives a service of another Vpc a ClusterIP from Vpc.spec.serviceCIDRs and an EIP from a pool on the VPC router', async () => {
+    const topo = (plural: string, kind: string, name: string, spec: unknown) =>
+      kube.request('POST', `/apis/sdn.ycloud.io/v1alpha1/${plural}`, {
+        body: { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+      });
+    await core.createNamespace({ body: { metadata: { name: 'blue' } } });
+    await topo('eippools', 'EipPool', 'ext', {
+      networkName: 'external',
+      cidr: '172.16.0.0/24',
+      gateway: '172.16.0.254',
+      ranges: ['172.16.0.50-172.16.0.52'],
+      gatewayNodes: ['node-1'],
+    });
+    await topo('vpcs', 'Vpc', 'blue', {
+      namespaces: ['blue'],
+      serviceCIDRs: ['10.200.0.0/24'],
+      externalGateway: { eipPool: 'ext' },
+    });
+    await topo('subnets', 'Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'] });
+    await createCustom(YUSUR_RESOURCES.BareMetalServer, undefined, {
+      apiVersion: API_VERSION,
+      kind: 'BareMetalServer',
+      metadata: { name: 'bm-blue', labels: { role: 'blue-db' } },
+      spec: { vpc: 'blue', subnet: 'blue', ip: '10.1.0.50' },
+    });
+    await createSvc(
+      'pub',
+      {
+        backends: [{ kind: 'BareMetal', selector: { matchLabels: { role: 'blue-db' } } }],
+        ports: [{ port: 443, targetPort: 8443 }],
+        scenarios: { clusterIP: {}, eip: { pool: 'ext' } },
+      },
+      'blue',
+    );
+    const s = await condition('pub', 'Ready', 'True', 'Ready', 'blue');
+    expect(s.status?.clusterIPs?.[0]).toMatch(/^10\.200\.0\./);
+    expect(s.status?.eips).toEqual(['172.16.0.50']);
+    expect(cond(s, 'AddressesAllocated')?.status).toBe('True');
+    await eventually(() => backendsOf('blue/pub', '172.16.0.50:443'), same(['10.1.0.50:8443']), 'EIP LB');
+    await eventually(
+      () => backendsOf('blue/pub', `${s.status!.clusterIPs![0]}:443`),
+      same(['10.1.0.50:8443']),
+      'ClusterIP LB',
+    );
+    const eipLb = (await lbs()).find((l) => l.service === 'blue/pub' && '172.16.0.50:443' in l.vips)!;
+    const uuid = (await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();
+    expect(await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Logical_Router', 'vpc-blue')).toContain(uuid);
+    // Deleting the service deletes the Eip created for it (the address goes back to the pool).
+    await kube.delete(YUSUR_RESOURCES.YusurService, 'blue', 'pub');
+    await eventually(
+      () => kube.request('GET', '/apis/sdn.ycloud.io/v1alpha1/eips/ysvc-blue-pub').then(() => 'present'),
+      (v) => v !== 'present',
+      'Eip ysvc-blue-pub deleted',
+    );
+    await eventually(
+      () => lbs().then((l) => l.filter((x) => x.service === 'blue/pub').length),
+      (n) => n === 0,
+      'pub rows gone',
     );
   });
 

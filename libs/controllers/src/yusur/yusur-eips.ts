@@ -38,7 +38,8 @@ export class YusurEips {
       return { ok: 'none' };
     }
     const eip = want.eipName ? await this.bindNamed(ns, name, want.eipName) : await this.ensureOwn(svc, vpc);
-    await this.releaseAll(ns, name, 'ok' in eip ? undefined : eip.metadata.name);
+    // Only Eips other than the one wanted now (which may have just been created and not be in the cache yet).
+    await this.releaseAll(ns, name, want.eipName ?? yusurEipName(ns, name));
     if ('ok' in eip) return eip;
     const address = eip.status?.address;
     if (!address) {

@@ -55,6 +55,15 @@ export function backendsProbeName(service: string): string {
   return `${service}-backends`;
 }
 
+/** JSON with object keys sorted (the apiserver does not keep our key order). */
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : x,
+  );
+}
+
 const ok = (reason: string, message: string): Verdict => ({ status: 'True', reason, message });
 const bad = (reason: string, message: string): Verdict => ({ status: 'False', reason, message });
 
@@ -218,7 +227,7 @@ export class YusurServiceController {
       await this.deps.kube.create(YUSUR_RESOURCES.NetworkProbe, ns, probe as never);
       return undefined;
     }
-    if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
+    if (canonical(existing.spec) !== canonical(spec)) {
       const nulls = Object.fromEntries(Object.keys(existing.spec).map((k) => [k, null]));
       await this.deps.kube.mergePatch(YUSUR_RESOURCES.NetworkProbe, ns, name, { spec: { ...nulls, ...spec } });
     }
@@ -269,8 +278,8 @@ export class YusurServiceController {
       healthyBackends: plan.backends.filter((b) => b.healthy !== false).length,
     };
     const same =
-      JSON.stringify([s.clusterIPs ?? null, s.eips ?? null, s.backends ?? {}, s.totalBackends, s.healthyBackends]) ===
-      JSON.stringify([fields.clusterIPs, fields.eips, fields.backends, fields.totalBackends, fields.healthyBackends]);
+      canonical([s.clusterIPs ?? null, s.eips ?? null, s.backends ?? {}, s.totalBackends, s.healthyBackends]) ===
+      canonical([fields.clusterIPs, fields.eips, fields.backends, fields.totalBackends, fields.healthyBackends]);
     if (!changed && same && s.observedGeneration === generation) return;
     const status = { ...fields, backends: { pod: null, vm: null, bareMetal: null, vnicIP: null, ...fields.backends } };
     await this.ignoreNotFound(
