@@ -15,6 +15,8 @@ export * from './agent/cni-server';
 export * from './agent/keyed-mutex';
 export * from './node/node-bootstrap';
 export * from './node/node-port';
+export * from './node/nodeport.rules';
+export * from './node/nodeport.programmer';
 export * from './agent/cni-metrics';
 export * from './offload/sriov-sysfs';
 export * from './offload/vf-pool';

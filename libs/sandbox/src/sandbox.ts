@@ -1,8 +1,9 @@
-import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   cleanupStale,
   createNode,
   freePort,
+  ipIn,
   isAlive,
   isClean,
   KubeControlPlane,
@@ -54,6 +55,8 @@ export interface SandboxStatus {
 const SERVICE_CIDR = '10.96.0.0/16';
 const POD_CIDR = '10.16.0.0/16';
 const EXTERNAL_IP = '172.16.0.100/24';
+/** The gateway node's own address on the external network (its NIC in br-ex), reported as its ExternalIP. */
+const GATEWAY_NODE_EXTERNAL_IP = '172.16.0.11/24';
 const READY_TIMEOUT_MS = 90_000;
 
 export const DEFAULT_EXAMPLE = path.join(repoRoot(), 'deploy/examples/hello.yaml');
@@ -125,6 +128,9 @@ export class Sandbox {
       await fs.chmod(kubeconfig, 0o600);
       const gw = bed.node(nodes[0]);
       const external = await gw.attachExternalNetwork({ network: 'external', netns: 'external', ip: EXTERNAL_IP });
+      // Like a real node whose NIC sits in br-ex: br-ex's LOCAL port carries the node's external address.
+      await ipIn(gw.netns, 'addr', 'add', GATEWAY_NODE_EXTERNAL_IP, 'dev', 'br-ex');
+      await ipIn(gw.netns, 'link', 'set', 'br-ex', 'up');
       const work = path.join(bed.dir, 'sandbox'); // configs here: the processes' command lines name the run dir
       await fs.mkdir(work, { recursive: true });
 
@@ -132,6 +138,7 @@ export class Sandbox {
         const labels: Record<string, string> = name === nodes[0] ? { 'ycloud.io/eip-gateway': 'true' } : {};
         await createNode(cp.kubeConfig, name, bed.node(name).encapIp, labels);
       }
+      await setExternalIP(cp.kubeConfig.makeApiClient(CoreV1Api), nodes[0], gw.encapIp, GATEWAY_NODE_EXTERNAL_IP);
 
       const controllerConfig = path.join(work, 'controller.yaml');
       await fs.writeFile(controllerConfig, toYaml({ nbRemote: bed.central.nbRemote, serviceCIDRs: [SERVICE_CIDR] }));
@@ -369,6 +376,19 @@ export async function sandboxLeaks(state: SandboxState): Promise<TestbedLeaks> {
     devices: [...bed.devices],
     dirs: [...bed.dirs, ...cp.dirs],
   };
+}
+
+/** Adds the node's ExternalIP to its status addresses (a merge patch replaces the whole list). */
+async function setExternalIP(core: CoreV1Api, name: string, internalIP: string, cidr: string): Promise<void> {
+  const addresses = [
+    { type: 'InternalIP', address: internalIP },
+    { type: 'ExternalIP', address: cidr.split('/')[0] },
+    { type: 'Hostname', address: name },
+  ];
+  await core.patchNodeStatus(
+    { name, body: { status: { addresses } } },
+    setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+  );
 }
 
 async function startChild(children: Child[], name: string, log: string, args: string[]): Promise<Child> {

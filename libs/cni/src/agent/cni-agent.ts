@@ -10,6 +10,8 @@ import { OvsPortPlumber } from '../plumbing/ovs-port.plumber';
 import { PodPlumber } from '../plumbing/pod-plumber';
 import { NodeBootstrapper } from '../node/node-bootstrap';
 import { NodePortManager } from '../node/node-port';
+import { NodePortWatcher } from '../node/nodeport.programmer';
+import { KubeClient } from '@ycloud/k8s';
 import { DPU_LEASE_RENEW_SECONDS } from '../offload/dpu-annotations';
 import { DpuSideReconciler } from '../offload/dpu-side';
 import { DpuHostPlumber, SmartNicPlumber } from '../offload/offload-plumbers';
@@ -23,6 +25,8 @@ const DPU_PERIOD_MS = 500;
 export interface CniAgentDeps {
   kube?: KubeApi;
   runner?: CommandRunner;
+  /** Client for the Service informer (host NodePorts); default from cfg.kubeconfig. */
+  kubeClient?: KubeClient;
   log?: (line: string) => void;
 }
 
@@ -43,6 +47,7 @@ export class CniAgent {
   private readonly timers: NodeJS.Timeout[] = [];
   private bootstrap?: NodeBootstrapper;
   private nodePort?: NodePortManager;
+  private nodePorts?: NodePortWatcher;
   private pool?: VfPool;
   private dpuSide?: DpuSideReconciler;
   private dpuHost?: DpuHostPlumber;
@@ -50,7 +55,7 @@ export class CniAgent {
 
   constructor(
     readonly cfg: CniAgentConfig,
-    deps: CniAgentDeps = {},
+    private readonly deps: CniAgentDeps = {},
   ) {
     this.log = deps.log ?? ((l) => process.stdout.write(`${new Date().toISOString()} ${l}\n`));
     this.kube = deps.kube ?? ClientNodeKubeApi.fromKubeconfig(cfg.kubeconfig);
@@ -124,6 +129,12 @@ export class CniAgent {
     }
     if (cfg.nodePort.enabled && cfg.mode !== 'dpu-host') {
       this.nodePort = new NodePortManager(this.runner, this.ovs, this.kube, cfg, this.log);
+      const client =
+        this.deps.kubeClient ??
+        (cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env));
+      this.nodePorts = new NodePortWatcher(client, this.runner, this.log);
+      // Not awaited: the CNI socket must not wait for the Service list; the watcher programs once synced.
+      void this.nodePorts.start().catch((e: Error) => this.log(`nodeports: ${e.message}`));
     }
     if (cfg.mode === 'dpu') {
       this.dpuSide = new DpuSideReconciler(this.kube, this.ovs, this.sysfs, {
@@ -165,6 +176,7 @@ export class CniAgent {
   private async nodeTick(): Promise<void> {
     await this.bootstrap?.reconcile();
     await this.nodePort?.reconcile();
+    this.nodePorts?.resync();
     if (this.cfg.mode !== 'none') {
       const report = await buildOffloadReport(
         this.cfg.mode,
@@ -222,6 +234,7 @@ export class CniAgent {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
     await this.server?.close();
+    await this.nodePorts?.stop();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     for (let i = 0; i < 100 && this.busy.size; i++) await new Promise((r) => setTimeout(r, 50));
   }

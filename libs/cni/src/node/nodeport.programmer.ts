@@ -1,0 +1,80 @@
+import type { V1Service } from '@kubernetes/client-node';
+import { Informer, KubeClient, KubeObject, Logger, Resources } from '@ycloud/k8s';
+import { CommandRunner, runChecked } from '../ovs/command-runner';
+import { NODEPORT_TABLE, nodePortRules, renderNodePortTable } from './nodeport.rules';
+
+/**
+ * Keeps `table ip ycloud` in the node's host namespace equal to the NodePorts of the Services `list` returns.
+ * `kick()` coalesces bursts of changes into one `nft -f`; nothing runs when the rendered table is unchanged.
+ */
+export class NodePortProgrammer {
+  private applied?: string;
+  private queued = false;
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly runner: CommandRunner,
+    private readonly list: () => V1Service[],
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
+
+  /** Schedules a sync after the one in progress (at most one waits). */
+  kick(): void {
+    if (this.queued) return;
+    this.queued = true;
+    this.chain = this.chain.then(async () => {
+      this.queued = false;
+      await this.sync().catch((e: Error) => this.log(`nodeports: ${e.message}`));
+    });
+  }
+
+  /** Waits for the scheduled syncs. */
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Renders and, when changed (or the table vanished), applies the table in one nft transaction. */
+  async sync(): Promise<void> {
+    const rules = nodePortRules(this.list());
+    const text = renderNodePortTable(rules);
+    if (text === this.applied && (await this.tableExists())) return;
+    // Forwarding is what lets the host pass DNATed traffic on to ycloud0; a real node has it on already.
+    await runChecked(this.runner, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await runChecked(this.runner, 'nft', ['-f', '-'], { input: text });
+    this.applied = text;
+    this.log(`nodeports: ${rules.length} ${rules.map((r) => `${r.protocol}/${r.nodePort}`).join(' ')}`.trim());
+  }
+
+  private async tableExists(): Promise<boolean> {
+    return (await this.runner.run('nft', ['list', 'table', 'ip', NODEPORT_TABLE])).code === 0;
+  }
+}
+
+/** The agent's NodePort loop: a Service informer feeding a NodePortProgrammer; `start()` / `stop()`. */
+export class NodePortWatcher {
+  private readonly informer: Informer<V1Service & KubeObject>;
+  readonly programmer: NodePortProgrammer;
+
+  constructor(client: KubeClient, runner: CommandRunner, log: (line: string) => void = () => undefined) {
+    this.informer = new Informer<V1Service & KubeObject>(client, Resources.services, { logger: Logger.silent() });
+    this.programmer = new NodePortProgrammer(runner, () => this.informer.store.list(), log);
+    const kick = (): void => this.programmer.kick();
+    this.informer.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+  }
+
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.informer.waitForSync();
+    this.programmer.kick();
+  }
+
+  /** Re-checks the table (heals a flushed ruleset); for the agent's periodic tick. */
+  resync(): void {
+    if (this.informer.hasSynced()) this.programmer.kick();
+  }
+
+  async stop(): Promise<void> {
+    await this.informer.stop();
+    await this.programmer.idle();
+  }
+}

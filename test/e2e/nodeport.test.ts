@@ -1,0 +1,108 @@
+import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
+import { createNamespace, isClean, netnsExec, netnsList } from '@ycloud/testbed';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Issue 7, NodePort from outside: a client in the sandbox's external namespace (172.16.0.0/24, not part of the
+ * cluster) reaches a NodePort Service on the gateway node's ExternalIP. The node agent DNATs the node's port to
+ * the ClusterIP in the node's host namespace and masquerades it into OVN through ycloud0 (docs/adr/0005).
+ */
+describe('NodePort from outside the cluster', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ycloud-e2e-nodeport-'));
+  const NS = 'np';
+  const NODE_PORT = 30080;
+  const backends = ['np-web-0', 'np-web-1'];
+  let sb: Sandbox;
+  let core: CoreV1Api;
+  let nodeIP = '';
+
+  const curl = async (url: string): Promise<{ code: number; body: string }> => {
+    const r = await netnsExec(sb.state.external.netns, ['curl', '-s', '-m', '2', url], { allowFailure: true });
+    return { code: r.code, body: r.stdout.trim() };
+  };
+  const table = async (): Promise<string> =>
+    (await netnsExec(sb.state.nodes[0].netns, ['nft', 'list', 'table', 'ip', 'ycloud'], { allowFailure: true })).stdout;
+
+  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last = await probe();
+    while (!ok(last)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 500));
+      last = await probe();
+    }
+    return last;
+  }
+
+  const service: V1Service = {
+    metadata: { name: 'web', namespace: NS },
+    spec: {
+      type: 'NodePort',
+      selector: { app: 'np-web' },
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: NODE_PORT }],
+    },
+  };
+
+  beforeAll(async () => {
+    sb = await Sandbox.up({ dir, example: null });
+    core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
+    await createNamespace(sb.kubelet.kubeConfig, NS);
+    await core.createNamespacedService({ namespace: NS, body: service });
+    await Promise.all(
+      backends.map((name) =>
+        sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'np-web' }, serve: ['http:8080'] }),
+      ),
+    );
+  });
+
+  afterAll(async () => {
+    await sb?.down().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the gateway node reports its external address as ExternalIP', async () => {
+    const node = await core.readNode({ name: sb.state.nodes[0].name });
+    nodeIP = node.status?.addresses?.find((a) => a.type === 'ExternalIP')?.address ?? '';
+    expect(nodeIP).toBe('172.16.0.11');
+  });
+
+  it('an external client reaches both backends on <node ExternalIP>:<nodePort>', async () => {
+    const seen = new Set<string>();
+    await until(
+      'both backends from the external namespace',
+      async () => {
+        const r = await curl(`http://${nodeIP}:${NODE_PORT}/`);
+        if (r.code === 0) seen.add(r.body);
+        return [...seen].sort();
+      },
+      (s) => s.length === backends.length,
+    );
+    expect([...seen].sort()).toEqual(backends);
+    // Steady state: every one of a series of new connections is answered by a backend.
+    for (let i = 0; i < 10; i++) {
+      const r = await curl(`http://${nodeIP}:${NODE_PORT}/`);
+      expect(r.code).toBe(0);
+      expect(backends).toContain(r.body);
+    }
+    expect(await table()).toContain(`tcp dport ${NODE_PORT} dnat to`);
+  });
+
+  it('deleting the Service removes the rule and the port refuses connections', async () => {
+    await core.deleteNamespacedService({ namespace: NS, name: 'web' });
+    await until('the rule to go', table, (t) => t.includes('chain nodeports') && !t.includes(`dport ${NODE_PORT}`));
+    const r = await curl(`http://${nodeIP}:${NODE_PORT}/`);
+    expect(r.code).toBe(7); // curl: failed to connect (RST from the node, nothing listens there)
+  });
+
+  it('down() leaves nothing behind', async () => {
+    const state = sb.state;
+    await sb.down();
+    const leaks = await sandboxLeaks(state);
+    expect(leaks).toEqual({ processes: [], netns: [], devices: [], dirs: [] });
+    expect(isClean(leaks)).toBe(true);
+    expect(await netnsList(state.netnsPrefix)).toEqual([]);
+  });
+});
