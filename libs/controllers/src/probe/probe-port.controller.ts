@@ -1,0 +1,72 @@
+import type { ControllerConfig, Subnet } from '@ycloud/api';
+import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
+import { probeLspName, type ProbePortPlug } from '@ycloud/probe';
+import { portAllocation, translatePodPort } from '@ycloud/translate/topology';
+import type { SubnetIpam } from '../ipam/subnet-ipam';
+
+export interface ProbePortControllerDeps {
+  subnets(): Subnet[];
+  /** The same SubnetIpam pods allocate from (addresses never collide). */
+  ipam: SubnetIpam;
+  applier: NorthboundApplier;
+  config: Pick<ControllerConfig, 'mtu'>;
+  /** Node (chassis) the probe ports are bound to: where the prober runs. */
+  nodeName: string;
+  /** VPCs that currently have probe targets. */
+  wantedVpcs(): Set<string>;
+  /** Where the VPC's probe port must be plugged (undefined: unplug). */
+  publish(vpc: string, plug: ProbePortPlug | undefined): Promise<void> | void;
+}
+
+/** IPAM owner key of a VPC's probe port. */
+export const probePortOwner = (vpc: string): string => `probe/${vpc}`;
+
+/**
+ * One probe port per VPC with probe targets: an address from a pod subnet of that VPC (the pods' IPAM), the
+ * Logical_Switch_Port `probe.<vpc>` (addresses and port security like a pod's, requested-chassis = the prober's
+ * node), then `publish` tells the plug side (plugProbePort) what to plug. VPCs without targets lose the port.
+ */
+export class ProbePortController {
+  constructor(private readonly deps: ProbePortControllerDeps) {}
+
+  /** Key: the VPC name. */
+  async reconcile(vpc: string, reason: string): Promise<ApplyRecord> {
+    const owner = { kind: 'ProbePort', name: vpc };
+    const subnet = this.deps
+      .subnets()
+      .filter((s) => s.spec.vpc === vpc && (s.spec.role ?? 'pod') === 'pod')
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))[0];
+    if (!this.deps.wantedVpcs().has(vpc) || !subnet) {
+      this.deps.ipam.release(probePortOwner(vpc));
+      const record = await this.deps.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, reason);
+      await this.deps.publish(vpc, undefined);
+      return record;
+    }
+    const key = probePortOwner(vpc);
+    // Moved to another subnet of the VPC: give the old address back first (allocate is idempotent otherwise).
+    const previous = this.deps.ipam.subnetOf(key);
+    if (previous && previous !== subnet.metadata.name) this.deps.ipam.release(key);
+    const result = this.deps.ipam.allocator(subnet).allocate(key);
+    if (!result.ok) throw new Error(`probe port of VPC ${vpc}: ${result.message}`);
+    const allocation = portAllocation(subnet, result.ips, { mtu: this.deps.config.mtu });
+    // A pod-like port; only its name (the plug side's iface-id) and its owner differ.
+    const { state } = translatePodPort(
+      { namespace: 'ycloud-probe', name: vpc, nodeName: this.deps.nodeName },
+      allocation,
+    );
+    state.owner = owner;
+    for (const row of state.rows) {
+      row.owner = owner;
+      row.columns = { ...row.columns, name: probeLspName(vpc) };
+    }
+    const record = await this.deps.applier.apply(state, reason);
+    await this.deps.publish(vpc, {
+      vpc,
+      mac: allocation.mac,
+      ipCidr: allocation.ips[0],
+      gateway: allocation.gateways[0],
+      mtu: allocation.mtu,
+    });
+    return record;
+  }
+}
