@@ -211,10 +211,11 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
       (c) => c === 'gw-2',
       'chassis',
     );
+    // Every VPC gateway port on the pool (blue's and the default VPC's, eip.defaultPool) prefers gw-2.
     await eventually(
       () => nb('--bare', '--columns=priority', 'find', 'Gateway_Chassis', 'chassis_name=gw-2'),
-      (p) => p === '2',
-      'VPC gateway port prefers gw-2',
+      (p) => p.split(/\s+/).filter(Boolean).join(' ') === '2 2',
+      'VPC gateway ports prefer gw-2',
     );
   });
 
@@ -270,7 +271,13 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     );
     expect(await nb('--bare', '--columns=name', 'list', 'Logical_Switch')).not.toMatch(/blue|eip-/);
     expect(await nb('list', 'NAT')).toBe('');
-    expect(await nb('list', 'Gateway_Chassis')).toBe('');
+    // The default VPC's gateway port goes with its pool.
+    await eventually(
+      () => nb('list', 'Gateway_Chassis'),
+      (t) => t === '',
+      'no Gateway_Chassis left',
+    );
+    expect(await nb('--bare', '--columns=name', 'list', 'Logical_Router_Port')).not.toMatch(/to-eip/);
     expect(await nb('--bare', '--columns=name', 'list', 'Load_Balancer')).not.toMatch(/router/);
   });
 });

@@ -2,6 +2,7 @@ import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/clie
 import type { ControllerConfig, Subnet } from '@ycloud/api';
 import { defaultTopologyObjects } from '@ycloud/translate/topology';
 import { SubnetIpam } from './ipam/subnet-ipam';
+import { SubnetStatusWriter, wireSubnetStatus } from './ipam/subnet-status';
 import { NodeNetworkController } from './node/node-network.controller';
 import { PodNetworkController } from './pod/pod-network.controller';
 import {
@@ -64,6 +65,7 @@ export class ControllerManager {
   private readonly controllers: Controller[] = [];
   private readonly reasons = new ReasonBook();
   private started = false;
+  private subnetStatus?: SubnetStatusWriter;
   /** Subnets beyond the built-in ones (Subnet resources), for pod IPAM. */
   extraSubnets: () => Subnet[] = () => [];
 
@@ -178,6 +180,10 @@ export class ControllerManager {
         topo.subnets.store
           .list()
           .filter((s) => s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) as Subnet[];
+      this.subnetStatus = wireSubnetStatus({
+        ...{ ipam, informer: topo.subnets, kube: this.options.kube, log: this.log },
+        ...{ builtin: builtin.map((s) => s.metadata.name), beforeCount: () => podNetwork.restoreAll() },
+      });
     } else this.log.warn('Vpc/Subnet/EipPool/Eip CRDs are not served: topology and EIP controllers not started');
     if (crdsServed) {
       const topologyObjects = new TopologyObjectsController({
@@ -269,6 +275,7 @@ export class ControllerManager {
   }
 
   async stop(): Promise<void> {
+    this.subnetStatus?.stop();
     await Promise.all(this.controllers.map((c) => c.stop({ drain: true })));
     await Promise.all(this.informers.map((inf) => inf.stop()));
     await this.nb?.close();

@@ -8,7 +8,22 @@ import { IpAllocator, type Subnet } from '@ycloud/api';
 export class SubnetIpam {
   private readonly allocators = new Map<string, { allocator: IpAllocator; cidrs: string }>();
 
+  /** Told the name of a Subnet whose addresses may have changed (Subnet status counts). */
+  onTouched?: (subnet: string) => void;
+
+  /** The Subnet's allocator; the caller may allocate or release with it, so the Subnet counts as touched. */
   allocator(subnet: Subnet): IpAllocator {
+    const allocator = this.get(subnet);
+    this.onTouched?.(subnet.metadata.name);
+    return allocator;
+  }
+
+  /** Used and available addresses per family. */
+  counts(subnet: Subnet): ReturnType<IpAllocator['counts']> {
+    return this.get(subnet).counts();
+  }
+
+  private get(subnet: Subnet): IpAllocator {
     const name = subnet.metadata.name!;
     const cidrs = subnet.spec.cidrBlocks.join(',');
     const known = this.allocators.get(name);
@@ -24,7 +39,9 @@ export class SubnetIpam {
 
   /** Frees the owner's addresses in every subnet (it can hold addresses in one only). */
   release(owner: string): void {
-    for (const { allocator } of this.allocators.values()) allocator.release(owner);
+    for (const [name, { allocator }] of this.allocators) {
+      if (allocator.release(owner).length) this.onTouched?.(name);
+    }
   }
 
   /** The subnet holding the owner's addresses, if any. */

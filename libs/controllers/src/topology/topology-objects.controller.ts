@@ -210,7 +210,29 @@ export class TopologyObjectsController {
       this.defaultGatewayProblem = problems;
     }
     const state: DesiredState = result.ok ? result.state : { owner, rows: [], memberships: [] };
+    await this.detachGatewayChassisFirst(state, transitAddress, reason);
     return this.deps.applier.apply(state, reason);
+  }
+
+  /**
+   * Removing the whole gateway in one transaction fails: the router stays (another owner's), so the port goes by
+   * garbage collection while its Gateway_Chassis rows are deleted explicitly, and ovsdb-server checks references
+   * before it collects garbage ("referential integrity violation"). So when a plan would do that, first apply the
+   * port alone (its chassis rows detached and collected), then the empty state.
+   */
+  private async detachGatewayChassisFirst(state: DesiredState, transitAddress: string | undefined, reason: string) {
+    if (state.rows.some((r) => r.table === 'Logical_Router_Port')) return;
+    const deletes = (table: string) =>
+      this.deps.applier.plan(state).touched.some((t) => t.table === table && t.action === 'delete');
+    if (!deletes('Logical_Router_Port') || !deletes('Gateway_Chassis')) return;
+    const c = this.deps.config;
+    const pool = c.eip.defaultPool ?? 'none';
+    const placeholder = { metadata: { name: pool }, spec: { gatewayNodes: [] } } as unknown as EipPool;
+    const address = transitAddress ?? defaultVpcTransitAddress(c);
+    const config = { ...c, eip: { ...c.eip, defaultPool: pool } };
+    const r = translateDefaultVpcGateway(config, { eipPools: [placeholder], transitAddress: address });
+    const port = r.ok ? r.state.rows.filter((row) => row.table === 'Logical_Router_Port') : [];
+    if (port.length) await this.deps.applier.apply({ ...state, rows: port }, `${reason} (gateway chassis first)`);
   }
 
   private vpcResources(): Vpc[] {

@@ -1,0 +1,138 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { API_VERSION, parseControllerConfig, type Subnet } from '@ycloud/api';
+import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
+import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
+
+/**
+ * Subnet status address counts (v4/v6 used/available) from the pod IPAM, against a real kube-apiserver and a real
+ * OVN Northbound: pods created in a Subnet resource move its counts, deleted pods move them back, and an idle Subnet
+ * is not rewritten.
+ */
+describe('Subnet status counts (real apiserver + real OVN NB)', () => {
+  let k8s: KubeControlPlane;
+  let ovn: OvnCentral;
+  let kube: KubeClient;
+  let core: CoreV1Api;
+  let manager: ControllerManager | undefined;
+  const config = parseControllerConfig({});
+
+  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await probe().catch((e: Error) => e as unknown as T);
+      if (ok(v)) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  const subnet = () => kube.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet, undefined, 'green');
+  const counts = async () => {
+    const s = (await subnet()).status;
+    return { v4: s?.v4, v6: s?.v6 };
+  };
+  const pod = (name: string) =>
+    core.createNamespacedPod({
+      namespace: 'green',
+      body: { metadata: { name }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] } },
+    });
+
+  beforeAll(async () => {
+    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
+    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    const dir = join(__dirname, '../../crds');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+        body: parse(readFileSync(join(dir, f), 'utf8')),
+      });
+    }
+    await eventually(
+      () => kube.list(TOPOLOGY_RESOURCES.Subnet).then(() => true),
+      (v) => v === true,
+      'CRDs served',
+    );
+    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.11');
+    await core.createNamespace({ body: { metadata: { name: 'green' } } });
+    manager = new ControllerManager({
+      config,
+      kube,
+      northbound: { remotes: ovn.nbRemote },
+      logger: new Logger({ level: 'error' }),
+    });
+    await manager.start();
+  }, 120_000);
+  afterAll(async () => {
+    await manager?.stop();
+    kube?.close();
+    await Promise.all([k8s?.stop(), ovn?.stop()]);
+  });
+
+  it('counts used and available addresses per family as pods come and go', async () => {
+    const create = (kind: 'Vpc' | 'Subnet', name: string, spec: unknown) =>
+      kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
+        apiVersion: API_VERSION,
+        kind,
+        metadata: { name },
+        spec,
+      } as never);
+    await create('Vpc', 'green', { namespaces: ['green'] });
+    await create('Subnet', 'green', {
+      vpc: 'green',
+      cidrBlocks: ['10.3.0.0/24', 'fd00:3::/120'],
+      excludeIps: ['10.3.0.200..10.3.0.209'],
+      namespaces: ['green'],
+    });
+    // Before any pod: /24 less network, gateway, broadcast and 10 excluded.
+    const empty = await eventually(counts, (c) => c.v4?.used === 0 && c.v6?.used === 0, 'initial counts');
+    expect(empty.v4).toEqual({ used: 0, available: 243 });
+    const v6Free = empty.v6!.available;
+    expect(v6Free).toBeGreaterThan(250);
+    await eventually(
+      () => subnet().then((s) => s.status?.conditions?.find((c) => c.type === 'Ready')?.status),
+      (r) => r === 'True',
+      'Subnet Ready',
+    );
+
+    await Promise.all(['p1', 'p2', 'p3'].map(pod));
+    expect(await eventually(counts, (c) => c.v4?.used === 3 && c.v6?.used === 3, 'three pods counted')).toEqual({
+      v4: { used: 3, available: 240 },
+      v6: { used: 3, available: v6Free - 3 },
+    });
+
+    // Idle: nothing changes, so nothing is written (the object keeps its resourceVersion).
+    const rv = (await subnet()).metadata.resourceVersion;
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await subnet()).metadata.resourceVersion).toBe(rv);
+
+    for (const name of ['p1', 'p2'])
+      await core.deleteNamespacedPod({ namespace: 'green', name, gracePeriodSeconds: 0 });
+    expect(await eventually(counts, (c) => c.v4?.used === 1, 'two pods released')).toEqual({
+      v4: { used: 1, available: 242 },
+      v6: { used: 1, available: v6Free - 1 },
+    });
+  });
+
+  it('recounts from the pods after a restart', async () => {
+    await manager!.stop();
+    await kube.mergePatch(
+      TOPOLOGY_RESOURCES.Subnet,
+      undefined,
+      'green',
+      { status: { v4: { used: 0, available: 0 } } },
+      'status',
+    );
+    manager = new ControllerManager({
+      config,
+      kube,
+      northbound: { remotes: ovn.nbRemote },
+      logger: new Logger({ level: 'error' }),
+    });
+    await manager.start();
+    const c = await eventually(counts, (x) => x.v4?.used === 1, 'counts rewritten after restart');
+    expect(c.v4).toEqual({ used: 1, available: 242 });
+  });
+});
