@@ -59,6 +59,28 @@ describe('EipAddressBook', () => {
     expect(book.allocateTransit(vpcs[1], vpcs, '100.65.0.0/16')).toEqual({ ok: true, address: '100.65.0.3' });
     expect(book.allocateTransit(vpcs[0], vpcs, '100.65.0.0/16')).toEqual({ ok: true, address: '100.65.0.2' });
   });
+
+  it('reserves the default VPC’s fixed transit address so no Vpc gets it, and yields to a Vpc already holding it', () => {
+    const book = new EipAddressBook();
+    const vpcs = [vpc('a', [], '100.65.0.2'), vpc('b', []), vpc('c', [])];
+    expect(book.reserveTransit('default', '100.65.0.6', vpcs, '100.65.0.0/29')).toEqual({
+      ok: true,
+      address: '100.65.0.6',
+    });
+    expect(book.reserveTransit('default', '100.65.0.6', vpcs, '100.65.0.0/29')).toMatchObject({ ok: true });
+    expect(book.allocateTransit(vpcs[1], vpcs, '100.65.0.0/29')).toEqual({ ok: true, address: '100.65.0.3' });
+    expect(book.allocateTransit(vpcs[2], vpcs, '100.65.0.0/29')).toEqual({ ok: true, address: '100.65.0.4' });
+    expect(book.allocateTransit(vpc('d', []), vpcs, '100.65.0.0/29')).toEqual({ ok: true, address: '100.65.0.5' });
+    expect(book.allocateTransit(vpc('e', []), vpcs, '100.65.0.0/29')).toMatchObject({ ok: false });
+
+    const restored = new EipAddressBook();
+    const holder = [vpc('old', [], '100.65.0.6')];
+    expect(restored.reserveTransit('default', '100.65.0.6', holder, '100.65.0.0/29')).toEqual({
+      ok: false,
+      reason: 'AddressInUse',
+      message: 'transit address 100.65.0.6 is used by Vpc old',
+    });
+  });
 });
 
 describe('vpcForNamespace', () => {
