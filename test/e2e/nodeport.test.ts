@@ -14,6 +14,7 @@ describe('NodePort from outside the cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-e2e-nodeport-'));
   const NS = 'np';
   const NODE_PORT = 30080;
+  const UDP_NODE_PORT = 30053;
   const backends = ['np-web-0', 'np-web-1'];
   let sb: Sandbox;
   let core: CoreV1Api;
@@ -42,7 +43,10 @@ describe('NodePort from outside the cluster', () => {
     spec: {
       type: 'NodePort',
       selector: { app: 'np-web' },
-      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: NODE_PORT }],
+      ports: [
+        { name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: NODE_PORT },
+        { name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never, nodePort: UDP_NODE_PORT },
+      ],
     },
   };
 
@@ -53,7 +57,7 @@ describe('NodePort from outside the cluster', () => {
     await core.createNamespacedService({ namespace: NS, body: service });
     await Promise.all(
       backends.map((name) =>
-        sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'np-web' }, serve: ['http:8080'] }),
+        sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'np-web' }, serve: ['http:8080', 'udp:5353'] }),
       ),
     );
   });
@@ -88,6 +92,23 @@ describe('NodePort from outside the cluster', () => {
       expect(backends).toContain(r.body);
     }
     expect(await table()).toContain(`tcp dport ${NODE_PORT} dnat to`);
+  });
+
+  it('serves the UDP nodePort to the external client too', async () => {
+    const udp = async (): Promise<string> =>
+      (
+        await netnsExec(sb.state.external.netns, ['sh', '-c', `echo hi | nc -u -w1 ${nodeIP} ${UDP_NODE_PORT}`], {
+          allowFailure: true,
+        })
+      ).stdout.trim();
+    expect(backends).toContain(await until('a UDP answer', udp, (r) => r !== '', 20_000));
+  });
+
+  it("a process on the node reaches the NodePort on the node's own external address", async () => {
+    const r = await netnsExec(sb.state.nodes[0].netns, ['curl', '-s', '-m', '3', `http://${nodeIP}:${NODE_PORT}/`], {
+      allowFailure: true,
+    });
+    expect(backends).toContain(r.stdout.trim());
   });
 
   it('deleting the Service removes the rule and the port refuses connections', async () => {
