@@ -29,6 +29,7 @@ import { DefaultTopologyController } from './topology/default-topology.controlle
 import { EipAddressBook } from './eip/eip-addresses';
 import { ServiceEipController } from './eip/service-eip.controller';
 import { YusurServiceWiring, yusurCrdsServed } from './yusur/yusur-wiring';
+import { startNetworkProbes, type ProbeRuntimeOptions } from './probe/network-probe.wiring';
 import {
   TopologyObjectsController,
   createTopologyInformers,
@@ -49,6 +50,8 @@ export interface ControllerManagerOptions {
   workers?: number;
   /** How often to look for KubeVirt's VMI API while it is not served (YusurService VM backends; default 30 s). */
   vmDiscoveryIntervalMs?: number;
+  /** Run NetworkProbes in this process (a node with OVS; ADR 0003). Omitted: probes are not run here. */
+  probe?: ProbeRuntimeOptions;
 }
 
 /**
@@ -65,6 +68,7 @@ export class ControllerManager {
   private readonly controllers: Controller[] = [];
   private readonly reasons = new ReasonBook();
   private started = false;
+  private stopProbes?: () => Promise<void>;
   private subnetStatus?: SubnetStatusWriter;
   /** Subnets beyond the built-in ones (Subnet resources), for pod IPAM. */
   extraSubnets: () => Subnet[] = () => [];
@@ -251,6 +255,30 @@ export class ControllerManager {
     }
     // --- end topology objects and EIPs ---
 
+    // --- NetworkProbes (ADR 0003): libs/controllers/src/probe ---
+    if (crdsServed && this.options.probe) {
+      const probes = await startNetworkProbes({
+        kube: this.options.kube,
+        log: this.log,
+        runtime: this.options.probe,
+        pods: this.pods.store,
+        subnets,
+        ipam,
+        applier: this.nb.applier,
+        config,
+        vpcForNamespace: (ns) => vpcForNamespace(topo.vpcs.store.list(), ns, config.defaultVpc),
+        controller: (name, reconcile) => this.controller(name, reconcile),
+      });
+      this.informers.push(probes.informer);
+      this.pods.addHandler({
+        onAdd: probes.backendsChanged,
+        onUpdate: probes.backendsChanged,
+        onDelete: probes.backendsChanged,
+      });
+      this.stopProbes = probes.stop;
+    }
+    // --- end NetworkProbes ---
+
     // --- YusurServices (Pod/VM/BareMetal/VNic backends, probes, ClusterIPs, EIPs): libs/controllers/src/yusur ---
     const repairYusur: Record<string, Controller> = {};
     if (crdsServed && (await yusurCrdsServed(this.options.kube))) {
@@ -277,6 +305,7 @@ export class ControllerManager {
   async stop(): Promise<void> {
     this.subnetStatus?.stop();
     await Promise.all(this.controllers.map((c) => c.stop({ drain: true })));
+    await this.stopProbes?.();
     await Promise.all(this.informers.map((inf) => inf.stop()));
     await this.nb?.close();
   }

@@ -15,3 +15,6 @@ export * from './yusur/yusur-resources';
 export * from './yusur/backends';
 export * from './yusur/cluster-ip-book';
 export * from './yusur/yusur-eips';
+export * from './probe/network-probe.controller';
+export * from './probe/probe-port.controller';
+export * from './probe/network-probe.wiring';
