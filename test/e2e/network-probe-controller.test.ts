@@ -1,0 +1,146 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import {
+  API_VERSION,
+  IP_ALLOCATION_ANNOTATION,
+  crdResources,
+  parseControllerConfig,
+  parseIpAllocationAnnotation,
+  type NetworkProbe,
+} from '@ycloud/api';
+import { ExecCommandRunner } from '@ycloud/cni';
+import { ControllerManager } from '@ycloud/controllers';
+import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
+import { unplugProbePort, type ProbePortHost } from '@ycloud/probe';
+import { KubeControlPlane, OvnTestbed, TcpServer, createNode } from '@ycloud/testbed';
+
+/**
+ * NetworkProbe through the real apiserver and OVN: ControllerManager (with `probe` set) gives the default VPC a
+ * probe port (LSP probe.default + namespace ycloud-probe-default on node-1), resolves a Pod backendRef from the
+ * pod's ip-allocation annotation, probes it over the VPC and writes NetworkProbe status; stopping and restarting
+ * the backend's server flips `status.targets[0].healthy` — the contract the YusurService controller reads.
+ */
+describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
+  let bed: OvnTestbed;
+  let k8s: KubeControlPlane;
+  let kube: KubeClient;
+  let host: ProbePortHost;
+  let manager: ControllerManager | undefined;
+  const servers: TcpServer[] = [];
+
+  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const v = await probe().catch((e: Error) => e as unknown as T);
+      if (ok(v)) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const status = () =>
+    kube.get<NetworkProbe & KubeObject>(crdResources.NetworkProbe, 'web', 'web-backends').then((p) => p.status);
+
+  beforeAll(async () => {
+    [bed, k8s] = await Promise.all([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start()]);
+    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
+    const dir = join(__dirname, '../../crds');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+        body: parse(readFileSync(join(dir, f), 'utf8')),
+      });
+    }
+    await eventually(
+      () => kube.list(crdResources.NetworkProbe).then(() => true),
+      (v) => v === true,
+      'CRDs served',
+    );
+    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
+    const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: 'web' } } });
+    const node = bed.node('node-1');
+    host = { vsctl: (a) => node.ovsVsctl(...a), runner: new ExecCommandRunner(), datapathNetns: node.netns };
+    manager = new ControllerManager({
+      config: parseControllerConfig({}),
+      kube,
+      northbound: { remotes: bed.central.nbRemote },
+      logger: new Logger({ level: 'warn' }),
+      probe: { nodeName: 'node-1', host },
+    });
+    await manager.start();
+  }, 240_000);
+  afterAll(async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    await manager?.stop();
+    if (host) await unplugProbePort(host, 'default').catch(() => undefined);
+    kube?.close();
+    await Promise.all([bed?.stop(), k8s?.stop()]);
+  }, 120_000);
+
+  it('writes healthy/unhealthy transitions of a Pod backend into NetworkProbe status', async () => {
+    const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await core.createNamespacedPod({
+      namespace: 'web',
+      body: {
+        metadata: { name: 'web-a', namespace: 'web' },
+        spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] },
+      },
+    });
+    const pod = await eventually(
+      () => core.readNamespacedPod({ namespace: 'web', name: 'web-a' }),
+      (p) => !!p.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION],
+      'pod address',
+    );
+    const ann = parseIpAllocationAnnotation(pod.metadata!.annotations![IP_ALLOCATION_ANNOTATION])!;
+    const ep = await bed.node('node-1').plugPod({
+      netns: 'web-a',
+      ifaceId: ann.logicalSwitchPort,
+      mac: ann.mac,
+      ips: ann.ips,
+      gateway: ann.gateway,
+    });
+    let server = await TcpServer.start(ep.netns, 8080, 'web-a');
+    servers.push(server);
+
+    await kube.create(crdResources.NetworkProbe, 'web', {
+      apiVersion: API_VERSION,
+      kind: 'NetworkProbe',
+      metadata: { name: 'web-backends', namespace: 'web' },
+      spec: {
+        type: 'tcp',
+        port: 8080,
+        intervalSeconds: 1,
+        timeoutSeconds: 1,
+        failureThreshold: 2,
+        successThreshold: 1,
+        targets: [{ backendRef: { kind: 'Pod', name: 'web-a' } }],
+      },
+    } as never);
+    const first = await eventually(status, (s) => s?.targets?.[0]?.message === 'connected', 'first probe in status');
+    expect(first!.targets![0]).toMatchObject({
+      target: 'Pod/web/web-a',
+      address: ann.ip.split('/')[0],
+      healthy: true,
+    });
+    expect(first!.healthyTargets).toBe(1);
+
+    const stopped = Date.now();
+    await server.stop();
+    const down = await eventually(status, (s) => s?.targets?.[0]?.healthy === false, 'unhealthy in status', 20_000);
+    const detect = Date.now() - stopped;
+    expect(down!.targets![0]).toMatchObject({ consecutiveFailures: 2, message: 'ECONNREFUSED' });
+    expect(down!.healthyTargets).toBe(0);
+    const started = Date.now();
+    server = await TcpServer.start(ep.netns, 8080, 'web-a');
+    servers.push(server);
+    await eventually(status, (s) => s?.targets?.[0]?.healthy === true, 'healthy again in status', 20_000);
+    const recover = Date.now() - started;
+    console.log(
+      `status: stop → healthy=false after ${detect} ms (interval 1 s × failureThreshold 2); start → healthy after ${recover} ms`,
+    );
+    // interval × failureThreshold + coalescing (200 ms) + the status write; 50 ms polling.
+    expect(detect).toBeLessThan(2_000 + 700);
+    expect(recover).toBeLessThan(1_000 + 700);
+  }, 90_000);
+});
