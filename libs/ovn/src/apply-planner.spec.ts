@@ -386,4 +386,31 @@ describe('planApply', () => {
     const group = { table: 'Load_Balancer_Group', key: 'lbg:default', owner: vpc, columns: {} };
     expect(planApply({ owner: vpc, rows: [group], memberships: [] }, view, schema).ops).toEqual([]);
   });
+
+  it('lets a non-root child go with its parent instead of deleting it explicitly (Gateway_Chassis of a port)', () => {
+    const view = baseView();
+    const gw: Owner = { kind: 'VpcGateway', name: 'default' };
+    view.upsert('Logical_Router', {
+      _uuid: 'r-1',
+      name: 'vpc-default',
+      ports: ['lrp-1'],
+      external_ids: ids(vpc, 'lr:default'),
+    });
+    view.upsert('Logical_Router_Port', {
+      _uuid: 'lrp-1',
+      name: 'gw',
+      gateway_chassis: ['gc-1'],
+      external_ids: ids(gw, 'lrp:gw'),
+    });
+    view.upsert('Gateway_Chassis', {
+      _uuid: 'gc-1',
+      name: 'gw-node-1',
+      chassis_name: 'node-1',
+      external_ids: ids(gw, 'gc:gw'),
+    });
+    const plan = planApply({ owner: gw, rows: [], memberships: [] }, view, schema);
+    expect(plan.ops).toEqual([
+      { op: 'mutate', table: 'Logical_Router', uuid: 'r-1', column: 'ports', insert: [], delete: ['lrp-1'] },
+    ]);
+  });
 });

@@ -149,8 +149,12 @@ class ApplyPlanner {
     for (const { row } of stale) this.deletedUuids.add(row._uuid);
     for (const { table, row } of stale) {
       let heldByOthers = false;
+      let heldByDeleted = false;
       for (const ref of this.view.referrers(row._uuid)) {
-        if (this.deletedUuids.has(ref.row._uuid)) continue;
+        if (this.deletedUuids.has(ref.row._uuid)) {
+          heldByDeleted = true;
+          continue;
+        }
         const refInfo = this.schema.column(ref.table, ref.column);
         if (refInfo.refType === 'weak') continue; // the database drops weak references itself
         if (!rowOwner(ref.row)) {
@@ -161,8 +165,10 @@ class ApplyPlanner {
         this.mutation(ref.table, ref.row._uuid, ref.column).delete.push(row._uuid);
         heldByOthers = true;
       }
-      // A non-root row disappears with its last strong reference; deleting it explicitly as well is an error.
-      if (this.schema.isRoot(table) || !heldByOthers) {
+      // A non-root row disappears with its last strong reference; deleting it explicitly as well is an error,
+      // and so is deleting it while a parent that goes in the same transaction still holds it (the server checks
+      // references before it collects garbage): a Gateway_Chassis goes with its Logical_Router_Port.
+      if (this.schema.isRoot(table) || (!heldByOthers && !heldByDeleted)) {
         this.deletes.push({ op: 'delete', table, uuid: row._uuid, key: keyOf(row) });
       }
       this.touched.push({ table, key: keyOf(row), action: 'delete' });
