@@ -15,7 +15,10 @@ describe('NodePort from outside the cluster', () => {
   const NS = 'np';
   const NODE_PORT = 30080;
   const UDP_NODE_PORT = 30053;
+  const LOCAL_NODE_PORT = 30090;
+  /** One backend per node: answers from both prove the path crosses nodes through OVN. */
   const backends = ['np-web-0', 'np-web-1'];
+  const nodes = ['node-1', 'node-2'];
   let sb: Sandbox;
   let core: CoreV1Api;
   let nodeIP = '';
@@ -50,14 +53,31 @@ describe('NodePort from outside the cluster', () => {
     },
   };
 
+  const localService: V1Service = {
+    metadata: { name: 'local', namespace: NS },
+    spec: {
+      type: 'NodePort',
+      externalTrafficPolicy: 'Local',
+      selector: { app: 'np-web' },
+      ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: LOCAL_NODE_PORT }],
+    },
+  };
+
   beforeAll(async () => {
-    sb = await Sandbox.up({ dir, example: null });
+    sb = await Sandbox.up({ dir, example: null, nodes });
     core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
     await createNamespace(sb.kubelet.kubeConfig, NS);
     await core.createNamespacedService({ namespace: NS, body: service });
+    await core.createNamespacedService({ namespace: NS, body: localService });
     await Promise.all(
-      backends.map((name) =>
-        sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'np-web' }, serve: ['http:8080', 'udp:5353'] }),
+      backends.map((name, i) =>
+        sb.kubelet.createPod({
+          name,
+          namespace: NS,
+          node: nodes[i],
+          labels: { app: 'np-web' },
+          serve: ['http:8080', 'udp:5353'],
+        }),
       ),
     );
   });
@@ -109,6 +129,25 @@ describe('NodePort from outside the cluster', () => {
       allowFailure: true,
     });
     expect(backends).toContain(r.stdout.trim());
+  });
+
+  it("externalTrafficPolicy: Local sends external traffic only to the node's own endpoint, else drops it", async () => {
+    const url = `http://${nodeIP}:${LOCAL_NODE_PORT}/`;
+    await until(
+      'the local backend',
+      () => curl(url),
+      (r) => r.code === 0,
+    );
+    for (let i = 0; i < 10; i++) expect(await curl(url)).toEqual({ code: 0, body: 'np-web-0' }); // on node-1
+    await sb.kubelet.setReady(NS, 'np-web-0', false);
+    // No local endpoint: dropped (kube-proxy's behaviour), so curl times out; np-web-1 on node-2 is not used.
+    const r = await until(
+      'the drop',
+      () => curl(url),
+      (x) => x.code !== 0,
+    );
+    expect(r.code).toBe(28);
+    await sb.kubelet.setReady(NS, 'np-web-0', true);
   });
 
   it('deleting the Service removes the rule and the port refuses connections', async () => {

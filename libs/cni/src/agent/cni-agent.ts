@@ -132,7 +132,7 @@ export class CniAgent {
       const client =
         this.deps.kubeClient ??
         (cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env));
-      this.nodePorts = new NodePortWatcher(client, this.runner, this.log);
+      this.nodePorts = new NodePortWatcher(client, this.runner, cfg.nodeName, this.log);
       // Not awaited: the CNI socket must not wait for the Service list; the watcher programs once synced.
       void this.nodePorts.start().catch((e: Error) => this.log(`nodeports: ${e.message}`));
     }

@@ -1,10 +1,10 @@
-import type { V1Service } from '@kubernetes/client-node';
-import { Informer, KubeClient, KubeObject, Logger, Resources } from '@ycloud/k8s';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { Informer, KubeClient, KubeObject, Logger, Resources, SERVICE_NAME_LABEL } from '@ycloud/k8s';
 import { CommandRunner, runChecked } from '../ovs/command-runner';
-import { NODEPORT_TABLE, nodePortRules, renderNodePortTable } from './nodeport.rules';
+import { NODEPORT_TABLE, NodePortRule, nodePortRules, renderNodePortTable } from './nodeport.rules';
 
 /**
- * Keeps `table ip ycloud` in the node's host namespace equal to the NodePorts of the Services `list` returns.
+ * Keeps `table ip ycloud` in the node's host namespace equal to the NodePort rules `rules` returns.
  * `kick()` coalesces bursts of changes into one `nft -f`; nothing runs when the rendered table is unchanged.
  */
 export class NodePortProgrammer {
@@ -14,7 +14,7 @@ export class NodePortProgrammer {
 
   constructor(
     private readonly runner: CommandRunner,
-    private readonly list: () => V1Service[],
+    private readonly rules: () => NodePortRule[],
     private readonly log: (line: string) => void = () => undefined,
   ) {}
 
@@ -35,7 +35,7 @@ export class NodePortProgrammer {
 
   /** Renders and, when changed (or the table vanished), applies the table in one nft transaction. */
   async sync(): Promise<void> {
-    const rules = nodePortRules(this.list());
+    const rules = this.rules();
     const text = renderNodePortTable(rules);
     if (text === this.applied && (await this.tableExists())) return;
     // Forwarding is what lets the host pass DNATed traffic on to ycloud0; a real node has it on already.
@@ -50,31 +50,57 @@ export class NodePortProgrammer {
   }
 }
 
-/** The agent's NodePort loop: a Service informer feeding a NodePortProgrammer; `start()` / `stop()`. */
+/**
+ * The agent's NodePort loop: Service and EndpointSlice informers (slices for `externalTrafficPolicy: Local`)
+ * feeding a NodePortProgrammer; `start()` / `stop()`.
+ */
 export class NodePortWatcher {
-  private readonly informer: Informer<V1Service & KubeObject>;
+  private readonly services: Informer<V1Service & KubeObject>;
+  private readonly slices: Informer<V1EndpointSlice & KubeObject>;
   readonly programmer: NodePortProgrammer;
 
-  constructor(client: KubeClient, runner: CommandRunner, log: (line: string) => void = () => undefined) {
-    this.informer = new Informer<V1Service & KubeObject>(client, Resources.services, { logger: Logger.silent() });
-    this.programmer = new NodePortProgrammer(runner, () => this.informer.store.list(), log);
+  constructor(
+    client: KubeClient,
+    runner: CommandRunner,
+    nodeName: string,
+    log: (line: string) => void = () => undefined,
+  ) {
+    const logger = Logger.silent();
+    this.services = new Informer<V1Service & KubeObject>(client, Resources.services, { logger });
+    this.slices = new Informer<V1EndpointSlice & KubeObject>(client, Resources.endpointSlices, {
+      logger,
+      indexers: {
+        service: (sl) => {
+          const svc = sl.metadata?.labels?.[SERVICE_NAME_LABEL];
+          return svc ? [`${sl.metadata?.namespace ?? ''}/${svc}`] : [];
+        },
+      },
+    });
+    const rules = (): NodePortRule[] =>
+      nodePortRules(this.services.store.list(), {
+        nodeName,
+        slicesOf: (key) => this.slices.store.byIndex('service', key),
+      });
+    this.programmer = new NodePortProgrammer(runner, rules, log);
     const kick = (): void => this.programmer.kick();
-    this.informer.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    this.services.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    this.slices.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
   }
 
   async start(): Promise<void> {
-    this.informer.start();
-    await this.informer.waitForSync();
+    this.services.start();
+    this.slices.start();
+    await Promise.all([this.services.waitForSync(), this.slices.waitForSync()]);
     this.programmer.kick();
   }
 
   /** Re-checks the table (heals a flushed ruleset); for the agent's periodic tick. */
   resync(): void {
-    if (this.informer.hasSynced()) this.programmer.kick();
+    if (this.services.hasSynced() && this.slices.hasSynced()) this.programmer.kick();
   }
 
   async stop(): Promise<void> {
-    await this.informer.stop();
+    await Promise.all([this.services.stop(), this.slices.stop()]);
     await this.programmer.idle();
   }
 }

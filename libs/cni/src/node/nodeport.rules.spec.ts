@@ -1,7 +1,7 @@
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { RecordedCommandRunner } from '../ovs/command-runner';
 import { NodePortProgrammer } from './nodeport.programmer';
-import { nodePortRules, nodePortRulesOf, renderNodePortTable } from './nodeport.rules';
+import { localEndpointsOf, nodePortRules, nodePortRulesOf, renderNodePortTable } from './nodeport.rules';
 
 const svc = (name: string, spec: V1Service['spec']): V1Service => ({ metadata: { namespace: 'ns', name }, spec });
 
@@ -55,11 +55,67 @@ describe('nodeport rules', () => {
   });
 });
 
+describe('nodeport rules with externalTrafficPolicy: Local', () => {
+  const ep = (ip: string, nodeName: string, conditions: object = { ready: true }) => ({
+    addresses: [ip],
+    nodeName,
+    conditions,
+  });
+  const slice: V1EndpointSlice = {
+    addressType: 'IPv4',
+    metadata: { namespace: 'ns', name: 'web-abc', labels: { 'kubernetes.io/service-name': 'web' } },
+    ports: [
+      { name: 'http', port: 8080, protocol: 'TCP' },
+      { name: 'dns', port: 5353, protocol: 'UDP' },
+    ],
+    endpoints: [
+      ep('10.16.0.5', 'n1'),
+      ep('10.16.0.6', 'n1'),
+      ep('10.16.0.7', 'n2'),
+      ep('10.16.0.8', 'n1', { ready: false }),
+    ],
+  };
+  const local = svc('web', { ...web.spec, externalTrafficPolicy: 'Local' });
+
+  it("keeps only this node's ready endpoints, falling back to serving-and-terminating ones", () => {
+    expect(localEndpointsOf([slice], 'n1', 'http', 'TCP')).toEqual(['10.16.0.5:8080', '10.16.0.6:8080']);
+    expect(localEndpointsOf([slice], 'n2', 'dns', 'UDP')).toEqual(['10.16.0.7:5353']);
+    expect(localEndpointsOf([slice], 'n3', 'http', 'TCP')).toEqual([]);
+    const terminating = {
+      ...slice,
+      endpoints: [ep('10.16.0.9', 'n1', { ready: false, serving: true, terminating: true })],
+    };
+    expect(localEndpointsOf([terminating], 'n1', 'http', 'TCP')).toEqual(['10.16.0.9:8080']);
+  });
+
+  it('DNATs to a random local endpoint, straight to the only one, or drops without one', () => {
+    const rulesOn = (node: string) => nodePortRules([local], { nodeName: node, slicesOf: () => [slice] });
+    const n1 = renderNodePortTable(rulesOn('n1'));
+    expect(n1).toContain(
+      'tcp dport 30080 numgen random mod 2 vmap { 0 : goto np-tcp-30080-0, 1 : goto np-tcp-30080-1 } comment "ns/web:http"',
+    );
+    expect(n1).toContain('  chain np-tcp-30080-1 {\n    meta l4proto tcp dnat to 10.16.0.6:8080\n  }');
+    expect(n1).toContain('udp dport 30053 numgen random mod 2 vmap');
+    const n2 = renderNodePortTable(rulesOn('n2'));
+    expect(n2).toContain('tcp dport 30080 dnat to 10.16.0.7:8080');
+    expect(n2).toContain('udp dport 30053 dnat to 10.16.0.7:5353');
+    expect(n2).not.toContain('10.96.0.20');
+    const n3 = renderNodePortTable(rulesOn('n3'));
+    expect(n3).toContain('tcp dport 30080 drop');
+    expect(n3).toContain('udp dport 30053 drop');
+  });
+
+  it('ignores slices for a Cluster-policy Service', () => {
+    const rules = nodePortRules([web], { nodeName: 'n1', slicesOf: () => [slice] });
+    expect(rules.every((r) => r.localEndpoints === undefined)).toBe(true);
+  });
+});
+
 describe('NodePortProgrammer', () => {
   it('applies with one nft transaction and skips an unchanged table that still exists', async () => {
     const runner = new RecordedCommandRunner();
     let services = [web];
-    const p = new NodePortProgrammer(runner, () => services);
+    const p = new NodePortProgrammer(runner, () => nodePortRules(services));
     await p.sync();
     expect(runner.lines()).toEqual(['sysctl -qw net.ipv4.ip_forward=1', 'nft -f -']);
     expect(runner.calls[1].input).toContain('dport 30080');
@@ -72,7 +128,7 @@ describe('NodePortProgrammer', () => {
 
   it('re-applies when the table was removed behind its back', async () => {
     const runner = new RecordedCommandRunner().on(/^nft list/, { code: 1 });
-    const p = new NodePortProgrammer(runner, () => [web]);
+    const p = new NodePortProgrammer(runner, () => nodePortRules([web]));
     await p.sync();
     await p.sync();
     expect(runner.lines().filter((l) => l === 'nft -f -')).toHaveLength(2);

@@ -1,4 +1,4 @@
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { NODE_PORT_NAME } from './node-port';
 
 /** The nftables table the agent owns in the node's host namespace; nothing else is touched. */
@@ -12,6 +12,35 @@ export interface NodePortRule {
   port: number;
   /** `namespace/name:portName`, written as the rule's comment. */
   source: string;
+  /**
+   * `externalTrafficPolicy: Local`: this node's endpoints (`ip:port`), DNATed to directly (one picked at random)
+   * instead of the ClusterIP; empty drops the traffic, as kube-proxy does.
+   */
+  localEndpoints?: string[];
+}
+
+/** Pure: the ready (else serving-and-terminating) IPv4 endpoints on `nodeName` for one Service port. */
+export function localEndpointsOf(
+  slices: V1EndpointSlice[],
+  nodeName: string,
+  portName: string,
+  protocol: string,
+): string[] {
+  const pick = (want: (c: { ready?: boolean; serving?: boolean; terminating?: boolean }) => boolean): string[] => {
+    const out = new Set<string>();
+    for (const sl of slices) {
+      if (sl.addressType !== 'IPv4') continue;
+      const port = (sl.ports ?? []).find((p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === protocol);
+      if (!validPort(port?.port)) continue;
+      for (const ep of sl.endpoints ?? []) {
+        if (ep.nodeName !== nodeName || !want(ep.conditions ?? {})) continue;
+        for (const ip of ep.addresses) if (IPV4.test(ip)) out.add(`${ip}:${port.port}`);
+      }
+    }
+    return [...out].sort();
+  };
+  const ready = pick((c) => c.ready !== false);
+  return ready.length ? ready : pick((c) => c.serving === true && c.terminating === true);
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -21,9 +50,13 @@ const validPort = (p: unknown): p is number => typeof p === 'number' && Number.i
 
 /**
  * Pure: the host NodePorts of one Service — every port with a `nodePort` (type NodePort, and LoadBalancer unless
- * it opted out) on its IPv4 ClusterIP. `externalTrafficPolicy: Local` is treated as Cluster (docs/adr/0005).
+ * it opted out) on its IPv4 ClusterIP. With `externalTrafficPolicy: Local` and `local` given (this node's name
+ * and the Service's EndpointSlices), each rule carries the node-local endpoints (docs/adr/0005).
  */
-export function nodePortRulesOf(svc: V1Service): NodePortRule[] {
+export function nodePortRulesOf(
+  svc: V1Service,
+  local?: { nodeName: string; slices: V1EndpointSlice[] },
+): NodePortRule[] {
   const clusterIP = (svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]).find((ip) => ip && IPV4.test(ip));
   if (!clusterIP) return [];
   const key = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
@@ -31,15 +64,34 @@ export function nodePortRulesOf(svc: V1Service): NodePortRule[] {
   for (const p of svc.spec?.ports ?? []) {
     const protocol = PROTOCOLS[p.protocol ?? 'TCP'];
     if (!protocol || !validPort(p.nodePort) || !validPort(p.port)) continue;
-    out.push({ protocol, nodePort: p.nodePort, clusterIP, port: p.port, source: `${key}:${p.name ?? p.port}` });
+    const rule: NodePortRule = {
+      protocol,
+      nodePort: p.nodePort,
+      clusterIP,
+      port: p.port,
+      source: `${key}:${p.name ?? p.port}`,
+    };
+    if (local && svc.spec?.externalTrafficPolicy === 'Local') {
+      rule.localEndpoints = localEndpointsOf(local.slices, local.nodeName, p.name ?? '', p.protocol ?? 'TCP');
+    }
+    out.push(rule);
   }
   return out;
 }
 
-/** Pure: the rules of all Services, sorted, one per protocol/nodePort (the first Service by key wins a clash). */
-export function nodePortRules(services: V1Service[]): NodePortRule[] {
+/**
+ * Pure: the rules of all Services, sorted, one per protocol/nodePort (the first Service by key wins a clash).
+ * `local` (this node and the slices of a Service by `namespace/name`) enables `externalTrafficPolicy: Local`.
+ */
+export function nodePortRules(
+  services: V1Service[],
+  local?: { nodeName: string; slicesOf: (serviceKey: string) => V1EndpointSlice[] },
+): NodePortRule[] {
   const seen = new Map<string, NodePortRule>();
-  const all = services.flatMap(nodePortRulesOf).sort((a, b) => a.source.localeCompare(b.source));
+  const key = (s: V1Service): string => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+  const all = services
+    .flatMap((s) => nodePortRulesOf(s, local && { nodeName: local.nodeName, slices: local.slicesOf(key(s)) }))
+    .sort((a, b) => a.source.localeCompare(b.source));
   for (const r of all) {
     const k = `${r.protocol}/${r.nodePort}`;
     if (!seen.has(k)) seen.set(k, r);
@@ -49,6 +101,28 @@ export function nodePortRules(services: V1Service[]): NodePortRule[] {
 
 /** nft strings are double-quoted; Kubernetes names cannot hold quotes, but never trust input in a ruleset. */
 const quote = (s: string): string => `"${s.replace(/[^A-Za-z0-9._:/-]/g, '_').slice(0, 120)}"`;
+
+const endpointChain = (r: NodePortRule, i: number): string => `np-${r.protocol}-${r.nodePort}-${i}`;
+
+/** What a NodePort does: DNAT to the ClusterIP; with Local, to the one local endpoint, a random one, or drop. */
+function verdict(r: NodePortRule): string {
+  const eps = r.localEndpoints;
+  if (!eps) return `dnat to ${r.clusterIP}:${r.port}`;
+  if (eps.length === 0) return 'drop';
+  if (eps.length === 1) return `dnat to ${eps[0]}`;
+  return `numgen random mod ${eps.length} vmap { ${eps.map((_, i) => `${i} : goto ${endpointChain(r, i)}`).join(', ')} }`;
+}
+
+/** One chain per endpoint when a Local NodePort picks among several. */
+function endpointChains(r: NodePortRule): string[] {
+  const eps = r.localEndpoints ?? [];
+  if (eps.length < 2) return [];
+  return eps.flatMap((ep, i) => [
+    `  chain ${endpointChain(r, i)} {`,
+    `    meta l4proto ${r.protocol} dnat to ${ep}`,
+    '  }',
+  ]);
+}
 
 /**
  * Pure: an `nft -f` script that replaces `table ip ycloud` atomically (declare, delete, define — one
@@ -64,10 +138,9 @@ export function renderNodePortTable(rules: NodePortRule[], nodePortDevice = NODE
     `delete ${t}`,
     `${t} {`,
     '  chain nodeports {',
-    ...rules.map(
-      (r) => `    ${r.protocol} dport ${r.nodePort} dnat to ${r.clusterIP}:${r.port} comment ${quote(r.source)}`,
-    ),
+    ...rules.map((r) => `    ${r.protocol} dport ${r.nodePort} ${verdict(r)} comment ${quote(r.source)}`),
     '  }',
+    ...rules.flatMap(endpointChains),
     '  chain prerouting {',
     '    type nat hook prerouting priority dstnat; policy accept;',
     '    fib daddr type local jump nodeports',
