@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 DEBIAN_PACKAGES=(
   ovn-central ovn-host openvswitch-switch    # OVN 23.03 + OVS 3.1, userspace datapath
   iproute2 iptables nftables ipvsadm conntrack ethtool kmod  # netns plumbing, kube-proxy baselines
-  curl socat netcat-openbsd tcpdump jq iputils-ping  # clients used by tests, probes and the sandbox
+  curl socat netcat-openbsd tcpdump jq iputils-ping openssl procps  # clients used by tests, probes, sandbox
   postgresql                                 # journal tests against a real PostgreSQL
   docker-compose                             # `docker-compose config` check (no engine needed)
 )
