@@ -5,7 +5,15 @@ import { parse } from 'yaml';
 import { API_VERSION, type Eip, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
-import { KubeControlPlane, NetnsEndpoint, OvnTestbed, TcpServer, createNode, tcpRequest } from '@ycloud/testbed';
+import {
+  KubeControlPlane,
+  NetnsEndpoint,
+  OvnTestbed,
+  TcpServer,
+  createNode,
+  tcpRequest,
+  eventually,
+} from '@ycloud/testbed';
 
 /**
  * The default VPC on the EIP path: with `eip.defaultPool` in the controller config, a LoadBalancer Service in a
@@ -26,15 +34,6 @@ describe('EIP gateway for the default VPC (eip.defaultPool, real traffic)', () =
   const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16', defaultPool: 'ext' } });
   const nb = (...a: string[]) => bed.central.nbctl(...a);
 
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch((e: Error) => e as unknown as T);
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${String(v)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
   const attempt = (netns: string, host: string, port: number) =>
     tcpRequest(netns, host, port, 2000).catch((e: Error) => `error: ${e.message.split('\n').pop() ?? ''}`);
 

@@ -5,7 +5,15 @@ import { parse } from 'yaml';
 import { API_VERSION, type EipPool, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
-import { KubeControlPlane, NetnsEndpoint, OvnTestbed, TcpServer, createNode, tcpRequest } from '@ycloud/testbed';
+import {
+  KubeControlPlane,
+  NetnsEndpoint,
+  OvnTestbed,
+  TcpServer,
+  createNode,
+  tcpRequest,
+  eventually,
+} from '@ycloud/testbed';
 
 /**
  * Scenario 3 with real traffic: an external client on a localnet network reaches a LoadBalancer Service's EIP; the
@@ -34,15 +42,6 @@ describe('EIP gateway: external client → LoadBalancer Service EIP → backends
       spec,
     } as never);
 
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch((e: Error) => e as unknown as T);
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${String(v)}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
   const attempt = (netns: string, host: string, port: number) =>
     tcpRequest(netns, host, port, 2000).catch((e: Error) => `error: ${e.message.split('\n').pop() ?? ''}`);
 

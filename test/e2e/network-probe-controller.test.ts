@@ -14,7 +14,7 @@ import { ExecCommandRunner } from '@ycloud/cni';
 import { ControllerManager } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
 import { unplugProbePort, type ProbePortHost } from '@ycloud/probe';
-import { KubeControlPlane, OvnTestbed, TcpServer, createNode } from '@ycloud/testbed';
+import { KubeControlPlane, OvnTestbed, TcpServer, createNode, eventually } from '@ycloud/testbed';
 
 /**
  * NetworkProbe through the real apiserver and OVN: ControllerManager (with `probe` set) gives the default VPC a
@@ -30,15 +30,6 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
   let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
 
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch((e: Error) => e as unknown as T);
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
   const status = () =>
     kube.get<NetworkProbe & KubeObject>(crdResources.NetworkProbe, 'web', 'web-backends').then((p) => p.status);
 

@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { ApiextensionsV1Api, CoreV1Api, DiscoveryV1Api, V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { Journal, parseJournalConfig } from '@ycloud/journal';
-import { KubeControlPlane, OvnCentral, createNamespace, repoRoot, waitForCrdsEstablished } from '@ycloud/testbed';
+import {
+  KubeControlPlane,
+  OvnCentral,
+  createNamespace,
+  repoRoot,
+  waitForCrdsEstablished,
+  eventually,
+} from '@ycloud/testbed';
 import { parse as parseYaml } from 'yaml';
 
 /**
@@ -81,17 +88,6 @@ describe('ycloud-controller process (real apiserver + real OVN NB)', () => {
   async function get(r: Replica, p: string): Promise<{ status: number; body: string }> {
     const res = await fetch(`${r.url}${p}`);
     return { status: res.status, body: await res.text() };
-  }
-
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last: T = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((res) => setTimeout(res, 250));
-      last = await probe();
-    }
-    return last;
   }
 
   async function lbVips(name: string): Promise<string[]> {

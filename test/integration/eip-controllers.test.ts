@@ -6,7 +6,7 @@ import { API_VERSION, parseControllerConfig, type Eip, type EipPool, type Subnet
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
-import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
 
 type Kind = keyof typeof TOPOLOGY_RESOURCES;
 type Obj = (Vpc | Subnet | EipPool | Eip) & KubeObject;
@@ -35,15 +35,6 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
   const get = (kind: Kind, name: string) => kube.get<Obj>(TOPOLOGY_RESOURCES[kind], undefined, name);
   const ready = (o: Obj) => o.status?.conditions?.find((c) => c.type === 'Ready');
 
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch((e: Error) => e as unknown as T);
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
   const condition = (kind: Kind, name: string, status: string, reason: string) =>
     eventually(
       () => get(kind, name),

@@ -2,7 +2,7 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { IP_ALLOCATION_ANNOTATION, parseControllerConfig, parseIpAllocationAnnotation } from '@ycloud/api';
 import { ControllerManager, NODE_ALLOCATION_ANNOTATION } from '@ycloud/controllers';
 import { KubeClient, Logger } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
 
 /** Pod IPAM and node ports against a real apiserver and a real OVN NB: annotations and Logical_Switch_Ports. */
 describe('pod and node network (real apiserver + real OVN NB)', () => {
@@ -21,17 +21,6 @@ describe('pod and node network (real apiserver + real OVN NB)', () => {
     });
     await m.start();
     return m;
-  }
-
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 250));
-      last = await probe();
-    }
-    return last;
   }
 
   function pod(name: string): V1Pod {

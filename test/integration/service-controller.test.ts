@@ -3,7 +3,7 @@ import { parseControllerConfig } from '@ycloud/api';
 import { ControllerManager } from '@ycloud/controllers';
 import { KubeClient, Logger } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
-import { KubeControlPlane, OvnCentral } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, eventually } from '@ycloud/testbed';
 
 /**
  * The Service controller against a real kube-apiserver (with the EndpointSlice controller) and a real OVN
@@ -41,17 +41,6 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
     return table.data
       .map(([name, vips, options]) => ({ name: name as string, vips: map(vips), options: map(options) }))
       .filter((lb) => lb.name !== 'Service_default/kubernetes_TCP'); // the apiserver's own Service
-  }
-
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last: T = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 200));
-      last = await probe();
-    }
-    return last;
   }
 
   function service(name: string, ports: Array<{ name: string; port: number; protocol?: string }>): V1Service {

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { API_VERSION, parseControllerConfig, type Subnet } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
 
 /**
  * Subnet status address counts (v4/v6 used/available) from the pod IPAM, against a real kube-apiserver and a real
@@ -20,15 +20,6 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
   let manager: ControllerManager | undefined;
   const config = parseControllerConfig({});
 
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch((e: Error) => e as unknown as T);
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
   const subnet = () => kube.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet, undefined, 'green');
   const counts = async () => {
     const s = (await subnet()).status;

@@ -12,7 +12,7 @@ import {
 } from '@ycloud/api';
 import { ControllerManager, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
 interface Lb {
@@ -52,16 +52,6 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
   let core: CoreV1Api;
   let manager: ControllerManager | undefined;
   const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
-
-  async function eventually<T>(probe: () => Promise<T>, ok: (v: T) => boolean, what: string, ms = 30_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const v = await probe().catch((e: Error) => e as unknown as T);
-      if (ok(v)) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(v)}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
 
   const getSvc = (name: string, ns = 'default') => kube.get<Svc>(YUSUR_RESOURCES.YusurService, ns, name);
   const cond = (s: Svc, type: string) => s.status?.conditions?.find((c) => c.type === type);

@@ -8,3 +8,4 @@ export * from './testbed';
 export * from './traffic';
 export * from './testbed-leaks';
 export * from './k8s';
+export * from './eventually';
