@@ -35,6 +35,13 @@ export interface ControllerConfig {
     /** Link network of every EipPool's transit switch (gateway router + VPC gateway ports). */
     transitCIDR: string;
   };
+  serviceGateway: {
+    /**
+     * System range the service-gateway's link networks (one /30 per YusurService and link) are allocated from
+     * (docs/adr/0004-service-gateway.md); disjoint from the other networks.
+     */
+    linkCIDR: string;
+  };
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -46,6 +53,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   mtu: 1400,
   offload: { selectionFields: false },
   eip: { transitCIDR: '100.65.0.0/16' },
+  serviceGateway: { linkCIDR: '100.66.0.0/16' },
 };
 
 /** Thrown by `parseControllerConfig`; `errors` lists every problem as `path: message`. */
@@ -143,6 +151,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
   }
   const selectionFields = parseOffload(obj.offload, errors);
   const eip = parseEip(obj.eip, errors);
+  const serviceGateway = parseServiceGateway(obj.serviceGateway, errors);
   const config: ControllerConfig = {
     defaultVpc,
     defaultSubnet: subnet('defaultSubnet'),
@@ -152,6 +161,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
     mtu,
     offload: { selectionFields },
     eip,
+    serviceGateway,
   };
   if (config.defaultSubnet.name === config.joinSubnet.name)
     errors.push('joinSubnet.name: must differ from defaultSubnet.name');
@@ -194,6 +204,23 @@ function parseEip(v: unknown, errors: string[]): ControllerConfig['eip'] {
   return eip;
 }
 
+function parseServiceGateway(v: unknown, errors: string[]): ControllerConfig['serviceGateway'] {
+  const out = { ...DEFAULT_CONTROLLER_CONFIG.serviceGateway };
+  if (v === undefined) return out;
+  if (!isObj(v)) {
+    errors.push('serviceGateway: must be an object');
+    return out;
+  }
+  checkKeys(v, ['linkCIDR'], 'serviceGateway.', errors);
+  if (v.linkCIDR !== undefined) {
+    const p = typeof v.linkCIDR === 'string' ? parseCidr(v.linkCIDR, true) : undefined;
+    if (!p || p.family !== 4 || p.prefix > 30)
+      errors.push('serviceGateway.linkCIDR: must be an IPv4 CIDR of /30 or larger');
+    else out.linkCIDR = p.text;
+  }
+  return out;
+}
+
 function checkKeys(o: Obj, allowed: string[], path: string, errors: string[]): void {
   for (const k of Object.keys(o))
     if (!allowed.includes(k)) errors.push(`${path}${k}: unknown key (allowed: ${allowed.join(', ')})`);
@@ -206,6 +233,7 @@ function checkDisjoint(c: ControllerConfig, errors: string[]): void {
     ...c.joinSubnet.cidrBlocks.map((x): [string, string] => ['joinSubnet.cidrBlocks', x]),
     ...c.serviceCIDRs.map((x): [string, string] => ['serviceCIDRs', x]),
     ['eip.transitCIDR', c.eip.transitCIDR],
+    ['serviceGateway.linkCIDR', c.serviceGateway.linkCIDR],
   ];
   for (let i = 0; i < named.length; i++) {
     for (let j = i + 1; j < named.length; j++) {

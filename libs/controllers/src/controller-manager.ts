@@ -28,6 +28,7 @@ import { ServiceLoadBalancerController } from './service/service-load-balancer.c
 import { DefaultTopologyController } from './topology/default-topology.controller';
 import { EipAddressBook } from './eip/eip-addresses';
 import { ServiceEipController } from './eip/service-eip.controller';
+import { ServiceGatewayEips } from './eip/service-gateway-eips';
 import { YusurServiceWiring, yusurCrdsServed } from './yusur/yusur-wiring';
 import { startNetworkProbes, type ProbeRuntimeOptions } from './probe/network-probe.wiring';
 import {
@@ -174,6 +175,15 @@ export class ControllerManager {
 
     // --- Topology objects (Vpc, Subnet, EipPool, Eip) and LoadBalancer EIPs: libs/controllers/src/{topology,eip} ---
     const topo = this.topologyObjects;
+    // Scenario 4: EIPs served by YusurService service-gateways, seeded from their routers in NB (ADR 0004).
+    const view = this.nb.view;
+    const yusurRows = () =>
+      view
+        .allOwners()
+        .filter((o) => o.kind === 'YusurService')
+        .flatMap((o) => view.ownedBy(o));
+    const serviceGatewayEips = new ServiceGatewayEips();
+    serviceGatewayEips.seed(yusurRows().flatMap((r) => (r.table === 'Logical_Router' ? [r.row] : [])));
     const crdsServed = await topologyCrdsServed(this.options.kube);
     if (crdsServed) {
       for (const inf of Object.values(topo)) inf.start();
@@ -204,11 +214,19 @@ export class ControllerManager {
         events,
         addresses: new EipAddressBook(),
         log: this.log,
+        serviceGatewayEips: () => serviceGatewayEips.list(),
       });
       const topologyController = this.controller('topology', (key) =>
         topologyObjects.reconcile(key, this.reasons.take(key)),
       );
       topologyObjects.onPoolChanged = (pool) => topologyController.enqueue(`EipPool/${pool}`);
+      serviceGatewayEips.onChange((pool, address) => {
+        const eips = topo.eips.store.list().filter((e) => e.spec.pool === pool && e.status?.address === address);
+        for (const key of [`EipPool/${pool}`, ...eips.map((e) => `Eip/${e.metadata.name}`)]) {
+          this.reasons.note(key, 'service-gateway EIPs changed');
+          topologyController.enqueue(key);
+        }
+      });
       // Objects depend on each other (Subnet → Vpc → EipPool, Eip → all): any change queues them all.
       for (const [kind, inf] of [
         ['Vpc', topo.vpcs],
@@ -289,6 +307,7 @@ export class ControllerManager {
         controller: (name, reconcile) => this.controller(name, reconcile),
         noting: (c, reason, map) => this.noting(c, reason, map),
         vmDiscoveryIntervalMs: this.options.vmDiscoveryIntervalMs,
+        ...{ serviceGatewayEips, yusurRows },
       });
       yusur.start();
       await yusur.waitForSync();

@@ -71,6 +71,11 @@ export interface TopologyObjectsControllerDeps {
   events: EventSink;
   addresses: EipAddressBook;
   log: Logger;
+  /**
+   * EIPs served by YusurService service-gateways (docs/adr/0004-service-gateway.md): their pool answers ARP for
+   * them statelessly and their Eip objects own no rows. The manager queues the pool and its Eips when this changes.
+   */
+  serviceGatewayEips?: () => Array<{ pool: string; address: string }>;
 }
 
 /** The Vpc serving a namespace: the first Vpc (by name) whose spec.namespaces lists it, else the default VPC. */
@@ -318,6 +323,7 @@ export class TopologyObjectsController {
     const vpcs = with_(this.vpcs.list());
     const eipPools = with_(c.eipPools.list());
     const eips = with_(c.eips.list());
+    const serviceGatewayEips = this.deps.serviceGatewayEips?.() ?? [];
     switch (kind) {
       case 'Vpc':
         return translateVpc(obj as Vpc, { eipPools, transitCIDR });
@@ -325,9 +331,9 @@ export class TopologyObjectsController {
         // Vpc resources only, as before: the default VPC is in `vpcs` only with an EIP pool.
         return translateSubnet(obj as Subnet, { vpcs: with_(c.vpcs.list()), subnets: c.subnets.list() });
       case 'EipPool':
-        return translateEipPool(obj as EipPool, { vpcs, eips, eipPools, transitCIDR });
+        return translateEipPool(obj as EipPool, { vpcs, eips, eipPools, transitCIDR, serviceGatewayEips });
       case 'Eip':
-        return translateEip(obj as Eip, { vpcs, eips, eipPools, transitCIDR });
+        return translateEip(obj as Eip, { vpcs, eips, eipPools, transitCIDR, serviceGatewayEips });
     }
   }
 

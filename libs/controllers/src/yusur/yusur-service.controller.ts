@@ -11,10 +11,18 @@ import {
 } from '@ycloud/api';
 import { isNotFound, setCondition, type Condition, type KubeClient } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
-import { translateYusurService, type YusurTranslation } from '@ycloud/translate';
+import {
+  EIP_LINK,
+  translateYusurService,
+  vpcLinkId,
+  type YusurTranslation,
+  type YusurTranslationContext,
+} from '@ycloud/translate';
 import type { EventSink, ObjectCache } from '../common/ports';
+import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
 import { applyProbeHealth, resolveBackends, type BackendSources, type ResolvedBackend } from './backends';
 import { ClusterIpBook } from './cluster-ip-book';
+import type { ServiceGatewayLinkBook } from './service-gateway-links';
 import { YusurEips, type EipOutcome } from './yusur-eips';
 import { YUSUR_RESOURCES } from './yusur-resources';
 
@@ -30,6 +38,10 @@ export interface YusurServiceControllerDeps {
   kube: KubeClient;
   events: EventSink;
   clusterIps: ClusterIpBook;
+  /** Service-gateway link networks (scenario 4). */
+  links: ServiceGatewayLinkBook;
+  /** Where the controller says which EIPs its service-gateways serve (the EipPool answers ARP for them). */
+  serviceGatewayEips?: ServiceGatewayEips;
 }
 
 type ConditionType = 'Ready' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy';
@@ -85,19 +97,17 @@ export class YusurServiceController {
       const [ns, name] = key.split('/');
       this.deps.clusterIps.release(key);
       await this.deps.eips.releaseAll(ns, name);
-      return this.deps.applier.apply(empty, reason);
+      this.deps.serviceGatewayEips?.set(key, undefined);
+      const gone = await this.deps.applier.apply(empty, reason);
+      this.deps.links.release(key);
+      return gone;
     }
     const plan = await this.plan(key, svc);
-    const t = translateYusurService(svc, {
-      vpc: plan.vpc,
-      vpcs: this.deps.vpcs.list(),
-      eipPools: this.deps.eipPools.list(),
-      backends: plan.backends,
-      clusterIPs: plan.clusterIPs,
-      eip: plan.eip,
-      offloadSelectionFields: this.deps.config.offload.selectionFields,
-    });
+    const { t, links } = this.translate(key, svc, plan);
     const state = t.result.ok && plan.addresses.status === 'True' ? t.result.state : empty;
+    const gateway = state !== empty && t.gatewayChassis !== undefined && plan.eip;
+    // Before the apply: the pool starts answering for the EIP (and its Eip object gives up the route) meanwhile.
+    this.deps.serviceGatewayEips?.set(key, gateway ? { pool: gateway.pool, address: gateway.address } : undefined);
     let record: ApplyRecord;
     try {
       record = await this.deps.applier.apply(state, reason);
@@ -105,8 +115,37 @@ export class YusurServiceController {
       await this.writeStatus(svc, plan, bad('ApplyFailed', (err as Error).message));
       throw err;
     }
+    // Only now that NB no longer uses them: links of VPCs that left (or of a gateway no longer needed).
+    this.deps.links.release(key, gateway ? links : []);
     await this.writeStatus(svc, plan, this.readiness(plan, t));
     return record;
+  }
+
+  /**
+   * Translates; for a service-gateway (backends in several VPCs) first allocates its link networks: one for the
+   * EIP side and one per backend VPC (the translation without links says which VPCs), then translates with them.
+   */
+  private translate(key: string, svc: YusurService, plan: Plan): { t: YusurTranslation; links: string[] } {
+    const ctx: YusurTranslationContext = {
+      vpc: plan.vpc,
+      vpcs: this.deps.vpcs.list(),
+      eipPools: this.deps.eipPools.list(),
+      backends: plan.backends,
+      clusterIPs: plan.clusterIPs,
+      eip: plan.eip,
+      offloadSelectionFields: this.deps.config.offload.selectionFields,
+    };
+    const t = translateYusurService(svc, ctx);
+    if (t.eipMode !== 'service-gateway' || !plan.eip || plan.addresses.status === 'False') return { t, links: [] };
+    const links = [EIP_LINK, ...t.backendVpcs.map(vpcLinkId)];
+    const a = this.deps.links.allocate(key, links);
+    if (!a.ok) {
+      plan.addresses = bad(a.reason, `service-gateway links: ${a.message}`);
+      return { t, links: [] };
+    }
+    const vpcs = Object.fromEntries(t.backendVpcs.map((v) => [v, a.cidrs[vpcLinkId(v)]]));
+    const serviceGatewayLinks = { eip: a.cidrs[EIP_LINK], vpcs };
+    return { t: translateYusurService(svc, { ...ctx, serviceGatewayLinks }), links };
   }
 
   private async plan(key: string, svc: YusurService): Promise<Plan> {

@@ -25,9 +25,12 @@ import {
   type Logger,
 } from '@ycloud/k8s';
 import type { NorthboundApplier } from '@ycloud/ovn';
+import { EIP_LINK, LINK_CIDR_ID, LINK_ID } from '@ycloud/translate';
 import type { EventSink } from '../common/ports';
+import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
 import { selects, type BackendSources, type VirtualMachineInstance } from './backends';
 import { ClusterIpBook } from './cluster-ip-book';
+import { ServiceGatewayLinkBook, type LinkRecord } from './service-gateway-links';
 import { YusurEips } from './yusur-eips';
 import { YUSUR_RESOURCES } from './yusur-resources';
 import { YusurServiceController } from './yusur-service.controller';
@@ -48,6 +51,10 @@ export interface YusurWiringDeps {
   vpcForNamespace(namespace: string): string;
   controller(name: string, reconcile: (key: string) => Promise<unknown>): Controller;
   noting<T extends KubeObject>(c: Controller, reason: string, map?: KeyMapper<T>): EventHandler<T>;
+  /** The EIPs service-gateways serve, shared with the topology controller (scenario 4). */
+  serviceGatewayEips?: ServiceGatewayEips;
+  /** The NB rows YusurServices own now (link networks are rebuilt from them at start). */
+  yusurRows?: () => Array<{ table: string; row: Record<string, unknown> }>;
   /** How often to look for KubeVirt's API while it is not served (default 30 s). */
   vmDiscoveryIntervalMs?: number;
 }
@@ -155,6 +162,8 @@ export class YusurServiceWiring {
       kube: d.kube,
       events: d.events,
       clusterIps: new ClusterIpBook(),
+      links: new ServiceGatewayLinkBook(d.config.serviceGateway.linkCIDR, () => linkRecords(d.yusurRows?.() ?? [])),
+      serviceGatewayEips: d.serviceGatewayEips,
     });
     const c = d.controller('yusur-service', (key) => reconciler.reconcile(key, 'YusurService'));
     this.controller = c;
@@ -202,4 +211,16 @@ export class YusurServiceWiring {
     vmis.start();
     this.deps.logger.info('KubeVirt VMIs are served: watching them for YusurService backends');
   }
+}
+
+/** Link networks recorded on service-gateway link switches (external_ids `ycloud.io/link`, `ycloud.io/link-cidr`). */
+function linkRecords(rows: Array<{ table: string; row: Record<string, unknown> }>): LinkRecord[] {
+  const out: LinkRecord[] = [];
+  for (const { table, row } of rows) {
+    const ids = (row.external_ids ?? {}) as Record<string, string>;
+    const [service, link, cidr] = [ids['ycloud.io/service'], ids[LINK_ID], ids[LINK_CIDR_ID]];
+    if (table !== 'Logical_Switch' || !service || !cidr || !(link === EIP_LINK || link?.startsWith('vpc/'))) continue;
+    out.push({ service, link, cidr });
+  }
+  return out;
 }

@@ -12,7 +12,7 @@ export interface EipContext {
   transitCIDR: string;
   /**
    * EIPs served by a YusurService's service-gateway (several backend VPCs, docs/adr/0004-service-gateway.md): the
-   * YusurService owns their route; the pool only answers ARP for them.
+   * YusurService owns their route; the pool only answers ARP for them, and their Eip objects translate to nothing.
    */
   serviceGatewayEips?: Array<{ pool: string; address: string }>;
 }
@@ -177,6 +177,11 @@ export function translateEip(eip: Eip, ctx: EipContext): TranslateResult {
     return failed([
       { reason: 'EipPoolNotFound', field: 'spec.pool', message: `EipPool ${eip.spec.pool} does not exist` },
     ]);
+  }
+  const address = eip.status?.address;
+  if (address && ctx.serviceGatewayEips?.some((e) => e.pool === eip.spec.pool && e.address === address)) {
+    // Served by a YusurService's service-gateway (ADR 0004): its route is the service's, its ARP row the pool's.
+    return { ok: true, state: { owner, rows: [], memberships: [] }, warnings: [] };
   }
   const route = eipRoute(eip, ctx);
   if (!('address' in route)) {

@@ -41,6 +41,14 @@ export interface ServiceGatewayLinks {
   vpcs: Record<string, string>;
 }
 
+/** external_ids of a service-gateway link switch: which link it is (`eip` or `vpc/<name>`) and its network. */
+export const LINK_ID = 'ycloud.io/link';
+export const LINK_CIDR_ID = 'ycloud.io/link-cidr';
+/** The link towards the EipPool's gateway router. */
+export const EIP_LINK = 'eip';
+/** The link towards a backend VPC's router. */
+export const vpcLinkId = (vpc: string): string => `vpc/${vpc}`;
+
 export interface YusurTranslationContext {
   /** The Service's VPC: spec.scenarios.clusterIP.vpc, else the VPC of its namespace. */
   vpc: string;
@@ -367,7 +375,13 @@ function serviceGatewayRows(
         name: yusurNames.gatewayRouter(svc),
         options: { chassis, lb_force_snat_ip: 'router_ip' },
         load_balancer: eipLbs.map((r) => ref('Load_Balancer', r.key)),
-        external_ids: { 'ycloud.io/role': 'service-gateway', 'ycloud.io/service': svc },
+        // The EIP and pool let a restarted controller know which EIPs service-gateways serve before it reconciles.
+        external_ids: {
+          'ycloud.io/role': 'service-gateway',
+          'ycloud.io/service': svc,
+          'ycloud.io/eip': eipAddress,
+          'ycloud.io/eip-pool': poolName,
+        },
       },
     },
   ];
@@ -393,17 +407,23 @@ function serviceGatewayRows(
     columns: { ip_prefix: prefix, nexthop, policy: 'dst-ip', output_port: port },
   });
 
+  // Link switches record their network, so a restarted controller rebuilds its link allocations from them.
+  const linkSwitch = (key: string, name: string, link: string, cidr: string): DesiredRow => ({
+    table: 'Logical_Switch',
+    key,
+    owner,
+    columns: {
+      name,
+      external_ids: { 'ycloud.io/service': svc, [LINK_ID]: link, [LINK_CIDR_ID]: cidr },
+    },
+  });
+
   // EIP side.
   const poolRouter = topoKeys.poolRouter(poolName);
   const gwEipLrp = yusurNames.eipLinkGatewayLrp(svc);
   const poolLrp = yusurNames.eipLinkPoolLrp(svc, poolName);
   rows.push(
-    {
-      table: 'Logical_Switch',
-      key: yusurKeys.eipLinkSwitch(svc),
-      owner,
-      columns: { name: yusurNames.eipLinkSwitch(svc) },
-    },
+    linkSwitch(yusurKeys.eipLinkSwitch(svc), yusurNames.eipLinkSwitch(svc), EIP_LINK, links.eip),
     lrp(yusurKeys.eipLinkGatewayLrp(svc), routerKey, gwEipLrp, eipLink.gateway, eipLink.prefix),
     lsp(yusurKeys.eipLinkGatewayLsp(svc), yusurKeys.eipLinkSwitch(svc), yusurNames.eipLinkGatewayLsp(svc), gwEipLrp),
     lrp(yusurKeys.eipLinkPoolLrp(svc), poolRouter, poolLrp, eipLink.peer, eipLink.prefix),
@@ -420,7 +440,7 @@ function serviceGatewayRows(
     const gwLrp = yusurNames.vpcLinkGatewayLrp(svc, vpc);
     const vpcLrp = yusurNames.vpcLinkVpcLrp(svc, vpc);
     rows.push(
-      { table: 'Logical_Switch', key: sw, owner, columns: { name: yusurNames.vpcLinkSwitch(svc, vpc) } },
+      linkSwitch(sw, yusurNames.vpcLinkSwitch(svc, vpc), vpcLinkId(vpc), links.vpcs[vpc]),
       lrp(yusurKeys.vpcLinkGatewayLrp(svc, vpc), routerKey, gwLrp, l.gateway, l.prefix),
       lsp(yusurKeys.vpcLinkGatewayLsp(svc, vpc), sw, yusurNames.vpcLinkGatewayLsp(svc, vpc), gwLrp),
       lrp(yusurKeys.vpcLinkVpcLrp(svc, vpc), topoKeys.vpcRouter(vpc), vpcLrp, l.peer, l.prefix),
