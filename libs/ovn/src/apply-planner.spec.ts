@@ -413,4 +413,24 @@ describe('planApply', () => {
       { op: 'mutate', table: 'Logical_Router', uuid: 'r-1', column: 'ports', insert: [], delete: ['lrp-1'] },
     ]);
   });
+
+  it("attaches a new child to its owner's existing parent (else OVSDB would garbage-collect it at commit)", () => {
+    const view = new IndexedRowView(schema);
+    const pool: Owner = { kind: 'EipPool', name: 'ext' };
+    const router = { table: 'Logical_Router', key: 'pool/router', owner: pool, columns: { name: 'pool' } };
+    commit(view, planApply({ owner: pool, rows: [router], memberships: [] }, view, schema));
+    const routerUuid = view.byKey('Logical_Router', 'pool/router')!._uuid;
+    const nat = {
+      table: 'NAT',
+      key: 'pool/nat/1',
+      owner: pool,
+      parent: { table: 'Logical_Router', key: 'pool/router', column: 'nat' },
+      columns: { type: 'dnat', external_ip: '172.16.0.50', logical_ip: '172.16.0.50' },
+    };
+    const plan = planApply({ owner: pool, rows: [router, nat], memberships: [] }, view, schema);
+    expect(plan.ops).toEqual([
+      expect.objectContaining({ op: 'insert', table: 'NAT', index: 0 }),
+      { op: 'mutate', table: 'Logical_Router', uuid: routerUuid, column: 'nat', insert: [{ newRow: 0 }], delete: [] },
+    ]);
+  });
 });

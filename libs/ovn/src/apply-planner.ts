@@ -215,7 +215,8 @@ class ApplyPlanner {
       }
       this.inserts[index] = { op: 'insert', index, table: row.table, key: row.key, row: resolved };
       this.touched.push({ table: row.table, key: row.key, action: 'insert' });
-      if (row.parent && !this.desiredByKey.has(tkey(row.parent.table, row.parent.key))) {
+      // A parent inserted by this plan holds the child in its insert (above); an existing one gets a mutation.
+      if (row.parent && !this.newIndex.has(tkey(row.parent.table, row.parent.key))) {
         const parent = this.container(row.parent.table, row.parent.key);
         this.mutation(row.parent.table, parent._uuid, row.parent.column).insert.push({ newRow: index });
       }
