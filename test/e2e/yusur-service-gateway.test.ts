@@ -1,0 +1,262 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import {
+  API_VERSION,
+  IP_ALLOCATION_ANNOTATION,
+  parseControllerConfig,
+  parseIpAllocationAnnotation,
+  type Eip,
+  type YusurService,
+} from '@ycloud/api';
+import { ControllerManager, TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
+import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
+import {
+  KubeControlPlane,
+  OvnTestbed,
+  TcpServer,
+  createNode,
+  eventually,
+  tcpRequest,
+  type NetnsEndpoint,
+} from '@ycloud/testbed';
+
+type Svc = YusurService & KubeObject;
+
+/**
+ * Scenario 4 driven by the controllers, with real traffic: a YusurService in namespace blue selects pods in blue
+ * (Vpc blue, gateway node) and green (Vpc green, the other node) and publishes them on one EIP from a pool. The
+ * controller allocates the service-gateway's link networks, the EipPool answers ARP for the EIP, and an external
+ * client on the pool's localnet network reaches both backends, which see the system IP of their VPC's link.
+ * Only the pods' interfaces are plugged by hand (no kubelet), at the addresses and ports the controller allocated.
+ */
+describe('YusurService service-gateway (scenario 4) by the controllers (real traffic)', () => {
+  let bed: OvnTestbed;
+  let k8s: KubeControlPlane;
+  let kube: KubeClient;
+  let core: CoreV1Api;
+  let manager: ControllerManager | undefined;
+  const servers: TcpServer[] = [];
+  let ext: NetnsEndpoint;
+  const netns: Record<string, string> = {};
+  const podIps: Record<string, string> = {};
+  let eip = '';
+
+  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
+  const nb = (...a: string[]) => bed.central.nbctl(...a);
+  const create = (kind: keyof typeof TOPOLOGY_RESOURCES, name: string, spec: unknown) =>
+    kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
+      apiVersion: API_VERSION,
+      kind,
+      metadata: { name },
+      spec,
+    } as never);
+  const getSvc = () => kube.get<Svc>(YUSUR_RESOURCES.YusurService, 'blue', 'web');
+  const ready = (s: Svc) => s.status?.conditions?.find((c) => c.type === 'Ready');
+
+  beforeAll(async () => {
+    [bed, k8s] = await Promise.all([
+      OvnTestbed.start({ nodes: ['node-1', 'node-2'], gatewayNodes: ['node-1'] }),
+      KubeControlPlane.start(),
+    ]);
+    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    const dir = join(__dirname, '../../crds');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
+      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+        body: parse(readFileSync(join(dir, f), 'utf8')),
+      });
+    }
+    await eventually(
+      () => Promise.all([kube.list(TOPOLOGY_RESOURCES.Eip), kube.list(YUSUR_RESOURCES.YusurService)]).then(() => true),
+      (v) => v === true,
+      'CRDs served',
+    );
+    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
+    await createNode(k8s.kubeConfig, 'node-2', '192.168.100.2');
+    for (const ns of ['blue', 'green'])
+      await core.createNamespace({ body: { metadata: { name: ns, labels: { shop: 'web' } } } });
+    manager = new ControllerManager({
+      config,
+      kube,
+      northbound: { remotes: bed.central.nbRemote },
+      logger: new Logger({ level: 'error' }),
+    });
+    await manager.start();
+
+    await create('EipPool', 'ext', {
+      networkName: 'external',
+      cidr: '172.16.0.0/24',
+      gateway: '172.16.0.254',
+      routerAddress: '172.16.0.1',
+      ranges: ['172.16.0.50-172.16.0.59'],
+      gatewayNodes: ['node-1'],
+    });
+    // No external gateway on either Vpc: the service-gateway links them to the pool itself (ADR 0004).
+    await create('Vpc', 'blue', { namespaces: ['blue'], serviceCIDRs: ['10.201.0.0/24'] });
+    await create('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
+    await create('Vpc', 'green', { namespaces: ['green'] });
+    await create('Subnet', 'green', { vpc: 'green', cidrBlocks: ['10.2.0.0/24'], namespaces: ['green'] });
+
+    // One backend pod per VPC: blue on the gateway node, green on the other (the path crosses the tunnel).
+    for (const [ns, node] of [
+      ['blue', 'node-1'],
+      ['green', 'node-2'],
+    ]) {
+      await core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'web', namespace: ns, labels: { app: 'web' } },
+          spec: { nodeName: node, containers: [{ name: 'c', image: 'none', ports: [{ containerPort: 8080 }] }] },
+        },
+      });
+      const pod = await eventually(
+        () => core.readNamespacedPod({ namespace: ns, name: 'web' }),
+        (p) => !!p.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION],
+        `${ns}/web address`,
+      );
+      const ann = parseIpAllocationAnnotation(pod.metadata!.annotations![IP_ALLOCATION_ANNOTATION])!;
+      const ep = await bed.node(node).plugPod({
+        netns: `${ns}-web`,
+        ifaceId: ann.logicalSwitchPort,
+        mac: ann.mac,
+        ips: ann.ips,
+        gateway: ann.gateway,
+      });
+      netns[ns] = ep.netns;
+      podIps[ns] = ann.ip.split('/')[0];
+      servers.push(await TcpServer.start(ep.netns, 8080, ns));
+    }
+    servers.push(await TcpServer.start(netns.green, 9090, 'green-direct'));
+    ext = await bed.node('node-1').attachExternalNetwork({
+      network: 'external',
+      netns: 'ext',
+      ip: '172.16.0.100/24',
+      gateway: '172.16.0.1',
+    });
+  }, 300_000);
+
+  afterAll(async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    await manager?.stop();
+    kube?.close();
+    await Promise.all([bed?.stop(), k8s?.stop()]);
+  }, 120_000);
+
+  /**
+   * Who answers `n` connections to the EIP. KNOWN ISSUE (OVN 23.03.1, userspace datapath; ADR 0004): now and then a
+   * connection's first SYN is lost on this path and OVN does not force-SNAT the retransmitted SYN, so that one
+   * connection times out. Lost connections are counted, logged and bounded, never ignored.
+   */
+  async function answers(n: number, maxLost = Math.ceil(n / 12)): Promise<Set<string>> {
+    const seen = new Set<string>();
+    const lost: string[] = [];
+    for (let i = 0; i < n; i++) {
+      await tcpRequest(ext.netns, eip, 80).then(
+        (reply) => seen.add(reply),
+        (e: Error) => lost.push(e.message.split('\n').pop()!),
+      );
+    }
+    if (lost.length) console.log(`${lost.length} of ${n} connections lost (first-SYN loss, ADR 0004)`);
+    if (lost.length > maxLost) throw new Error(`${lost.length} of ${n} connections lost: ${lost.join('; ')}`);
+    return seen;
+  }
+
+  it('publishes backends of two VPCs on one EIP; each backend sees its link system IP as source', async () => {
+    const started = Date.now();
+    await kube.create(YUSUR_RESOURCES.YusurService, 'blue', {
+      apiVersion: API_VERSION,
+      kind: 'YusurService',
+      metadata: { name: 'web', namespace: 'blue' },
+      spec: {
+        backends: [
+          {
+            kind: 'Pod',
+            selector: { matchLabels: { app: 'web' } },
+            namespaceSelector: { matchLabels: { shop: 'web' } },
+          },
+        ],
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+        // EIP only: a ClusterIP would leave green's backend out (a ClusterIP never crosses VPCs) and say so in Ready.
+        scenarios: { eip: { pool: 'ext' } },
+      },
+    } as never);
+    const svc = await eventually(
+      getSvc,
+      (s) => ready(s)?.status === 'True' && ready(s)?.observedGeneration === s.metadata.generation,
+      'YusurService Ready',
+    );
+    expect(svc.status?.totalBackends).toBe(2);
+    eip = svc.status!.eips![0];
+    expect(eip).toBe('172.16.0.50');
+
+    // What the controller allocated: a /30 per link from serviceGateway.linkCIDR, on the service-gateway's ports.
+    const lrps = JSON.parse(await nb('--format=json', '--columns=name,networks', 'list', 'Logical_Router_Port')) as {
+      data: Array<[string, string | ['set', string[]]]>;
+    };
+    const networks = Object.fromEntries(
+      lrps.data.map(([name, n]) => [name, typeof n === 'string' ? [n] : n[1]]),
+    ) as Record<string, string[]>;
+    expect(networks['svcgw-blue.web-to-eip']).toEqual(['100.66.0.1/30']);
+    expect(networks['svcgw-blue.web-to-vpc-blue']).toEqual(['100.66.0.5/30']);
+    expect(networks['svcgw-blue.web-to-vpc-green']).toEqual(['100.66.0.9/30']);
+    expect(networks['vpc-green-to-svcgw-blue.web']).toEqual(['100.66.0.10/30']);
+    // The pool answers ARP for the EIP statelessly; the Eip object owns no route of its own.
+    const nat = await eventually(
+      () => nb('--bare', '--columns=external_ip,type,options', 'list', 'NAT'),
+      (t) => t.includes(eip),
+      'pool ARP row',
+    );
+    expect(nat).toContain('dnat_and_snat');
+    expect(nat).toContain('stateless');
+    const eipObj = await eventually(
+      () => kube.get<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip, undefined, 'ysvc-blue-web'),
+      (e) => e.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      'Eip Ready',
+    );
+    expect(eipObj.status?.address).toBe(eip);
+    const routes = await nb('lr-route-list', 'eip-ext-gw');
+    expect(routes.split('\n').filter((l) => l.includes(`${eip} `))).toHaveLength(1);
+    expect(routes).toMatch(new RegExp(`${eip.replace(/\./g, '\\.')}\\s+100\\.66\\.0\\.1\\b`));
+
+    await bed.central.nbctl('--wait=hv', 'sync');
+    // Programming done: wait for the first answer (connections before the datapath is complete are not losses).
+    await eventually(
+      () => tcpRequest(ext.netns, eip, 80, 3_000).catch(() => ''),
+      (r) => r !== '',
+      'first answer on the EIP',
+    );
+    console.log(`YusurService created → first answer on the EIP after ${Date.now() - started} ms`);
+    const seen = await answers(24);
+    expect([...seen].sort()).toEqual(['blue 100.66.0.5', 'green 100.66.0.9']);
+  });
+
+  it('keeps VPCs isolated: no path from one VPC to the other, nor from outside to a backend', async () => {
+    await expect(tcpRequest(netns.blue, podIps.green, 9090, 2_000)).rejects.toThrow();
+    await expect(tcpRequest(ext.netns, podIps.green, 9090, 2_000)).rejects.toThrow();
+    await expect(tcpRequest(ext.netns, '100.66.0.9', 9090, 2_000)).rejects.toThrow();
+  });
+
+  it('deleting the YusurService removes the service-gateway, frees the EIP and stops the traffic', async () => {
+    await kube.delete(YUSUR_RESOURCES.YusurService, 'blue', 'web');
+    await eventually(
+      () => nb('--bare', '--columns=name', 'list', 'Logical_Router'),
+      (t) => !t.includes('svcgw'),
+      'service-gateway router gone',
+    );
+    await eventually(
+      () => kube.list(TOPOLOGY_RESOURCES.Eip).then((l) => l.items.length),
+      (n) => n === 0,
+      'Eip deleted',
+    );
+    await eventually(
+      () => nb('--bare', '--columns=external_ip', 'list', 'NAT'),
+      (t) => t === '',
+      'pool ARP row gone',
+    );
+    expect(await nb('--bare', '--columns=name', 'list', 'Logical_Switch')).not.toContain('svcgw');
+    expect(await nb('lr-route-list', 'eip-ext-gw')).not.toContain(eip);
+    await expect(tcpRequest(ext.netns, eip, 80, 2_000)).rejects.toThrow();
+  });
+});
