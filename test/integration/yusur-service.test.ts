@@ -339,6 +339,94 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     );
   });
 
+  it('builds a service-gateway for backends in two Vpcs, keeps its links across a restart, removes it for one Vpc', async () => {
+    const topo = (plural: string, kind: string, name: string, spec: unknown) =>
+      kube.request('POST', `/apis/sdn.ycloud.io/v1alpha1/${plural}`, {
+        body: { apiVersion: API_VERSION, kind, metadata: { name }, spec },
+      });
+    await topo('vpcs', 'Vpc', 'green', { namespaces: ['green'] });
+    await topo('subnets', 'Subnet', 'green', { vpc: 'green', cidrBlocks: ['10.2.0.0/24'] });
+    await createCustom(YUSUR_RESOURCES.BareMetalServer, undefined, {
+      apiVersion: API_VERSION,
+      kind: 'BareMetalServer',
+      metadata: { name: 'bm-green', labels: { role: 'green-db' } },
+      spec: { vpc: 'green', subnet: 'green', ip: '10.2.0.50' },
+    });
+    const spec = (roles: string[]) => ({
+      backends: roles.map((role) => ({ kind: 'BareMetal', selector: { matchLabels: { role } } })),
+      ports: [{ port: 443, targetPort: 8443 }],
+      scenarios: { eip: { pool: 'ext' } },
+    });
+    /** Link switches in NB: `service link` → network (from their external_ids). */
+    const links = async (): Promise<Record<string, string>> => {
+      const out = JSON.parse(await ovn.nbctl('--format=json', '--columns=external_ids', 'list', 'Logical_Switch')) as {
+        data: Array<[['map', Array<[string, string]>]]>;
+      };
+      const ids = out.data.map(([m]) => Object.fromEntries(m[1]));
+      return Object.fromEntries(
+        ids
+          .filter((i) => i['ycloud.io/link-cidr'])
+          .map((i) => [`${i['ycloud.io/service']} ${i['ycloud.io/link']}`, i['ycloud.io/link-cidr']]),
+      );
+    };
+    const routers = async () => (await ovn.nbctl('--bare', '--columns=name', 'list', 'Logical_Router')).split(/\s+/);
+    /** NAT rows (type, options) for an external address. */
+    const natOf = async (ip: string) =>
+      (await ovn.nbctl('--bare', '--columns=external_ip,type,options', 'list', 'NAT'))
+        .split('\n\n')
+        .filter((r) => r.startsWith(`${ip}\n`))
+        .join('\n');
+
+    await createSvc('multi', spec(['blue-db', 'green-db']), 'blue');
+    const s = await condition('multi', 'Ready', 'True', 'Ready', 'blue');
+    const ip = s.status!.eips![0];
+    expect(s.status?.totalBackends).toBe(2);
+    await eventually(() => backendsOf('blue/multi', `${ip}:443`), same(['10.1.0.50:8443', '10.2.0.50:8443']), 'EIP LB');
+    expect(await routers()).toContain('svcgw-blue.multi');
+    const before = await links();
+    expect(before).toEqual({
+      'blue/multi eip': expect.stringMatching(/^100\.66\.\d+\.\d+\/30$/),
+      'blue/multi vpc/blue': expect.stringMatching(/^100\.66\./),
+      'blue/multi vpc/green': expect.stringMatching(/^100\.66\./),
+    });
+    expect(new Set(Object.values(before)).size).toBe(3);
+    // The pool answers ARP for the EIP statelessly; the Eip object has no route of its own beside the service's.
+    await eventually(
+      () => natOf(ip),
+      (t) => t.includes('dnat_and_snat') && t.includes('stateless'),
+      'pool ARP row',
+    );
+    const routes = await ovn.nbctl('lr-route-list', 'eip-ext-gw');
+    expect(routes.split('\n').filter((l) => l.includes(`${ip} `))).toHaveLength(1);
+
+    // Restart: links are rebuilt from NB, so they do not move and a new service-gateway gets other networks.
+    await manager!.stop();
+    manager = await startManager();
+    await createSvc('multi2', spec(['blue-db', 'green-db']), 'blue');
+    await condition('multi2', 'Ready', 'True', 'Ready', 'blue');
+    const after = await links();
+    for (const [k, v] of Object.entries(before)) expect(after[k]).toBe(v);
+    expect(Object.keys(after)).toHaveLength(6);
+    expect(new Set(Object.values(after)).size).toBe(6);
+
+    // Back to one Vpc: the service-gateway rows, its links and the pool's ARP row go; the EIP LB is on vpc-blue.
+    await kube.mergePatch(YUSUR_RESOURCES.YusurService, 'blue', 'multi', { spec: spec(['blue-db']) } as never);
+    await eventually(routers, (r) => !r.includes('svcgw-blue.multi'), 'multi service-gateway gone');
+    await eventually(() => backendsOf('blue/multi', `${ip}:443`), same(['10.1.0.50:8443']), 'EIP LB, one Vpc');
+    expect(Object.keys(await links()).filter((k) => k.startsWith('blue/multi '))).toEqual([]);
+    await eventually(
+      () => natOf(ip),
+      (t) => !t.includes('stateless'),
+      'pool ARP row for multi gone',
+    );
+    const eipLb = (await lbs()).find((l) => l.service === 'blue/multi' && `${ip}:443` in l.vips)!;
+    const uuid = (await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();
+    expect(await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Logical_Router', 'vpc-blue')).toContain(uuid);
+    for (const n of ['multi', 'multi2']) await kube.delete(YUSUR_RESOURCES.YusurService, 'blue', n);
+    await eventually(routers, (r) => !r.some((x) => x.startsWith('svcgw-')), 'service-gateways gone');
+    await eventually(links, (l) => Object.keys(l).length === 0, 'link switches gone');
+  });
+
   it('picks up VMs once KubeVirt is installed after the controller started', async () => {
     await createSvc('vms', {
       backends: [{ kind: 'VM', selector: { matchLabels: { app: 'vm' } } }],
