@@ -1,7 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CoreV1Api, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { API_VERSION, type EipPool, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
@@ -13,6 +10,7 @@ import {
   createNode,
   tcpRequest,
   eventually,
+  installCrds,
 } from '@ycloud/testbed';
 
 /**
@@ -52,12 +50,7 @@ describe('EIP gateway: external client → LoadBalancer Service EIP → backends
     ]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    const dir = join(__dirname, '../../crds');
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        body: parse(readFileSync(join(dir, f), 'utf8')),
-      });
-    }
+    await installCrds(kube);
     await eventually(
       () => kube.list(TOPOLOGY_RESOURCES.Eip).then(() => true),
       (v) => v === true,

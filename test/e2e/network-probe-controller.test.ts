@@ -1,7 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
@@ -14,7 +11,7 @@ import { ExecCommandRunner } from '@ycloud/cni';
 import { ControllerManager } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
 import { unplugProbePort, type ProbePortHost } from '@ycloud/probe';
-import { KubeControlPlane, OvnTestbed, TcpServer, createNode, eventually } from '@ycloud/testbed';
+import { KubeControlPlane, OvnTestbed, TcpServer, createNode, eventually, installCrds } from '@ycloud/testbed';
 
 /**
  * NetworkProbe through the real apiserver and OVN: ControllerManager (with `probe` set) gives the default VPC a
@@ -36,12 +33,7 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
   beforeAll(async () => {
     [bed, k8s] = await Promise.all([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start()]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    const dir = join(__dirname, '../../crds');
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        body: parse(readFileSync(join(dir, f), 'utf8')),
-      });
-    }
+    await installCrds(kube);
     await eventually(
       () => kube.list(crdResources.NetworkProbe).then(() => true),
       (v) => v === true,

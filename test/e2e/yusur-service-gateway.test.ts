@@ -1,7 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
@@ -20,6 +17,7 @@ import {
   eventually,
   tcpRequest,
   type NetnsEndpoint,
+  installCrds,
 } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
@@ -62,12 +60,7 @@ describe('YusurService service-gateway (scenario 4) by the controllers (real tra
     ]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    const dir = join(__dirname, '../../crds');
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        body: parse(readFileSync(join(dir, f), 'utf8')),
-      });
-    }
+    await installCrds(kube);
     await eventually(
       () => Promise.all([kube.list(TOPOLOGY_RESOURCES.Eip), kube.list(YUSUR_RESOURCES.YusurService)]).then(() => true),
       (v) => v === true,

@@ -1,12 +1,9 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { API_VERSION, parseControllerConfig, type Eip, type EipPool, type Subnet, type Vpc } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
-import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
 
 type Kind = keyof typeof TOPOLOGY_RESOURCES;
 type Obj = (Vpc | Subnet | EipPool | Eip) & KubeObject;
@@ -68,12 +65,7 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    const dir = join(__dirname, '../../crds');
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        body: parse(readFileSync(join(dir, f), 'utf8')),
-      });
-    }
+    await installCrds(kube);
     await eventually(
       () => kube.list(TOPOLOGY_RESOURCES.Eip).then(() => true),
       (v) => v === true,

@@ -1,11 +1,8 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { API_VERSION, parseControllerConfig, type Subnet } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
 
 /**
  * Subnet status address counts (v4/v6 used/available) from the pod IPAM, against a real kube-apiserver and a real
@@ -35,12 +32,7 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
     [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    const dir = join(__dirname, '../../crds');
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        body: parse(readFileSync(join(dir, f), 'utf8')),
-      });
-    }
+    await installCrds(kube);
     await eventually(
       () => kube.list(TOPOLOGY_RESOURCES.Subnet).then(() => true),
       (v) => v === true,

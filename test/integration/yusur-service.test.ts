@@ -1,7 +1,4 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
@@ -12,7 +9,7 @@ import {
 } from '@ycloud/api';
 import { ControllerManager, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
 interface Lb {
@@ -129,12 +126,7 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    const dir = join(__dirname, '../../crds');
-    for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-      await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-        body: parse(readFileSync(join(dir, f), 'utf8')),
-      });
-    }
+    await installCrds(kube);
     await eventually(
       () =>
         kube

@@ -3,3 +3,4 @@ export * from './kube-control-plane';
 export * from './cluster-objects';
 export * from './kustomize-lite';
 export * from './kube-proxy';
+export * from './crds';
