@@ -89,10 +89,10 @@ export class ControllerManager {
     this.services = new Informer(kube, Resources.services, { logger: informerLog });
     this.endpointSlices = new Informer(kube, Resources.endpointSlices, {
       logger: informerLog,
-      indexers: { service: (s) => serviceIndex(s) },
+      indexers: { service: indexByLabel(SERVICE_NAME_LABEL) },
     });
     this.nodes = new Informer(kube, Resources.nodes, { logger: informerLog });
-    this.pods = new Informer(kube, Resources.pods, { logger: informerLog, indexers: {} });
+    this.pods = new Informer(kube, Resources.pods, { logger: informerLog });
     this.informers.push(this.services, this.endpointSlices, this.nodes, this.pods);
     // Started in start() only when the CRDs are served (clusters and tests without them still run Services).
     this.topologyObjects = createTopologyInformers(kube, informerLog);
@@ -134,7 +134,7 @@ export class ControllerManager {
       endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
       nodes: this.nodes.store,
       topology: {
-        vpcForNamespace: (ns) => vpcForNamespace(this.topologyObjects.vpcs.store.list(), ns, config.defaultVpc),
+        vpcForNamespace: (ns) => this.vpcOf(ns),
       },
       applier: this.nb.applier,
       events,
@@ -245,7 +245,7 @@ export class ControllerManager {
         endpointSlicesFor: (ns, name) => this.endpointSlices.store.byIndex('service', `${ns}/${name}`),
         eips: topo.eips.store,
         vpcs: topologyObjects.vpcs, // with the default VPC when eip.defaultPool is set
-        vpcForNamespace: (ns) => topologyObjects.vpcForNamespace(ns),
+        vpcForNamespace: (ns) => this.vpcOf(ns),
         config,
         applier: this.nb.applier,
         kube: this.options.kube,
@@ -284,7 +284,7 @@ export class ControllerManager {
         ipam,
         applier: this.nb.applier,
         config,
-        vpcForNamespace: (ns) => vpcForNamespace(topo.vpcs.store.list(), ns, config.defaultVpc),
+        vpcForNamespace: (ns) => this.vpcOf(ns),
         controller: (name, reconcile) => this.controller(name, reconcile),
       });
       this.informers.push(probes.informer);
@@ -303,7 +303,7 @@ export class ControllerManager {
       const yusur = new YusurServiceWiring({
         ...{ kube: this.options.kube, config, applier: this.nb.applier, events, logger: informerLog(this.log) },
         ...{ pods: this.pods, topology: topo, builtinSubnets: subnets },
-        vpcForNamespace: (ns) => vpcForNamespace(topo.vpcs.store.list(), ns, config.defaultVpc),
+        vpcForNamespace: (ns) => this.vpcOf(ns),
         controller: (name, reconcile) => this.controller(name, reconcile),
         noting: (c, reason, map) => this.noting(c, reason, map),
         vmDiscoveryIntervalMs: this.options.vmDiscoveryIntervalMs,
@@ -327,6 +327,11 @@ export class ControllerManager {
     await this.stopProbes?.();
     await Promise.all(this.informers.map((inf) => inf.stop()));
     await this.nb?.close();
+  }
+
+  /** The VPC serving a namespace: the Vpc resource that claims it, else the default VPC. */
+  private vpcOf(namespace: string): string {
+    return vpcForNamespace(this.topologyObjects.vpcs.store.list(), namespace, this.options.config.defaultVpc);
   }
 
   /** Queues every owner of ycloud rows in the database, so owners deleted while we were down are cleaned. */
@@ -375,12 +380,6 @@ export class ControllerManager {
 }
 
 const informerLog = (log: Logger): Logger => log.child({ part: 'informer' });
-
-function serviceIndex(slice: KubeObject): string[] {
-  const name = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
-  return name && slice.metadata?.namespace ? [`${slice.metadata.namespace}/${name}`] : [];
-}
-void indexByLabel;
 
 /** Kubernetes Events through the recorder (which aggregates repeats and never throws). */
 export class RecorderEventSink implements EventSink {
