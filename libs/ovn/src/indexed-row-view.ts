@@ -7,7 +7,6 @@ import { SchemaInfo } from './schema-info';
 export interface RowChangeSource {
   table(name: string): { all(): Iterable<Row> | Row[] };
   on(event: 'change', listener: (change: { table: string; uuid: string; old?: Row; new?: Row }) => void): unknown;
-  on(event: 'resync', listener: () => void): unknown;
 }
 
 /**
@@ -35,20 +34,19 @@ export class IndexedRowView implements RowView {
     ],
   ) {}
 
-  /** Follows a live cache: loads what it holds now and applies every later change. */
+  /**
+   * Follows a live cache: loads what it holds now and applies every later change. A full resync needs no reload
+   * here: the client reports what it changed as `change` events too.
+   */
   follow(source: RowChangeSource, tables: string[]): this {
-    const load = (): void => {
-      this.clear();
-      for (const t of tables) for (const row of source.table(t).all()) this.upsert(t, row);
-    };
-    load();
+    this.clear();
+    for (const t of tables) for (const row of source.table(t).all()) this.upsert(t, row);
     source.on('change', ({ table, uuid, old, new: next }) => {
       if (!this.rows.has(table) && !tables.includes(table)) return;
       if (old && next) this.update(table, old, next);
       else if (next) this.upsert(table, next);
       else this.remove(table, uuid);
     });
-    source.on('resync', load);
     return this;
   }
 
