@@ -62,6 +62,17 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
         cond(s, type)?.observedGeneration === s.metadata.generation,
       `${name} ${type}=${status} ${reason}`,
     );
+  /** Reads the service until its resourceVersion holds still for a second (no write in flight). */
+  const settledService = async (name: string) => {
+    let last = await getSvc(name);
+    for (let i = 0; i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = await getSvc(name);
+      if (now.metadata.resourceVersion === last.metadata.resourceVersion) return now;
+      last = now;
+    }
+    throw new Error(`${name} kept changing: resourceVersion ${last.metadata.resourceVersion}`);
+  };
   const createSvc = (name: string, spec: unknown, ns = 'default') =>
     kube.create(YUSUR_RESOURCES.YusurService, ns, {
       apiVersion: API_VERSION,
@@ -263,7 +274,13 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
   });
 
   it('leaves status untouched (same resourceVersion) when a resync changes nothing', async () => {
-    const before = await getSvc('db');
+    // The previous test waited for the LB only; let the status catch up with nic-2 and settle first.
+    await eventually(
+      () => getSvc('db'),
+      (s) => s.status?.backends?.vnicIP?.found === 2,
+      'db status counts nic-2',
+    );
+    const before = await settledService('db');
     // A Namespace change queues every YusurService; nothing about db changes.
     await kube.mergePatch(Resources.namespaces, undefined, 'default', { metadata: { labels: { touched: 'yes' } } });
     await new Promise((r) => setTimeout(r, 1500));
