@@ -15,7 +15,7 @@ import { KubeControlPlane, OvnTestbed, TcpServer, createNode, eventually, instal
 
 /**
  * NetworkProbe through the real apiserver and OVN: ControllerManager (with `probe` set) gives the default VPC a
- * probe port (LSP probe.default + namespace ycloud-probe-default on node-1), resolves a Pod backendRef from the
+ * probe port (LSP probe.default + namespace <prefix>default on node-1), resolves a Pod backendRef from the
  * pod's ip-allocation annotation, probes it over the VPC and writes NetworkProbe status; stopping and restarting
  * the backend's server flips `status.targets[0].healthy` — the contract the YusurService controller reads.
  */
@@ -26,6 +26,8 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
   let host: ProbePortHost;
   let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
+  // Probe namespaces are host-global: a prefix unique to this run keeps parallel suites apart.
+  const netnsPrefix = `ycp${process.pid.toString(36)}-`;
 
   const status = () =>
     kube.get<NetworkProbe & KubeObject>(crdResources.NetworkProbe, 'web', 'web-backends').then((p) => p.status);
@@ -49,14 +51,14 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
       kube,
       northbound: { remotes: bed.central.nbRemote },
       logger: new Logger({ level: 'warn' }),
-      probe: { nodeName: 'node-1', host },
+      probe: { nodeName: 'node-1', host, netnsPrefix },
     });
     await manager.start();
   }, 240_000);
   afterAll(async () => {
     for (const s of servers) await s.stop().catch(() => undefined);
     await manager?.stop();
-    if (host) await unplugProbePort(host, 'default').catch(() => undefined);
+    if (host) await unplugProbePort(host, 'default', netnsPrefix).catch(() => undefined);
     kube?.close();
     await Promise.all([bed?.stop(), k8s?.stop()]);
   }, 120_000);

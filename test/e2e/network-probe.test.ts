@@ -3,6 +3,7 @@ import {
   Prober,
   plugProbePort,
   probeLspName,
+  probeNetnsName,
   unplugProbePort,
   type ProbePortHost,
   type ProbeTargetSpec,
@@ -24,8 +25,10 @@ describe('NetworkProbe datapath (ADR 0003)', () => {
   let host: ProbePortHost;
   const prober = new Prober({ tickMs: 10 });
   const servers: Array<{ stop(): Promise<void> }> = [];
-  const nsA = () => bed.node('node-1').netnsName('probe-vpc-a');
-  const nsB = () => bed.node('node-1').netnsName('probe-vpc-b');
+  // Probe namespaces are host-global: a prefix unique to this run keeps parallel suites apart.
+  const prefix = `ycp${process.pid.toString(36)}-`;
+  const nsA = () => probeNetnsName('vpc-a', prefix);
+  const nsB = () => probeNetnsName('vpc-b', prefix);
   const events: Array<{ id: string; healthy: boolean; at: number }> = [];
 
   const httpServer = async (netns: string, port: number): Promise<Daemon> => {
@@ -98,14 +101,14 @@ describe('NetworkProbe datapath (ADR 0003)', () => {
       mac: '0a:58:0a:01:00:fa',
       ipCidr: '10.1.0.250/24',
       gateway: '10.1.0.1',
-      netns: nsA(),
+      prefix,
     });
     await plugProbePort(host, {
       vpc: 'vpc-b',
       mac: '0a:58:0a:02:00:fa',
       ipCidr: '10.2.0.250/24',
       gateway: '10.2.0.1',
-      netns: nsB(),
+      prefix,
     });
     await nb('--wait=hv', 'sync');
     await waitFor('probe port ovn-installed', async () =>
@@ -128,8 +131,8 @@ describe('NetworkProbe datapath (ADR 0003)', () => {
     await prober.stop();
     for (const s of servers) await s.stop().catch(() => undefined);
     if (host) {
-      await unplugProbePort(host, 'vpc-a', nsA()).catch(() => undefined);
-      await unplugProbePort(host, 'vpc-b', nsB()).catch(() => undefined);
+      await unplugProbePort(host, 'vpc-a', prefix).catch(() => undefined);
+      await unplugProbePort(host, 'vpc-b', prefix).catch(() => undefined);
     }
     await bed?.stop();
   }, 60_000);

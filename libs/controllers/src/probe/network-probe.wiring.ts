@@ -14,6 +14,11 @@ export interface ProbeRuntimeOptions {
   nodeName: string;
   /** The local OVS and command runner probe ports are plugged with. */
   host: ProbePortHost;
+  /**
+   * Probe namespace name prefix (`<prefix><vpc>`; default `ycloud-probe-`). Namespace names are global on a host:
+   * controllers or test suites sharing one host need distinct prefixes (none a prefix of another).
+   */
+  netnsPrefix?: string;
   prober?: Prober;
 }
 
@@ -82,8 +87,8 @@ export async function startNetworkProbes(w: NetworkProbeWiring): Promise<{
     nodeName: w.runtime.nodeName,
     wantedVpcs,
     publish: async (vpc, plug) => {
-      if (plug) plugged.set(vpc, await plugProbePort(w.runtime.host, plug));
-      else if (plugged.delete(vpc)) await unplugProbePort(w.runtime.host, vpc);
+      if (plug) plugged.set(vpc, await plugProbePort(w.runtime.host, { ...plug, prefix: w.runtime.netnsPrefix }));
+      else if (plugged.delete(vpc)) await unplugProbePort(w.runtime.host, vpc, w.runtime.netnsPrefix);
       enqueueProbes();
     },
   });
