@@ -87,6 +87,8 @@ describe('deploy/base against a real kube-apiserver', () => {
       ['ycloud-controller', { verb: 'watch', resource: 'services' }, true],
       ['ycloud-controller', { verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices' }, true],
       ['ycloud-controller', { verb: 'watch', resource: 'nodes' }, true],
+      ['ycloud-controller', { verb: 'create', group: 'networking.k8s.io', resource: 'ipaddresses' }, true],
+      ['ycloud-controller', { verb: 'update', group: 'networking.k8s.io', resource: 'ipaddresses' }, false],
       ['ycloud-controller', { verb: 'watch', resource: 'namespaces' }, true],
       ['ycloud-controller', { verb: 'patch', resource: 'pods', namespace: 'default' }, true],
       ['ycloud-controller', { verb: 'patch', resource: 'pods', subresource: 'status', namespace: 'default' }, false],

@@ -7,7 +7,7 @@ import {
   type NetworkProbe,
   type YusurService,
 } from '@ycloud/api';
-import { ControllerManager, YUSUR_RESOURCES } from '@ycloud/controllers';
+import { ControllerManager, IP_ADDRESSES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
 import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
 
@@ -491,6 +491,45 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     expect((await lbs()).filter((l) => ['default/badaddr', 'default/taken'].includes(l.service))).toEqual([]);
   });
 
+  it('shares the default VPC service range with Kubernetes Services through the apiserver IPAddress objects', async () => {
+    const ipAddress = (ip: string) =>
+      kube.get<KubeObject & { spec: { parentRef: Record<string, string> } }>(IP_ADDRESSES, undefined, ip);
+    // The auto-allocated ClusterIP of web is reserved in the YusurService's name, and never a Service's address
+    // (the allocator starts at the bottom of the range, where `kubernetes` holds 10.96.0.1).
+    expect((await ipAddress(webIp)).spec.parentRef).toMatchObject({
+      group: 'sdn.ycloud.io',
+      resource: 'yusurservices',
+      namespace: 'default',
+      name: 'web',
+    });
+    const serviceIps = (await core.listServiceForAllNamespaces()).items.flatMap((x) => x.spec?.clusterIPs ?? []);
+    expect(serviceIps).not.toContain(webIp);
+    // So the apiserver refuses a Service that asks for a YusurService's address...
+    await expect(
+      core.createNamespacedService({
+        namespace: 'default',
+        body: { metadata: { name: 'thief' }, spec: { clusterIP: '10.96.100.100', ports: [{ port: 80 }] } },
+      }),
+    ).rejects.toThrow(/already allocated/);
+    // ...and a YusurService that asks for a Service's address is told who has it, with nothing programmed.
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: { metadata: { name: 'holder' }, spec: { clusterIP: '10.96.100.200', ports: [{ port: 80 }] } },
+    });
+    await createSvc('wants-held', {
+      backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+      ports: [{ port: 80, targetPort: 8080 }],
+      scenarios: { clusterIP: { address: '10.96.100.200' } },
+    });
+    const w = await condition('wants-held', 'AddressesAllocated', 'False', 'AddressInUse');
+    expect(cond(w, 'AddressesAllocated')?.message).toContain('Service default/holder');
+    expect((await lbs()).filter((l) => l.service === 'default/wants-held')).toEqual([]);
+    expect((await ipAddress('10.96.100.200')).spec.parentRef).toMatchObject({ resource: 'services', name: 'holder' });
+    // Deleting the YusurService gives its address back to the cluster.
+    await kube.delete(YUSUR_RESOURCES.YusurService, 'default', 'wants-held');
+    await core.deleteNamespacedService({ namespace: 'default', name: 'holder' });
+  });
+
   it('keeps ClusterIPs across a controller restart (rebuilt from status) and never hands one out twice', async () => {
     await manager!.stop();
     manager = await startManager();
@@ -521,6 +560,16 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
           .catch((e: unknown) => (isNotFound(e) ? 'gone' : 'error')),
       (v) => v === 'gone',
       'web-backends garbage-collected',
+    );
+    // Its ClusterIP is free for Kubernetes Services again.
+    await eventually(
+      () =>
+        kube
+          .get(IP_ADDRESSES, undefined, webIp)
+          .then((o) => JSON.stringify((o as { spec?: unknown }).spec))
+          .catch((e: unknown) => (isNotFound(e) ? 'gone' : 'error')),
+      (v) => v === 'gone',
+      'web IPAddress deleted',
     );
     // The default VPC's LB group no longer references a deleted LB (membership owned by the service).
     const group = (await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group'))

@@ -14,6 +14,7 @@ export * from './yusur/yusur-wiring';
 export * from './yusur/yusur-resources';
 export * from './yusur/backends';
 export * from './yusur/cluster-ip-book';
+export * from './yusur/cluster-ip-reservations';
 export * from './yusur/yusur-eips';
 export * from './probe/network-probe.controller';
 export * from './probe/probe-port.controller';

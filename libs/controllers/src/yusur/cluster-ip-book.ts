@@ -70,6 +70,18 @@ export class ClusterIpBook {
       : { ok: false, reason: 'ServiceCIDRExhausted', message: `Vpc ${vpc}: ${r.message}` };
   }
 
+  /**
+   * Someone outside this book holds `address` in `vpc` (a Kubernetes Service, found through its IPAddress): take
+   * it from whichever service got it here and never hand it out again in this process.
+   */
+  block(vpc: string, address: string): void {
+    const ipam = this.vpcs.get(vpc)?.ipam;
+    if (!ipam) return;
+    const owner = ipam.ownerOf(address);
+    if (owner) ipam.release(owner);
+    ipam.restore(`outside:${address}`, [address]);
+  }
+
   release(key: string): void {
     for (const v of this.vpcs.values()) v.ipam.release(key);
   }

@@ -21,7 +21,8 @@ import {
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
 import { applyProbeHealth, resolveBackends, type BackendSources, type ResolvedBackend } from './backends';
-import { ClusterIpBook } from './cluster-ip-book';
+import { ClusterIpBook, type ClusterIpAllocation } from './cluster-ip-book';
+import type { ClusterIpReservations } from './cluster-ip-reservations';
 import type { ServiceGatewayLinkBook } from './service-gateway-links';
 import { YusurEips, type EipOutcome } from './yusur-eips';
 import { YUSUR_RESOURCES } from './yusur-resources';
@@ -38,6 +39,8 @@ export interface YusurServiceControllerDeps {
   kube: KubeClient;
   events: EventSink;
   clusterIps: ClusterIpBook;
+  /** Default-VPC ClusterIPs reserved with the apiserver (shared with Kubernetes Services); omitted: not reserved. */
+  reservations?: ClusterIpReservations;
   /** Service-gateway link networks (scenario 4). */
   links: ServiceGatewayLinkBook;
   /** Where the controller says which EIPs its service-gateways serve (the EipPool answers ARP for them). */
@@ -96,6 +99,7 @@ export class YusurServiceController {
     if (!svc || svc.metadata.deletionTimestamp) {
       const [ns, name] = key.split('/');
       this.deps.clusterIps.release(key);
+      await this.deps.reservations?.release(key);
       await this.deps.eips.releaseAll(ns, name);
       this.deps.serviceGatewayEips?.set(key, undefined);
       const gone = await this.deps.applier.apply(empty, reason);
@@ -167,7 +171,7 @@ export class YusurServiceController {
       plan.addresses = bad('VpcNotFound', `Vpc ${vpc} does not exist`);
       return plan;
     }
-    const cluster = this.allocateClusterIps(key, svc, vpc);
+    const cluster = await this.reserveClusterIps(key, svc, vpc);
     if (cluster.ok) plan.clusterIPs = cluster.addresses;
     else plan.addresses = bad(cluster.reason, `spec.scenarios.clusterIP: ${cluster.message}`);
     const eip: EipOutcome = await this.deps.eips.ensure(svc, vpc);
@@ -177,11 +181,36 @@ export class YusurServiceController {
     return plan;
   }
 
-  private allocateClusterIps(
-    key: string,
-    svc: YusurService,
-    vpc: string,
-  ): { ok: true; addresses: string[] } | { ok: false; reason: string; message: string } {
+  /**
+   * Allocates the ClusterIPs and, in the default VPC, reserves them with the apiserver: an address a Kubernetes
+   * Service already holds is skipped (allocated) or reported (requested).
+   */
+  private async reserveClusterIps(key: string, svc: YusurService, vpc: string): Promise<ClusterIpAllocation> {
+    const reservations = this.deps.reservations;
+    let r = this.allocateClusterIps(key, svc, vpc);
+    if (!reservations) return r;
+    if (!r.ok || vpc !== this.deps.config.defaultVpc) {
+      if (r.ok) await reservations.release(key);
+      return r;
+    }
+    for (let attempt = 0; r.ok; attempt++) {
+      const res = await reservations.reserve(key, r.addresses);
+      if (res.ok) {
+        await reservations.release(key, r.addresses);
+        return r;
+      }
+      const message = `${res.address} is used by ${res.holder}`;
+      if (svc.spec.scenarios?.clusterIP?.address || attempt >= 16) {
+        this.deps.clusterIps.release(key);
+        return { ok: false, reason: 'AddressInUse', message };
+      }
+      this.deps.clusterIps.block(vpc, res.address);
+      r = this.allocateClusterIps(key, svc, vpc);
+    }
+    return r;
+  }
+
+  private allocateClusterIps(key: string, svc: YusurService, vpc: string): ClusterIpAllocation {
     const want = svc.spec.scenarios?.clusterIP;
     if (!want) {
       this.deps.clusterIps.release(key);

@@ -30,6 +30,7 @@ import type { EventSink } from '../common/ports';
 import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
 import { selects, type BackendSources, type VirtualMachineInstance } from './backends';
 import { ClusterIpBook } from './cluster-ip-book';
+import { ClusterIpReservations } from './cluster-ip-reservations';
 import { ServiceGatewayLinkBook, type LinkRecord } from './service-gateway-links';
 import { YusurEips } from './yusur-eips';
 import { YUSUR_RESOURCES } from './yusur-resources';
@@ -150,6 +151,13 @@ export class YusurServiceWiring {
   /** Creates the controller and its handlers; call after the informers synced. Returns the controller. */
   register(): Controller {
     const d = this.deps;
+    const reservations = new ClusterIpReservations(d.kube, d.logger);
+    // Our IPAddresses whose YusurService is gone are deleted before the first reconcile reserves anything.
+    reservations
+      .start((key) => !!this.services.store.get(key))
+      .catch((err: unknown) => {
+        d.logger.warn('reading ClusterIP reservations failed', { error: (err as Error).message });
+      });
     const reconciler = new YusurServiceController({
       services: this.services.store,
       probes: this.probes.store,
@@ -162,6 +170,7 @@ export class YusurServiceWiring {
       kube: d.kube,
       events: d.events,
       clusterIps: new ClusterIpBook(),
+      reservations,
       links: new ServiceGatewayLinkBook(d.config.serviceGateway.linkCIDR, () => linkRecords(d.yusurRows?.() ?? [])),
       serviceGatewayEips: d.serviceGatewayEips,
     });
