@@ -28,6 +28,20 @@ describe('ClusterIpBook', () => {
     });
   });
 
+  it('never hands out an address blocked for an outside holder, and moves the service that had it', () => {
+    const book = new ClusterIpBook();
+    expect(book.allocate('ns/a', 'v', ['10.96.0.0/29'], undefined, none)).toEqual({
+      ok: true,
+      addresses: ['10.96.0.2'],
+    });
+    book.block('v', '10.96.0.2'); // a Kubernetes Service holds it
+    expect(book.allocate('ns/a', 'v', ['10.96.0.0/29'], undefined, none)).toEqual({
+      ok: true,
+      addresses: ['10.96.0.3'],
+    });
+    expect(book.allocate('ns/b', 'v', ['10.96.0.0/29'], '10.96.0.2', none)).toMatchObject({ ok: false });
+  });
+
   it('refuses a requested address outside the VPC service CIDRs and a VPC without one', () => {
     const book = new ClusterIpBook();
     expect(book.allocate('ns/a', 'v', ['10.96.0.0/24'], '192.168.0.1', none)).toMatchObject({
