@@ -9,6 +9,8 @@ export interface BareMetalServerSpec {
   subnet: string;
   ip: string;
   mac?: string;
+  /** Node (OVN chassis) carrying the server's port: `options:requested-chassis` of `bms.<name>`. */
+  node?: string;
 }
 
 export type BareMetalServer = CustomObject<typeof BARE_METAL_SERVER_KIND, BareMetalServerSpec, CommonStatus>;

@@ -30,6 +30,7 @@ import { EipAddressBook } from './eip/eip-addresses';
 import { ServiceEipController } from './eip/service-eip.controller';
 import { ServiceGatewayEips } from './eip/service-gateway-eips';
 import { YusurServiceWiring, yusurCrdsServed } from './yusur/yusur-wiring';
+import { ATTACHMENT_OWNER_KINDS, wireNetworkAttachments } from './attachment/network-attachment.wiring';
 import { startNetworkProbes, type ProbeRuntimeOptions } from './probe/network-probe.wiring';
 import {
   TopologyObjectsController,
@@ -315,6 +316,26 @@ export class ControllerManager {
       repairYusur.YusurService = yusur.register();
     } else this.log.warn('YusurService CRDs are not served: YusurService controller not started');
     // --- end YusurServices ---
+
+    // --- Network attachments of BareMetalServers and VNics (ADR 0006): libs/controllers/src/attachment ---
+    // Reuses the YusurService wiring's BareMetalServer/VNic caches (served together with the YusurService CRDs).
+    const attachmentCaches = this.informers.find((i): i is YusurServiceWiring => i instanceof YusurServiceWiring);
+    if (attachmentCaches) {
+      const attachmentController = wireNetworkAttachments({
+        ...{ kube: this.options.kube, config, applier: this.nb.applier, ipam, subnets },
+        ...{ bareMetalServers: attachmentCaches.bareMetalServers, vnics: attachmentCaches.vnics, pods: this.pods },
+        subnetObjects: topo.subnets,
+        controller: (name, reconcile) => this.controller(name, reconcile),
+        noting: (c, reason, map) => this.noting(c, reason, map),
+        reasonOf: (key) => this.reasons.take(key),
+      });
+      for (const owner of this.northbound.view.allOwners()) {
+        if (!(ATTACHMENT_OWNER_KINDS as readonly string[]).includes(owner.kind)) continue;
+        this.reasons.note(owner.name, 'startup repair');
+        attachmentController.enqueue(owner.name);
+      }
+    }
+    // --- end network attachments ---
 
     this.repair({ Service: serviceController, Pod: podController, Node: nodeController, ...repairYusur });
     await Promise.all(this.controllers.map((c) => c.start()));

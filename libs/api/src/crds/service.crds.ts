@@ -303,6 +303,10 @@ export const bareMetalServerCrd: CrdDefinition = {
       subnet: name('The Subnet its address belongs to.'),
       ip: ip("The server's address."),
       mac: mac("The server NIC's MAC, for a static neighbour entry; optional."),
+      node: name(
+        'Node (OVN chassis) carrying the server\'s port (a DPU representor or the OVS port it is cabled to): ' +
+          'the port is bound there only. Default: wherever an OVS interface with iface-id bms.<name> appears.',
+      ),
     },
     ['vpc', 'subnet', 'ip'],
   ),
@@ -311,6 +315,13 @@ export const bareMetalServerCrd: CrdDefinition = {
     { name: 'Vpc', type: 'string', jsonPath: '.spec.vpc', description: 'VPC.' },
     { name: 'Subnet', type: 'string', jsonPath: '.spec.subnet', description: 'Subnet.' },
     { name: 'IP', type: 'string', jsonPath: '.spec.ip', description: 'Address.' },
+    { name: 'Node', type: 'string', jsonPath: '.spec.node', description: 'Node carrying the port.' },
+    {
+      name: 'Ready',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      description: 'Ready condition.',
+    },
   ],
 };
 

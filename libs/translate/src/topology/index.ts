@@ -8,3 +8,4 @@ export * from './default-topology';
 export * from './topology.translator';
 export * from './eip.translator';
 export * from './topology.manifest-translator';
+export * from './attachment-port.translator';
