@@ -39,7 +39,8 @@ describe('ycloud-controller process (real apiserver + real OVN NB)', () => {
   function start(args: string[]): Replica {
     const proc = spawn(process.execPath, ['-r', './scripts/register.js', 'apps/controller/src/main.ts', ...args], {
       cwd: root,
-      env: { ...process.env, POD_NAME: `ctl-${procs.length}` },
+      // No NODE_NAME: probes off (this test bed has no OVS for probe ports).
+      env: { ...process.env, POD_NAME: `ctl-${procs.length}`, NODE_NAME: '' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const r: Replica = { proc, stderr: '', exited: new Promise((res) => proc.once('exit', (code) => res(code))) };
@@ -187,6 +188,7 @@ describe('ycloud-controller process (real apiserver + real OVN NB)', () => {
     expect(checks).toContain('[+]leader-election ok (leader)');
     expect(checks).toContain('[+]caches-synced ok');
     expect(checks).toContain('[+]nb-connected ok');
+    expect(leader.stderr.match(/NetworkProbes off: no --probe-node and no NODE_NAME/g)).toHaveLength(1);
 
     const vip = await createService('web', ['10.16.0.5', '10.16.0.6']);
     await eventually(

@@ -138,6 +138,20 @@ describe('deploy/base against a real kube-apiserver', () => {
     expect(c.args).toContain('--leader-elect=true');
     expect([c.livenessProbe.httpGet.path, c.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
     expect(c.ports.map((p: { name: string }) => p.name)).toContain('metrics');
+    // NetworkProbes: the leader plugs a probe port into its node's OVS (host network, OVS socket, NODE_NAME),
+    // with capabilities rather than privileged mode.
+    const pod = dep.spec.template.spec;
+    expect(pod.hostNetwork).toBe(true);
+    expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
+    expect(c.volumeMounts.map((m: { mountPath: string }) => m.mountPath)).toEqual(
+      expect.arrayContaining(['/var/run/openvswitch', '/var/run/netns']),
+    );
+    expect(c.securityContext.privileged).toBeUndefined();
+    expect(c.securityContext.capabilities.add).toEqual(expect.arrayContaining(['NET_ADMIN', 'SYS_ADMIN']));
+    // Every flag the Deployment passes is one the controller's command line declares.
+    const controllerOptions = readFileSync(path.join(root, 'apps/controller/src/controller-options.ts'), 'utf8');
+    const controllerFlags = (c.args as string[]).map((a) => a.split('=')[0]);
+    expect(controllerFlags.filter((f) => !new RegExp(`'${f}[ '<\\[]`).test(controllerOptions))).toEqual([]);
 
     const ds = one('DaemonSet', 'ycloud-agent');
     const spec = ds.spec.template.spec;

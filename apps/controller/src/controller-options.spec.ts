@@ -1,5 +1,7 @@
 import { controllerAppConfig } from './controller-options';
 import { journalEntryOf } from './controller-telemetry';
+import { probePortHost } from './probe-port-host';
+import { RecordedCommandRunner } from '@ycloud/cni';
 
 describe('ycloud-controller command line', () => {
   const files: Record<string, string> = { 'ok.yaml': 'nbRemote: tcp:10.0.0.2:6641\n', 'bad.yaml': 'mtu: 1\n' };
@@ -32,6 +34,26 @@ describe('ycloud-controller command line', () => {
       type: 'postgres',
       url: 'postgres://db/ycloud',
     });
+  });
+
+  it('runs probes on --probe-node, else on $NODE_NAME, else not at all', () => {
+    const withEnv = (env: Record<string, string>, ...argv: string[]) =>
+      controllerAppConfig(argv, () => '', undefined, env);
+    expect(withEnv({}).probe).toEqual({ nodeName: undefined, ovsDb: 'unix:/var/run/openvswitch/db.sock' });
+    expect(withEnv({ NODE_NAME: '' }).probe.nodeName).toBeUndefined();
+    expect(withEnv({ NODE_NAME: 'node-7' }).probe.nodeName).toBe('node-7');
+    expect(withEnv({ NODE_NAME: 'node-7' }, '--probe-node=node-1', '--ovs-db', 'tcp:127.0.0.1:6640').probe).toEqual({
+      nodeName: 'node-1',
+      ovsDb: 'tcp:127.0.0.1:6640',
+    });
+  });
+
+  it('plugs probe ports with ovs-vsctl against --ovs-db', async () => {
+    const runner = new RecordedCommandRunner().on(/ovs-vsctl .* get /, { code: 1, stderr: 'no row' });
+    const host = probePortHost('unix:/run/ovs.sock', runner);
+    await host.vsctl(['--may-exist', 'add-port', 'br-int', 'p']);
+    expect(runner.lines()).toEqual(['ovs-vsctl --db=unix:/run/ovs.sock --timeout=30 --may-exist add-port br-int p']);
+    await expect(host.vsctl(['get', 'Interface', 'p', 'name'])).rejects.toThrow(/no row/);
   });
 
   it('explains a bad config, an unreadable file and bad flags', () => {

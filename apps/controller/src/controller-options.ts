@@ -18,12 +18,17 @@ export interface ControllerAppConfig {
   metricsPort: number;
   journal?: JournalDatabaseConfig;
   logLevel: LogLevel;
+  /** NetworkProbes (ADR 0003): run on `nodeName` with its local OVS; no node name means probes are off. */
+  probe: { nodeName?: string; ovsDb: string };
 }
 
 /** A command line the controller cannot run with; the message is the one-line reason. */
 export class ControllerUsageError extends Error {
   override readonly name = 'ControllerUsageError';
 }
+
+/** Where Debian's openvswitch-switch serves the local OVS database. */
+export const DEFAULT_OVS_DB = 'unix:/var/run/openvswitch/db.sock';
 
 const LOG_LEVELS: LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
@@ -58,6 +63,8 @@ export function controllerCommand(): Command {
     .option('--metrics-port <n>', '/metrics port (0: any free port; equal to --health-port: one server)', port, 9180)
     .option('--journal <db>', 'record every NB transaction: SQLite file path or postgres:// URL (default: off)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--probe-node <name>', 'node this process runs on: NetworkProbes run here (default: $NODE_NAME; none: off)')
+    .option('--ovs-db <remote>', "the node's Open vSwitch database (probe ports)", DEFAULT_OVS_DB)
     .helpOption('-h, --help')
     .exitOverride()
     .allowExcessArguments(false);
@@ -74,10 +81,13 @@ interface Flags {
   metricsPort: number;
   journal?: string;
   logLevel: LogLevel;
+  probeNode?: string;
+  ovsDb: string;
 }
 
 /**
- * Parses `argv` (the arguments after the program name) and reads and validates the config file.
+ * Parses `argv` (the arguments after the program name) and reads and validates the config file. `env` supplies
+ * NODE_NAME (the Deployment sets it from `spec.nodeName`), the default of --probe-node.
  * Throws `ControllerUsageError` (bad flag, unreadable or invalid config) with the reason, or a CommanderError
  * for --help (exit code 0) after commander has printed.
  */
@@ -88,6 +98,7 @@ export function controllerAppConfig(
     writeOut: (s) => process.stdout.write(s),
     writeErr: () => undefined,
   },
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): ControllerAppConfig {
   const cmd = controllerCommand().configureOutput(output);
   try {
@@ -141,5 +152,6 @@ export function controllerAppConfig(
     metricsPort: f.metricsPort,
     journal,
     logLevel: f.logLevel,
+    probe: { nodeName: f.probeNode || env.NODE_NAME || undefined, ovsDb: f.ovsDb },
   };
 }

@@ -1,11 +1,13 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ControllerManager, type EventSink } from '@ycloud/controllers';
+import { ExecCommandRunner } from '@ycloud/cni';
+import { ControllerManager, type EventSink, type ProbeRuntimeOptions } from '@ycloud/controllers';
 import { Journal, parseJournalConfig } from '@ycloud/journal';
 import { EventRecorder, KubeClient, LeaderElector, Logger, OpsServer } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { ControllerAppConfig } from './controller-options';
 import { ControllerTelemetry, journalEntryOf } from './controller-telemetry';
+import { probePortHost } from './probe-port-host';
 
 export const CONTROLLER_APP_CONFIG = Symbol('CONTROLLER_APP_CONFIG');
 export const CONTROLLER_RUNTIME = Symbol('CONTROLLER_RUNTIME');
@@ -82,6 +84,7 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
       registry: this.registry,
       events,
       onApply: (record) => this.onApply(record),
+      probe: this.probeRuntime(),
     });
     this.manager.endpointSlices.addHandler({
       onAdd: (s) => telemetry.onEndpointSlice(s),
@@ -117,6 +120,17 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
     await this.journal?.close();
     await Promise.all(this.servers.map((s) => s.close()));
     this.log.info('stopped');
+  }
+
+  /** NetworkProbes run in this process on the node it runs on (ADR 0003), or not at all without a node name. */
+  private probeRuntime(): ProbeRuntimeOptions | undefined {
+    const { nodeName, ovsDb } = this.cfg.probe;
+    if (!nodeName) {
+      this.log.info('NetworkProbes off: no --probe-node and no NODE_NAME');
+      return undefined;
+    }
+    this.log.info('NetworkProbes run on this node', { node: nodeName, ovsDb });
+    return { nodeName, host: probePortHost(ovsDb, new ExecCommandRunner()) };
   }
 
   private onApply(record: ApplyRecord): void {
