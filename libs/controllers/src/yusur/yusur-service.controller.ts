@@ -9,7 +9,7 @@ import {
   type YusurService,
   type YusurServiceStatus,
 } from '@ycloud/api';
-import { isNotFound, setCondition, type Condition, type KubeClient } from '@ycloud/k8s';
+import { isNotFound, KubeApiError, setCondition, type Condition, type KubeClient } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import {
   EIP_LINK,
@@ -20,6 +20,7 @@ import {
 } from '@ycloud/translate';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
+import { backendProbePort } from './backend-probe';
 import { applyProbeHealth, resolveBackends, type BackendSources, type ResolvedBackend } from './backends';
 import { ClusterIpBook, type ClusterIpAllocation } from './cluster-ip-book';
 import type { ClusterIpReservations } from './cluster-ip-reservations';
@@ -156,15 +157,15 @@ export class YusurServiceController {
     const ns = svc.metadata.namespace ?? 'default';
     const vpc = svc.spec.scenarios?.clusterIP?.vpc ?? this.deps.sources.vpcForNamespace(ns);
     const resolved = resolveBackends(svc, this.deps.sources);
-    const probe = await this.syncProbe(svc, resolved);
-    const backends = applyProbeHealth(resolved, probe);
+    const { probe, problem } = await this.syncProbe(svc, resolved);
+    const backends = applyProbeHealth(resolved, problem ? undefined : probe);
     const plan: Plan = {
       vpc,
       backends,
       clusterIPs: [],
       backendsResolved: this.backendsVerdict(svc, backends),
       addresses: ok('Allocated', 'addresses allocated'),
-      probes: this.probesVerdict(svc, backends),
+      probes: problem ?? this.probesVerdict(svc, backends),
     };
     const vpcKnown = vpc === this.deps.config.defaultVpc || !!this.deps.vpcs.get(vpc);
     if (!vpcKnown) {
@@ -260,8 +261,15 @@ export class YusurServiceController {
     return ok('Ready', 'programmed in OVN');
   }
 
-  /** Keeps `<name>-backends` in step with spec.probe and the resolved backends; returns the object read. */
-  private async syncProbe(svc: YusurService, backends: ResolvedBackend[]): Promise<NetworkProbe | undefined> {
+  /**
+   * Keeps `<name>-backends` in step with spec.probe and the resolved backends; returns the object read. A probe that
+   * cannot be written as asked (no port to probe, rejected by the apiserver) is a `problem`: the service is still
+   * programmed, with every backend counted healthy, and ProbesHealthy says why.
+   */
+  private async syncProbe(
+    svc: YusurService,
+    backends: ResolvedBackend[],
+  ): Promise<{ probe?: NetworkProbe; problem?: Verdict }> {
     const ns = svc.metadata.namespace ?? 'default';
     const name = backendsProbeName(svc.metadata.name);
     const existing = this.deps.probes.get(`${ns}/${name}`);
@@ -269,10 +277,28 @@ export class YusurServiceController {
     const owned = refs?.some((r) => r.uid === svc.metadata.uid);
     if (!svc.spec.probe || !backends.length) {
       if (existing && owned) await this.ignoreNotFound(this.deps.kube.delete(YUSUR_RESOURCES.NetworkProbe, ns, name));
-      return undefined;
+      return {};
     }
+    const port = backendProbePort(svc, backends);
+    if (!port.ok) return { problem: bad('ProbePortUnknown', port.message) };
     const targets = backends.slice(0, MAX_PROBE_TARGETS).map((b) => ({ backendRef: b.ref }));
-    const spec: NetworkProbeSpec = { ...svc.spec.probe, targets };
+    const spec: NetworkProbeSpec = { ...svc.spec.probe, ...(port.port ? { port: port.port } : {}), targets };
+    try {
+      return { probe: await this.writeProbe(svc, existing, spec) };
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.statusCode === 422)) throw err;
+      return { problem: bad('ProbeInvalid', `NetworkProbe ${name}: ${err.message}`) };
+    }
+  }
+
+  /** Creates or patches `<name>-backends` to `spec`; returns the cached object (undefined right after a create). */
+  private async writeProbe(
+    svc: YusurService,
+    existing: NetworkProbe | undefined,
+    spec: NetworkProbeSpec,
+  ): Promise<NetworkProbe | undefined> {
+    const ns = svc.metadata.namespace ?? 'default';
+    const name = backendsProbeName(svc.metadata.name);
     if (!existing) {
       const probe = {
         apiVersion: API_VERSION,
