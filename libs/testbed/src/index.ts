@@ -9,3 +9,4 @@ export * from './traffic';
 export * from './testbed-leaks';
 export * from './k8s';
 export * from './eventually';
+export * from './tcp-client-loop';
