@@ -10,8 +10,17 @@ import {
 import { ExecCommandRunner } from '@ycloud/cni';
 import { ControllerManager } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
-import { unplugProbePort, type ProbePortHost } from '@ycloud/probe';
-import { KubeControlPlane, OvnTestbed, TcpServer, createNode, eventually, installCrds } from '@ycloud/testbed';
+import type { ApplyRecord } from '@ycloud/ovn';
+import { plugProbePort, probeNetnsName, unplugProbePort, type ProbePortHost } from '@ycloud/probe';
+import {
+  KubeControlPlane,
+  OvnTestbed,
+  TcpServer,
+  createNode,
+  eventually,
+  installCrds,
+  netnsList,
+} from '@ycloud/testbed';
 
 /**
  * NetworkProbe through the real apiserver and OVN: ControllerManager (with `probe` set) gives the default VPC a
@@ -28,6 +37,32 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
   const servers: TcpServer[] = [];
   // Probe namespaces are host-global: a prefix unique to this run keeps parallel suites apart.
   const netnsPrefix = `ycp${process.pid.toString(36)}-`;
+
+  const writes: ApplyRecord[] = [];
+  const newManager = () =>
+    new ControllerManager({
+      config: parseControllerConfig({}),
+      kube,
+      northbound: { remotes: bed.central.nbRemote },
+      logger: new Logger({ level: 'warn' }),
+      probe: { nodeName: 'node-1', host, netnsPrefix },
+      onApply: (r) => writes.push(r),
+    });
+  /** The OVS ports of this run's prefix on node-1, by name. */
+  const ovsPorts = async () =>
+    (
+      await host.vsctl([
+        '--bare',
+        '--columns=name',
+        'find',
+        'Interface',
+        `external_ids:ycloud-probe-prefix="${netnsPrefix}"`,
+      ])
+    )
+      .split(/\s+/)
+      .filter(Boolean);
+  const probeLsp = () =>
+    bed.central.nbctl('--bare', '--columns=addresses,options', 'find', 'Logical_Switch_Port', 'name=probe.default');
 
   const status = () =>
     kube.get<NetworkProbe & KubeObject>(crdResources.NetworkProbe, 'web', 'web-backends').then((p) => p.status);
@@ -46,19 +81,22 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
     await core.createNamespace({ body: { metadata: { name: 'web' } } });
     const node = bed.node('node-1');
     host = { vsctl: (a) => node.ovsVsctl(...a), runner: new ExecCommandRunner(), datapathNetns: node.netns };
-    manager = new ControllerManager({
-      config: parseControllerConfig({}),
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'warn' }),
-      probe: { nodeName: 'node-1', host, netnsPrefix },
+    // What an earlier leader on this node left behind for a VPC that no longer has targets.
+    await plugProbePort(host, {
+      vpc: 'stale',
+      mac: '0a:58:0a:fa:00:02',
+      ipCidr: '10.250.0.2/24',
+      gateway: '10.250.0.1',
+      prefix: netnsPrefix,
     });
+    manager = newManager();
     await manager.start();
   }, 240_000);
   afterAll(async () => {
     for (const s of servers) await s.stop().catch(() => undefined);
     await manager?.stop();
-    if (host) await unplugProbePort(host, 'default', netnsPrefix).catch(() => undefined);
+    for (const vpc of ['default', 'stale'])
+      if (host) await unplugProbePort(host, vpc, netnsPrefix).catch(() => undefined);
     kube?.close();
     await Promise.all([bed?.stop(), k8s?.stop()]);
   }, 120_000);
@@ -128,4 +166,47 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
     expect(detect).toBeLessThan(2_000 + 700);
     expect(recover).toBeLessThan(1_000 + 700);
   }, 90_000);
+
+  it('removed the probe port an earlier leader left for a VPC without targets', async () => {
+    expect(await netnsList(netnsPrefix)).not.toContain(probeNetnsName('stale', netnsPrefix));
+    expect(await ovsPorts()).toHaveLength(1); // the default VPC's
+  });
+
+  it('unplugs on stop, keeps the probe port address across a restart and plugs it again', async () => {
+    const netns = probeNetnsName('default', netnsPrefix);
+    // An address target keeps the default VPC probed once the pod is gone.
+    await kube.mergePatch(crdResources.NetworkProbe, 'web', 'web-backends', {
+      spec: { targets: [{ backendRef: { kind: 'Pod', name: 'web-a' } }, { address: '10.250.9.9' }] },
+    });
+    const before = await probeLsp();
+    expect(before).toMatch(/requested-chassis="?node-1/);
+    expect(await netnsList(netnsPrefix)).toContain(netns);
+
+    await manager!.stop();
+    manager = undefined;
+    expect(await netnsList(netnsPrefix)).not.toContain(netns);
+    expect(await ovsPorts()).toEqual([]);
+    // While no controller runs, the pod allocated before the probe port goes: its address is free for the taking.
+    const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await core.deleteNamespacedPod({ namespace: 'web', name: 'web-a', gracePeriodSeconds: 0 });
+
+    writes.length = 0;
+    const restarted = Date.now() - 1_000; // lastProbeTime has whole seconds
+    manager = newManager();
+    await manager.start();
+    await eventually(
+      () => netnsList(netnsPrefix),
+      (l) => l.includes(netns),
+      'probe namespace plugged again',
+      60_000,
+    );
+    await eventually(
+      status,
+      (s) => Date.parse(s?.targets?.find((t) => t.target === '10.250.9.9')?.lastProbeTime ?? '') >= restarted,
+      'the address target probed from the re-plugged port',
+      60_000,
+    );
+    expect(await probeLsp()).toBe(before);
+    expect(writes.filter((r) => r.owner.kind === 'ProbePort')).toEqual([]);
+  }, 120_000);
 });

@@ -31,7 +31,7 @@ import { ServiceEipController } from './eip/service-eip.controller';
 import { ServiceGatewayEips } from './eip/service-gateway-eips';
 import { YusurServiceWiring, yusurCrdsServed } from './yusur/yusur-wiring';
 import { ATTACHMENT_OWNER_KINDS, wireNetworkAttachments } from './attachment/network-attachment.wiring';
-import { startNetworkProbes, type ProbeRuntimeOptions } from './probe/network-probe.wiring';
+import { probePortAddresses, startNetworkProbes, type ProbeRuntimeOptions } from './probe/network-probe.wiring';
 import {
   TopologyObjectsController,
   createTopologyInformers,
@@ -275,7 +275,9 @@ export class ControllerManager {
     // --- end topology objects and EIPs ---
 
     // --- NetworkProbes (ADR 0003): libs/controllers/src/probe ---
+    const probePortOwners = this.nb.view.allOwners().filter((o) => o.kind === 'ProbePort');
     if (crdsServed && this.options.probe) {
+      const nbView = this.nb.view;
       const probes = await startNetworkProbes({
         kube: this.options.kube,
         log: this.log,
@@ -286,6 +288,7 @@ export class ControllerManager {
         applier: this.nb.applier,
         config,
         vpcForNamespace: (ns) => this.vpcOf(ns),
+        existingPorts: probePortOwners.map((o) => ({ vpc: o.name, addresses: probePortAddresses(nbView.ownedBy(o)) })),
         controller: (name, reconcile) => this.controller(name, reconcile),
       });
       this.informers.push(probes.informer);
@@ -295,6 +298,10 @@ export class ControllerManager {
         onDelete: probes.backendsChanged,
       });
       this.stopProbes = probes.stop;
+    } else {
+      // No prober here, so nothing plugs these ports: remove them (their addresses go back to the pods' IPAM).
+      for (const owner of probePortOwners)
+        await this.nb.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, 'NetworkProbes not run');
     }
     // --- end NetworkProbes ---
 

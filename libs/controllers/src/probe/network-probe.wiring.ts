@@ -2,7 +2,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { crdResources, type ControllerConfig, type NetworkProbe, type Subnet } from '@ycloud/api';
 import { Informer, KubeClient, type Controller, type KubeObject, type Logger } from '@ycloud/k8s';
 import type { NorthboundApplier } from '@ycloud/ovn';
-import { Prober, plugProbePort, unplugProbePort, type ProbePortHost } from '@ycloud/probe';
+import { Prober, listProbePorts, plugProbePort, unplugProbePort, type ProbePortHost } from '@ycloud/probe';
 import type { ObjectCache } from '../common/ports';
 import type { SubnetIpam } from '../ipam/subnet-ipam';
 import { NetworkProbeController, resolveTarget } from './network-probe.controller';
@@ -32,6 +32,8 @@ export interface NetworkProbeWiring {
   applier: NorthboundApplier;
   config: Pick<ControllerConfig, 'mtu'>;
   vpcForNamespace(ns: string): string;
+  /** The probe ports' LSP `addresses` in NB at start, by VPC (restored into the IPAM before pods allocate). */
+  existingPorts: Array<{ vpc: string; addresses: string[] }>;
   /** ControllerManager's controller factory (metrics, workers, cache waits). */
   controller(name: string, reconcile: (key: string) => Promise<unknown>): Controller;
 }
@@ -39,7 +41,9 @@ export interface NetworkProbeWiring {
 /**
  * Starts the NetworkProbe informer, the probe-port controller (keyed by VPC) and the NetworkProbe controller
  * (keyed by object), wired together: probe changes re-queue ports and probes, a plugged port re-queues the
- * probes. Returns the informer (for the manager's list) and a stop function (prober, workers, timers).
+ * probes. Before returning (so before any controller runs): probe ports of ours on this host that no VPC wants
+ * any more are removed, and the addresses the probe ports hold in NB are re-recorded in the IPAM. Returns the
+ * informer (for the manager's list) and a stop function (prober, workers, timers, this node's probe ports).
  */
 export async function startNetworkProbes(w: NetworkProbeWiring): Promise<{
   informer: Informer<KubeObject>;
@@ -79,6 +83,22 @@ export async function startNetworkProbes(w: NetworkProbeWiring): Promise<{
   });
   const probeController = w.controller('network-probe', (key) => probes.reconcile(key));
   const enqueueProbes = () => informer.store.keys().forEach((k) => probeController.enqueue(k));
+  const { host, netnsPrefix } = w.runtime;
+  const unplug = (vpc: string) =>
+    unplugProbePort(host, vpc, netnsPrefix).catch((err: unknown) =>
+      w.log.warn('probe port unplug failed', { vpc, error: String(err) }),
+    );
+  // Ports of ours left on this host (an earlier leader here): the unwanted go now, the rest are re-plugged.
+  const found = await listProbePorts(host, netnsPrefix).catch((err: unknown) => {
+    w.log.warn('cannot list the probe ports on this host', { error: String(err) });
+    return [] as string[];
+  });
+  const leftover = new Set(found);
+  const wantedAtStart = wantedVpcs();
+  for (const vpc of [...leftover].filter((v) => !wantedAtStart.has(v))) {
+    leftover.delete(vpc);
+    await unplug(vpc);
+  }
   const ports = new ProbePortController({
     subnets: w.subnets,
     ipam: w.ipam,
@@ -87,13 +107,20 @@ export async function startNetworkProbes(w: NetworkProbeWiring): Promise<{
     nodeName: w.runtime.nodeName,
     wantedVpcs,
     publish: async (vpc, plug) => {
-      if (plug) plugged.set(vpc, await plugProbePort(w.runtime.host, { ...plug, prefix: w.runtime.netnsPrefix }));
-      else if (plugged.delete(vpc)) await unplugProbePort(w.runtime.host, vpc, w.runtime.netnsPrefix);
+      if (plug) plugged.set(vpc, await plugProbePort(host, { ...plug, prefix: netnsPrefix }));
+      else if (plugged.delete(vpc) || leftover.has(vpc)) await unplugProbePort(host, vpc, netnsPrefix);
+      leftover.delete(vpc);
       enqueueProbes();
     },
   });
+  // Before any pod allocates (controllers start after this): the probe ports keep their addresses.
+  for (const { vpc, addresses } of w.existingPorts) {
+    const problem = ports.restore(vpc, addresses);
+    if (problem) w.log.warn('probe port address not restored; a new one will be allocated', { vpc, problem });
+  }
   const portController = w.controller('probe-port', (vpc) => ports.reconcile(vpc, 'NetworkProbe targets changed'));
-  const enqueuePorts = () => new Set([...wantedVpcs(), ...plugged.keys()]).forEach((v) => portController.enqueue(v));
+  const enqueuePorts = () =>
+    new Set([...wantedVpcs(), ...plugged.keys(), ...leftover]).forEach((v) => portController.enqueue(v));
   const onProbe = (o: KubeObject) => {
     probeController.enqueue(`${o.metadata?.namespace}/${o.metadata?.name}`);
     enqueuePorts();
@@ -105,9 +132,21 @@ export async function startNetworkProbes(w: NetworkProbeWiring): Promise<{
       enqueueProbes();
       enqueuePorts();
     },
+    /** Also unplugs this node's probe ports: the next leader plugs them on its node (requested-chassis moves). */
     stop: async () => {
       probes.stop();
       await prober.stop();
+      const vpcs = [...plugged.keys()];
+      plugged.clear();
+      for (const vpc of vpcs) await unplug(vpc);
     },
   };
+}
+
+/** The `addresses` of a probe port's Logical_Switch_Port among an owner's NB rows (a set: array or one value). */
+export function probePortAddresses(rows: Array<{ table: string; row: Record<string, unknown> }>): string[] {
+  const lsp = rows.find((r) => r.table === 'Logical_Switch_Port')?.row;
+  const a = lsp?.addresses;
+  if (Array.isArray(a)) return a.filter((x): x is string => typeof x === 'string');
+  return typeof a === 'string' ? [a] : [];
 }

@@ -46,4 +46,26 @@ describe('ProbePortController', () => {
     expect(published[2]).toEqual(['vpc-a', undefined]);
     expect(ipam.subnetOf('probe/vpc-a')).toBeUndefined();
   });
+
+  it('restores the address its LSP has in NB before pods allocate, so the port keeps it and no pod gets it', async () => {
+    const published: Array<ProbePortPlug | undefined> = [];
+    const ipam = new SubnetIpam();
+    const subnets = [subnet('sub-a', 'vpc-a', '10.1.0.0/24'), subnet('sub-z', 'vpc-z', '10.9.0.0/24')];
+    const c = new ProbePortController({
+      subnets: () => subnets,
+      ipam,
+      applier: { apply: async () => undefined } as unknown as NorthboundApplier,
+      config: { mtu: 1400 },
+      nodeName: 'node-2',
+      wantedVpcs: () => new Set(['vpc-a']),
+      publish: (_vpc, plug) => void published.push(plug),
+    });
+    expect(c.restore('vpc-a', ['0a:58:0a:01:00:07 10.1.0.7'])).toBeUndefined();
+    expect(c.restore('vpc-a', ['0a:58:0a:09:00:07 10.9.0.7'])).toMatch(/10\.9\.0\.7 is in no pod subnet of VPC vpc-a/);
+    expect(c.restore('vpc-z', [])).toMatch(/no address/);
+    // A pod asking for that address does not get it; the port does.
+    expect(ipam.allocator(subnets[0]).allocate('shop/web-1', ['10.1.0.7']).ok).toBe(false);
+    await c.reconcile('vpc-a', 'test');
+    expect(published[0]).toMatchObject({ ipCidr: '10.1.0.7/24', mac: '0a:58:0a:01:00:07' }); // the MAC it had, too
+  });
 });
