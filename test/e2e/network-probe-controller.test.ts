@@ -147,6 +147,12 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
       healthy: true,
     });
     expect(first!.healthyTargets).toBe(1);
+    await eventually(
+      status,
+      (s) =>
+        s?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === 1) === true,
+      'Ready: the target has a result from the plugged probe port',
+    );
 
     const stopped = Date.now();
     await server.stop();

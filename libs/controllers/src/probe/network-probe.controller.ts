@@ -9,6 +9,7 @@ import {
   type ProbeTargetStatus,
   type VNic,
 } from '@ycloud/api';
+import { setCondition, type Condition } from '@ycloud/k8s';
 import type { ProbeRequest, ProbeResultEvent, ProbeTargetSpec, TargetHealth } from '@ycloud/probe';
 import type { ObjectCache } from '../common/ports';
 
@@ -78,11 +79,15 @@ export interface NetworkProbeControllerDeps {
   refreshMs?: number;
 }
 
+/** Why a NetworkProbe is not Ready (`status.conditions[type=Ready].reason`), most important first. */
+export const NOT_READY_REASONS = ['TargetUnresolved', 'InvalidSpec', 'ProbePortNotReady', 'NotProbedYet'] as const;
+type NotReadyReason = (typeof NOT_READY_REASONS)[number];
+
 interface Static {
   target: string;
   address?: string;
   /** Set when the target is not probed (unresolved, no probe port): reported as is. */
-  fixed?: { healthy: boolean; message: string };
+  fixed?: { healthy: boolean; message: string; reason: NotReadyReason };
   id: string;
 }
 
@@ -91,11 +96,12 @@ interface Static {
  * and writes `status.targets[]` — at once (coalesced per object) when health or a message changes, otherwise at
  * most every `refreshMs`; nothing when nothing changed. Unresolvable targets are reported unhealthy; targets
  * whose VPC has no probe port yet are reported healthy with a message (no backend is withdrawn because the
- * prober is not ready).
+ * prober is not ready). Condition Ready: True once every target has a result from a plugged probe port, else False
+ * with the most important reason (NOT_READY_REASONS) and the first such target's message.
  */
 export class NetworkProbeController {
   private readonly targets = new Map<string, Static[]>();
-  private readonly written = new Map<string, { sig: string; at: number }>();
+  private readonly written = new Map<string, { sig: string; at: number; conditions: Condition[] }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly now: () => number;
 
@@ -121,13 +127,16 @@ export class NetworkProbeController {
     await this.flush(key);
   }
 
-  /** The status the object should show now. */
+  /** The status the object should show now (conditions: the Ready condition set on the last written ones). */
   statusOf(key: string): NetworkProbeStatus {
     const iso = (t?: number) => (t === undefined ? undefined : new Date(t).toISOString());
+    const probe = this.deps.probes.get(key);
+    const notReady: Array<{ reason: NotReadyReason; target: string; message: string }> = [];
     const targets: ProbeTargetStatus[] = (this.targets.get(key) ?? []).map((t) => {
       const h = t.fixed ? undefined : this.deps.prober.health(t.id);
       if (!h || !h.probed) {
-        const fixed = t.fixed ?? { healthy: true, message: 'not probed yet' };
+        const fixed = t.fixed ?? { healthy: true, message: 'not probed yet', reason: 'NotProbedYet' as const };
+        notReady.push({ reason: fixed.reason, target: t.target, message: fixed.message });
         return { target: t.target, address: t.address, healthy: fixed.healthy, message: fixed.message };
       }
       return {
@@ -141,7 +150,12 @@ export class NetworkProbeController {
         message: h.message,
       };
     });
-    return { healthyTargets: targets.filter((t) => t.healthy).length, targets };
+    const healthyTargets = targets.filter((t) => t.healthy).length;
+    const generation = probe?.metadata.generation;
+    const ready = readyCondition(notReady, healthyTargets, targets.length, generation);
+    const previous = this.written.get(key)?.conditions ?? (probe?.status?.conditions as Condition[] | undefined);
+    const { conditions } = setCondition(previous, ready, new Date(this.now()));
+    return { observedGeneration: generation, conditions, healthyTargets, targets };
   }
 
   stop(): void {
@@ -159,7 +173,7 @@ export class NetworkProbeController {
       const id = `${key}|${name}`;
       const r = this.deps.resolve(target, ns);
       if ('error' in r) {
-        out.push({ id, target: name, fixed: { healthy: false, message: r.error } });
+        out.push({ id, target: name, fixed: { healthy: false, message: r.error, reason: 'TargetUnresolved' } });
         continue;
       }
       const vpc = r.vpc ?? this.deps.vpcForNamespace(ns);
@@ -169,7 +183,7 @@ export class NetworkProbeController {
           id,
           target: name,
           address: r.address,
-          fixed: { healthy: true, message: `VPC ${vpc} has no probe port yet` },
+          fixed: { healthy: true, message: `VPC ${vpc} has no probe port yet`, reason: 'ProbePortNotReady' },
         });
         continue;
       }
@@ -178,7 +192,7 @@ export class NetworkProbeController {
           id,
           target: name,
           address: r.address,
-          fixed: { healthy: false, message: `${s.type} probe needs spec.port` },
+          fixed: { healthy: false, message: `${s.type} probe needs spec.port`, reason: 'InvalidSpec' },
         });
         continue;
       }
@@ -218,18 +232,49 @@ export class NetworkProbeController {
     const probe = this.deps.probes.get(key);
     if (!probe) return;
     const status = this.statusOf(key);
-    const sig = JSON.stringify(
+    const ready = status.conditions?.find((c) => c.type === 'Ready');
+    const sig = JSON.stringify([
       status.targets!.map((t) => [t.target, t.address, t.healthy, t.lastTransitionTime, t.message]),
-    );
+      [status.observedGeneration, ready?.status, ready?.reason, ready?.message],
+    ]);
     const last = this.written.get(key);
     const now = this.now();
     if (last && last.sig === sig && now - last.at < (this.deps.refreshMs ?? 30_000)) return;
     try {
       await this.deps.patchStatus(probe.metadata.namespace ?? '', probe.metadata.name, status);
-      this.written.set(key, { sig, at: now });
+      this.written.set(key, { sig, at: now, conditions: status.conditions as Condition[] });
     } catch (err) {
       this.deps.onError?.(key, err);
       this.schedule(key, 1_000);
     }
   }
+}
+
+/** The Ready condition from the targets that are not (yet) probed, by their most important reason. */
+function readyCondition(
+  notReady: Array<{ reason: NotReadyReason; target: string; message: string }>,
+  healthy: number,
+  total: number,
+  observedGeneration: number | undefined,
+): Omit<Condition, 'lastTransitionTime'> {
+  const rank = (r: NotReadyReason) => NOT_READY_REASONS.indexOf(r);
+  const worst = [...notReady].sort((a, b) => rank(a.reason) - rank(b.reason))[0];
+  if (!worst) {
+    return {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Probed',
+      message: `${healthy}/${total} targets healthy`,
+      observedGeneration,
+    };
+  }
+  const same = notReady.filter((n) => n.reason === worst.reason).length;
+  const more = same > 1 ? ` (and ${same - 1} more)` : '';
+  return {
+    type: 'Ready',
+    status: 'False',
+    reason: worst.reason,
+    message: `${worst.target}: ${worst.message}${more}`,
+    observedGeneration,
+  };
 }
