@@ -210,11 +210,21 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
     expect((await lsp('bms.db-1'))?.addresses).toEqual(['0a:00:00:05:00:02 10.5.0.2']);
   });
 
-  it('does not rewrite status when a reconcile changes nothing', async () => {
+  it('leaves status untouched (same resourceVersion) when a reconcile changes nothing', async () => {
+    /** Reconciles the attachment controller has finished (its Prometheus counter). */
+    const reconciles = async () => {
+      const metrics = await manager!.registry.getMetricsAsJSON();
+      const total = metrics.find((m) => m.name === 'ycloud_controller_reconcile_total') as
+        { values: Array<{ value: number; labels: Record<string, string> }> } | undefined;
+      return (total?.values ?? [])
+        .filter((v) => v.labels.controller === 'network-attachment')
+        .reduce((sum, v) => sum + v.value, 0);
+    };
     const before = await getNic('nic-1');
-    // A Subnet change queues every attachment; nothing about nic-1 changes.
+    const done = await reconciles();
+    // A Subnet change queues every attachment (six objects now); nothing about nic-1 changes.
     await kube.mergePatch(TOPOLOGY_RESOURCES.Subnet, undefined, 'att', { metadata: { labels: { touched: 'yes' } } });
-    await new Promise((r) => setTimeout(r, 2000));
+    await eventually(reconciles, (n) => n >= done + 6, 'every attachment reconciled after the Subnet change');
     expect((await getNic('nic-1')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 
