@@ -1,0 +1,7 @@
+import { runChecked, type CommandRunner } from '@ycloud/cni';
+import type { ProbePortHost } from '@ycloud/probe';
+
+/** The node's OVS (ovs-vsctl against `ovsDb`, failing on a non-zero exit) and the runner for `ip`. */
+export function probePortHost(ovsDb: string, runner: CommandRunner): ProbePortHost {
+  return { runner, vsctl: (args) => runChecked(runner, 'ovs-vsctl', [`--db=${ovsDb}`, '--timeout=30', ...args]) };
+}
