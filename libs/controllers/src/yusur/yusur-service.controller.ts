@@ -134,6 +134,7 @@ export class YusurServiceController {
     const ctx: YusurTranslationContext = {
       vpc: plan.vpc,
       vpcs: this.deps.vpcs.list(),
+      defaultVpc: this.deps.config.defaultVpc,
       eipPools: this.deps.eipPools.list(),
       backends: plan.backends,
       clusterIPs: plan.clusterIPs,

@@ -53,6 +53,8 @@ export interface YusurTranslationContext {
   /** The Service's VPC: spec.scenarios.clusterIP.vpc, else the VPC of its namespace. */
   vpc: string;
   vpcs: Vpc[];
+  /** The default VPC's name: it comes from the controller's config and has no Vpc resource, yet it exists. */
+  defaultVpc?: string;
   eipPools: EipPool[];
   backends: YusurBackend[];
   /** Allocated ClusterIPs (status.clusterIPs). */
@@ -343,7 +345,7 @@ function serviceGatewayRows(
     });
     return { rows: [] };
   }
-  const unknownVpc = vpcs.filter((v) => !ctx.vpcs.some((x) => x.metadata.name === v));
+  const unknownVpc = vpcs.filter((v) => v !== ctx.defaultVpc && !ctx.vpcs.some((x) => x.metadata.name === v));
   if (unknownVpc.length) {
     return { errors: [{ reason: 'VpcNotFound', message: `Vpc ${unknownVpc.join(', ')} does not exist` }] };
   }
