@@ -11,6 +11,7 @@ import {
   tcpRequest,
   eventually,
   installCrds,
+  waitForCondition,
 } from '@ycloud/testbed';
 
 /**
@@ -86,6 +87,7 @@ describe('EIP gateway: external client → LoadBalancer Service EIP → backends
     await create('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
     await create('Vpc', 'red', { namespaces: ['red'] });
     await create('Subnet', 'red', { vpc: 'red', cidrBlocks: ['10.2.0.0/24'], namespaces: ['red'] });
+    for (const s of ['blue', 'red']) await waitForCondition(kube, TOPOLOGY_RESOURCES.Subnet, undefined, s);
     await eventually(
       () => nb('--bare', '--columns=name', 'list', 'Logical_Switch_Port'),
       (t) => /eip-ext-transit-to-vpc-blue/.test(t) && /subnet-red-to-router/.test(t),

@@ -19,6 +19,9 @@ import {
   createNode,
   eventually,
   installCrds,
+  waitForCondition,
+  listLeaks,
+  netnsList,
   type ClientAttempt,
 } from '@ycloud/testbed';
 
@@ -201,6 +204,7 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
       externalGateway: { eipPool: 'ext' },
     });
     await create('Subnet', vpc, { vpc, cidrBlocks: ['10.3.0.0/24'], namespaces: [ns] });
+    await waitForCondition(kube, TOPOLOGY_RESOURCES.Subnet, undefined, vpc);
     for (const b of backends) await plugPod(b, { app: 'web' });
     await plugPod('client', { app: 'client' });
     for (const b of backends) await startServer(b);
@@ -220,7 +224,24 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     if (host) await unplugProbePort(host, vpc, netnsPrefix).catch(() => undefined);
     kube?.close();
     await Promise.all([bed?.stop(), k8s?.stop()]);
+    // Nothing of this run is left: daemons, namespaces (pods, nodes, the probe namespace), run directories.
+    for (const dir of [bed?.dir, k8s?.dir].filter((d): d is string => !!d)) {
+      const { processes, netns: left, dirs } = await listLeaks({ runDir: dir });
+      expect({ dir, processes, netns: left, dirs }).toEqual({ dir, processes: [], netns: [], dirs: [] });
+    }
+    expect(await netnsList(netnsPrefix)).toEqual([]);
   }, 120_000);
+
+  /** Logs what the chain holds (LB rows, the NetworkProbe, the service's status), then rethrows `err`. */
+  const explain = async (err: unknown): Promise<never> => {
+    const probe = await kube.get(YUSUR_RESOURCES.NetworkProbe, ns, 'web-backends').catch(String);
+    const svc = await getSvc().then((x) => x.status, String);
+    console.log(
+      `LB VIPs ${JSON.stringify(await vips().catch(String))}\npods ${JSON.stringify(podIps)}\n` +
+        `NetworkProbe ${JSON.stringify(probe)}\nYusurService status ${JSON.stringify(svc)}`,
+    );
+    throw err;
+  };
 
   /** Waits until, over the last `ms`, every path's client succeeded on every attempt, answered by `who`. */
   const steady = (who: string[], what: string, ms = 2_000) =>
@@ -269,7 +290,7 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
         () => pathsWith(b),
         (p) => p.length === 2,
         `${b} behind the ClusterIP and the EIP`,
-      );
+      ).catch(explain);
     const status = await eventually(
       probeStatus,
       (s) => backends.every((b) => s?.targets?.find((t) => t.target === `Pod/${ns}/${b}`)?.message === 'connected'),
@@ -320,7 +341,7 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
         'web-2 out of both LBs',
         30_000,
         50,
-      ),
+      ).catch(explain),
     ]);
     // The clean window: from NB withdrawal (the later VIP) + settle, at least CLEAN_WINDOW_MS of attempts.
     const from = stopped + Math.max(...Object.values(c.nbDown)) + SETTLE_MS;
@@ -364,7 +385,7 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
         'web-2 back in both LBs',
         30_000,
         50,
-      ),
+      ).catch(explain),
       ...paths.map((p) =>
         eventually(
           async () => p.loop!.since(started).find((a) => a.ok && a.reply!.startsWith('web-2 ')),
@@ -438,7 +459,7 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     }
 
     for (const b of backends) await startServer(b);
-    await steady(backends, 'all three back behind both VIPs');
+    await steady(backends, 'all three back behind both VIPs').catch(explain);
   }, 120_000);
 });
 

@@ -18,6 +18,7 @@ import {
   tcpRequest,
   type NetnsEndpoint,
   installCrds,
+  waitForCondition,
 } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
@@ -91,6 +92,7 @@ describe('YusurService service-gateway (scenario 4) by the controllers (real tra
     await create('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
     await create('Vpc', 'green', { namespaces: ['green'] });
     await create('Subnet', 'green', { vpc: 'green', cidrBlocks: ['10.2.0.0/24'], namespaces: ['green'] });
+    for (const s of ['blue', 'green']) await waitForCondition(kube, TOPOLOGY_RESOURCES.Subnet, undefined, s);
 
     // One backend pod per VPC: blue on the gateway node, green on the other (the path crosses the tunnel).
     for (const [ns, node] of [
