@@ -80,10 +80,12 @@ export class OvnNode {
     readonly dir: string,
     private readonly runId: string,
     private readonly confDb: OvsdbServerHandle,
-    private readonly vswitchd: Daemon,
-    private readonly controller: Daemon,
+    private vswitchd: Daemon,
+    private controller: Daemon,
     /** Tunnel (Geneve) endpoint IP. */
     readonly encapIp: string,
+    /** The underlay address on br-phy (a tap device of ovs-vswitchd: it goes when vswitchd goes). */
+    private readonly underlayCidr?: string,
   ) {}
 
   /** Open_vSwitch db remote of this node. */
@@ -116,35 +118,7 @@ export class OvnNode {
       await vsctl('--no-wait', 'init');
       // ovs-vswitchd runs inside the node namespace: its tap devices and its routing table (used for
       // userspace tunnelling) are the node's.
-      const vswitchd = await Daemon.spawn({
-        name: `ovs-vswitchd ${opts.name}`,
-        cmd: 'ip',
-        args: [
-          'netns',
-          'exec',
-          netns,
-          'ovs-vswitchd',
-          confDb.unixRemote,
-          `--unixctl=${path.join(dir, 'vswitchd.ctl')}`,
-          `--pidfile=${path.join(dir, 'vswitchd.pid')}`,
-          `--log-file=${path.join(dir, 'vswitchd.log')}`,
-          '-vconsole:off',
-          '-vfile:info',
-        ],
-        env,
-        consoleLog: path.join(dir, 'vswitchd.console'),
-      });
-      cleanup.push(() => vswitchd.stop());
-      await waitFor(
-        `ovs-vswitchd of ${opts.name} to answer on its unixctl socket`,
-        async () => {
-          await vswitchd.assertRunning();
-          await runText('ovs-appctl', ['-T', '5', '-t', path.join(dir, 'vswitchd.ctl'), 'version']);
-          return true;
-        },
-        { timeoutMs },
-      );
-
+      const vswitchd = await spawnVswitchd(opts.name, netns, dir, confDb.unixRemote, env, timeoutMs, cleanup);
       let encapIp = '127.0.0.1';
       if (opts.underlay) {
         encapIp = opts.underlay.ipCidr.split('/')[0];
@@ -199,24 +173,7 @@ export class OvnNode {
         'external_ids:ovn-bridge-datapath-type=netdev',
         'external_ids:ovn-remote-probe-interval=0',
       );
-      const controller = await Daemon.spawn({
-        name: `ovn-controller ${opts.name}`,
-        cmd: 'ip',
-        args: [
-          'netns',
-          'exec',
-          netns,
-          'ovn-controller',
-          confDb.unixRemote,
-          `--pidfile=${path.join(dir, 'controller.pid')}`,
-          `--log-file=${path.join(dir, 'controller.log')}`,
-          '-vconsole:off',
-          '-vfile:info',
-        ],
-        env,
-        consoleLog: path.join(dir, 'controller.console'),
-      });
-      cleanup.push(() => controller.stop());
+      const controller = await spawnOvnController(opts.name, netns, dir, confDb.unixRemote, env, cleanup);
       await waitFor(
         `chassis ${opts.name} to register in SB (log ${path.join(dir, 'controller.log')})`,
         async () => {
@@ -234,7 +191,17 @@ export class OvnNode {
         },
         { timeoutMs },
       );
-      return new OvnNode(opts.name, netns, dir, opts.runId, confDb, vswitchd, controller, encapIp);
+      return new OvnNode(
+        opts.name,
+        netns,
+        dir,
+        opts.runId,
+        confDb,
+        vswitchd,
+        controller,
+        encapIp,
+        opts.underlay?.ipCidr,
+      );
     } catch (err) {
       await undo();
       throw err;
@@ -367,18 +334,80 @@ export class OvnNode {
     bridge?: string;
   }): Promise<NetnsEndpoint> {
     const bridge = opts.bridge ?? 'br-ex';
+    await this.mapNetwork(opts.network, bridge);
+    const mac = opts.mac ?? `0a:58:ac:${randomByte()}:${randomByte()}:${randomByte()}`;
+    const ep = await this.plugInternal(bridge, this.netnsName(opts.netns), mac, [opts.ip], opts.gateway, []);
+    this.externals.push(ep);
+    return ep;
+  }
+
+  /**
+   * Makes the node look dead to the network: SIGKILL ovn-controller and ovs-vswitchd (no graceful exit, so the
+   * Chassis stays in SB, as after a power cut). Its datapath, BFD and tap devices go with vswitchd; pods plugged
+   * into it lose their interfaces, so kill only nodes without pods. {@link restartDatapath} brings it back.
+   */
+  async killDatapath(): Promise<void> {
+    await this.controller.kill();
+    await this.vswitchd.kill();
+  }
+
+  /** Whether ovn-controller and ovs-vswitchd are both running. */
+  get datapathRunning(): boolean {
+    return this.controller.running && this.vswitchd.running;
+  }
+
+  /**
+   * Starts ovs-vswitchd and ovn-controller again on the node's existing Open_vSwitch db (bridges, ports and
+   * bridge mappings are kept there), restores the underlay address on br-phy and waits until ovn-controller is
+   * connected to SB.
+   */
+  async restartDatapath(timeoutMs = 60_000): Promise<void> {
+    if (this.datapathRunning) return;
+    await this.controller.kill();
+    await this.vswitchd.kill();
+    this.vswitchd = await spawnVswitchd(this.name, this.netns, this.dir, this.ovsRemote, this.env, timeoutMs);
+    if (this.underlayCidr) {
+      await waitFor(
+        `br-phy tap device in ${this.netns}`,
+        async () => (await ipIn(this.netns, 'link', 'show', 'br-phy')) && true,
+        {
+          timeoutMs,
+        },
+      );
+      await ipIn(this.netns, 'addr', 'replace', this.underlayCidr, 'dev', 'br-phy');
+      await ipIn(this.netns, 'link', 'set', 'br-phy', 'up');
+    }
+    this.controller = await spawnOvnController(this.name, this.netns, this.dir, this.ovsRemote, this.env);
+    await waitFor(
+      `ovn-controller of ${this.name} to connect to SB after a restart`,
+      async () => {
+        await this.controller.assertRunning();
+        return (await this.appctl('controller', 'connection-status')) === 'connected';
+      },
+      { timeoutMs },
+    );
+  }
+
+  /**
+   * Plugs `iface` (a device already in the node namespace, e.g. a veth end) into `bridge` (default br-ex, netdev)
+   * and maps `network` to that bridge (`ovn-bridge-mappings`): the node's uplink to a shared physical network.
+   */
+  async attachUplink(network: string, iface: string, bridge = 'br-ex'): Promise<void> {
+    await this.mapNetwork(network, bridge);
+    await this.ovsVsctl('--may-exist', 'add-port', bridge, iface);
+    await ipIn(this.netns, 'link', 'set', iface, 'up');
+  }
+
+  /** Creates `bridge` (netdev) if needed and maps `network` to it in `ovn-bridge-mappings`. */
+  private async mapNetwork(network: string, bridge: string): Promise<void> {
     await this.ovsVsctl('--may-exist', 'add-br', bridge, '--', 'set', 'Bridge', bridge, 'datapath_type=netdev');
     const current = await this.ovsVsctl('--if-exists', 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings');
     const mappings = current
       .replace(/"/g, '')
       .split(',')
-      .filter((m) => m && !m.startsWith(`${opts.network}:`));
-    mappings.push(`${opts.network}:${bridge}`);
+      .filter((m) => m && !m.startsWith(`${network}:`));
+    mappings.push(`${network}:${bridge}`);
     await this.ovsVsctl('set', 'Open_vSwitch', '.', `external_ids:ovn-bridge-mappings="${mappings.join(',')}"`);
-    const mac = opts.mac ?? `0a:58:ac:${randomByte()}:${randomByte()}:${randomByte()}`;
-    const ep = await this.plugInternal(bridge, this.netnsName(opts.netns), mac, [opts.ip], opts.gateway, []);
-    this.externals.push(ep);
-    return ep;
   }
 
   /** Stops ovn-controller, ovs-vswitchd and the conf db, then removes pod/external namespaces and its own. */
@@ -400,6 +429,77 @@ export class OvnNode {
     await attempt(() => netnsDel(this.netns));
     if (errors.length) throw new Error(`stopping node ${this.name}: ${errors.map(String).join('; ')}`);
   }
+}
+
+/** ovs-vswitchd inside the node namespace (its tap devices and routing table are the node's), answering on unixctl. */
+async function spawnVswitchd(
+  name: string,
+  netns: string,
+  dir: string,
+  confRemote: string,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+  cleanup?: Array<() => Promise<void>>,
+): Promise<Daemon> {
+  const vswitchd = await Daemon.spawn({
+    name: `ovs-vswitchd ${name}`,
+    cmd: 'ip',
+    args: [
+      'netns',
+      'exec',
+      netns,
+      'ovs-vswitchd',
+      confRemote,
+      `--unixctl=${path.join(dir, 'vswitchd.ctl')}`,
+      `--pidfile=${path.join(dir, 'vswitchd.pid')}`,
+      `--log-file=${path.join(dir, 'vswitchd.log')}`,
+      '-vconsole:off',
+      '-vfile:info',
+    ],
+    env,
+    consoleLog: path.join(dir, 'vswitchd.console'),
+  });
+  cleanup?.push(() => vswitchd.stop());
+  await waitFor(
+    `ovs-vswitchd of ${name} to answer on its unixctl socket`,
+    async () => {
+      await vswitchd.assertRunning();
+      await runText('ovs-appctl', ['-T', '5', '-t', path.join(dir, 'vswitchd.ctl'), 'version']);
+      return true;
+    },
+    { timeoutMs },
+  );
+  return vswitchd;
+}
+
+/** ovn-controller inside the node namespace (not waited for). */
+async function spawnOvnController(
+  name: string,
+  netns: string,
+  dir: string,
+  confRemote: string,
+  env: NodeJS.ProcessEnv,
+  cleanup?: Array<() => Promise<void>>,
+): Promise<Daemon> {
+  const controller = await Daemon.spawn({
+    name: `ovn-controller ${name}`,
+    cmd: 'ip',
+    args: [
+      'netns',
+      'exec',
+      netns,
+      'ovn-controller',
+      confRemote,
+      `--pidfile=${path.join(dir, 'controller.pid')}`,
+      `--log-file=${path.join(dir, 'controller.log')}`,
+      '-vconsole:off',
+      '-vfile:info',
+    ],
+    env,
+    consoleLog: path.join(dir, 'controller.console'),
+  });
+  cleanup?.push(() => controller.stop());
+  return controller;
 }
 
 function randomByte(): string {

@@ -1,9 +1,18 @@
 import { promises as fs } from 'node:fs';
-import { ipIn, netnsAdd, netnsDel, netnsList } from './netns';
+import { ipIn, netnsAdd, netnsDel, netnsExec, netnsList } from './netns';
 import { OvnCentral } from './ovn-central';
-import { OvnNode } from './ovn-node';
+import { NetnsEndpoint, OvnNode } from './ovn-node';
 import { ovnTrace, OvnTraceOptions } from './ovn-trace';
 import { makeRunDir, runIdOf, TESTBED_PREFIX } from './process';
+
+export interface SharedExternalNetworkOptions {
+  /** The physical network name (`ovn-bridge-mappings`, localnet `network_name`). */
+  network: string;
+  /** Nodes with an uplink to it (their br-ex gets a veth to the shared bridge). */
+  nodes: string[];
+  /** A client on the network: its namespace (short name), address with prefix length, default gateway. */
+  client: { netns: string; ip: string; gateway?: string; mac?: string };
+}
 
 export interface OvnTestbedOptions {
   /** Node names (OVN chassis names), e.g. ['node-1', 'node-2']. */
@@ -98,6 +107,50 @@ export class OvnTestbed {
   }
 
   /**
+   * One physical L2 network shared by several nodes, as a rack's external VLAN would be: a Linux bridge (MAC
+   * learning, default ageing) in its own namespace, a veth uplink from each node's br-ex (mapped to `network`), and
+   * a client namespace on the bridge. Unlike {@link OvnNode.attachExternalNetwork} (one node's br-ex only), a
+   * gateway moving between these nodes has to make the bridge learn where its MACs went.
+   */
+  async addSharedExternalNetwork(opts: SharedExternalNetworkOptions): Promise<NetnsEndpoint> {
+    const l2 = `${TESTBED_PREFIX}-${this.runId}-l2-${opts.network}`;
+    await netnsAdd(l2);
+    await ipIn(l2, 'link', 'add', 'xbr', 'type', 'bridge');
+    await ipIn(l2, 'link', 'set', 'xbr', 'up');
+    for (const [i, name] of opts.nodes.entries()) {
+      const node = this.node(name);
+      await ipIn(l2, 'link', 'add', `up${i}`, 'type', 'veth', 'peer', 'name', `x-${i}`, 'netns', node.netns);
+      await ipIn(l2, 'link', 'set', `up${i}`, 'master', 'xbr');
+      await ipIn(l2, 'link', 'set', `up${i}`, 'up');
+      await noTxOffload(l2, `up${i}`);
+      await noTxOffload(node.netns, `x-${i}`);
+      await node.attachUplink(opts.network, `x-${i}`);
+    }
+    const client = `${TESTBED_PREFIX}-${this.runId}-${opts.client.netns}`;
+    await netnsAdd(client);
+    await netnsExec(client, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1']);
+    await ipIn(l2, 'link', 'add', 'cl', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client);
+    await ipIn(l2, 'link', 'set', 'cl', 'master', 'xbr');
+    await ipIn(l2, 'link', 'set', 'cl', 'up');
+    await noTxOffload(l2, 'cl');
+    await noTxOffload(client, 'eth0');
+    if (opts.client.mac) await ipIn(client, 'link', 'set', 'eth0', 'address', opts.client.mac);
+    await ipIn(client, 'addr', 'add', opts.client.ip, 'dev', 'eth0');
+    await ipIn(client, 'link', 'set', 'eth0', 'up');
+    if (opts.client.gateway) await ipIn(client, 'route', 'add', 'default', 'via', opts.client.gateway);
+    const mac = (await ipIn(client, '-br', 'link', 'show', 'eth0')).stdout.trim().split(/\s+/)[2];
+    return new NetnsEndpoint(client, 'eth0', [opts.client.ip], mac);
+  }
+
+  /** The shared bridge's forwarding entry for `mac` (`bridge fdb`): which uplink (`up<i>`, i = index in nodes). */
+  async sharedNetworkPortOf(network: string, mac: string): Promise<string | undefined> {
+    const l2 = `${TESTBED_PREFIX}-${this.runId}-l2-${network}`;
+    const out = (await netnsExec(l2, ['bridge', 'fdb', 'show', 'br', 'xbr'])).stdout;
+    const line = out.split('\n').find((l) => l.toLowerCase().startsWith(`${mac.toLowerCase()} dev `));
+    return line?.split(/\s+/)[2];
+  }
+
+  /**
    * Stops every process and removes every namespace and file of this bed. Keeps going after errors and throws
    * them together at the end.
    */
@@ -116,4 +169,12 @@ export class OvnTestbed {
     if (!opts.keepDir && !errors.length) await fs.rm(this.dir, { recursive: true, force: true });
     if (errors.length) throw new Error(`test bed stop: ${errors.map(String).join('; ')} (files kept in ${this.dir})`);
   }
+}
+
+/**
+ * Checksums in software on a veth end: the kernel would otherwise hand ovs-vswitchd (userspace datapath, AF_PACKET)
+ * TCP/UDP packets with only a partial checksum, and the receiver drops them.
+ */
+async function noTxOffload(netns: string, dev: string): Promise<void> {
+  await netnsExec(netns, ['ethtool', '-K', dev, 'tx', 'off']);
 }

@@ -300,8 +300,12 @@ export class TopologyObjectsController {
 
   private async allocatePool(pool: EipPool): Promise<Allocated> {
     const caches = this.deps.caches;
-    const ready = pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
-    // No Ready candidate: keep what is there (moving would not help), else the first candidate.
+    const current = pool.status?.activeGatewayNode;
+    // Sticky: a node that is still a Ready candidate keeps the gateway (a node coming back must not cause a second
+    // outage by taking it back; test/e2e/eip-failover.test.ts). Otherwise the first Ready candidate; with none,
+    // keep what is there (moving would not help), else the first candidate.
+    const keep = current && pool.spec.gatewayNodes.includes(current) && nodeReady(caches.nodes.get(current));
+    const ready = keep ? current : pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
     const active = ready ?? activeGatewayNode(pool);
     const valid = parseCidr(pool.spec.cidr)?.family === 4;
     const { used, free } = valid ? this.deps.addresses.counts(pool, caches.eips.list()) : { used: 0, free: 0 };
