@@ -159,6 +159,7 @@ export class ControllerManager {
       kube: this.options.kube,
       events,
       config,
+      vpcForNamespace: (ns) => this.vpcOf(ns),
     });
     const podController = this.controller('pod-network', (key) => podNetwork.reconcile(key, this.reasons.take(key)));
     this.pods.addHandler(this.noting(podController, 'Pod changed'));

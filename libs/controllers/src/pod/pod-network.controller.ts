@@ -17,7 +17,9 @@ export interface PodNetworkControllerDeps {
   applier: NorthboundApplier;
   kube: KubeClient;
   events: EventSink;
-  config: Pick<ControllerConfig, 'defaultSubnet' | 'mtu'>;
+  config: Pick<ControllerConfig, 'defaultSubnet' | 'mtu' | 'defaultVpc'>;
+  /** The VPC a namespace belongs to (a Vpc's spec.namespaces, else the default VPC). */
+  vpcForNamespace?(namespace: string): string;
 }
 
 /**
@@ -100,6 +102,16 @@ export class PodNetworkController {
     const ns = pod.metadata?.namespace ?? '';
     const byNamespace = subnets.find((s) => s.spec.namespaces?.includes(ns));
     if (byNamespace) return byNamespace;
+    // A namespace of another VPC never falls back to the default subnet: that would put the pod in the default
+    // VPC. It takes a subnet of its VPC that names no namespaces, or waits (retried) until one exists.
+    const vpc = this.deps.vpcForNamespace?.(ns) ?? this.deps.config.defaultVpc;
+    if (vpc !== this.deps.config.defaultVpc) {
+      const open = subnets.find((s) => s.spec.vpc === vpc && !s.spec.namespaces?.length);
+      if (open) return open;
+      const message = `namespace ${ns} belongs to Vpc ${vpc}, which has no Subnet for it yet`;
+      this.deps.events.warning(podRef(pod), 'NoSubnet', message);
+      throw new Error(message);
+    }
     const fallback = subnets.find((s) => s.metadata.name === this.deps.config.defaultSubnet.name);
     if (!fallback) throw new Error(`default Subnet ${this.deps.config.defaultSubnet.name} is not known`);
     return fallback;
