@@ -19,3 +19,5 @@ export * from './yusur/yusur-eips';
 export * from './probe/network-probe.controller';
 export * from './probe/probe-port.controller';
 export * from './probe/network-probe.wiring';
+export * from './attachment/network-attachment.controller';
+export * from './attachment/network-attachment.wiring';
