@@ -62,4 +62,32 @@ spec:
     );
     expect(await runTranslate([dir, '--strict'], io)).toBe(2);
   });
+  const yusur = (clusterIP: string) => `apiVersion: sdn.ycloud.io/v1alpha1
+kind: YusurService
+metadata: { name: web, namespace: shop }
+spec:
+  backends: [{ kind: Pod, selector: { matchLabels: { app: web } } }]
+  ports: [{ name: http, protocol: TCP, port: 80, targetPort: 8080 }]
+  scenarios: { clusterIP: {${clusterIP}} }
+`;
+  const pod = `apiVersion: v1
+kind: Pod
+metadata: { name: web-1, namespace: shop, labels: { app: web } }
+status: { podIP: 10.16.0.7 }
+`;
+
+  it('previews a YusurService with its Pod backends and the ClusterIP it asks for', async () => {
+    writeFileSync(join(dir, 'ys.yaml'), `${yusur(' address: 10.96.0.50 ')}---\n${pod}`);
+    expect(await runTranslate([dir], io)).toBe(0);
+    const lbs = JSON.parse(out).tables.Load_Balancer as Array<{ columns: { vips: Record<string, string> } }>;
+    expect(lbs.map((l) => l.columns.vips)).toContainEqual({ '10.96.0.50:80': '10.16.0.7:8080' });
+    expect(err).toBe('');
+  });
+
+  it('says what a YusurService preview cannot show: an allocated ClusterIP, backends not in the manifests', async () => {
+    writeFileSync(join(dir, 'ys.yaml'), yusur(''));
+    expect(await runTranslate([dir, '--strict'], io)).toBe(2);
+    expect(err).toContain('spec.scenarios.clusterIP.address: AllocatedAtRunTime');
+    expect(err).toContain('spec.backends: NoBackendsInManifests');
+  });
 });

@@ -46,6 +46,11 @@ describe('ycloud-controller command line', () => {
       nodeName: 'node-1',
       ovsDb: 'tcp:127.0.0.1:6640',
     });
+    expect(withEnv({}, '--probe-node=node-1', '--ovs-netns', 'node-1-ns').probe).toEqual({
+      nodeName: 'node-1',
+      ovsDb: 'unix:/var/run/openvswitch/db.sock',
+      ovsNetns: 'node-1-ns',
+    });
   });
 
   it('plugs probe ports with ovs-vsctl against --ovs-db', async () => {
@@ -54,6 +59,8 @@ describe('ycloud-controller command line', () => {
     await host.vsctl(['--may-exist', 'add-port', 'br-int', 'p']);
     expect(runner.lines()).toEqual(['ovs-vsctl --db=unix:/run/ovs.sock --timeout=30 --may-exist add-port br-int p']);
     await expect(host.vsctl(['get', 'Interface', 'p', 'name'])).rejects.toThrow(/no row/);
+    expect(host.datapathNetns).toBeUndefined();
+    expect(probePortHost('unix:/run/ovs.sock', runner, 'node-1-ns').datapathNetns).toBe('node-1-ns');
   });
 
   it('explains a bad config, an unreadable file and bad flags', () => {

@@ -19,7 +19,7 @@ export interface ControllerAppConfig {
   journal?: JournalDatabaseConfig;
   logLevel: LogLevel;
   /** NetworkProbes (ADR 0003): run on `nodeName` with its local OVS; no node name means probes are off. */
-  probe: { nodeName?: string; ovsDb: string };
+  probe: { nodeName?: string; ovsDb: string; ovsNetns?: string };
 }
 
 /** A command line the controller cannot run with; the message is the one-line reason. */
@@ -65,6 +65,7 @@ export function controllerCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--probe-node <name>', 'node this process runs on: NetworkProbes run here (default: $NODE_NAME; none: off)')
     .option('--ovs-db <remote>', "the node's Open vSwitch database (probe ports)", DEFAULT_OVS_DB)
+    .option('--ovs-netns <name>', "network namespace the node's OVS datapath lives in (default: this process's)")
     .helpOption('-h, --help')
     .exitOverride()
     .allowExcessArguments(false);
@@ -83,6 +84,7 @@ interface Flags {
   logLevel: LogLevel;
   probeNode?: string;
   ovsDb: string;
+  ovsNetns?: string;
 }
 
 /**
@@ -152,6 +154,10 @@ export function controllerAppConfig(
     metricsPort: f.metricsPort,
     journal,
     logLevel: f.logLevel,
-    probe: { nodeName: f.probeNode || env.NODE_NAME || undefined, ovsDb: f.ovsDb },
+    probe: {
+      nodeName: f.probeNode || env.NODE_NAME || undefined,
+      ovsDb: f.ovsDb,
+      ...(f.ovsNetns ? { ovsNetns: f.ovsNetns } : {}),
+    },
   };
 }

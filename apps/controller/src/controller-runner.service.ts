@@ -124,13 +124,13 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
 
   /** NetworkProbes run in this process on the node it runs on (ADR 0003), or not at all without a node name. */
   private probeRuntime(): ProbeRuntimeOptions | undefined {
-    const { nodeName, ovsDb } = this.cfg.probe;
+    const { nodeName, ovsDb, ovsNetns } = this.cfg.probe;
     if (!nodeName) {
       this.log.info('NetworkProbes off: no --probe-node and no NODE_NAME');
       return undefined;
     }
-    this.log.info('NetworkProbes run on this node', { node: nodeName, ovsDb });
-    return { nodeName, host: probePortHost(ovsDb, new ExecCommandRunner()) };
+    this.log.info('NetworkProbes run on this node', { node: nodeName, ovsDb, ovsNetns });
+    return { nodeName, host: probePortHost(ovsDb, new ExecCommandRunner(), ovsNetns) };
   }
 
   private onApply(record: ApplyRecord): void {

@@ -3,6 +3,8 @@ import {
   cleanupStale,
   createNode,
   freePort,
+  installCrds,
+  YCLOUD_CRDS_DIR,
   ipIn,
   isAlive,
   isClean,
@@ -14,8 +16,9 @@ import {
   TestbedLeaks,
   waitFor,
 } from '@ycloud/testbed';
+import { KubeClient } from '@ycloud/k8s';
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, readdirSync, promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -140,6 +143,9 @@ export class Sandbox {
       }
       await setExternalIP(cp.kubeConfig.makeApiClient(CoreV1Api), nodes[0], gw.encapIp, GATEWAY_NODE_EXTERNAL_IP);
 
+      // ycloud's CRDs before the controller: it starts the Vpc/EIP/YusurService controllers only for served ones.
+      await installSandboxCrds(kubeconfig);
+
       const controllerConfig = path.join(work, 'controller.yaml');
       await fs.writeFile(controllerConfig, toYaml({ nbRemote: bed.central.nbRemote, serviceCIDRs: [SERVICE_CIDR] }));
       const journal = path.join(dir, 'journal.sqlite');
@@ -161,6 +167,13 @@ export class Sandbox {
         String(healthPort),
         '--journal',
         journal,
+        // NetworkProbes run in the controller on the gateway node, whose OVS lives in that node's namespace.
+        '--probe-node',
+        nodes[0],
+        '--ovs-db',
+        gw.ovsRemote,
+        '--ovs-netns',
+        gw.netns,
       ]);
       await waitForHttp(controller, `http://127.0.0.1:${healthPort}/readyz`);
 
@@ -459,4 +472,19 @@ async function stopChild(child: Child): Promise<void> {
   const exited = new Promise<void>((r) => child.proc.once('exit', () => r()));
   await stopProcess(pid, 5_000);
   await Promise.race([exited, sleep(5_000)]);
+}
+
+/** Installs `crds/` and waits until the apiserver serves every one of them. */
+async function installSandboxCrds(kubeconfig: string): Promise<void> {
+  const kube = KubeClient.fromKubeconfigFile(kubeconfig);
+  try {
+    await installCrds(kube);
+    const count = readdirSync(YCLOUD_CRDS_DIR).filter((f) => f.endsWith('.yaml')).length;
+    await waitFor(`the ${count} ycloud CRDs to be served`, async () => {
+      const list = await kube.request<{ resources?: Array<{ name: string }> }>('GET', '/apis/sdn.ycloud.io/v1alpha1');
+      return (list.resources ?? []).filter((r) => !r.name.includes('/')).length >= count;
+    });
+  } finally {
+    kube.close();
+  }
 }

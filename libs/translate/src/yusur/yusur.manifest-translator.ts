@@ -1,6 +1,7 @@
 import type { BareMetalServer, EipPool, Vpc, YusurService } from '@ycloud/api';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from '../manifests/manifest-translator';
 import type { KubeObject } from '../manifests/manifest-loader';
+import type { TranslateError } from '../topology/result';
 import { translateYusurService, type ServiceGatewayLinks, type YusurBackend } from './yusur-service.translator';
 
 const G = 'sdn.ycloud.io';
@@ -55,6 +56,7 @@ export const yusurManifestTranslator: ManifestTranslator = {
       const t = translateYusurService(svc, {
         vpc,
         vpcs: of<Vpc>(`${G}/Vpc`),
+        defaultVpc: ctx.defaultVpc,
         eipPools: of<EipPool>(`${G}/EipPool`),
         backends,
         clusterIPs: svc.spec.scenarios?.clusterIP?.address ? [svc.spec.scenarios.clusterIP.address] : [],
@@ -73,9 +75,10 @@ export const yusurManifestTranslator: ManifestTranslator = {
           })),
         };
       }
+      const preview = previewGaps(svc, backends);
       return {
         state: t.result.state,
-        warnings: t.result.warnings.map((e) => ({
+        warnings: [...t.result.warnings, ...preview].map((e) => ({
           object,
           field: e.field ?? 'spec',
           message: `${e.reason}: ${e.message}`,
@@ -84,3 +87,21 @@ export const yusurManifestTranslator: ManifestTranslator = {
     });
   },
 };
+
+/** What the controller fills in at run time and a preview cannot know: said as warnings rather than left blank. */
+function previewGaps(svc: YusurService, backends: YusurBackend[]): TranslateError[] {
+  const gaps: TranslateError[] = [];
+  if (svc.spec.scenarios?.clusterIP && !svc.spec.scenarios.clusterIP.address)
+    gaps.push({
+      reason: 'AllocatedAtRunTime',
+      field: 'spec.scenarios.clusterIP.address',
+      message: 'not set: the controller allocates the ClusterIP, so this preview has no ClusterIP VIP',
+    });
+  if (!backends.length)
+    gaps.push({
+      reason: 'NoBackendsInManifests',
+      field: 'spec.backends',
+      message: 'no Pod (with status.podIP) or BareMetalServer in the manifests matches: no backends shown',
+    });
+  return gaps;
+}
