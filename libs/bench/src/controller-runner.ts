@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const applies: ApplySample[] = [];
   let writes = 0;
   let operations = 0;
+  let lastTx: number | undefined;
   const manager = new ControllerManager({
     config: parseControllerConfig({ serviceCIDRs: cfg.serviceCIDRs }),
     kube: KubeClient.fromKubeconfigFile(cfg.kubeconfig),
@@ -78,8 +79,13 @@ async function main(): Promise<void> {
     workers: cfg.workers,
     onApply: (r: ApplyRecord) => {
       if (!r.written) return;
-      writes++;
-      operations += r.operations;
+      // Several owners' applies share one transaction under load (group commit): count transactions once.
+      const tx = r.transaction;
+      if (!tx || tx.seq !== lastTx) {
+        writes++;
+        operations += tx?.operations ?? r.operations;
+        lastTx = tx?.seq;
+      }
       applies.push({
         owner: `${r.owner.kind}/${r.owner.name}`,
         reason: r.reason,

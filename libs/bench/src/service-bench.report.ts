@@ -48,7 +48,9 @@ export function resultDetails(r: ServiceBenchReport): string {
     '',
     `- Objects: ${r.services} Services + ${r.services} EndpointSlices created in ${s(r.create.ms)} s (${r.create.perSecond.toFixed(0)} objects/s).`,
     `- Cold start: fork → ControllerManager ready ${s(c.readyMs)} s (of which inside start(): ${s(c.startMs)} s); fork → every LB right in NB ${s(c.convergedMs)} s; ${c.writes} transactions, ${c.operations} operations; controller CPU ${s(c.controllerCpuMs)} s.` +
-      (c.northdCatchUpMs !== undefined ? ` ovn-northd caught up ${s(c.northdCatchUpMs)} s after that.` : ''),
+      (c.northdCatchUpMs !== undefined ? ` ovn-northd caught up ${s(c.northdCatchUpMs)} s after that.` : '') +
+      (c.nbServerCpuMs !== undefined ? ` NB ovsdb-server CPU ${s(c.nbServerCpuMs)} s (fork → converged).` : '') +
+      (c.northdCpuMs !== undefined ? ` ovn-northd CPU ${s(c.northdCpuMs)} s (fork → caught up).` : ''),
     `- Independent check (ovn-nbctl list Load_Balancer): ${c.verifiedByNbctl}/${r.services} LBs right.`,
     `- Changes: ${r.change.endToEnd.count} EndpointSlice patches; write reply → NB update p50 ${ms1(r.change.endToEnd.p50)}, p90 ${ms1(r.change.endToEnd.p90)}, p99 ${ms1(r.change.endToEnd.p99)}, max ${ms1(r.change.endToEnd.max)} ms (${r.change.beforeReply} seen before the reply, ${r.change.timedOut} timed out); controller commit latency p50 ${ms1(r.change.apply.p50)}, p99 ${ms1(r.change.apply.p99)} ms; ${r.change.writes} transactions.`,
     `- RSS peak (VmHWM of the controller process): ${mb(r.rssPeakBytes)} MB.`,

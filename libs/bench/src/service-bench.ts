@@ -80,6 +80,9 @@ export interface ServiceBenchReport {
     writes: number;
     operations: number;
     controllerCpuMs: number;
+    /** CPU of the NB ovsdb-server from fork to converged, and of ovn-northd from fork to caught up (central). */
+    nbServerCpuMs?: number;
+    northdCpuMs?: number;
   };
   change: {
     /** apiserver write completion -> NB update showing the change (seen by our NB monitor). */
@@ -153,6 +156,31 @@ function sliceBody(i: number, ips: string[]): V1EndpointSlice & KubeObject {
   };
 }
 
+/** User + system CPU of a process so far (Linux /proc, clock ticks of 10 ms); undefined if unreadable. */
+function processCpuMs(pid: number | undefined): number | undefined {
+  if (!pid || pid <= 0) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15)
+  } catch {
+    return undefined;
+  }
+}
+
+function pidFromFile(file: string): number | undefined {
+  try {
+    return Number(readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const cpuSince = (pid: number | undefined, before: number | undefined): number | undefined => {
+  const now = processCpuMs(pid);
+  return now !== undefined && before !== undefined ? now - before : undefined;
+};
+
 const backendsOf = (ips: string[]): string => ips.map((ip) => `${ip}:8080`).join(',');
 const load1 = (): number => os.loadavg()[0];
 
@@ -220,6 +248,10 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
     const config = { kubeconfig: k8s.kubeconfigPath, nbRemote, serviceCIDRs: [SERVICE_CIDR], workers: opts.workers };
     const loadCold = load1();
     log(`cold start (load ${loadCold.toFixed(2)})`);
+    const nbPid = central ? pidFromFile(path.join(central.dir, 'nb.pid')) : bareNb?.pid;
+    const northdPid = central?.northdPid;
+    const nbCpu0 = processCpuMs(nbPid);
+    const northdCpu0 = processCpuMs(northdPid);
     const tFork = performance.now();
     const allMatched = watch.waitForAll();
     const c1 = await ControllerProcess.start({
@@ -231,12 +263,15 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
     const readyMs = c1.bootMs;
     const tConverged = await allMatched;
     const convergedMs = tConverged - tFork;
+    const nbServerCpuMs = cpuSince(nbPid, nbCpu0);
     log(`converged in ${(convergedMs / 1000).toFixed(2)} s (ready after ${(readyMs / 1000).toFixed(2)} s)`);
     let northdCatchUpMs: number | undefined;
+    let northdCpuMs: number | undefined;
     if (central) {
       const t = performance.now();
       await central.syncSb();
       northdCatchUpMs = performance.now() - t;
+      northdCpuMs = cpuSince(northdPid, northdCpu0);
       log(`northd caught up ${(northdCatchUpMs / 1000).toFixed(2)} s later`);
     }
     const verifiedByNbctl = await verifyWithNbctl(nbRemote, vips, ips);
@@ -330,6 +365,8 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
         writes: afterCold.writes,
         operations: afterCold.operations,
         controllerCpuMs: afterCold.cpuUserMs + afterCold.cpuSystemMs,
+        nbServerCpuMs,
+        northdCpuMs,
       },
       change: {
         endToEnd: summarize(e2e),

@@ -13,13 +13,17 @@ describe('Service benchmark (smoke, 20 × 3)', () => {
 
   it('converges: every Service has its LB with the right backends, as ovn-nbctl reads it', () => {
     expect(report.coldStart.verifiedByNbctl).toBe(20);
-    expect(report.coldStart.writes).toBeGreaterThanOrEqual(20);
+    // Group commit: Services whose applies wait behind a transaction in flight share the next one.
+    expect(report.coldStart.writes).toBeGreaterThanOrEqual(1);
+    expect(report.coldStart.operations).toBeGreaterThanOrEqual(20);
   });
 
   it('sees every EndpointSlice change reach NB and writes nothing on an idle restart', () => {
     expect(report.change.endToEnd.count).toBe(10);
     expect(report.change.timedOut).toBe(0);
-    expect(report.change.writes).toBe(10);
+    // One transaction per change, or fewer when two changes meet behind one in flight.
+    expect(report.change.writes).toBeGreaterThanOrEqual(1);
+    expect(report.change.writes).toBeLessThanOrEqual(10);
     expect(report.idleRestart.writes).toBe(0);
     expect(report.idleRestart.nbRowChanges).toBe(0);
     expect(report.rssPeakBytes).toBeGreaterThan(0);

@@ -22,6 +22,7 @@ export class IndexedRowView implements RowView {
 
   /** owner prefix -> "table\0column\0uuid", for the map columns owners share (see DesiredMapEntries). */
   private readonly mapKeys = new Map<string, Set<string>>();
+  private changes = 0;
 
   /**
    * @param sharedMapColumns map columns whose keys several owners write, each under its own prefix
@@ -50,7 +51,13 @@ export class IndexedRowView implements RowView {
     return this;
   }
 
+  /** Changes with every row change: a plan made at one version is still right while the version is the same. */
+  get version(): number {
+    return this.changes;
+  }
+
   clear(): void {
+    this.changes++;
     this.rows.clear();
     this.keys.clear();
     this.owners.clear();
@@ -59,6 +66,7 @@ export class IndexedRowView implements RowView {
   }
 
   upsert(table: string, row: Row): void {
+    this.changes++;
     this.remove(table, row._uuid);
     mapOf(this.rows, table).set(row._uuid, row);
     const key = rowKey(row);
@@ -87,6 +95,7 @@ export class IndexedRowView implements RowView {
    * all of its references on every change made a cold start quadratic in the number of Services.
    */
   update(table: string, old: Row, next: Row): void {
+    this.changes++;
     const current = this.rows.get(table)?.get(next._uuid);
     if (!current || rowKey(old) !== rowKey(next) || !sameOwner(old, next)) {
       this.upsert(table, next);
@@ -119,6 +128,7 @@ export class IndexedRowView implements RowView {
   }
 
   remove(table: string, uuid: string): void {
+    this.changes++;
     const row = this.rows.get(table)?.get(uuid);
     if (!row) return;
     this.rows.get(table)!.delete(uuid);
