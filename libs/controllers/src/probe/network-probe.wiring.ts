@@ -125,7 +125,14 @@ export async function startNetworkProbes(w: NetworkProbeWiring): Promise<{
     probeController.enqueue(`${o.metadata?.namespace}/${o.metadata?.name}`);
     enqueuePorts();
   };
-  informer.addHandler({ onAdd: onProbe, onUpdate: (_o, n) => onProbe(n), onDelete: onProbe });
+  // A status-only update (our own results, every probe transition) cannot change which VPCs need a port: re-plugging
+  // on each would run ovs-vsctl and ip several times per probe result.
+  const onProbeUpdate = (o: KubeObject, n: KubeObject) => {
+    if (o.metadata?.generation !== undefined && o.metadata.generation === n.metadata?.generation) {
+      probeController.enqueue(`${n.metadata?.namespace}/${n.metadata?.name}`);
+    } else onProbe(n);
+  };
+  informer.addHandler({ onAdd: onProbe, onUpdate: onProbeUpdate, onDelete: onProbe });
   return {
     informer: informer as unknown as Informer<KubeObject>,
     backendsChanged: () => {
