@@ -35,7 +35,7 @@ describe('ycloud (runCli)', () => {
   it('hands the arguments after translate and journal to their commands, with their exit codes', async () => {
     const t = await run('translate');
     expect(t.code).toBe(1);
-    expect(t.err).toContain("missing required argument 'paths'");
+    expect(t.err).toContain('no manifests: give paths or -f FILE_OR_DIR');
     const j = await run('journal', '--since', 'yesterday-ish');
     expect(j.code).toBe(2);
     expect(j.err).toMatch(/^ycloud journal: .*yesterday-ish/);

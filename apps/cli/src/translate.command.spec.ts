@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { runTranslate } from './translate.command';
 
 describe('ycloud translate', () => {
@@ -89,5 +90,24 @@ status: { podIP: 10.16.0.7 }
     expect(await runTranslate([dir, '--strict'], io)).toBe(2);
     expect(err).toContain('spec.scenarios.clusterIP.address: AllocatedAtRunTime');
     expect(err).toContain('spec.backends: NoBackendsInManifests');
+  });
+  it('takes -f like kubectl (repeatable) and prints YAML with --format yaml', async () => {
+    writeFileSync(join(dir, 'a.yaml'), service());
+    writeFileSync(join(dir, 'b.yaml'), service().replace('name: web', 'name: api').replace('10.96.0.10', '10.96.0.11'));
+    expect(await runTranslate(['-f', join(dir, 'a.yaml'), '-f', join(dir, 'b.yaml'), '--format', 'yaml'], io)).toBe(0);
+    const rows = (parse(out) as { tables: { Load_Balancer: Array<{ columns: { vips: object } }> } }).tables
+      .Load_Balancer;
+    expect(rows.map((r) => r.columns.vips)).toEqual(
+      expect.arrayContaining([{ '10.96.0.10:80': '' }, { '10.96.0.11:80': '' }]),
+    );
+    expect(rows).toHaveLength(2);
+  });
+
+  it('exits 1 without any manifest and on an unknown --format', async () => {
+    expect(await runTranslate([], io)).toBe(1);
+    expect(err).toBe('error: no manifests: give paths or -f FILE_OR_DIR\n');
+    writeFileSync(join(dir, 'svc.yaml'), service());
+    expect(await runTranslate([dir, '--format', 'xml'], io)).toBe(1);
+    expect(err).toContain('Allowed choices are json, yaml');
   });
 });

@@ -1,4 +1,5 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
+import { stringify as toYaml } from 'yaml';
 import { loadManifests, ManifestError, translateManifests, type IpFamily } from '@ycloud/translate';
 
 /** Where the command writes; injectable so tests capture output. */
@@ -13,12 +14,16 @@ const FAMILIES: Record<string, IpFamily> = { ipv4: 'IPv4', ipv6: 'IPv6' };
 export function translateCommand(io: TranslateIo, result: { exitCode: number } = { exitCode: 0 }): Command {
   return new Command('translate')
     .description('Print the OVN Northbound rows that Kubernetes manifests translate to (no cluster, no database)')
-    .argument('<paths...>', 'manifest files or directories (YAML, multi-document, or JSON)')
+    .argument('[paths...]', 'manifest files or directories (YAML, multi-document, or JSON)')
+    .option('-f, --filename <path>', 'a manifest file or directory, as with kubectl (repeatable)', collect, [])
+    .addOption(new Option('--format <format>', 'output format').choices(['json', 'yaml']).default('json'))
     .option('--default-vpc <name>', 'VPC of namespaces no manifest assigns', 'default')
     .option('--ip-families <list>', 'families the default VPC serves: ipv4,ipv6', 'ipv4,ipv6')
     .option('--offload-selection-fields', 'hash on ip/tp src/dst so OVS can offload LB selection', false)
     .option('--strict', 'exit 2 when any part of a manifest was skipped with a warning', false)
-    .action(async (paths: string[], opts: Record<string, string | boolean>) => {
+    .action(async (args: string[], opts: Record<string, string | boolean | string[]>) => {
+      const paths = [...(opts.filename as string[]), ...args];
+      if (!paths.length) throw new ManifestError('no manifests: give paths or -f FILE_OR_DIR');
       const families = String(opts.ipFamilies)
         .split(',')
         .map((f) => FAMILIES[f.trim().toLowerCase()]);
@@ -28,7 +33,7 @@ export function translateCommand(io: TranslateIo, result: { exitCode: number } =
         defaultVpcFamilies: families,
         offloadSelectionFields: opts.offloadSelectionFields === true,
       });
-      io.stdout(`${JSON.stringify(output, null, 2)}\n`);
+      io.stdout(opts.format === 'yaml' ? toYaml(output) : `${JSON.stringify(output, null, 2)}\n`);
       for (const w of output.warnings) io.stderr(`warning: ${w.object}: ${w.field}: ${w.message}\n`);
       if (opts.strict === true && output.warnings.length > 0) result.exitCode = 2;
     });
@@ -57,4 +62,8 @@ export async function runTranslate(
     }
     throw err;
   }
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
