@@ -98,8 +98,9 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     expect(pool.status).toMatchObject({ activeGatewayNode: 'gw-1', used: 0, free: 3 });
     expect(((await get('Vpc', 'blue')) as Vpc).status?.transitAddress).toBe('100.65.0.2');
     expect(await nb('get', 'Logical_Router', 'eip-ext-gw', 'options:chassis')).toBe('gw-1');
-    const gwc = await nb('--bare', '--columns=chassis_name,priority', 'list', 'Gateway_Chassis');
-    expect(gwc.split(/\s+/).filter(Boolean)).toEqual(expect.arrayContaining(['gw-1', 'gw-2']));
+    // The VPC gateway port sits on the active node only: it follows the pool's gateway router (ADR 0001).
+    const gwc = await nb('--bare', '--columns=chassis_name', 'list', 'Gateway_Chassis');
+    expect([...new Set(gwc.split(/\s+/).filter(Boolean))]).toEqual(['gw-1']);
     expect(await nb('--bare', '--columns=networks', 'list', 'Logical_Router_Port', 'vpc-blue-to-eip-ext')).toBe(
       '100.65.0.2/16',
     );
@@ -194,11 +195,11 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
       (c) => c === 'gw-2',
       'chassis',
     );
-    // Every VPC gateway port on the pool (blue's and the default VPC's, eip.defaultPool) prefers gw-2.
+    // Every VPC gateway port on the pool (blue's and the default VPC's, eip.defaultPool) moved to gw-2, and only there.
     await eventually(
-      () => nb('--bare', '--columns=priority', 'find', 'Gateway_Chassis', 'chassis_name=gw-2'),
-      (p) => p.split(/\s+/).filter(Boolean).join(' ') === '2 2',
-      'VPC gateway ports prefer gw-2',
+      () => nb('--bare', '--columns=chassis_name', 'list', 'Gateway_Chassis'),
+      (p) => p.split(/\s+/).filter(Boolean).join(' ') === 'gw-2 gw-2',
+      'VPC gateway ports on gw-2 only',
     );
   });
 

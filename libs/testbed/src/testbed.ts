@@ -166,6 +166,7 @@ export class OvnTestbed {
       await netnsDel(ns).catch((e: unknown) => errors.push(e));
     }
     if (!opts.noCentral) await this.central.stop().catch((e: unknown) => errors.push(e));
+    await keepLogs(this.dir, this.runId).catch((e: unknown) => errors.push(e));
     if (!opts.keepDir && !errors.length) await fs.rm(this.dir, { recursive: true, force: true });
     if (errors.length) throw new Error(`test bed stop: ${errors.map(String).join('; ')} (files kept in ${this.dir})`);
   }
@@ -177,4 +178,17 @@ export class OvnTestbed {
  */
 async function noTxOffload(netns: string, dev: string): Promise<void> {
   await netnsExec(netns, ['ethtool', '-K', dev, 'tx', 'off']);
+}
+
+/**
+ * With YCLOUD_TESTBED_KEEP_LOGS=<dir>, copies the bed's daemon logs (and the NB database, whose transaction log
+ * `ovsdb-tool show-log` reads) to <dir>/<run id> before the run directory goes: a CI failure keeps its evidence.
+ */
+async function keepLogs(dir: string, runId: string): Promise<void> {
+  const into = process.env.YCLOUD_TESTBED_KEEP_LOGS;
+  if (!into) return;
+  await fs.cp(dir, `${into}/${runId}`, {
+    recursive: true,
+    filter: async (src) => (await fs.stat(src)).isDirectory() || /\.(log|console)$|(^|\/)nb\.db$/.test(src),
+  });
 }

@@ -140,31 +140,30 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
   // Service-gateway EIPs (their route belongs to the YusurService): the pool only makes its router answer ARP.
   const gatewayEips = [...new Set((ctx.serviceGatewayEips ?? []).filter((e) => e.pool === p).map((e) => e.address))];
   for (const address of gatewayEips.sort()) {
-    rows.push({ key: keys.poolArpNat(p, address), owner, ...arpNat(p, address, true) });
+    rows.push({ key: keys.poolArpNat(p, address), owner, ...arpNat(p, address) });
   }
   return { ok: true, state: { owner, rows, memberships: [] }, warnings: [] };
 }
 
 /**
- * The identity `dnat` row (external_ip = logical_ip) that makes the pool's gateway router answer ARP for an EIP:
+ * The identity NAT row (external_ip = logical_ip) that makes the pool's gateway router answer ARP for an EIP:
  * `arp_proxy` on the external switch cannot, because northd skips the switch ARP responder for requests entering
- * through the localnet port (verified in test/e2e/eip-datapath.test.ts). Nothing is translated.
+ * through the localnet port (verified in test/e2e/eip-datapath.test.ts). Nothing is translated, so it is stateless
+ * (`dnat_and_snat`, `options:stateless`): a stateful identity `dnat` sent every EIP packet, both ways, through the
+ * gateway router's conntrack for nothing. For service-gateway EIPs it also leaves the userspace datapath's
+ * recirculations to the service-gateway's own LB and force-SNAT (ADR 0004).
  */
-function arpNat(pool: string, address: string, stateless = false): Pick<DesiredRow, 'table' | 'parent' | 'columns'> {
+function arpNat(pool: string, address: string): Pick<DesiredRow, 'table' | 'parent' | 'columns'> {
   return {
     table: 'NAT',
     parent: { table: 'Logical_Router', key: keys.poolRouter(pool), column: 'nat' },
-    // Service-gateway EIPs (ADR 0004): a stateless identity dnat_and_snat answers ARP the same way without the two
-    // conntrack passes, which the service-gateway's own LB and force-SNAT need (userspace recirculation limit 6).
-    columns: stateless
-      ? { type: 'dnat_and_snat', external_ip: address, logical_ip: address, options: { stateless: 'true' } }
-      : { type: 'dnat', external_ip: address, logical_ip: address },
+    columns: { type: 'dnat_and_snat', external_ip: address, logical_ip: address, options: { stateless: 'true' } },
   };
 }
 
 /**
- * An Eip → on its pool's gateway router, the /32 route towards the owning VPC router's gateway port and an identity
- * `dnat` NAT row (external_ip = logical_ip = the Eip). The NAT row translates nothing; it is there because a
+ * An Eip → on its pool's gateway router, the /32 route towards the owning VPC router's gateway port and a stateless
+ * identity NAT row (external_ip = logical_ip = the Eip). The NAT row translates nothing; it is there because a
  * gateway router answers ARP for NAT external addresses, including requests that enter through the localnet port
  * (northd skips the switch's ARP responder, and with it `arp_proxy`, for those). The load balancer with this
  * address goes on the VPC router (`vpcRouterKey`). Until the Eip is

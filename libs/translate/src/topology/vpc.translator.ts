@@ -57,7 +57,7 @@ export function validateVpc(vpc: Vpc): TranslateError[] {
 /**
  * A Vpc → its distributed Logical_Router `vpc-<name>`, its Load_Balancer_Group (every Subnet switch of the VPC
  * references it), its static routes and, when it has an external gateway, the one distributed gateway port
- * towards the EipPool's transit switch (Gateway_Chassis = the pool's gateway nodes, active one first) plus the
+ * towards the EipPool's transit switch (one Gateway_Chassis: the pool's active gateway node) plus the
  * default route to the pool's gateway router. See docs/adr/0001-eip-gateway.md.
  */
 export function translateVpc(vpc: Vpc, ctx: VpcContext): TranslateResult {
@@ -131,8 +131,12 @@ function externalGatewayRows(
       },
     };
   }
+  // Only the active node: the pool's gateway router is pinned there and moves with the pool's status, so the gateway
+  // port must follow it, not fail over on its own. With every candidate listed, a node coming back claimed the port
+  // for a moment (its BFD to the higher-priority node not up yet) and dropped EIP traffic
+  // (test/e2e/eip-failover.test.ts).
   const active = activeGatewayNode(pool);
-  const nodes = active ? [active, ...pool.spec.gatewayNodes.filter((n) => n !== active)] : [];
+  const nodes = active ? [active] : [];
   const lrpKey = keys.vpcTransitLrp(name);
   const lrpName = names.vpcTransitLrp(name, poolName);
   const ip = formatIp(addr);
