@@ -9,4 +9,4 @@ step format;      npx prettier --check . >/dev/null
 step typecheck;   npx tsc -p tsconfig.json --noEmit
 step unit;        npx jest --selectProjects unit
 step integration; npx jest --selectProjects integration --runInBand
-step e2e;         npx jest --selectProjects e2e --runInBand
+step e2e;         bash scripts/e2e.sh
