@@ -385,6 +385,13 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
         .split('\n\n')
         .filter((r) => r.startsWith(`${ip}\n`))
         .join('\n');
+    /** Who owns the identity NAT rows of `ip` (owner kinds): the pool for a service-gateway EIP, else the Eip. */
+    const natOwnersOf = async (ip: string) => {
+      const out = JSON.parse(
+        await ovn.nbctl('--format=json', '--columns=external_ip,external_ids', 'find', 'NAT', `external_ip="${ip}"`),
+      ) as { data: Array<[string, ['map', Array<[string, string]>]]> };
+      return out.data.map(([, ids]) => Object.fromEntries(ids[1])['ycloud.io/owner-kind']).sort();
+    };
 
     await createSvc('multi', spec(['blue-db', 'green-db']), 'blue');
     const s = await condition('multi', 'Ready', 'True', 'Ready', 'blue');
@@ -423,10 +430,11 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     await eventually(routers, (r) => !r.includes('svcgw-blue.multi'), 'multi service-gateway gone');
     await eventually(() => backendsOf('blue/multi', `${ip}:443`), same(['10.1.0.50:8443']), 'EIP LB, one Vpc');
     expect(Object.keys(await links()).filter((k) => k.startsWith('blue/multi '))).toEqual([]);
+    // Both are stateless identity rows; what changes is the owner.
     await eventually(
-      () => natOf(ip),
-      (t) => !t.includes('stateless'),
-      'pool ARP row for multi gone',
+      () => natOwnersOf(ip),
+      (o) => JSON.stringify(o) === '["Eip"]',
+      "pool ARP row for multi gone, the Eip's own row in its place",
     );
     const eipLb = (await lbs()).find((l) => l.service === 'blue/multi' && `${ip}:443` in l.vips)!;
     const uuid = (await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();

@@ -47,6 +47,8 @@ export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input =
         : 0;
       res({ code, stdout, stderr });
     });
+    // A program may exit without reading its input (a usage error): its exit code says so, not an EPIPE.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(input);
   });
 }
