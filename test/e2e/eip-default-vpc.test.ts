@@ -1,4 +1,4 @@
-import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, type Eip, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
@@ -11,6 +11,7 @@ import {
   tcpRequest,
   eventually,
   installCrds,
+  createLoadBalancerService,
 } from '@ycloud/testbed';
 
 /**
@@ -105,28 +106,13 @@ describe('EIP gateway for the default VPC (eip.defaultPool, real traffic)', () =
       gateway: '172.16.0.1',
     });
 
-    await core.createNamespacedService({
+    const eip = await createLoadBalancerService(k8s.kubeConfig, {
       namespace: 'web',
-      body: {
-        metadata: { name: 'web', namespace: 'web' },
-        spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 as never, protocol: 'TCP' }] },
-      },
+      name: 'web',
+      port: 80,
+      targetPort: 8080,
+      endpoints: ['10.16.0.21', '10.16.0.22'],
     });
-    await k8s.kubeConfig.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: 'web',
-      body: {
-        metadata: { name: 'web-manual', namespace: 'web', labels: { 'kubernetes.io/service-name': 'web' } },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-        endpoints: ['10.16.0.21', '10.16.0.22'].map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-      },
-    });
-    const read = await eventually(
-      () => core.readNamespacedServiceStatus({ namespace: 'web', name: 'web' }),
-      (s) => !!s.status?.loadBalancer?.ingress?.[0]?.ip,
-      'status.loadBalancer.ingress',
-    );
-    const eip = read.status!.loadBalancer!.ingress![0].ip!;
     expect(eip).toBe('172.16.0.50');
     const eips = await kube.list<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip);
     expect(eips.items.map((e) => e.status?.vpc)).toEqual(['default']);

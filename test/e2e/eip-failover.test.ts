@@ -1,4 +1,4 @@
-import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, type EipPool, macFromIp, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger, Resources } from '@ycloud/k8s';
@@ -10,6 +10,7 @@ import {
   createNode,
   eventually,
   installCrds,
+  createLoadBalancerService,
 } from '@ycloud/testbed';
 import { type ClientAttempt, TcpClientLoop } from '@ycloud/testbed/tcp-client-loop';
 
@@ -171,28 +172,13 @@ describe('EIP gateway failover between two gateway nodes (real traffic)', () => 
       const pod = await node.plugPod({ netns: id, ifaceId: id, mac, ips: [`10.1.0.${last}/24`], gateway: '10.1.0.1' });
       servers.push(await TcpServer.start(pod.netns, 8080, id));
     }
-    await core.createNamespacedService({
+    const eip = await createLoadBalancerService(k8s.kubeConfig, {
       namespace: 'blue',
-      body: {
-        metadata: { name: 'web', namespace: 'blue' },
-        spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 as never, protocol: 'TCP' }] },
-      },
+      name: 'web',
+      port: 80,
+      targetPort: 8080,
+      endpoints: ['10.1.0.5', '10.1.0.6'],
     });
-    await k8s.kubeConfig.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: 'blue',
-      body: {
-        metadata: { name: 'web-manual', namespace: 'blue', labels: { 'kubernetes.io/service-name': 'web' } },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-        endpoints: ['10.1.0.5', '10.1.0.6'].map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-      },
-    });
-    const svc = await eventually(
-      () => core.readNamespacedServiceStatus({ namespace: 'blue', name: 'web' }),
-      (s) => !!s.status?.loadBalancer?.ingress?.[0]?.ip,
-      'status.loadBalancer.ingress',
-    );
-    const eip = svc.status!.loadBalancer!.ingress![0].ip!;
     expect(await activeNode()).toBe('gw-1');
     expect(await eventually(boundChassis, (c) => c === 'gw-1', 'gateway router bound on gw-1')).toBe('gw-1');
 

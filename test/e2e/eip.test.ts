@@ -1,4 +1,4 @@
-import { CoreV1Api, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { API_VERSION, type EipPool, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
@@ -12,6 +12,7 @@ import {
   eventually,
   installCrds,
   waitForCondition,
+  createLoadBalancerService,
 } from '@ycloud/testbed';
 
 /**
@@ -112,26 +113,13 @@ describe('EIP gateway: external client → LoadBalancer Service EIP → backends
     });
 
     const started = Date.now();
-    const svc: V1Service = {
-      metadata: { name: 'web', namespace: 'blue' },
-      spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 as never, protocol: 'TCP' }] },
-    };
-    await core.createNamespacedService({ namespace: 'blue', body: svc });
-    await k8s.kubeConfig.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
+    eip = await createLoadBalancerService(k8s.kubeConfig, {
       namespace: 'blue',
-      body: {
-        metadata: { name: 'web-manual', namespace: 'blue', labels: { 'kubernetes.io/service-name': 'web' } },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-        endpoints: ['10.1.0.5', '10.1.0.6'].map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
-      },
+      name: 'web',
+      port: 80,
+      targetPort: 8080,
+      endpoints: ['10.1.0.5', '10.1.0.6'],
     });
-    const read = await eventually(
-      () => core.readNamespacedServiceStatus({ namespace: 'blue', name: 'web' }),
-      (s) => !!s.status?.loadBalancer?.ingress?.[0]?.ip,
-      'status.loadBalancer.ingress',
-    );
-    eip = read.status!.loadBalancer!.ingress![0].ip!;
     expect(eip).toBe('172.16.0.50');
     const allocatedMs = Date.now() - started;
 

@@ -1,5 +1,14 @@
-import { CoreV1Api, KubeConfig, PatchStrategy, V1Node, V1Pod, setHeaderOptions } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  DiscoveryV1Api,
+  KubeConfig,
+  PatchStrategy,
+  V1Node,
+  V1Pod,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
 import { sleep } from '../process';
+import { eventually } from '../eventually';
 
 /**
  * Stand-ins for what kubelets would write, so the real controllers (EndpointSlice above all) see a cluster:
@@ -105,4 +114,50 @@ export async function createNamespace(kc: KubeConfig, name: string, timeoutMs = 
     }
     await sleep(100);
   }
+}
+
+export interface LoadBalancerServiceInput {
+  namespace: string;
+  name: string;
+  /** Service port (TCP, named `http`) and the endpoints' port. */
+  port: number;
+  targetPort: number;
+  /** Ready endpoint addresses (IPv4), in a hand-made EndpointSlice `<name>-manual`: no Pods needed. */
+  endpoints: string[];
+  timeoutMs?: number;
+}
+
+/**
+ * A selector-less `type: LoadBalancer` Service with a hand-made EndpointSlice, as a user would write for backends
+ * outside Kubernetes; resolves with the first `status.loadBalancer.ingress` IP once the controller has set it.
+ */
+export async function createLoadBalancerService(kc: KubeConfig, s: LoadBalancerServiceInput): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const { namespace, name } = s;
+  await core.createNamespacedService({
+    namespace,
+    body: {
+      metadata: { name, namespace },
+      spec: {
+        type: 'LoadBalancer',
+        ports: [{ name: 'http', port: s.port, targetPort: s.targetPort as never, protocol: 'TCP' }],
+      },
+    },
+  });
+  await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
+    namespace,
+    body: {
+      metadata: { name: `${name}-manual`, namespace, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: s.targetPort, protocol: 'TCP' }],
+      endpoints: s.endpoints.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    },
+  });
+  const svc = await eventually(
+    () => core.readNamespacedServiceStatus({ namespace, name }),
+    (x) => !!x.status?.loadBalancer?.ingress?.[0]?.ip,
+    `${namespace}/${name} status.loadBalancer.ingress`,
+    s.timeoutMs ?? 60_000,
+  );
+  return svc.status!.loadBalancer!.ingress![0].ip!;
 }
