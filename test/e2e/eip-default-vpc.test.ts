@@ -44,11 +44,6 @@ describe('EIP gateway for the default VPC (eip.defaultPool, real traffic)', () =
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => kube.list(TOPOLOGY_RESOURCES.Eip).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     await core.createNamespace({ body: { metadata: { name: 'web' } } });
     manager = new ControllerManager({

@@ -118,11 +118,6 @@ describe('EIP gateway failover between two gateway nodes (real traffic)', () => 
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => kube.list(TOPOLOGY_RESOURCES.Eip).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     for (const [i, n] of ['node-1', ...GATEWAYS].entries()) await createNode(k8s.kubeConfig, n, `192.168.100.${i + 1}`);
     await core.createNamespace({ body: { metadata: { name: 'blue' } } });
     manager = new ControllerManager({

@@ -53,11 +53,6 @@ describe('EIP gateway: external client → LoadBalancer Service EIP → backends
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => kube.list(TOPOLOGY_RESOURCES.Eip).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     for (const ns of ['blue', 'red']) await core.createNamespace({ body: { metadata: { name: ns } } });
     manager = new ControllerManager({

@@ -71,11 +71,6 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
     [bed, k8s] = await Promise.all([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start()]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     await installCrds(kube);
-    await eventually(
-      () => kube.list(crdResources.NetworkProbe).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'web' } } });

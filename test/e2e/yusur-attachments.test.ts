@@ -50,11 +50,6 @@ describe('YusurService BareMetal and VNic backends attached to OVN (real traffic
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => Promise.all([kube.list(YUSUR_RESOURCES.YusurService), kube.list(YUSUR_RESOURCES.VNic)]).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     await createNode(k8s.kubeConfig, 'node-2', '192.168.100.2');
     await core.createNamespace({ body: { metadata: { name: 'shop' } } });

@@ -62,11 +62,6 @@ describe('YusurService service-gateway (scenario 4) by the controllers (real tra
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => Promise.all([kube.list(TOPOLOGY_RESOURCES.Eip), kube.list(YUSUR_RESOURCES.YusurService)]).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     await createNode(k8s.kubeConfig, 'node-2', '192.168.100.2');
     for (const ns of ['blue', 'green'])

@@ -66,11 +66,6 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => kube.list(TOPOLOGY_RESOURCES.Eip).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'gw-1', '192.168.100.1');
     await createNode(k8s.kubeConfig, 'gw-2', '192.168.100.2');
     await core.createNamespace({ body: { metadata: { name: 'blue' } } });

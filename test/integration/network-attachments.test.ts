@@ -109,11 +109,6 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => Promise.all([kube.list(TOPOLOGY_RESOURCES.Subnet), kube.list(YUSUR_RESOURCES.VNic)]).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     await core.createNamespace({ body: { metadata: { name: 'att' } } });
     manager = await startManager();

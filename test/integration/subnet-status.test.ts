@@ -33,11 +33,6 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () => kube.list(TOPOLOGY_RESOURCES.Subnet).then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.11');
     await core.createNamespace({ body: { metadata: { name: 'green' } } });
     manager = new ControllerManager({

@@ -138,15 +138,6 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await eventually(
-      () =>
-        kube
-          .list(YUSUR_RESOURCES.YusurService)
-          .then(() => kube.list(YUSUR_RESOURCES.VNic))
-          .then(() => true),
-      (v) => v === true,
-      'CRDs served',
-    );
     await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
     manager = await startManager();
   }, 180_000);

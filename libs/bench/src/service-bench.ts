@@ -8,7 +8,6 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'no
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { parse as parseYaml } from 'yaml';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
 import {
@@ -17,7 +16,7 @@ import {
   OvnCentral,
   UNLIMITED_APISERVER_ARGS,
   startOvsdbServer,
-  waitForCrdsEstablished,
+  installCrds,
   type OvsdbServerHandle,
 } from '@ycloud/testbed';
 import { ControllerProcess } from './controller-process';
@@ -224,7 +223,8 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
     ]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     const kc = kube;
-    await installCrds(kc, k8s);
+    // ycloud's CRDs: the manager's topology informers list them, as in a real cluster.
+    await installCrds(kc);
 
     // --- objects ---
     log(`creating ${N} Services and ${N} EndpointSlices x ${M} endpoints`);
@@ -392,18 +392,6 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
     await Promise.allSettled([k8s?.stop(), central?.stop(), bareNb?.stop()]);
     rmSync(workDir, { recursive: true, force: true });
   }
-}
-
-/** ycloud's CRDs from crds/ (the manager's topology informers list them, as in a real cluster). */
-async function installCrds(kc: KubeClient, k8s: KubeControlPlane): Promise<void> {
-  const dir = path.join(REPO_ROOT, 'crds');
-  const names: string[] = [];
-  for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml'))) {
-    const crd = parseYaml(readFileSync(path.join(dir, f), 'utf8')) as KubeObject;
-    await kc.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { body: crd });
-    names.push(crd.metadata!.name!);
-  }
-  await waitForCrdsEstablished(k8s.kubeConfig, names, 60_000);
 }
 
 async function revision(): Promise<string> {

@@ -4,7 +4,6 @@ import {
   createNode,
   freePort,
   installCrds,
-  YCLOUD_CRDS_DIR,
   ipIn,
   isAlive,
   isClean,
@@ -18,7 +17,7 @@ import {
 } from '@ycloud/testbed';
 import { KubeClient } from '@ycloud/k8s';
 import { ChildProcess, spawn } from 'node:child_process';
-import { closeSync, openSync, readdirSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -474,16 +473,11 @@ async function stopChild(child: Child): Promise<void> {
   await Promise.race([exited, sleep(5_000)]);
 }
 
-/** Installs `crds/` and waits until the apiserver serves every one of them. */
+/** Installs `crds/` (installCrds waits until every one is Established). */
 async function installSandboxCrds(kubeconfig: string): Promise<void> {
   const kube = KubeClient.fromKubeconfigFile(kubeconfig);
   try {
     await installCrds(kube);
-    const count = readdirSync(YCLOUD_CRDS_DIR).filter((f) => f.endsWith('.yaml')).length;
-    await waitFor(`the ${count} ycloud CRDs to be served`, async () => {
-      const list = await kube.request<{ resources?: Array<{ name: string }> }>('GET', '/apis/sdn.ycloud.io/v1alpha1');
-      return (list.resources ?? []).filter((r) => !r.name.includes('/')).length >= count;
-    });
   } finally {
     kube.close();
   }

@@ -3,21 +3,35 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { eventually } from '../eventually';
+import { crdEstablished } from './kustomize-lite';
 
 /** The repository's CRD manifests. */
 export const YCLOUD_CRDS_DIR = resolve(__dirname, '../../../../crds');
 
 /**
- * Creates every CRD in `dir` (ycloud's `crds/` by default). Sent as the raw YAML's JSON on purpose: client-node's
- * typed serializer silently drops `enum`, `default` and the CEL rules. Callers wait for the resources they use.
+ * Creates every CRD in `dir` (ycloud's `crds/` by default) and waits until each is Established, so its kinds can
+ * be listed and created right away. Sent as the raw YAML's JSON on purpose: client-node's typed serializer silently
+ * drops `enum`, `default` and the CEL rules.
  */
-export async function installCrds(kube: KubeClient, dir = YCLOUD_CRDS_DIR): Promise<void> {
+export async function installCrds(kube: KubeClient, dir = YCLOUD_CRDS_DIR, timeoutMs = 60_000): Promise<void> {
+  const names: string[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
-    await kube.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
-      body: parse(readFileSync(join(dir, file), 'utf8')),
-    });
+    const crd = parse(readFileSync(join(dir, file), 'utf8')) as KubeObject;
+    await kube.request('POST', CRDS_PATH, { body: crd });
+    names.push(crd.metadata!.name!);
+  }
+  for (const name of names) {
+    await eventually(
+      () => kube.request<Parameters<typeof crdEstablished>[0]>('GET', `${CRDS_PATH}/${name}`),
+      crdEstablished,
+      `CRD ${name} Established`,
+      timeoutMs,
+      100,
+    );
   }
 }
+
+const CRDS_PATH = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
 
 interface Conditioned {
   metadata: { generation?: number };

@@ -170,6 +170,11 @@ export async function apiRequest(
   });
 }
 
+/** Whether a CRD reports Established: the apiserver serves its kinds. */
+export function crdEstablished(crd: { status?: { conditions?: Array<{ type: string; status: string }> } } | undefined) {
+  return !!crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
+}
+
 /** Polls (bounded) until every CRD reports Established, so objects of its kinds can be created. */
 export async function waitForCrdsEstablished(
   kc: KubeConfig,
@@ -185,8 +190,7 @@ export async function waitForCrdsEstablished(
       const crd = (await api
         .read({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name } })
         .catch(() => undefined)) as V1CustomResourceDefinition | undefined;
-      const ok = crd?.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True');
-      if (!ok) still.push(name);
+      if (!crdEstablished(crd)) still.push(name);
     }
     pending = still;
     if (pending.length === 0) return;
