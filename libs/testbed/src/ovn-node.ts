@@ -431,7 +431,41 @@ export class OvnNode {
   }
 }
 
-/** ovs-vswitchd inside the node namespace (its tap devices and routing table are the node's), answering on unixctl. */
+/**
+ * One of a node's daemons (`program`, files `<stem>.pid`/`.log`/`.console` in `dir`) inside the node namespace, so
+ * its tap devices and routing table are the node's. Registered in `cleanup` when given.
+ */
+async function spawnNodeDaemon(
+  program: 'ovs-vswitchd' | 'ovn-controller',
+  stem: string,
+  extraArgs: string[],
+  node: { name: string; netns: string; dir: string; confRemote: string; env: NodeJS.ProcessEnv },
+  cleanup?: Array<() => Promise<void>>,
+): Promise<Daemon> {
+  const { dir } = node;
+  const daemon = await Daemon.spawn({
+    name: `${program} ${node.name}`,
+    cmd: 'ip',
+    args: [
+      'netns',
+      'exec',
+      node.netns,
+      program,
+      node.confRemote,
+      ...extraArgs,
+      `--pidfile=${path.join(dir, `${stem}.pid`)}`,
+      `--log-file=${path.join(dir, `${stem}.log`)}`,
+      '-vconsole:off',
+      '-vfile:info',
+    ],
+    env: node.env,
+    consoleLog: path.join(dir, `${stem}.console`),
+  });
+  cleanup?.push(() => daemon.stop());
+  return daemon;
+}
+
+/** ovs-vswitchd of a node, once it answers on its unixctl socket. */
 async function spawnVswitchd(
   name: string,
   netns: string,
@@ -441,30 +475,14 @@ async function spawnVswitchd(
   timeoutMs: number,
   cleanup?: Array<() => Promise<void>>,
 ): Promise<Daemon> {
-  const vswitchd = await Daemon.spawn({
-    name: `ovs-vswitchd ${name}`,
-    cmd: 'ip',
-    args: [
-      'netns',
-      'exec',
-      netns,
-      'ovs-vswitchd',
-      confRemote,
-      `--unixctl=${path.join(dir, 'vswitchd.ctl')}`,
-      `--pidfile=${path.join(dir, 'vswitchd.pid')}`,
-      `--log-file=${path.join(dir, 'vswitchd.log')}`,
-      '-vconsole:off',
-      '-vfile:info',
-    ],
-    env,
-    consoleLog: path.join(dir, 'vswitchd.console'),
-  });
-  cleanup?.push(() => vswitchd.stop());
+  const ctl = path.join(dir, 'vswitchd.ctl');
+  const node = { name, netns, dir, confRemote, env };
+  const vswitchd = await spawnNodeDaemon('ovs-vswitchd', 'vswitchd', [`--unixctl=${ctl}`], node, cleanup);
   await waitFor(
     `ovs-vswitchd of ${name} to answer on its unixctl socket`,
     async () => {
       await vswitchd.assertRunning();
-      await runText('ovs-appctl', ['-T', '5', '-t', path.join(dir, 'vswitchd.ctl'), 'version']);
+      await runText('ovs-appctl', ['-T', '5', '-t', ctl, 'version']);
       return true;
     },
     { timeoutMs },
@@ -472,7 +490,7 @@ async function spawnVswitchd(
   return vswitchd;
 }
 
-/** ovn-controller inside the node namespace (not waited for). */
+/** ovn-controller of a node (not waited for). */
 async function spawnOvnController(
   name: string,
   netns: string,
@@ -481,25 +499,7 @@ async function spawnOvnController(
   env: NodeJS.ProcessEnv,
   cleanup?: Array<() => Promise<void>>,
 ): Promise<Daemon> {
-  const controller = await Daemon.spawn({
-    name: `ovn-controller ${name}`,
-    cmd: 'ip',
-    args: [
-      'netns',
-      'exec',
-      netns,
-      'ovn-controller',
-      confRemote,
-      `--pidfile=${path.join(dir, 'controller.pid')}`,
-      `--log-file=${path.join(dir, 'controller.log')}`,
-      '-vconsole:off',
-      '-vfile:info',
-    ],
-    env,
-    consoleLog: path.join(dir, 'controller.console'),
-  });
-  cleanup?.push(() => controller.stop());
-  return controller;
+  return spawnNodeDaemon('ovn-controller', 'controller', [], { name, netns, dir, confRemote, env }, cleanup);
 }
 
 function randomByte(): string {
