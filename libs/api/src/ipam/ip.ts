@@ -67,6 +67,34 @@ function parseIpv6(text: string): IpAddr | undefined {
   return { family: 6, value: v };
 }
 
+/** An address with its canonical text (RFC 5952 for IPv6), the form OVN columns and the apiserver hold. */
+export interface ParsedIp extends IpAddr {
+  address: string;
+}
+
+/**
+ * Parses user input that should be one IP address: undefined for anything else (non-strings, CIDRs, zones, host
+ * names, surrounding space, IPv4 octets with leading zeros, which some parsers read as octal).
+ */
+export function parseIpAddress(text: unknown): ParsedIp | undefined {
+  if (typeof text !== 'string') return undefined;
+  const addr = parseIp(text);
+  if (!addr) return undefined;
+  // A valid IPv4 literal is already canonical; skip formatting it (translation parses every endpoint).
+  return { ...addr, address: addr.family === 4 ? text : formatIp(addr) };
+}
+
+/** Numeric order: IPv4 before IPv6, then by address. */
+export function compareIp(a: IpAddr, b: IpAddr): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
+/** The family of a Kubernetes `IPv4`/`IPv6` (spec.ipFamilies, EndpointSlice addressType); undefined otherwise. */
+export function ipFamilyOf(kubernetesName: unknown): IpFamily | undefined {
+  return kubernetesName === 'IPv4' ? 4 : kubernetesName === 'IPv6' ? 6 : undefined;
+}
+
 /** Formats an address canonically (RFC 5952 for IPv6: lower case, longest zero run compressed). */
 export function formatIp(addr: IpAddr): string {
   if (addr.family === 4) {

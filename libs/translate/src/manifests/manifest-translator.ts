@@ -1,8 +1,9 @@
 import type { DesiredState } from '@ycloud/ovn';
-import type { IpFamily, ServiceNode } from '../service';
+import type { IpFamily } from '@ycloud/api';
+import type { ServiceNode } from '../service';
 import type { KubeObject } from './manifest-loader';
 
-/** A problem in one object that the translation skipped (not fatal). */
+/** How `ycloud translate` prints a TranslationIssue: the object, the field, and the reason in the message. */
 export interface ManifestWarning {
   object: string;
   field: string;

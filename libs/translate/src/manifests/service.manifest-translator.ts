@@ -41,7 +41,11 @@ export const serviceManifestTranslator: ManifestTranslator = {
           nodes: ctx.nodes,
         });
       })
-      .map(({ state, warnings }) => ({ state, warnings }));
+      // The preview prints a warning as object, field and message.
+      .map(({ state, warnings }) => ({
+        state,
+        warnings: warnings.map(({ object, field, message }) => ({ object, field, message })),
+      }));
     for (const node of ctx.nodes) out.push({ state: translateChassisTemplateVar(node), warnings: [] });
     return out;
   },

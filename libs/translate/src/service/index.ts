@@ -1,4 +1,3 @@
-export type { IpFamily } from './ip';
 export * from './naming';
 export * from './service-context';
 export { SERVICE_NAME_LABEL, sliceBelongsTo } from './endpoints';

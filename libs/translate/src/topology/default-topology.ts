@@ -9,7 +9,7 @@ import {
   parseCidr,
 } from '@ycloud/api';
 import { DesiredState } from '@ycloud/ovn';
-import { TranslateError, TranslateResult } from './result';
+import { TranslationIssue, TranslateResult } from '../translation-issue';
 import { translateSubnet } from './subnet.translator';
 import { translateVpc, translateVpcGateway } from './vpc.translator';
 
@@ -65,7 +65,7 @@ export function defaultVpcTransitAddress(config: Pick<ControllerConfig, 'eip'>):
  */
 export function translateDefaultTopology(
   config: ControllerConfig,
-): { ok: true; states: DesiredState[]; warnings: TranslateError[] } | { ok: false; errors: TranslateError[] } {
+): { ok: true; states: DesiredState[]; warnings: TranslationIssue[] } | { ok: false; errors: TranslationIssue[] } {
   const { vpc, subnets } = defaultTopologyObjects(config);
   const routerOnly: Vpc = { ...vpc, spec: { ...vpc.spec, externalGateway: undefined } };
   const results = [

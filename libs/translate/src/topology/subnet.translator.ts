@@ -1,7 +1,7 @@
 import { Subnet, formatIp, macFromIp } from '@ycloud/api';
 import { DesiredRow, Owner, ref } from '@ycloud/ovn';
 import { keys, names } from './keys';
-import { TranslateResult, failed } from './result';
+import { TranslateResult, failed } from '../translation-issue';
 import { SubnetContext, SubnetModel, families, gatewayNetworks, validateSubnet } from './subnet-model';
 
 /**

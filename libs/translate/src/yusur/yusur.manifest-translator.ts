@@ -1,7 +1,7 @@
 import type { BareMetalServer, EipPool, Vpc, YusurService } from '@ycloud/api';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from '../manifests/manifest-translator';
 import type { KubeObject } from '../manifests/manifest-loader';
-import type { TranslateError } from '../topology/result';
+import type { TranslationIssue } from '../translation-issue';
 import { translateYusurService, type ServiceGatewayLinks, type YusurBackend } from './yusur-service.translator';
 
 const G = 'sdn.ycloud.io';
@@ -89,8 +89,8 @@ export const yusurManifestTranslator: ManifestTranslator = {
 };
 
 /** What the controller fills in at run time and a preview cannot know: said as warnings rather than left blank. */
-function previewGaps(svc: YusurService, backends: YusurBackend[]): TranslateError[] {
-  const gaps: TranslateError[] = [];
+function previewGaps(svc: YusurService, backends: YusurBackend[]): TranslationIssue[] {
+  const gaps: TranslationIssue[] = [];
   if (svc.spec.scenarios?.clusterIP && !svc.spec.scenarios.clusterIP.address)
     gaps.push({
       reason: 'AllocatedAtRunTime',
