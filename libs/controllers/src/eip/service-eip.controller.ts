@@ -1,18 +1,21 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { API_VERSION, ControllerConfig, Eip, Vpc } from '@ycloud/api';
+import {
+  API_VERSION,
+  EIP_ANNOTATION,
+  EIP_POOL_ANNOTATION,
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  SERVICE_EIP_LABEL,
+  type ControllerConfig,
+  type Eip,
+  type Vpc,
+} from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import { buildLoadBalancers, translateService, type LoadBalancerSpec } from '@ycloud/translate';
 import { lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
-
-/** Annotation naming an existing Eip for a LoadBalancer Service. */
-export const EIP_ANNOTATION = 'ycloud.io/eip';
-/** Annotation naming the EipPool a LoadBalancer Service's address is allocated from. */
-export const EIP_POOL_ANNOTATION = 'ycloud.io/eip-pool';
-/** Label on Eips the controller created for a Service (deleted with it); the value is `<namespace>.<name>`. */
-export const SERVICE_EIP_LABEL = 'ycloud.io/service';
 
 export interface ServiceEipControllerDeps {
   services: ObjectCache<V1Service>;
@@ -44,7 +47,7 @@ export class ServiceEipController {
   constructor(private readonly deps: ServiceEipControllerDeps) {}
 
   async reconcile(key: string, reason: string): Promise<ApplyRecord> {
-    const owner = { kind: 'ServiceEip', name: key };
+    const owner = { kind: OWNER_KINDS.ServiceEip, name: key };
     const [namespace, name] = key.split('/');
     const svc = this.deps.services.get(key);
     const bound = this.boundEips(namespace, name);
@@ -186,7 +189,7 @@ export class ServiceEipController {
         key: `${lb.key}:router`,
         name: `${lb.name}_router`,
         attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
-        externalIds: { ...lb.externalIds, 'ycloud.io/eip': address },
+        externalIds: { ...lb.externalIds, [EXTERNAL_IDS.eip]: address },
         frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
       }));
     const { rows, memberships } = buildLoadBalancers(owner, onRouter);

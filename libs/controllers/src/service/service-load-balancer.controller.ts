@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { OWNER_KINDS } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { translateService, type ServiceNode, type ServiceTranslationContext } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
@@ -28,7 +29,7 @@ export class ServiceLoadBalancerController {
   constructor(private readonly deps: ServiceLoadBalancerControllerDeps) {}
 
   async reconcile(key: string, reason: string): Promise<ApplyRecord> {
-    const owner = { kind: 'Service', name: key };
+    const owner = { kind: OWNER_KINDS.Service, name: key };
     const service = this.deps.services.get(key);
     if (!service) {
       return this.deps.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, reason);

@@ -1,9 +1,8 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { SERVICE_NAME_LABEL, translateChassisTemplateVar, translateService, type ServiceNode } from '../service';
+import { CHASSIS_ANNOTATION, SERVICE_NAME_LABEL } from '@ycloud/api';
+import { translateChassisTemplateVar, translateService, type ServiceNode } from '../service';
 import type { KubeObject } from './manifest-loader';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from './manifest-translator';
-
-const CHASSIS_ANNOTATION = 'ycloud.io/chassis';
 
 /** NodePort VIPs listen on a node's InternalIPs; the chassis is the node name unless annotated. */
 export function serviceNodeOf(node: V1Node): ServiceNode {

@@ -1,6 +1,6 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { LbBackend } from '../lb/load-balancer.model';
-import { ipFamilyOf, parseIpAddress, type ParsedIp } from '@ycloud/api';
+import { SERVICE_NAME_LABEL, ipFamilyOf, parseIpAddress, type ParsedIp } from '@ycloud/api';
 import { isValidPort } from '../lb/address';
 import type { ServiceIssue } from './service.translator';
 
@@ -24,8 +24,6 @@ export interface ParsedSlice {
   ports: SlicePort[];
   endpoints: SliceEndpoint[];
 }
-
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 /** Does this slice belong to the Service? (Slices are matched by label, as kube-proxy does.) */
 export function sliceBelongsTo(slice: V1EndpointSlice, namespace: string, name: string): boolean {

@@ -1,5 +1,5 @@
 export * from './naming';
 export * from './service-context';
-export { SERVICE_NAME_LABEL, sliceBelongsTo } from './endpoints';
+export { sliceBelongsTo } from './endpoints';
 export * from './service.translator';
 export * from './chassis-template-var.translator';

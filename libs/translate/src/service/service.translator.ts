@@ -12,7 +12,7 @@ import {
   type LoadBalancerSpec,
 } from '../lb/load-balancer.model';
 import { endpointsForPort, parseSlices, sliceBelongsTo } from './endpoints';
-import { ipFamilyOf, parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
+import { EXTERNAL_IDS, OWNER_KINDS, ipFamilyOf, parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
 import { isValidPort } from '../lb/address';
 import { serviceLbKey, serviceLbName, serviceLocalLbKey, serviceLocalLbName } from './naming';
 import type { TranslationIssue } from '../translation-issue';
@@ -64,7 +64,7 @@ class ServiceTranslationBuilder {
     this.namespace = service.metadata?.namespace ?? 'default';
     this.name = service.metadata?.name ?? '';
     this.object = `Service ${this.namespace}/${this.name}`;
-    this.owner = { kind: 'Service', name: `${this.namespace}/${this.name}` };
+    this.owner = { kind: OWNER_KINDS.Service, name: `${this.namespace}/${this.name}` };
     this.families = ctx.ipFamilies ?? [4, 6];
   }
 
@@ -238,9 +238,9 @@ class ServiceTranslationBuilder {
 
   private externalIds(protocol: LbProtocol): Record<string, string> {
     return {
-      'ycloud.io/protocol': protocol,
-      'ycloud.io/service': `${this.namespace}/${this.name}`,
-      'ycloud.io/vpc': this.ctx.vpc,
+      [EXTERNAL_IDS.protocol]: protocol,
+      [EXTERNAL_IDS.service]: `${this.namespace}/${this.name}`,
+      [EXTERNAL_IDS.vpc]: this.ctx.vpc,
     };
   }
 
@@ -267,7 +267,7 @@ class ServiceTranslationBuilder {
           name: serviceLocalLbName(this.namespace, this.name, protocol, family),
           protocol,
           attachment,
-          externalIds: { ...this.externalIds(protocol), 'ycloud.io/traffic-policy': 'Local' },
+          externalIds: { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
           options,
           perChassis: { family },
           frontends: local,

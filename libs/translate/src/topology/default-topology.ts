@@ -1,5 +1,7 @@
 import {
   API_VERSION,
+  BUILTIN_LABEL,
+  OWNER_KINDS,
   BuiltinSubnetConfig,
   ControllerConfig,
   EipPool,
@@ -12,9 +14,6 @@ import { DesiredState } from '@ycloud/ovn';
 import { TranslationIssue, TranslateResult } from '../translation-issue';
 import { translateSubnet } from './subnet.translator';
 import { translateVpc, translateVpcGateway } from './vpc.translator';
-
-/** Label on objects the controller synthesises from its config. */
-export const BUILTIN_LABEL = 'sdn.ycloud.io/builtin';
 
 /**
  * The default VPC and its two subnets (pods, join) as custom objects, from the controller config. The
@@ -43,7 +42,8 @@ export function defaultTopologyObjects(config: ControllerConfig): { vpc: Vpc; su
 }
 
 /** Owner of the default VPC's external gateway rows (its router belongs to `Vpc/<defaultVpc>`, the config's). */
-export const DEFAULT_VPC_GATEWAY_KIND = 'VpcGateway';
+/** Owner kind of the default VPC's gateway rows. */
+export const DEFAULT_VPC_GATEWAY_KIND = OWNER_KINDS.VpcGateway;
 
 /**
  * The default VPC's address on the EIP transit switches: the last host of `eip.transitCIDR`. Derived rather than

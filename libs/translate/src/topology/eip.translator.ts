@@ -1,4 +1,15 @@
-import { Eip, EipPool, Vpc, cidrContains, firstHost, formatIp, macFromIp, parseCidr, parseIp } from '@ycloud/api';
+import {
+  OWNER_KINDS,
+  Eip,
+  EipPool,
+  Vpc,
+  cidrContains,
+  firstHost,
+  formatIp,
+  macFromIp,
+  parseCidr,
+  parseIp,
+} from '@ycloud/api';
 import { DesiredRow, Owner } from '@ycloud/ovn';
 import { keys, names } from './keys';
 import { TranslationIssue, TranslateResult, failed } from '../translation-issue';
@@ -81,7 +92,7 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
   const errors = validatePool(pool, ctx.transitCIDR);
   if (errors.length) return failed(errors);
   const p = pool.metadata.name;
-  const owner: Owner = { kind: 'EipPool', name: p };
+  const owner: Owner = { kind: OWNER_KINDS.EipPool, name: p };
   const cidr = parseCidr(pool.spec.cidr)!;
   const transit = parseCidr(ctx.transitCIDR)!;
   const routerIp = pool.spec.routerAddress ?? defaultRouterAddress(pool);
@@ -171,7 +182,7 @@ function arpNat(pool: string, address: string): Pick<DesiredRow, 'table' | 'pare
  * gateway is an error.
  */
 export function translateEip(eip: Eip, ctx: EipContext): TranslateResult {
-  const owner: Owner = { kind: 'Eip', name: eip.metadata.name };
+  const owner: Owner = { kind: OWNER_KINDS.Eip, name: eip.metadata.name };
   if (!ctx.eipPools.some((p) => p.metadata.name === eip.spec.pool)) {
     return failed([
       { reason: 'EipPoolNotFound', field: 'spec.pool', message: `EipPool ${eip.spec.pool} does not exist` },

@@ -1,4 +1,14 @@
-import { EipPool, Vpc, cidrContains, firstHost, formatIp, macFromIp, parseCidr, parseIp } from '@ycloud/api';
+import {
+  OWNER_KINDS,
+  EipPool,
+  Vpc,
+  cidrContains,
+  firstHost,
+  formatIp,
+  macFromIp,
+  parseCidr,
+  parseIp,
+} from '@ycloud/api';
 import { DesiredRow, DesiredState, Owner } from '@ycloud/ovn';
 import { keys, names } from './keys';
 import { TranslationIssue, TranslateResult, failed } from '../translation-issue';
@@ -64,7 +74,7 @@ export function translateVpc(vpc: Vpc, ctx: VpcContext): TranslateResult {
   const errors = validateVpc(vpc);
   if (errors.length) return failed(errors);
   const name = vpc.metadata.name;
-  const owner: Owner = { kind: 'Vpc', name };
+  const owner: Owner = { kind: OWNER_KINDS.Vpc, name };
   const routerParent = { table: 'Logical_Router', key: keys.vpcRouter(name), column: 'static_routes' };
   const rows: DesiredRow[] = [
     { table: 'Logical_Router', key: keys.vpcRouter(name), owner, columns: { name: names.vpcRouter(name) } },

@@ -1,5 +1,8 @@
 import {
   BackendKind,
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  SERVICE_GATEWAY_ROLE,
   EipPool,
   Vpc,
   YusurService,
@@ -52,12 +55,12 @@ export interface ServiceGatewayLinks {
   vpcs: Record<string, string>;
 }
 
-/** external_ids of a service-gateway link switch: which link it is (`eip` or `vpc/<name>`) and its network. */
-export const LINK_ID = 'ycloud.io/link';
-export const LINK_CIDR_ID = 'ycloud.io/link-cidr';
-/** The link towards the EipPool's gateway router. */
+/** external_ids keys of a service-gateway link switch; the names the controller's wiring still imports. */
+export const LINK_ID = EXTERNAL_IDS.link;
+export const LINK_CIDR_ID = EXTERNAL_IDS.linkCidr;
+/** EXTERNAL_IDS.link of the link towards the EipPool's gateway router. */
 export const EIP_LINK = 'eip';
-/** The link towards a backend VPC's router. */
+/** EXTERNAL_IDS.link of the link towards a backend VPC's router. */
 export const vpcLinkId = (vpc: string): string => `vpc/${vpc}`;
 
 export interface YusurTranslationContext {
@@ -183,7 +186,7 @@ function portPlans(service: YusurService, errors: TranslationIssue[]): PortPlan[
 export function translateYusurService(service: YusurService, ctx: YusurTranslationContext): YusurTranslation {
   const ns = service.metadata.namespace ?? 'default';
   const svc = `${ns}/${service.metadata.name}`;
-  const owner: Owner = { kind: 'YusurService', name: svc };
+  const owner: Owner = { kind: OWNER_KINDS.YusurService, name: svc };
   const warnings: TranslationIssue[] = [];
   const errors: TranslationIssue[] = [];
 
@@ -216,7 +219,7 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
       name: name(svc, protocol),
       protocol,
       attachment,
-      externalIds: { 'ycloud.io/scope': scope, 'ycloud.io/service': svc, 'ycloud.io/vpc': ctx.vpc },
+      externalIds: { [EXTERNAL_IDS.scope]: scope, [EXTERNAL_IDS.service]: svc, [EXTERNAL_IDS.vpc]: ctx.vpc },
       options,
       frontends: addresses.flatMap((address) =>
         ports
@@ -346,10 +349,10 @@ function serviceGatewayRows(
         load_balancer: eipLbKeys.map((key) => ref('Load_Balancer', key)),
         // The EIP and pool let a restarted controller know which EIPs service-gateways serve before it reconciles.
         external_ids: {
-          'ycloud.io/role': 'service-gateway',
-          'ycloud.io/service': svc,
-          'ycloud.io/eip': eipAddress,
-          'ycloud.io/eip-pool': poolName,
+          [EXTERNAL_IDS.role]: SERVICE_GATEWAY_ROLE,
+          [EXTERNAL_IDS.service]: svc,
+          [EXTERNAL_IDS.eip]: eipAddress,
+          [EXTERNAL_IDS.eipPool]: poolName,
         },
       },
     },
@@ -383,7 +386,7 @@ function serviceGatewayRows(
     owner,
     columns: {
       name,
-      external_ids: { 'ycloud.io/service': svc, [LINK_ID]: link, [LINK_CIDR_ID]: cidr },
+      external_ids: { [EXTERNAL_IDS.service]: svc, [EXTERNAL_IDS.link]: link, [EXTERNAL_IDS.linkCidr]: cidr },
     },
   });
 

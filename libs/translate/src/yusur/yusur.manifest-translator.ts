@@ -1,4 +1,4 @@
-import type { BareMetalServer, EipPool, Vpc, YusurService } from '@ycloud/api';
+import { OWNER_KINDS, type BareMetalServer, type EipPool, type Vpc, type YusurService } from '@ycloud/api';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from '../manifests/manifest-translator';
 import type { KubeObject } from '../manifests/manifest-loader';
 import type { TranslationIssue } from '../translation-issue';
@@ -67,7 +67,11 @@ export const yusurManifestTranslator: ManifestTranslator = {
       const object = `YusurService ${ns}/${svc.metadata.name}`;
       if (!t.result.ok) {
         return {
-          state: { owner: { kind: 'YusurService', name: `${ns}/${svc.metadata.name}` }, rows: [], memberships: [] },
+          state: {
+            owner: { kind: OWNER_KINDS.YusurService, name: `${ns}/${svc.metadata.name}` },
+            rows: [],
+            memberships: [],
+          },
           warnings: t.result.errors.map((e) => ({
             object,
             field: e.field ?? 'spec',
