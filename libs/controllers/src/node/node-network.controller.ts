@@ -8,7 +8,7 @@ import {
 } from '@ycloud/api';
 import { KubeClient, Resources } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
-import { translateChassisTemplateVar } from '@ycloud/translate';
+import { translateNodeChassis } from '@ycloud/translate';
 import { portAllocation, translateNodePort } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { SubnetIpam } from '../ipam/subnet-ipam';
@@ -63,7 +63,8 @@ export class NodeNetworkController {
       name,
       portAllocation(join, result.ips, { mtu: this.deps.config.mtu, mac: keep.length ? ann?.mac : undefined }),
     );
-    const templateVars = translateChassisTemplateVar({ name, addresses: [] });
+    // Keyed by the chassis the Node names (ycloud.io/chassis), as the Service translation expects.
+    const templateVars = translateNodeChassis(node);
     const state: DesiredState = {
       owner,
       rows: [...port.state.rows, ...templateVars.rows],

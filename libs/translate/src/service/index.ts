@@ -3,3 +3,4 @@ export * from './service-context';
 export { sliceBelongsTo } from './endpoints';
 export * from './service.translator';
 export * from './chassis-template-var.translator';
+export * from './service-inputs';
