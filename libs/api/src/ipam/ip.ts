@@ -30,8 +30,9 @@ export function bits(family: IpFamily): number {
 /** Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when it is not one. */
 export function parseIp(text: string): IpAddr | undefined {
   if (V4_RE.test(text)) {
-    const v = text.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-    return { family: 4, value: v };
+    // One BigInt per address: translation parses every endpoint of every Service.
+    const [a, b, c, d] = text.split('.').map(Number);
+    return { family: 4, value: BigInt(a * 0x1000000 + b * 0x10000 + c * 0x100 + d) };
   }
   return parseIpv6(text);
 }
@@ -81,7 +82,7 @@ export function parseIpAddress(text: unknown): ParsedIp | undefined {
   const addr = parseIp(text);
   if (!addr) return undefined;
   // A valid IPv4 literal is already canonical; skip formatting it (translation parses every endpoint).
-  return { ...addr, address: addr.family === 4 ? text : formatIp(addr) };
+  return { family: addr.family, value: addr.value, address: addr.family === 4 ? text : formatIp(addr) };
 }
 
 /** Numeric order: IPv4 before IPv6, then by address. */
