@@ -1,5 +1,7 @@
 import type { V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { EXTERNAL_IDS, OWNER_KINDS, ipFamilyOf, parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
 import type { DesiredState, Owner } from '@ycloud/ovn';
+import { isValidPort } from '../lb/address';
 import { buildLoadBalancers, type BuiltVip } from '../lb/load-balancer.builder';
 import { lbOptions } from '../lb/lb-options';
 import {
@@ -11,11 +13,9 @@ import {
   type LbProtocol,
   type LoadBalancerSpec,
 } from '../lb/load-balancer.model';
-import { endpointsForPort, parseSlices, sliceBelongsTo } from './endpoints';
-import { EXTERNAL_IDS, OWNER_KINDS, ipFamilyOf, parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
-import { isValidPort } from '../lb/address';
-import { serviceLbKey, serviceLbName, serviceLocalLbKey, serviceLocalLbName } from './naming';
 import type { TranslationIssue } from '../translation-issue';
+import { endpointsForPort, parseSlices, sliceBelongsTo } from './endpoints';
+import { serviceLbKey, serviceLbName, serviceLocalLbKey, serviceLocalLbName } from './naming';
 import { resolveLbGroupKey, type ServiceTranslationContext } from './service-context';
 
 export type { VipScope } from '../lb/load-balancer.model';
