@@ -160,6 +160,7 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
   });
 
   it("keys a Node's per-chassis variables by its ycloud.io/chassis annotation, exactly as `ycloud translate` does", async () => {
+    manager ??= await startController(); // also when run alone (-t chassis)
     const node = await core.createNode({
       body: { metadata: { name: 'node-a', annotations: { [CHASSIS_ANNOTATION]: 'chassis-of-node-a' } } },
     });
