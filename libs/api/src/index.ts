@@ -4,6 +4,7 @@ export * from './subnet.types';
 export * from './eip-pool.types';
 export * from './eip.types';
 export * from './controller-config';
+export * from './names';
 export * from './pod-annotations';
 export * from './ipam/ip';
 export * from './ipam/mac';

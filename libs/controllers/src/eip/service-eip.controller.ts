@@ -1,18 +1,21 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { API_VERSION, ControllerConfig, Eip, Vpc } from '@ycloud/api';
+import {
+  API_VERSION,
+  EIP_ANNOTATION,
+  EIP_POOL_ANNOTATION,
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  SERVICE_EIP_LABEL,
+  type ControllerConfig,
+  type Eip,
+  type Vpc,
+} from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
-import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
-import { translateService } from '@ycloud/translate';
+import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
+import { buildLoadBalancers, translateService, type LoadBalancerSpec } from '@ycloud/translate';
 import { lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
-
-/** Annotation naming an existing Eip for a LoadBalancer Service. */
-export const EIP_ANNOTATION = 'ycloud.io/eip';
-/** Annotation naming the EipPool a LoadBalancer Service's address is allocated from. */
-export const EIP_POOL_ANNOTATION = 'ycloud.io/eip-pool';
-/** Label on Eips the controller created for a Service (deleted with it); the value is `<namespace>.<name>`. */
-export const SERVICE_EIP_LABEL = 'ycloud.io/service';
 
 export interface ServiceEipControllerDeps {
   services: ObjectCache<V1Service>;
@@ -44,7 +47,7 @@ export class ServiceEipController {
   constructor(private readonly deps: ServiceEipControllerDeps) {}
 
   async reconcile(key: string, reason: string): Promise<ApplyRecord> {
-    const owner = { kind: 'ServiceEip', name: key };
+    const owner = { kind: OWNER_KINDS.ServiceEip, name: key };
     const [namespace, name] = key.split('/');
     const svc = this.deps.services.get(key);
     const bound = this.boundEips(namespace, name);
@@ -101,8 +104,13 @@ export class ServiceEipController {
       svc.metadata?.annotations?.[EIP_POOL_ANNOTATION] ??
       vpc?.spec.externalGateway?.eipPool ??
       this.deps.config.eip.defaultPool;
-    if (!pool)
-      return void this.warn(svc, 'NoEipPool', 'no EipPool: annotate ycloud.io/eip-pool or configure eip.defaultPool');
+    if (!pool) {
+      return void this.warn(
+        svc,
+        'NoEipPool',
+        `no EipPool: annotate ${EIP_POOL_ANNOTATION} or configure eip.defaultPool`,
+      );
+    }
     const eipName = serviceEipName(namespace, name);
     const address = svc.spec?.loadBalancerIP || undefined;
     const existing = this.deps.eips.get(eipName);
@@ -163,9 +171,10 @@ export class ServiceEipController {
   }
 
   /**
-   * One Load_Balancer per protocol with the Service's VIPs on the EIP address, backends as the Service translator
-   * computed them, attached to the Vpc router. Only when that router has its gateway port (external gateway and
-   * transit address): OVN ignores router LBs on a distributed router without one.
+   * One Load_Balancer per protocol with the Service's VIPs on the EIP address, backends as the Service's own LBs
+   * choose them, attached to the Vpc router: the Service's LB model placed on the router. Only when that router
+   * has its gateway port (external gateway and transit address): OVN ignores router LBs on a distributed router
+   * without one.
    */
   private routerLoadBalancers(svc: V1Service, address: string, owner: DesiredState['owner']): DesiredState {
     const namespace = svc.metadata!.namespace!;
@@ -178,48 +187,18 @@ export class ServiceEipController {
       lbGroupKey,
       nodes: [],
     });
-    const byKey = new Map(t.state.rows.map((r) => [r.key, r]));
-    const rows = new Map<string, DesiredRow>();
-    for (const v of t.vips) {
-      if (v.scope !== 'external' || v.local || v.address !== address) continue;
-      const source = byKey.get(v.lb);
-      if (!source) continue;
-      const key = `${v.lb}:router`;
-      let row = rows.get(key);
-      if (!row) {
-        row = {
-          table: 'Load_Balancer',
-          key,
-          owner,
-          columns: {
-            name: `${String(source.columns.name)}_router`,
-            protocol: source.columns.protocol,
-            vips: {},
-            options: source.columns.options,
-            selection_fields: source.columns.selection_fields,
-            external_ids: { ...(source.columns.external_ids as Record<string, string>), 'ycloud.io/eip': address },
-          },
-        };
-        rows.set(key, row);
-      }
-      (row.columns.vips as Record<string, string>)[v.vip] = (source.columns.vips as Record<string, string>)[v.vip];
-    }
-    const list = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-    if (!list.length) return empty;
-    return {
-      owner,
-      rows: list,
-      memberships: [
-        {
-          owner,
-          table: 'Logical_Router',
-          key: vpcRouterKey(vpcName),
-          column: 'load_balancer',
-          members: list.map((r) => ref('Load_Balancer', r.key)),
-        },
-      ],
-      mapEntries: [],
-    };
+    const onRouter: LoadBalancerSpec[] = t.loadBalancers
+      .filter((lb) => !lb.perChassis)
+      .map((lb) => ({
+        ...lb,
+        key: `${lb.key}:router`,
+        name: `${lb.name}_router`,
+        attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
+        externalIds: { ...lb.externalIds, [EXTERNAL_IDS.eip]: address },
+        frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
+      }));
+    const { rows, memberships } = buildLoadBalancers(owner, onRouter);
+    return { owner, rows, memberships, mapEntries: [] };
   }
 
   private warn(svc: V1Service, reason: string, message: string): undefined {

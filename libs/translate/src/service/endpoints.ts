@@ -1,14 +1,8 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import { compareIpPort, hostPort, isValidPort, parseIp, type IpFamily, type IpPort, type ParsedIp } from './ip';
-import type { TranslationWarning } from './service-context';
-
-/** One endpoint address at one port, as a Service port resolves it. */
-export interface ResolvedEndpoint extends IpPort {
-  nodeName?: string;
-  ready: boolean;
-  /** Serving but terminating: used only when no endpoint is ready (kube-proxy's fallback). */
-  servingTerminating: boolean;
-}
+import type { LbBackend } from '../lb/load-balancer.model';
+import { SERVICE_NAME_LABEL, ipFamilyOf, parseIpAddress, type ParsedIp } from '@ycloud/api';
+import { isValidPort } from '../lb/address';
+import type { ServiceIssue } from './service.translator';
 
 interface SlicePort {
   name: string;
@@ -20,7 +14,8 @@ interface SliceEndpoint {
   ip: ParsedIp;
   nodeName?: string;
   ready: boolean;
-  servingTerminating: boolean;
+  serving: boolean;
+  terminating: boolean;
 }
 
 /** An EndpointSlice checked once: its valid ports and endpoints. */
@@ -30,8 +25,6 @@ export interface ParsedSlice {
   endpoints: SliceEndpoint[];
 }
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 /** Does this slice belong to the Service? (Slices are matched by label, as kube-proxy does.) */
 export function sliceBelongsTo(slice: V1EndpointSlice, namespace: string, name: string): boolean {
   return (
@@ -39,13 +32,18 @@ export function sliceBelongsTo(slice: V1EndpointSlice, namespace: string, name: 
   );
 }
 
-function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: TranslationWarning[]): SlicePort[] {
+function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: ServiceIssue[]): SlicePort[] {
   const ports: SlicePort[] = [];
   (slice.ports ?? []).forEach((p, i) => {
     // A port without a number means "all ports", which only applies to Services without ports: nothing to map.
     if (p.port === undefined || p.port === null) return;
     if (!isValidPort(p.port)) {
-      warnings.push({ object, field: `ports[${i}].port`, message: `port ${String(p.port)} is not in 1-65535` });
+      warnings.push({
+        reason: 'InvalidEndpointSlice',
+        object,
+        field: `ports[${i}].port`,
+        message: `port ${String(p.port)} is not in 1-65535`,
+      });
       return;
     }
     ports.push({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port });
@@ -53,18 +51,19 @@ function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: Trans
   return ports;
 }
 
-function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: TranslationWarning[]): SliceEndpoint[] {
-  const family: IpFamily = slice.addressType === 'IPv6' ? 'IPv6' : 'IPv4';
+function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: ServiceIssue[]): SliceEndpoint[] {
+  const family = ipFamilyOf(slice.addressType) ?? 4;
   const endpoints: SliceEndpoint[] = [];
   (slice.endpoints ?? []).forEach((ep, i) => {
     // The API allows several addresses per endpoint but consumers use only the first one (as kube-proxy does).
     const text = ep.addresses?.[0];
-    const ip = parseIp(text);
+    const ip = parseIpAddress(text);
     if (!ip || ip.family !== family) {
       warnings.push({
+        reason: 'InvalidEndpointSlice',
         object,
         field: `endpoints[${i}].addresses[0]`,
-        message: `${JSON.stringify(text)} is not an ${family} address (addressType ${slice.addressType})`,
+        message: `${JSON.stringify(text)} is not an IPv${family} address (addressType ${slice.addressType})`,
       });
       return;
     }
@@ -72,20 +71,25 @@ function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: T
     // Unset conditions: ready means ready; serving defaults to ready; terminating defaults to false.
     const ready = c.ready !== false && c.terminating !== true;
     const serving = c.serving ?? c.ready !== false;
-    endpoints.push({ ip, nodeName: ep.nodeName, ready, servingTerminating: serving && c.terminating === true });
+    endpoints.push({ ip, nodeName: ep.nodeName, ready, serving, terminating: c.terminating === true });
   });
   return endpoints;
 }
 
 /** Validates slices once; FQDN slices are not something a load balancer can use. */
-export function parseSlices(slices: V1EndpointSlice[], warnings: TranslationWarning[]): ParsedSlice[] {
+export function parseSlices(slices: V1EndpointSlice[], warnings: ServiceIssue[]): ParsedSlice[] {
   const sorted = [...slices].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   const parsed: ParsedSlice[] = [];
   for (const slice of sorted) {
     const name = slice.metadata?.name ?? '';
     const object = `EndpointSlice ${slice.metadata?.namespace ?? 'default'}/${name}`;
-    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') {
-      warnings.push({ object, field: 'addressType', message: `addressType ${slice.addressType} is not supported` });
+    if (!ipFamilyOf(slice.addressType)) {
+      warnings.push({
+        reason: 'InvalidEndpointSlice',
+        object,
+        field: 'addressType',
+        message: `addressType ${slice.addressType} is not supported`,
+      });
       continue;
     }
     parsed.push({
@@ -98,35 +102,24 @@ export function parseSlices(slices: V1EndpointSlice[], warnings: TranslationWarn
 }
 
 /**
- * Endpoints of one Service port: each slice maps the port by name and protocol to its own target port number,
+ * Backends of one Service port: each slice maps the port by name and protocol to its own target port number,
  * which is how named targetPorts resolve differently per Pod.
  */
-export function endpointsForPort(slices: ParsedSlice[], portName: string, protocol: string): ResolvedEndpoint[] {
-  const out: ResolvedEndpoint[] = [];
+export function endpointsForPort(slices: ParsedSlice[], portName: string, protocol: string): LbBackend[] {
+  const out: LbBackend[] = [];
   for (const slice of slices) {
     const sp = slice.ports.find((p) => p.name === portName && p.protocol === protocol);
     if (!sp) continue;
-    for (const ep of slice.endpoints) out.push({ ...ep, port: sp.port });
+    for (const ep of slice.endpoints) {
+      out.push({
+        address: ep.ip,
+        port: sp.port,
+        node: ep.nodeName,
+        ready: ep.ready,
+        serving: ep.serving,
+        terminating: ep.terminating,
+      });
+    }
   }
   return out;
-}
-
-/**
- * Backends for one VIP family: ready endpoints, or when none is ready the serving-and-terminating ones (so
- * connections drain instead of failing during a rollout). `nodeName` restricts to one node's endpoints, with the
- * fallback applied per node, as kube-proxy does for Local policies. Deduplicated and sorted.
- */
-export function selectBackends(endpoints: ResolvedEndpoint[], family: IpFamily, nodeName?: string): IpPort[] {
-  const candidates = endpoints.filter(
-    (e) => e.ip.family === family && (nodeName === undefined || e.nodeName === nodeName),
-  );
-  let chosen = candidates.filter((e) => e.ready);
-  if (chosen.length === 0) chosen = candidates.filter((e) => e.servingTerminating);
-  const unique = new Map<string, IpPort>();
-  for (const e of chosen) unique.set(hostPort(e.ip, e.port), { ip: e.ip, port: e.port });
-  return [...unique.values()].sort(compareIpPort);
-}
-
-export function formatBackends(backends: IpPort[]): string {
-  return backends.map((b) => hostPort(b.ip, b.port)).join(',');
 }
