@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1Node } from '@kubernetes/client-node';
 import { parseIpAllocationAnnotation, type ControllerConfig, type Subnet } from '@ycloud/api';
 import { KubeClient, Resources } from '@ycloud/k8s';
@@ -40,7 +41,7 @@ export class NodeNetworkController {
     }
   }
 
-  async reconcile(name: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(name: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     this.restoreAll();
     const node = this.deps.nodes.get(name);
     const owner = { kind: 'Node', name };

@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { translateService, type ServiceNode, type ServiceTranslationContext } from '@ycloud/translate';
@@ -27,7 +28,7 @@ export interface ServiceLoadBalancerControllerDeps {
 export class ServiceLoadBalancerController {
   constructor(private readonly deps: ServiceLoadBalancerControllerDeps) {}
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     const owner = { kind: 'Service', name: key };
     const service = this.deps.services.get(key);
     if (!service) {
