@@ -106,6 +106,7 @@ export class ControllerTestEnv {
   /** Stops the manager, the control plane and OVN; safe to call after a failed start. */
   async stop(): Promise<void> {
     await this.stopManager().catch(() => undefined);
+    this.kube.close();
     await Promise.all([this.k8s.stop(), this.ovn.stop()]);
   }
 }
