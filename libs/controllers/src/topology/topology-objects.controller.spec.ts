@@ -7,13 +7,13 @@ import { TopologyObjectsController } from './topology-objects.controller';
 
 const config = parseControllerConfig({});
 const meta = (name: string) => ({ name, generation: 1 });
-const vpc = (name: string, namespaces: string[]): Vpc => ({
+const vpc = (name: string, namespaces: string[]): Vpc & KubeObject => ({
   apiVersion: API_VERSION,
   kind: 'Vpc',
   metadata: meta(name),
   spec: { namespaces },
 });
-const subnet = (name: string, vpcName: string, cidr: string): Subnet => ({
+const subnet = (name: string, vpcName: string, cidr: string): Subnet & KubeObject => ({
   apiVersion: API_VERSION,
   kind: 'Subnet',
   metadata: meta(name),
