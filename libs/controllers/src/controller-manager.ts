@@ -187,7 +187,7 @@ export class ControllerManager {
     const env = this.env;
     if (!env) return;
     for (const r of this.running) {
-      const key = r.ownerKey?.(owner, env);
+      const key = r.ownerKey?.(owner, env.config);
       if (key === undefined) continue;
       r.controller.enqueue(key, reason);
       return;

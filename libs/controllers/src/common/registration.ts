@@ -23,7 +23,7 @@ import type { CoreCaches } from './controller-env';
 export type Reconciler = (key: string, ctx: ReconcileContext) => Promise<unknown>;
 
 /** The NB owner whose rows a controller writes → the key that reconciles them; undefined: not this controller's. */
-export type OwnerKey = (owner: Owner, env: ControllerEnv) => string | undefined;
+export type OwnerKey = (owner: Owner, config: ControllerConfig) => string | undefined;
 
 /**
  * What every controller may use, built once by the manager: the shared caches, the Northbound link, and the

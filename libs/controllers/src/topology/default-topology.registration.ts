@@ -7,7 +7,7 @@ import { DEFAULT_TOPOLOGY_KEY, DefaultTopologyController } from './default-topol
  */
 export const defaultTopologyRegistration: ControllerRegistration = {
   name: 'default-topology',
-  ownerKey: ({ kind, name }, { config }) => {
+  ownerKey: ({ kind, name }, config) => {
     const builtin =
       (kind === 'Vpc' && name === config.defaultVpc) ||
       (kind === 'Subnet' && (name === config.defaultSubnet.name || name === config.joinSubnet.name));

@@ -10,7 +10,7 @@ const KINDS: readonly TopologyKind[] = ['Vpc', 'Subnet', 'EipPool', 'Eip'];
 export const topologyRegistration: ControllerRegistration = {
   name: 'topology',
   requires: Object.values(TOPOLOGY_RESOURCES),
-  ownerKey: ({ kind, name }, { config }) => {
+  ownerKey: ({ kind, name }, config) => {
     // The default VPC's external gateway is reconciled under the default Vpc's key.
     if (kind === DEFAULT_VPC_GATEWAY_KIND) return `Vpc/${name}`;
     if (!(KINDS as readonly string[]).includes(kind)) return undefined;
