@@ -5,11 +5,14 @@ import type { ApplyRecord } from '@ycloud/ovn';
 import { installCrds } from './k8s/crds';
 import { KubeControlPlane, type KubeControlPlaneOptions } from './k8s/kube-control-plane';
 import { OvnCentral, type OvnCentralOptions } from './ovn-central';
+import { OvnTestbed } from './testbed';
 
 export interface ControllerTestEnvOptions {
   /** The control plane's options (Service range, kube-controller-manager controllers, ...). */
   kube?: KubeControlPlaneOptions;
   ovn?: OvnCentralOptions;
+  /** Simulated nodes (OVN chassis with OVS, see OvnTestbed) beside OVN central; default none (central only). */
+  nodes?: string[];
   /** Install ycloud's CRDs (and wait until Established). Default true. */
   crds?: boolean;
   /** The controller config as a user writes it (parsed with parseControllerConfig). Default `{}`. */
@@ -22,7 +25,8 @@ export interface ControllerTestEnvOptions {
 
 /**
  * Everything an integration test of the controllers needs, in the spirit of controller-runtime's envtest: a real
- * kube-apiserver (+ etcd, kube-controller-manager), OVN central (NB, SB, northd), ycloud's CRDs, and a
+ * kube-apiserver (+ etcd, kube-controller-manager), OVN central (NB, SB, northd; with `nodes`, the OVN test bed
+ * with those simulated nodes), ycloud's CRDs, and a
  * ControllerManager connected to both; every committed NB transaction is kept in `records`. `stop()` tears all of
  * it down (call it in afterAll). The manager can be stopped and started again to test restarts.
  */
@@ -37,25 +41,31 @@ export class ControllerTestEnv {
     readonly kube: KubeClient,
     readonly config: ControllerConfig,
     private readonly logLevel: NonNullable<ControllerTestEnvOptions['logLevel']>,
+    /** The OVN test bed, when started with `nodes` (`ovn` is its central). */
+    readonly bed?: OvnTestbed,
   ) {}
 
   static async start(options: ControllerTestEnvOptions = {}): Promise<ControllerTestEnv> {
     const config = parseControllerConfig(options.config ?? {});
-    const started = await Promise.allSettled([KubeControlPlane.start(options.kube), OvnCentral.start(options.ovn)]);
-    const [k8s, ovn] = started.map((s) => (s.status === 'fulfilled' ? s.value : undefined)) as [
-      KubeControlPlane | undefined,
-      OvnCentral | undefined,
-    ];
+    const nodes = options.nodes ?? [];
+    const [k8sStarted, ovnStarted] = await Promise.allSettled([
+      KubeControlPlane.start(options.kube),
+      nodes.length ? OvnTestbed.start({ nodes }) : OvnCentral.start(options.ovn),
+    ]);
+    const k8s = k8sStarted.status === 'fulfilled' ? k8sStarted.value : undefined;
+    const ovn = ovnStarted.status === 'fulfilled' ? ovnStarted.value : undefined;
     if (!k8s || !ovn) {
       await Promise.all([k8s?.stop(), ovn?.stop()]);
-      throw (started.find((s) => s.status === 'rejected') as PromiseRejectedResult).reason;
+      throw k8sStarted.status === 'rejected' ? k8sStarted.reason : (ovnStarted as PromiseRejectedResult).reason;
     }
+    const bed = ovn instanceof OvnTestbed ? ovn : undefined;
     const env = new ControllerTestEnv(
       k8s,
-      ovn,
+      bed ? bed.central : (ovn as OvnCentral),
       KubeClient.fromKubeconfigFile(k8s.kubeconfigPath),
       config,
       options.logLevel ?? 'error',
+      bed,
     );
     try {
       if (options.crds ?? true) await installCrds(env.kube);
@@ -107,6 +117,6 @@ export class ControllerTestEnv {
   async stop(): Promise<void> {
     await this.stopManager().catch(() => undefined);
     this.kube.close();
-    await Promise.all([this.k8s.stop(), this.ovn.stop()]);
+    await Promise.all([this.k8s.stop(), this.bed ? this.bed.stop() : this.ovn.stop()]);
   }
 }
