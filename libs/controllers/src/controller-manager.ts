@@ -23,7 +23,7 @@ import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import type { EventSink, ObjectReference } from './common/ports';
 import { ReasonBook } from './common/ports';
-import { Northbound, type NorthboundOptions } from './northbound/northbound';
+import { Northbound, recordNorthboundFeatures, type NorthboundOptions } from './northbound/northbound';
 import { ServiceLoadBalancerController } from './service/service-load-balancer.controller';
 import { DefaultTopologyController } from './topology/default-topology.controller';
 import { EipAddressBook } from './eip/eip-addresses';
@@ -110,6 +110,7 @@ export class ControllerManager {
     this.started = true;
     const { config } = this.options;
     this.nb = await Northbound.connect(this.options.northbound);
+    this.log.info('OVN Northbound features', recordNorthboundFeatures(this.registry, this.nb.features));
     if (this.options.onApply) this.nb.applier.onApply(this.options.onApply);
     for (const inf of this.informers) inf.start();
     await Promise.all(this.informers.map((i) => i.waitForSync()));

@@ -5,3 +5,4 @@ export * from './row-values';
 export * from './apply-planner';
 export * from './indexed-row-view';
 export * from './nb-applier';
+export * from './nb-features';
