@@ -14,6 +14,11 @@ case "$series" in
 esac
 out="${YCLOUD_OVN_ROOT_CACHE:-$HOME/.cache/ycloud/ovn-root}/ovn-$series"
 if [ -f "$out/.ycloud-ready" ]; then echo "$out"; exit 0; fi
+# Several test runs may ask at once: one builds, the others wait for it and take its result.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+if [ -f "$out/.ycloud-ready" ]; then echo "$out"; exit 0; fi
 
 command -v debootstrap >/dev/null || { echo "build.sh: debootstrap is missing (bash scripts/setup.sh installs it)" >&2; exit 1; }
 # The Debian archive URI apt is configured with (deb822 `URIs:` or one-line `deb URI suite ...`), not the security one.
