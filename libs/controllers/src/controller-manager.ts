@@ -35,7 +35,12 @@ import type {
   Watchable,
 } from './common/registration';
 import { CONTROLLERS } from './controllers';
-import { NORTHBOUND_TABLES, Northbound, type NorthboundOptions } from './northbound/northbound';
+import {
+  NORTHBOUND_TABLES,
+  Northbound,
+  recordNorthboundFeatures,
+  type NorthboundOptions,
+} from './northbound/northbound';
 import type { ProbeRuntimeOptions } from './probe/network-probe.registration';
 
 export interface ControllerManagerOptions {
@@ -113,6 +118,7 @@ export class ControllerManager {
     const { config } = this.options;
     const nb = await Northbound.connect(this.options.northbound);
     this.nb = nb;
+    this.log.info('OVN Northbound features', recordNorthboundFeatures(this.registry, nb.features));
     const drift = new DriftMetrics(this.registry, NORTHBOUND_TABLES);
     nb.applier.onApply((record) => drift.observeApply(record));
     if (this.options.onApply) nb.applier.onApply(this.options.onApply);

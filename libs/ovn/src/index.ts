@@ -6,3 +6,4 @@ export * from './apply-planner';
 export * from './indexed-row-view';
 export * from './nb-applier';
 export * from './drift-monitor';
+export * from './nb-features';

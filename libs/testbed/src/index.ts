@@ -3,6 +3,8 @@ export * from './ovsdb-server';
 export * from './netns';
 export * from './ovn-central';
 export * from './ovn-node';
+export * from './ovn-release';
+export * from './testbed-options';
 export * from './ovn-trace';
 export * from './testbed';
 export * from './traffic';
