@@ -5,6 +5,7 @@ export * from './eip-pool.types';
 export * from './eip.types';
 export * from './controller-config';
 export * from './pod-annotations';
+export * from './service-labels';
 export * from './ipam/ip';
 export * from './ipam/mac';
 export * from './yusur-service.types';

@@ -1,5 +1,5 @@
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { ControllerConfig, Subnet } from '@ycloud/api';
+import { PROXIED_SERVICES_SELECTOR, type ControllerConfig, type Subnet } from '@ycloud/api';
 import { defaultTopologyObjects } from '@ycloud/translate/topology';
 import { SubnetIpam } from './ipam/subnet-ipam';
 import { SubnetStatusWriter, wireSubnetStatus } from './ipam/subnet-status';
@@ -87,7 +87,11 @@ export class ControllerManager {
     this.registry = options.registry ?? new Registry();
     const kube = options.kube;
     const informerLog = this.log.child({ part: 'informer' });
-    this.services = new Informer(kube, Resources.services, { logger: informerLog });
+    // Services labelled for another proxy (or headless) are not ycloud's: filtered as kube-proxy filters them.
+    this.services = new Informer(kube, Resources.services, {
+      logger: informerLog,
+      labelSelector: PROXIED_SERVICES_SELECTOR,
+    });
     this.endpointSlices = new Informer(kube, Resources.endpointSlices, {
       logger: informerLog,
       indexers: { service: indexByLabel(SERVICE_NAME_LABEL) },

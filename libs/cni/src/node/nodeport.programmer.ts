@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { PROXIED_SERVICES_SELECTOR } from '@ycloud/api';
 import { Informer, KubeClient, KubeObject, Logger, Resources, SERVICE_NAME_LABEL } from '@ycloud/k8s';
 import { CommandRunner, runChecked } from '../ovs/command-runner';
 import { NODEPORT_TABLE, NodePortRule, nodePortRules, renderNodePortTable } from './nodeport.rules';
@@ -66,7 +67,11 @@ export class NodePortWatcher {
     log: (line: string) => void = () => undefined,
   ) {
     const logger = Logger.silent();
-    this.services = new Informer<V1Service & KubeObject>(client, Resources.services, { logger });
+    // Services of another proxy (or headless) get no NodePort here, as kube-proxy's informer filter does.
+    this.services = new Informer<V1Service & KubeObject>(client, Resources.services, {
+      logger,
+      labelSelector: PROXIED_SERVICES_SELECTOR,
+    });
     this.slices = new Informer<V1EndpointSlice & KubeObject>(client, Resources.endpointSlices, {
       logger,
       indexers: {

@@ -1,0 +1,100 @@
+import type { V1Service } from '@kubernetes/client-node';
+import { parseIp, type IpFamily } from './ip';
+
+/** The annotation older clients use instead of `spec.loadBalancerSourceRanges` (the field wins when both are set). */
+export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+/** One allowed client range, in the canonical `address/prefix` form OVN matches on. */
+export interface SourceRange {
+  family: IpFamily;
+  cidr: string;
+}
+
+export interface SourceRangesResult {
+  /** Empty: no restriction. */
+  ranges: SourceRange[];
+  /** One per entry that is not a CIDR, naming the field (`spec.loadBalancerSourceRanges[2]` or the annotation). */
+  errors: Array<{ field: string; message: string }>;
+}
+
+/**
+ * Pure: the Service's LoadBalancer source ranges, from the field or else the annotation (comma separated), as
+ * kube-proxy reads them. Host bits are cleared (`10.0.0.1/8` → `10.0.0.0/8`, which the apiserver accepts).
+ * Any malformed entry is an error: the caller must not open the Service wider than asked, so it withholds the
+ * external address rather than dropping the bad entry.
+ */
+export function loadBalancerSourceRanges(svc: V1Service): SourceRangesResult {
+  const fromSpec = svc.spec?.loadBalancerSourceRanges ?? [];
+  const annotation = svc.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
+  const entries: Array<{ field: string; text: unknown }> = fromSpec.length
+    ? fromSpec.map((text, i) => ({ field: `spec.loadBalancerSourceRanges[${i}]`, text }))
+    : (annotation ?? '')
+        .split(',')
+        .map((t) => t.trim())
+        .filter((t) => t !== '')
+        .map((text) => ({ field: `metadata.annotations[${SOURCE_RANGES_ANNOTATION}]`, text }));
+  const out: SourceRangesResult = { ranges: [], errors: [] };
+  const seen = new Set<string>();
+  for (const { field, text } of entries) {
+    const r = typeof text === 'string' ? parseCidrText(text.trim()) : undefined;
+    if (!r) {
+      out.errors.push({ field, message: `${JSON.stringify(text)} is not a CIDR (address/prefix)` });
+      continue;
+    }
+    if (!seen.has(r.cidr)) out.ranges.push(r);
+    seen.add(r.cidr);
+  }
+  return out;
+}
+
+function parseCidrText(text: string): SourceRange | undefined {
+  const slash = text.indexOf('/');
+  if (slash < 0) return undefined;
+  const ip = parseIp(text.slice(0, slash));
+  const prefixText = text.slice(slash + 1);
+  if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
+  const prefix = Number(prefixText);
+  const bits = ip.family === 'IPv4' ? 32 : 128;
+  if (prefix > bits) return undefined;
+  return { family: ip.family, cidr: `${maskAddress(ip.address, ip.family, prefix)}/${prefix}` };
+}
+
+/** The network address of `address/prefix`. */
+function maskAddress(address: string, family: IpFamily, prefix: number): string {
+  if (family === 'IPv4') {
+    const n = address.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n);
+    const masked = prefix === 0 ? 0n : (n >> BigInt(32 - prefix)) << BigInt(32 - prefix);
+    return [24n, 16n, 8n, 0n].map((s) => String((masked >> s) & 255n)).join('.');
+  }
+  const groups = expandV6(address);
+  const n = groups.reduce((a, g) => (a << 16n) | BigInt(g), 0n);
+  const masked = prefix === 0 ? 0n : (n >> BigInt(128 - prefix)) << BigInt(128 - prefix);
+  const parts: string[] = [];
+  for (let i = 7; i >= 0; i--) parts.push(((masked >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return compressV6(parts);
+}
+
+function expandV6(address: string): number[] {
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const fill = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill('0');
+  return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
+}
+
+/** RFC 5952 text: the longest run of two or more zero groups becomes `::`. */
+function compressV6(parts: string[]): string {
+  let best = { at: -1, len: 0 };
+  for (let i = 0; i < 8;) {
+    if (parts[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && parts[j] === '0') j++;
+    if (j - i > best.len) best = { at: i, len: j - i };
+    i = j;
+  }
+  if (best.len < 2) return parts.join(':');
+  return `${parts.slice(0, best.at).join(':')}::${parts.slice(best.at + best.len).join(':')}`;
+}
