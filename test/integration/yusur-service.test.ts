@@ -9,7 +9,7 @@ import {
 } from '@ycloud/api';
 import { ControllerManager, IP_ADDRESSES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
+import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds, setPodStatus } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
 interface Lb {
@@ -156,6 +156,9 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     await core.createNamespacedPod({ namespace: 'default', body: pod('p2', { app: 'web' }) });
     await core.createNamespacedPod({ namespace: 'default', body: pod('other', { app: 'db' }) });
     [p1, p2] = await Promise.all([podIp('p1'), podIp('p2')]);
+    // Pod backends follow readiness, as a Service's endpoints do: report them Ready as a kubelet would.
+    await setPodStatus(k8s.kubeConfig, 'default', 'p1', { podIP: p1, ready: true });
+    await setPodStatus(k8s.kubeConfig, 'default', 'p2', { podIP: p2, ready: true });
     await createSvc('web', {
       backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
       ports: [{ port: 80, targetPort: 'http' }],
