@@ -12,6 +12,9 @@ export class NodePortProgrammer {
   private applied?: string;
   private queued = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Oldest change not yet in the table, and when the table last matched: the proxy health kube-proxy reports. */
+  private pendingSince?: number;
+  private lastUpdated = new Date(0);
 
   constructor(
     private readonly runner: CommandRunner,
@@ -21,12 +24,26 @@ export class NodePortProgrammer {
 
   /** Schedules a sync after the one in progress (at most one waits). */
   kick(): void {
+    this.pendingSince ??= Date.now();
     if (this.queued) return;
     this.queued = true;
     this.chain = this.chain.then(async () => {
       this.queued = false;
-      await this.sync().catch((e: Error) => this.log(`nodeports: ${e.message}`));
+      const started = Date.now();
+      try {
+        await this.sync();
+        if (!this.queued && (this.pendingSince ?? 0) <= started) this.pendingSince = undefined;
+        this.lastUpdated = new Date();
+      } catch (e) {
+        this.log(`nodeports: ${(e as Error).message}`);
+      }
     });
+  }
+
+  /** Healthy unless a change has waited longer than `timeoutMs` to be programmed (kube-proxy's healthz rule). */
+  health(timeoutMs: number, now = Date.now()): { healthy: boolean; lastUpdated: Date } {
+    const healthy = this.pendingSince === undefined || now - this.pendingSince < timeoutMs;
+    return { healthy, lastUpdated: this.lastUpdated };
   }
 
   /** Waits for the scheduled syncs. */
@@ -87,9 +104,27 @@ export class NodePortWatcher {
         slicesOf: (key) => this.slices.store.byIndex('service', key),
       });
     this.programmer = new NodePortProgrammer(runner, rules, log);
-    const kick = (): void => this.programmer.kick();
-    this.services.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
-    this.slices.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    this.onChange(() => this.programmer.kick());
+  }
+
+  /** The Services this agent serves (informer cache). */
+  serviceList(): V1Service[] {
+    return this.services.store.list();
+  }
+
+  /** The EndpointSlices of a Service by `namespace/name`. */
+  slicesOf(serviceKey: string): V1EndpointSlice[] {
+    return this.slices.store.byIndex('service', serviceKey);
+  }
+
+  /** Calls `fn` on every Service or EndpointSlice change (after the caches are updated). */
+  onChange(fn: () => void): void {
+    this.services.addHandler({ onAdd: fn, onUpdate: fn, onDelete: fn });
+    this.slices.addHandler({ onAdd: fn, onUpdate: fn, onDelete: fn });
+  }
+
+  synced(): boolean {
+    return this.services.hasSynced() && this.slices.hasSynced();
   }
 
   async start(): Promise<void> {
@@ -101,7 +136,7 @@ export class NodePortWatcher {
 
   /** Re-checks the table (heals a flushed ruleset); for the agent's periodic tick. */
   resync(): void {
-    if (this.services.hasSynced() && this.slices.hasSynced()) this.programmer.kick();
+    if (this.synced()) this.programmer.kick();
   }
 
   async stop(): Promise<void> {
