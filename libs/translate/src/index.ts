@@ -1,3 +1,4 @@
+export * from './lb';
 export * from './service';
 export * from './manifests';
 export * from './topology';

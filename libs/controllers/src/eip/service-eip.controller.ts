@@ -1,8 +1,13 @@
 import type { V1EndpointSlice, V1PortStatus, V1Service } from '@kubernetes/client-node';
 import { API_VERSION, ControllerConfig, Eip, Vpc } from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
-import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
-import { loadBalancerSourceRanges, translateService } from '@ycloud/translate';
+import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
+import {
+  buildLoadBalancers,
+  loadBalancerSourceRanges,
+  translateService,
+  type LoadBalancerSpec,
+} from '@ycloud/translate';
 import { lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache, ObjectReference } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
@@ -212,9 +217,10 @@ export class ServiceEipController {
   }
 
   /**
-   * One Load_Balancer per protocol with the Service's VIPs on the EIP address, backends as the Service translator
-   * computed them, attached to the Vpc router. Only when that router has its gateway port (external gateway and
-   * transit address): OVN ignores router LBs on a distributed router without one.
+   * One Load_Balancer per protocol with the Service's VIPs on the EIP address, backends as the Service's own LBs
+   * choose them, attached to the Vpc router: the Service's LB model placed on the router. Only when that router
+   * has its gateway port (external gateway and transit address): OVN ignores router LBs on a distributed router
+   * without one.
    */
   private routerLoadBalancers(svc: V1Service, address: string, owner: DesiredState['owner']): DesiredState {
     const namespace = svc.metadata!.namespace!;
@@ -227,48 +233,18 @@ export class ServiceEipController {
       lbGroupKey,
       nodes: [],
     });
-    const byKey = new Map(t.state.rows.map((r) => [r.key, r]));
-    const rows = new Map<string, DesiredRow>();
-    for (const v of t.vips) {
-      if (v.scope !== 'external' || v.local || v.address !== address) continue;
-      const source = byKey.get(v.lb);
-      if (!source) continue;
-      const key = `${v.lb}:router`;
-      let row = rows.get(key);
-      if (!row) {
-        row = {
-          table: 'Load_Balancer',
-          key,
-          owner,
-          columns: {
-            name: `${String(source.columns.name)}_router`,
-            protocol: source.columns.protocol,
-            vips: {},
-            options: source.columns.options,
-            selection_fields: source.columns.selection_fields,
-            external_ids: { ...(source.columns.external_ids as Record<string, string>), 'ycloud.io/eip': address },
-          },
-        };
-        rows.set(key, row);
-      }
-      (row.columns.vips as Record<string, string>)[v.vip] = (source.columns.vips as Record<string, string>)[v.vip];
-    }
-    const list = [...rows.values()].sort((a, b) => (a.key < b.key ? -1 : 1));
-    if (!list.length) return empty;
-    return {
-      owner,
-      rows: list,
-      memberships: [
-        {
-          owner,
-          table: 'Logical_Router',
-          key: vpcRouterKey(vpcName),
-          column: 'load_balancer',
-          members: list.map((r) => ref('Load_Balancer', r.key)),
-        },
-      ],
-      mapEntries: [],
-    };
+    const onRouter: LoadBalancerSpec[] = t.loadBalancers
+      .filter((lb) => !lb.perChassis)
+      .map((lb) => ({
+        ...lb,
+        key: `${lb.key}:router`,
+        name: `${lb.name}_router`,
+        attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
+        externalIds: { ...lb.externalIds, 'ycloud.io/eip': address },
+        frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
+      }));
+    const { rows, memberships } = buildLoadBalancers(owner, onRouter);
+    return { owner, rows, memberships, mapEntries: [] };
   }
 
   private warn(svc: V1Service, reason: string, message: string): undefined {

@@ -1,5 +1,6 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import { endpointsForPort, formatBackends, parseSlices, selectBackends } from './endpoints';
+import { formatBackends, selectBackends } from '../lb/load-balancer.builder';
+import { endpointsForPort, parseSlices } from './endpoints';
 import type { TranslationWarning } from './service-context';
 
 function slice(conditions: Array<{ ready?: boolean; serving?: boolean; terminating?: boolean }>): V1EndpointSlice {

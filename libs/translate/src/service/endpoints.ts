@@ -1,14 +1,7 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
-import { compareIpPort, hostPort, isValidPort, parseIp, type IpFamily, type IpPort, type ParsedIp } from './ip';
+import type { LbBackend } from '../lb/load-balancer.model';
+import { isValidPort, parseIp, type IpFamily, type ParsedIp } from './ip';
 import type { TranslationWarning } from './service-context';
-
-/** One endpoint address at one port, as a Service port resolves it. */
-export interface ResolvedEndpoint extends IpPort {
-  nodeName?: string;
-  ready: boolean;
-  /** Serving but terminating: used only when no endpoint is ready (kube-proxy's fallback). */
-  servingTerminating: boolean;
-}
 
 interface SlicePort {
   name: string;
@@ -20,7 +13,8 @@ interface SliceEndpoint {
   ip: ParsedIp;
   nodeName?: string;
   ready: boolean;
-  servingTerminating: boolean;
+  serving: boolean;
+  terminating: boolean;
 }
 
 /** An EndpointSlice checked once: its valid ports and endpoints. */
@@ -74,7 +68,7 @@ function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: T
     // keeps a terminating endpoint ready=true, and kube-proxy uses it.
     const ready = c.ready !== false;
     const serving = c.serving ?? c.ready !== false;
-    endpoints.push({ ip, nodeName: ep.nodeName, ready, servingTerminating: serving && c.terminating === true });
+    endpoints.push({ ip, nodeName: ep.nodeName, ready, serving, terminating: c.terminating === true });
   });
   return endpoints;
 }
@@ -100,35 +94,24 @@ export function parseSlices(slices: V1EndpointSlice[], warnings: TranslationWarn
 }
 
 /**
- * Endpoints of one Service port: each slice maps the port by name and protocol to its own target port number,
+ * Backends of one Service port: each slice maps the port by name and protocol to its own target port number,
  * which is how named targetPorts resolve differently per Pod.
  */
-export function endpointsForPort(slices: ParsedSlice[], portName: string, protocol: string): ResolvedEndpoint[] {
-  const out: ResolvedEndpoint[] = [];
+export function endpointsForPort(slices: ParsedSlice[], portName: string, protocol: string): LbBackend[] {
+  const out: LbBackend[] = [];
   for (const slice of slices) {
     const sp = slice.ports.find((p) => p.name === portName && p.protocol === protocol);
     if (!sp) continue;
-    for (const ep of slice.endpoints) out.push({ ...ep, port: sp.port });
+    for (const ep of slice.endpoints) {
+      out.push({
+        address: ep.ip,
+        port: sp.port,
+        node: ep.nodeName,
+        ready: ep.ready,
+        serving: ep.serving,
+        terminating: ep.terminating,
+      });
+    }
   }
   return out;
-}
-
-/**
- * Backends for one VIP family: ready endpoints, or when none is ready the serving-and-terminating ones (so
- * connections drain instead of failing during a rollout). `nodeName` restricts to one node's endpoints, with the
- * fallback applied per node, as kube-proxy does for Local policies. Deduplicated and sorted.
- */
-export function selectBackends(endpoints: ResolvedEndpoint[], family: IpFamily, nodeName?: string): IpPort[] {
-  const candidates = endpoints.filter(
-    (e) => e.ip.family === family && (nodeName === undefined || e.nodeName === nodeName),
-  );
-  let chosen = candidates.filter((e) => e.ready);
-  if (chosen.length === 0) chosen = candidates.filter((e) => e.servingTerminating);
-  const unique = new Map<string, IpPort>();
-  for (const e of chosen) unique.set(hostPort(e.ip, e.port), { ip: e.ip, port: e.port });
-  return [...unique.values()].sort(compareIpPort);
-}
-
-export function formatBackends(backends: IpPort[]): string {
-  return backends.map((b) => hostPort(b.ip, b.port)).join(',');
 }

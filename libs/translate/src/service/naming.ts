@@ -1,6 +1,5 @@
 /** Names and keys of the rows a Service owns. Stable: they are how apply finds rows again. */
-
-export type LbProtocol = 'tcp' | 'udp' | 'sctp';
+import type { LbProtocol } from '../lb/load-balancer.model';
 
 /** The per-protocol load balancer: every cluster-wide VIP of the Service for that protocol, both families. */
 export function serviceLbKey(namespace: string, name: string, protocol: LbProtocol): string {

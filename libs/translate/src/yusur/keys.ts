@@ -2,7 +2,7 @@
  * Row keys and OVN names of what a YusurService owns. `svc` is `namespace/name`; OVN names use `namespace.name`
  * (namespaces and names have no dots in the first part, so the split is unambiguous).
  */
-import type { LbProtocol } from '../service/naming';
+import type { LbProtocol } from '../lb/load-balancer.model';
 
 const dotted = (svc: string): string => svc.replace('/', '.');
 

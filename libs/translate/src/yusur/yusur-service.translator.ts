@@ -9,9 +9,18 @@ import {
   macFromIp,
   parseCidr,
 } from '@ycloud/api';
-import { DesiredMembership, DesiredRow, Owner, ref } from '@ycloud/ovn';
-import { compareIp, hostPort, isValidPort, parseIp, type ParsedIp } from '../service/ip';
-import type { LbProtocol } from '../service/naming';
+import { DesiredRow, Owner, ref } from '@ycloud/ovn';
+import { buildLoadBalancers } from '../lb/load-balancer.builder';
+import { lbOptions } from '../lb/lb-options';
+import {
+  lbProtocolOf,
+  type LbAttachment,
+  type LbBackend,
+  type LbProtocol,
+  type LoadBalancerSpec,
+} from '../lb/load-balancer.model';
+import { cmp } from '../lb/order';
+import { isValidPort, parseIp, type ParsedIp } from '../service/ip';
 import { keys as topoKeys } from '../topology/keys';
 import { TranslateError, TranslateResult, failed } from '../topology/result';
 import { activeGatewayNode } from '../topology/vpc.translator';
@@ -80,11 +89,6 @@ export interface YusurTranslation {
   systemIps?: Record<string, string>;
 }
 
-const PROTOCOLS: Record<string, LbProtocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
-const DEFAULT_AFFINITY_TIMEOUT = 10800;
-const MAX_AFFINITY_TIMEOUT = 65535;
-const OFFLOAD_SELECTION_FIELDS = ['ip_dst', 'ip_src', 'tp_dst', 'tp_src'];
-
 /** The first two hosts of a link network: the service-gateway's side and the peer's. */
 export function linkAddresses(cidrText: string): { gateway: string; peer: string; prefix: number } | undefined {
   const cidr = parseCidr(cidrText, true);
@@ -106,13 +110,9 @@ export function eipModeOf(service: YusurService, serviceVpc: string, backends: Y
 interface PortPlan {
   protocol: LbProtocol;
   port: number;
-  /** Backend "ip:port" list per family. */
-  backends: (family: ParsedIp['family'], among: YusurBackend[]) => string;
+  /** The LB backends of some resolved backends at this port (named target ports resolve per backend). */
+  backends: (among: YusurBackend[]) => LbBackend[];
 }
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const sortKeys = <T>(o: Record<string, T>): Record<string, T> =>
-  Object.fromEntries(Object.entries(o).sort(([a], [b]) => cmp(a, b)));
 
 /** A ClusterIP never crosses VPCs: say how many backends it leaves out. */
 function warnAboutForeignBackends(foreign: number, vpc: string, warnings: TranslateError[]): void {
@@ -150,7 +150,7 @@ function uniqueBackends(all: YusurBackend[], warnings: TranslateError[]): YusurB
 function portPlans(service: YusurService, errors: TranslateError[]): PortPlan[] {
   const ports: PortPlan[] = [];
   (service.spec.ports ?? []).forEach((p, i) => {
-    const protocol = PROTOCOLS[p.protocol ?? 'TCP'];
+    const protocol = lbProtocolOf(p.protocol);
     if (!protocol || !isValidPort(p.port)) {
       errors.push({ reason: 'InvalidPort', field: `spec.ports[${i}]`, message: 'protocol or port is invalid' });
       return;
@@ -159,14 +159,14 @@ function portPlans(service: YusurService, errors: TranslateError[]): PortPlan[] 
     ports.push({
       protocol,
       port: p.port,
-      backends: (family, among) =>
-        among
-          .filter((b) => b.healthy !== false)
-          .map((b) => ({ ip: parseIp(b.address)!, port: typeof target === 'number' ? target : b.namedPorts?.[target] }))
-          .filter((x): x is { ip: ParsedIp; port: number } => x.ip.family === family && isValidPort(x.port))
-          .sort((a, b) => compareIp(a.ip, b.ip) || a.port - b.port)
-          .map((x) => hostPort(x.ip, x.port))
-          .join(','),
+      backends: (among) =>
+        among.flatMap((b): LbBackend[] => {
+          const port = typeof target === 'number' ? target : b.namedPorts?.[target];
+          if (!isValidPort(port)) return [];
+          // A YusurService backend has no readiness of its own: ycloud's probes (healthy) decide.
+          const address = parseIp(b.address) as ParsedIp;
+          return [{ address, port, ready: true, serving: true, terminating: false, healthy: b.healthy !== false }];
+        }),
     });
   });
   return ports;
@@ -192,30 +192,43 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
   const ports = portPlans(service, errors);
   if (errors.length) return { result: failed(errors), eipMode, backendVpcs };
 
-  const policy = lbPolicy(service, ctx, warnings);
-  const lb = (
-    key: string,
-    name: string,
-    protocol: LbProtocol,
-    vips: Record<string, string>,
-    scope: string,
-    selectionFields = policy.selectionFields,
-  ) => ({
-    table: 'Load_Balancer',
-    key,
-    owner,
-    columns: {
-      name,
-      protocol,
-      vips: sortKeys(vips),
-      options: policy.options,
-      selection_fields: selectionFields,
-      external_ids: { 'ycloud.io/scope': scope, 'ycloud.io/service': svc, 'ycloud.io/vpc': ctx.vpc },
-    },
-  });
-  const rows: DesiredRow[] = [];
-  const memberships: DesiredMembership[] = [];
+  const affinity =
+    service.spec.sessionAffinity === 'ClientIP'
+      ? { timeoutSeconds: service.spec.sessionAffinityTimeoutSeconds, field: 'spec.sessionAffinityTimeoutSeconds' }
+      : undefined;
+  const options = lbOptions({ affinity, offloadSelectionFields: ctx.offloadSelectionFields }, (issue) =>
+    warnings.push(issue),
+  );
   const protocols = [...new Set(ports.map((p) => p.protocol))].sort();
+  /** One LB per protocol with a VIP per (address, port) of that protocol. */
+  const perProtocol = (
+    key: (svc: string, protocol: LbProtocol) => string,
+    name: (svc: string, protocol: LbProtocol) => string,
+    scope: 'cluster' | 'eip',
+    attachment: LbAttachment,
+    addresses: ParsedIp[],
+    among: YusurBackend[],
+  ): LoadBalancerSpec[] =>
+    protocols.map((protocol) => ({
+      key: key(svc, protocol),
+      name: name(svc, protocol),
+      protocol,
+      attachment,
+      externalIds: { 'ycloud.io/scope': scope, 'ycloud.io/service': svc, 'ycloud.io/vpc': ctx.vpc },
+      options,
+      frontends: addresses.flatMap((address) =>
+        ports
+          .filter((p) => p.protocol === protocol)
+          .map((p) => ({
+            address,
+            port: p.port,
+            scope: scope === 'eip' ? ('external' as const) : ('cluster' as const),
+            backends: p.backends(among),
+          })),
+      ),
+    }));
+  const specs: LoadBalancerSpec[] = [];
+  const rows: DesiredRow[] = [];
 
   // ClusterIPs: same-VPC backends only.
   const local = backends.filter((b) => b.vpc === ctx.vpc);
@@ -223,22 +236,8 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
   const clusterIps = (ctx.clusterIPs ?? []).map((t) => parseIp(t)).filter((ip): ip is ParsedIp => !!ip);
   if (clusterIps.length) {
     warnAboutForeignBackends(foreign, ctx.vpc, warnings);
-    const lbs: DesiredRow[] = [];
-    for (const protocol of protocols) {
-      const vips: Record<string, string> = {};
-      for (const ip of clusterIps)
-        for (const p of ports.filter((x) => x.protocol === protocol))
-          vips[hostPort(ip, p.port)] = p.backends(ip.family, local);
-      lbs.push(lb(yusurKeys.clusterLb(svc, protocol), yusurNames.clusterLb(svc, protocol), protocol, vips, 'cluster'));
-    }
-    rows.push(...lbs);
-    memberships.push({
-      owner,
-      table: 'Load_Balancer_Group',
-      key: topoKeys.lbGroup(ctx.vpc),
-      column: 'load_balancer',
-      members: lbs.map((r) => ref('Load_Balancer', r.key)),
-    });
+    const group = { kind: 'switch-group' as const, key: topoKeys.lbGroup(ctx.vpc) };
+    specs.push(...perProtocol(yusurKeys.clusterLb, yusurNames.clusterLb, 'cluster', group, clusterIps, local));
   }
 
   const out: YusurTranslation = { result: failed([]), eipMode, backendVpcs };
@@ -249,64 +248,30 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
   } else if (eip && eipIp && eipIp.family !== 'IPv4') {
     warnings.push({ reason: 'InvalidEip', field: 'spec.scenarios.eip', message: 'EIPs are IPv4 only' });
   } else if (eip && eipIp) {
-    const eipLbs: DesiredRow[] = [];
+    const attachment: LbAttachment =
+      eipMode === 'vpc' ? { kind: 'vpc-router', key: topoKeys.vpcRouter(ctx.vpc) } : { kind: 'service-gateway' };
     const among = eipMode === 'vpc' ? local : backends;
-    for (const protocol of protocols) {
-      const vips: Record<string, string> = {};
-      for (const p of ports.filter((x) => x.protocol === protocol))
-        vips[hostPort(eipIp, p.port)] = p.backends('IPv4', among);
-      // On the service-gateway, `selection_fields` are required, not an offload nicety: the dp_hash select group
-      // costs one more recirculation, and the EIP path (pool gateway NAT, LB, force SNAT) on one chassis would then
-      // exceed the userspace datapath's limit of 6 and drop every first SYN (ADR 0004).
-      const fields =
-        eipMode === 'service-gateway' && !policy.selectionFields.length ? OFFLOAD_SELECTION_FIELDS : undefined;
-      eipLbs.push(lb(yusurKeys.eipLb(svc, protocol), yusurNames.eipLb(svc, protocol), protocol, vips, 'eip', fields));
-    }
+    const eipLbs = perProtocol(yusurKeys.eipLb, yusurNames.eipLb, 'eip', attachment, [eipIp], among);
     if (eipMode === 'vpc') {
-      rows.push(...eipLbs);
-      memberships.push({
-        owner,
-        table: 'Logical_Router',
-        key: topoKeys.vpcRouter(ctx.vpc),
-        column: 'load_balancer',
-        members: eipLbs.map((r) => ref('Load_Balancer', r.key)),
-      });
+      specs.push(...eipLbs);
     } else {
-      const gw = serviceGatewayRows(svc, owner, eip.address, eip.pool, backends, eipLbs, ctx, warnings);
+      const lbKeys = eipLbs.filter((l) => l.frontends.length).map((l) => l.key);
+      const gw = serviceGatewayRows(svc, owner, eip.address, eip.pool, backends, lbKeys, ctx, warnings);
       if ('errors' in gw) return { ...out, result: failed(gw.errors) };
       if (gw.rows.length) {
-        rows.push(...eipLbs, ...gw.rows);
+        specs.push(...eipLbs);
+        rows.push(...gw.rows);
         out.gatewayChassis = gw.chassis;
         out.systemIps = gw.systemIps;
       }
     }
   }
+  const built = buildLoadBalancers(owner, specs, [], (issue) => warnings.push({ ...issue, field: 'spec.ports' }));
+  rows.push(...built.rows);
+  const memberships = built.memberships;
   rows.sort((a, b) => cmp(a.table, b.table) || cmp(a.key, b.key));
   out.result = { ok: true, state: { owner, rows, memberships }, warnings };
   return out;
-}
-
-function lbPolicy(
-  service: YusurService,
-  ctx: YusurTranslationContext,
-  warnings: TranslateError[],
-): { options: Record<string, string>; selectionFields: string[] } {
-  const options: Record<string, string> = { reject: 'true' };
-  let selectionFields = ctx.offloadSelectionFields ? [...OFFLOAD_SELECTION_FIELDS] : [];
-  if (service.spec.sessionAffinity === 'ClientIP') {
-    let timeout = service.spec.sessionAffinityTimeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT;
-    if (!Number.isInteger(timeout) || timeout < 1) timeout = DEFAULT_AFFINITY_TIMEOUT;
-    if (timeout <= MAX_AFFINITY_TIMEOUT) options.affinity_timeout = String(timeout);
-    else {
-      selectionFields = ['ip_src'];
-      warnings.push({
-        reason: 'AffinityTimeoutTooLong',
-        field: 'spec.sessionAffinityTimeoutSeconds',
-        message: `OVN supports affinity up to ${MAX_AFFINITY_TIMEOUT}s; hashing on the client address instead`,
-      });
-    }
-  }
-  return { options: sortKeys(options), selectionFields };
 }
 
 /**
@@ -321,7 +286,7 @@ function serviceGatewayRows(
   eipAddress: string,
   poolName: string,
   backends: YusurBackend[],
-  eipLbs: DesiredRow[],
+  eipLbKeys: string[],
   ctx: YusurTranslationContext,
   warnings: TranslateError[],
 ): { rows: DesiredRow[]; chassis?: string; systemIps?: Record<string, string> } | { errors: TranslateError[] } {
@@ -376,7 +341,7 @@ function serviceGatewayRows(
       columns: {
         name: yusurNames.gatewayRouter(svc),
         options: { chassis, lb_force_snat_ip: 'router_ip' },
-        load_balancer: eipLbs.map((r) => ref('Load_Balancer', r.key)),
+        load_balancer: eipLbKeys.map((key) => ref('Load_Balancer', key)),
         // The EIP and pool let a restarted controller know which EIPs service-gateways serve before it reconciles.
         external_ids: {
           'ycloud.io/role': 'service-gateway',

@@ -1,0 +1,3 @@
+export * from './load-balancer.model';
+export * from './lb-options';
+export * from './load-balancer.builder';

@@ -1,0 +1,167 @@
+import type { YusurService } from '@ycloud/api';
+import { translateService } from '../service/service.translator';
+import { parseIp, type ParsedIp } from '../service/ip';
+import { translateYusurService } from '../yusur/yusur-service.translator';
+import { buildLoadBalancers, selectBackends } from './load-balancer.builder';
+import { lbOptions, type LbOptionsIssue } from './lb-options';
+import type { LbBackend, LoadBalancerSpec } from './load-balancer.model';
+
+const ip = (text: string): ParsedIp => parseIp(text) as ParsedIp;
+const backend = (address: string, extra: Partial<LbBackend> = {}): LbBackend => ({
+  address: ip(address),
+  port: 8080,
+  ready: true,
+  serving: true,
+  terminating: false,
+  ...extra,
+});
+const owner = { kind: 'Test', name: 'ns/t' };
+
+describe('lbOptions', () => {
+  it('rejects without backends and keeps affinity within OVN 16-bit timeout', () => {
+    const issues: LbOptionsIssue[] = [];
+    const o = lbOptions({ affinity: { timeoutSeconds: 600, field: 'f' } }, (i) => issues.push(i));
+    expect(o).toEqual({ reject: true, affinityTimeout: 600, selectionFields: [] });
+    expect(issues).toEqual([]);
+  });
+
+  it('warns about an unusable timeout and uses the default', () => {
+    const issues: LbOptionsIssue[] = [];
+    const o = lbOptions({ affinity: { timeoutSeconds: 0, field: 'f' } }, (i) => issues.push(i));
+    expect(o.affinityTimeout).toBe(10800);
+    expect(issues).toEqual([expect.objectContaining({ reason: 'InvalidAffinityTimeout', field: 'f' })]);
+  });
+
+  it('serves a timeout above 65535 by hashing on the client address, with a warning', () => {
+    const issues: LbOptionsIssue[] = [];
+    const o = lbOptions({ affinity: { timeoutSeconds: 86400, field: 'f' }, offloadSelectionFields: true }, (i) =>
+      issues.push(i),
+    );
+    expect(o).toEqual({ reject: true, selectionFields: ['ip_src'] });
+    expect(issues.map((i) => i.reason)).toEqual(['AffinityTimeoutTooLong']);
+  });
+});
+
+describe('selectBackends', () => {
+  it('takes ready healthy backends, else serving-terminating ones, per node when asked', () => {
+    const all = [
+      backend('10.0.0.3', { node: 'a' }),
+      backend('10.0.0.2', { node: 'a', healthy: false }),
+      backend('10.0.0.4', { node: 'b', ready: false, terminating: true }),
+      backend('fd00::1', { node: 'a' }),
+    ];
+    expect(selectBackends(all, 'IPv4').map((b) => b.ip.address)).toEqual(['10.0.0.3']);
+    expect(selectBackends(all, 'IPv4', 'b').map((b) => b.ip.address)).toEqual(['10.0.0.4']);
+    expect(selectBackends(all, 'IPv6').map((b) => b.ip.address)).toEqual(['fd00::1']);
+  });
+});
+
+describe('buildLoadBalancers', () => {
+  const spec = (over: Partial<LoadBalancerSpec>): LoadBalancerSpec => ({
+    key: 'lb:t',
+    name: 'T',
+    protocol: 'tcp',
+    attachment: { kind: 'switch-group', key: 'lbg:blue' },
+    externalIds: { 'ycloud.io/z': '1', 'ycloud.io/a': '2' },
+    options: { reject: true, selectionFields: [] },
+    frontends: [],
+    ...over,
+  });
+
+  it('builds one row per spec with frontends, attached where the spec says, first VIP wins', () => {
+    const issues: string[] = [];
+    const built = buildLoadBalancers(
+      owner,
+      [
+        spec({
+          frontends: [
+            { address: ip('10.96.0.2'), port: 80, scope: 'cluster', backends: [backend('10.0.0.1')] },
+            { address: ip('10.96.0.1'), port: 80, scope: 'cluster', backends: [] },
+            { address: ip('10.96.0.2'), port: 80, scope: 'external', backends: [] },
+          ],
+        }),
+        spec({ key: 'lb:r', attachment: { kind: 'vpc-router', key: 'lr:blue' }, frontends: [] }),
+        spec({
+          key: 'lb:gw',
+          attachment: { kind: 'service-gateway' },
+          frontends: [{ address: ip('172.16.0.1'), port: 80, scope: 'external', backends: [] }],
+        }),
+      ],
+      [],
+      (i) => issues.push(i.reason),
+    );
+    expect(built.rows.map((r) => r.key)).toEqual(['lb:gw', 'lb:t']);
+    const t = built.rows[1].columns;
+    expect(t.vips).toEqual({ '10.96.0.1:80': '', '10.96.0.2:80': '10.0.0.1:8080' });
+    expect(Object.keys(t.vips as object)).toEqual(['10.96.0.1:80', '10.96.0.2:80']);
+    expect(Object.keys(t.external_ids as object)).toEqual(['ycloud.io/a', 'ycloud.io/z']);
+    expect(issues).toEqual(['DuplicateVip']);
+    // The service-gateway's LB is referenced by its router row, not by a membership; it must hash on the 5-tuple.
+    expect(built.rows[0].columns.selection_fields).toEqual(['ip_dst', 'ip_src', 'tp_dst', 'tp_src']);
+    expect(built.memberships).toEqual([
+      expect.objectContaining({ table: 'Load_Balancer_Group', key: 'lbg:blue', members: [expect.anything()] }),
+    ]);
+  });
+
+  it("gives a per-chassis LB one backends variable per chassis with that node's backends", () => {
+    const built = buildLoadBalancers(
+      owner,
+      [
+        spec({
+          perChassis: { family: 4 },
+          frontends: [
+            {
+              address: ip('10.96.0.1'),
+              port: 80,
+              scope: 'cluster',
+              backends: [backend('10.0.0.1', { node: 'a' }), backend('10.0.0.2', { node: 'b' })],
+            },
+          ],
+        }),
+      ],
+      [
+        { name: 'a', chassis: 'ch-a' },
+        { name: 'b', chassis: 'ch-b' },
+      ],
+    );
+    expect(built.rows[0].columns.options).toEqual({ 'address-family': 'ipv4', reject: 'true', template: 'true' });
+    expect(built.mapEntries.map((m) => [m.key, Object.values(m.entries)])).toEqual([
+      ['ctv:ch-a', ['10.0.0.1:8080', '10.96.0.1']],
+      ['ctv:ch-b', ['10.0.0.2:8080', '10.96.0.1']],
+    ]);
+  });
+});
+
+describe('one LB policy for Services and YusurServices', () => {
+  it('both warn about a bad affinity timeout and both use the default', () => {
+    const service = translateService(
+      {
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: {
+          clusterIPs: ['10.96.0.1'],
+          ports: [{ port: 80 }],
+          sessionAffinity: 'ClientIP',
+          sessionAffinityConfig: { clientIP: { timeoutSeconds: -5 } },
+        },
+      },
+      [],
+      { vpc: 'blue', lbGroupKey: 'lbg:blue' },
+    );
+    const yusur = translateYusurService(
+      {
+        apiVersion: 'sdn.ycloud.io/v1alpha1',
+        kind: 'YusurService',
+        metadata: { name: 'web', namespace: 'shop' },
+        spec: { backends: [], ports: [{ port: 80 }], sessionAffinity: 'ClientIP', sessionAffinityTimeoutSeconds: -5 },
+      } as unknown as YusurService,
+      { vpc: 'blue', vpcs: [], eipPools: [], backends: [], clusterIPs: ['10.96.0.2'] },
+    );
+    expect(service.warnings.map((w) => w.field)).toEqual(['spec.sessionAffinityConfig.clientIP.timeoutSeconds']);
+    expect(yusur.result.ok && yusur.result.warnings.map((w) => w.reason)).toEqual(['InvalidAffinityTimeout']);
+    const options = (rows: Array<{ columns: Record<string, unknown> }>) => rows.map((r) => r.columns.options);
+    expect(options(service.state.rows)).toEqual([{ affinity_timeout: '10800', reject: 'true' }]);
+    expect(yusur.result.ok && options(yusur.result.state.rows)).toEqual([
+      { affinity_timeout: '10800', reject: 'true' },
+    ]);
+  });
+});

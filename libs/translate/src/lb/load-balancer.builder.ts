@@ -1,0 +1,253 @@
+import {
+  ownerMapKeyPrefix,
+  ref,
+  type DesiredMapEntries,
+  type DesiredMembership,
+  type DesiredRow,
+  type Owner,
+} from '@ycloud/ovn';
+import { chassisTemplateVarKey } from '../service/naming';
+import { compareIp, compareIpPort, hostPort, type IpFamily, type IpPort } from '../service/ip';
+import { OFFLOAD_SELECTION_FIELDS } from './lb-options';
+import type {
+  LbBackend,
+  LbFrontend,
+  LbNode,
+  LbOptions,
+  LbProtocol,
+  LoadBalancerSpec,
+  VipScope,
+} from './load-balancer.model';
+import { cmp, sortKeys } from './order';
+
+/** One VIP as built, so callers can find VIPs by scope and address. */
+export interface BuiltVip {
+  /** Key of the Load_Balancer row holding it. */
+  lb: string;
+  /** The `vips` map key, e.g. `10.96.0.10:80`, `[fd00::10]:80`, or `^YC_..._VIP4_0:80` on a template LB. */
+  vip: string;
+  /** The address (for a template VIP, the value its variable takes on every chassis). */
+  address: string;
+  port: number;
+  protocol: LbProtocol;
+  scope: VipScope;
+  /** Served by node-local backends only (a per-chassis template LB). */
+  local: boolean;
+}
+
+/** The rows, attachments and per-chassis variables of a set of LoadBalancerSpecs. */
+export interface BuiltLoadBalancers {
+  /** Load_Balancer rows, sorted by key. */
+  rows: DesiredRow[];
+  /** One per switch group / VPC router, in the order the specs first name them; members sorted by key. */
+  memberships: DesiredMembership[];
+  /** Chassis_Template_Var entries of per-chassis LBs, one per chassis, sorted. */
+  mapEntries: DesiredMapEntries[];
+  /** Sorted by LB key, then VIP. */
+  vips: BuiltVip[];
+}
+
+/** A VIP the builder left out, for the source to report against its own object. */
+export interface LbBuildIssue {
+  reason: string;
+  message: string;
+}
+
+/**
+ * The backends that serve a frontend: healthy ready ones, or when none is ready the serving-and-terminating ones
+ * (so connections drain instead of failing during a rollout, as kube-proxy does). `node` restricts the choice to
+ * one node's backends, with the fallback applied per node. Deduplicated and sorted.
+ */
+export function selectBackends(backends: LbBackend[], family: IpFamily, node?: string): IpPort[] {
+  const candidates = backends.filter(
+    (b) => b.address.family === family && b.healthy !== false && (node === undefined || b.node === node),
+  );
+  let chosen = candidates.filter((b) => b.ready);
+  if (chosen.length === 0) chosen = candidates.filter((b) => b.serving && b.terminating);
+  const unique = new Map<string, IpPort>();
+  for (const b of chosen) unique.set(hostPort(b.address, b.port), { ip: b.address, port: b.port });
+  return [...unique.values()].sort(compareIpPort);
+}
+
+/** A Load_Balancer.vips value: `ip:port,ip:port`. */
+export function formatBackends(backends: IpPort[]): string {
+  return backends.map((b) => hostPort(b.ip, b.port)).join(',');
+}
+
+function optionsColumn(options: LbOptions, extra: Record<string, string> = {}): Record<string, string> {
+  const columns: Record<string, string> = { ...extra };
+  if (options.reject) columns.reject = 'true';
+  if (options.affinityTimeout !== undefined) columns.affinity_timeout = String(options.affinityTimeout);
+  return sortKeys(columns);
+}
+
+function selectionFieldsOf(spec: LoadBalancerSpec): string[] {
+  // On a service-gateway, selection_fields are required, not an offload nicety: the dp_hash select group costs one
+  // more recirculation, and the EIP path (pool gateway NAT, LB, force SNAT) on one chassis would then exceed the
+  // userspace datapath's limit of 6 and drop every first SYN (ADR 0004).
+  if (spec.attachment.kind === 'service-gateway' && spec.options.selectionFields.length === 0) {
+    return [...OFFLOAD_SELECTION_FIELDS];
+  }
+  return spec.options.selectionFields;
+}
+
+/** A literal LB: every VIP maps to its backends directly. The first frontend of an address and port wins. */
+function literalRow(
+  owner: Owner,
+  spec: LoadBalancerSpec,
+  vipsOut: BuiltVip[],
+  warn: (issue: LbBuildIssue) => void,
+): DesiredRow | undefined {
+  const chosen: Array<[LbFrontend, string]> = [];
+  const seen = new Map<string, VipScope>();
+  for (const f of spec.frontends) {
+    const vip = hostPort(f.address, f.port);
+    const earlier = seen.get(vip);
+    if (earlier) {
+      // The same address and port twice (an external IP equal to a node address, say). Node VIPs repeat by design
+      // when nodes share an address, so only other clashes are worth a warning.
+      if (earlier !== f.scope || f.scope !== 'node') {
+        warn({
+          reason: 'DuplicateVip',
+          message: `${spec.protocol} VIP ${vip} (${f.scope}) is already a ${earlier} VIP; ignored`,
+        });
+      }
+      continue;
+    }
+    seen.set(vip, f.scope);
+    chosen.push([f, vip]);
+    vipsOut.push({
+      lb: spec.key,
+      vip,
+      address: f.address.address,
+      port: f.port,
+      protocol: spec.protocol,
+      scope: f.scope,
+      local: false,
+    });
+  }
+  if (chosen.length === 0) return undefined;
+  chosen.sort(([a], [b]) => compareIp(a.address, b.address) || a.port - b.port);
+  const vips = Object.fromEntries(
+    chosen.map(([f, vip]) => [vip, formatBackends(selectBackends(f.backends, f.address.family, f.backendNode))]),
+  );
+  return {
+    table: 'Load_Balancer',
+    key: spec.key,
+    owner,
+    columns: {
+      name: spec.name,
+      protocol: spec.protocol,
+      vips,
+      options: optionsColumn(spec.options),
+      selection_fields: selectionFieldsOf(spec),
+      external_ids: sortKeys(spec.externalIds),
+    },
+  };
+}
+
+/**
+ * A template LB (options:template=true). Each VIP key is `^VIPVAR:port` and its backends `^BACKENDSVAR`; every
+ * chassis's Chassis_Template_Var gives BACKENDSVAR only that node's backends. See docs/adr/0002.
+ */
+function perChassisRow(
+  owner: Owner,
+  spec: LoadBalancerSpec & { perChassis: { family: 4 | 6 } },
+  nodes: LbNode[],
+  varsByChassis: Map<string, Record<string, string>>,
+  vipsOut: BuiltVip[],
+): DesiredRow | undefined {
+  const { family } = spec.perChassis;
+  const ipFamily: IpFamily = family === 4 ? 'IPv4' : 'IPv6';
+  const frontends = spec.frontends.filter((f) => f.address.family === ipFamily);
+  if (frontends.length === 0) return undefined;
+  const prefix = ownerMapKeyPrefix(owner);
+  const distinct = [...new Map(frontends.map((f) => [f.address.address, f.address])).values()].sort(compareIp);
+  const vipVar = new Map(distinct.map((ip, n) => [ip.address, `${prefix}VIP${family}_${n}`]));
+  const vips: Record<string, string> = {};
+  for (const f of frontends) {
+    const addressVar = vipVar.get(f.address.address) as string;
+    const vip = `^${addressVar}:${f.port}`;
+    if (vip in vips) continue;
+    const backendsVar = `${prefix}${spec.protocol.toUpperCase()}${f.port}_BACKENDS${family}`;
+    vips[vip] = `^${backendsVar}`;
+    vipsOut.push({
+      lb: spec.key,
+      vip,
+      address: f.address.address,
+      port: f.port,
+      protocol: spec.protocol,
+      scope: f.scope,
+      local: true,
+    });
+    for (const node of nodes) {
+      let vars = varsByChassis.get(node.chassis);
+      if (!vars) varsByChassis.set(node.chassis, (vars = {}));
+      vars[addressVar] = f.address.address;
+      vars[backendsVar] = formatBackends(selectBackends(f.backends, ipFamily, node.name));
+    }
+  }
+  return {
+    table: 'Load_Balancer',
+    key: spec.key,
+    owner,
+    columns: {
+      name: spec.name,
+      protocol: spec.protocol,
+      vips: sortKeys(vips),
+      options: optionsColumn(spec.options, { template: 'true', 'address-family': `ipv${family}` }),
+      selection_fields: selectionFieldsOf(spec),
+      external_ids: sortKeys(spec.externalIds),
+    },
+  };
+}
+
+/**
+ * The one builder from LoadBalancerSpecs to Northbound rows: Load_Balancer rows (a spec without frontends gives
+ * none), their membership in switch groups and VPC routers, and the per-chassis variables of template LBs. Pure:
+ * the same specs give the same rows, byte for byte. `nodes` matter only for per-chassis specs.
+ */
+export function buildLoadBalancers(
+  owner: Owner,
+  specs: LoadBalancerSpec[],
+  nodes: LbNode[] = [],
+  warn: (issue: LbBuildIssue) => void = () => undefined,
+): BuiltLoadBalancers {
+  const rows: DesiredRow[] = [];
+  const vips: BuiltVip[] = [];
+  const varsByChassis = new Map<string, Record<string, string>>();
+  const attached = new Map<string, { table: string; key: string; members: string[] }>();
+  for (const spec of specs) {
+    const row = spec.perChassis
+      ? perChassisRow(owner, spec as LoadBalancerSpec & { perChassis: { family: 4 | 6 } }, nodes, varsByChassis, vips)
+      : literalRow(owner, spec, vips, warn);
+    if (!row) continue;
+    rows.push(row);
+    const a = spec.attachment;
+    if (a.kind === 'service-gateway') continue;
+    const table = a.kind === 'switch-group' ? 'Load_Balancer_Group' : 'Logical_Router';
+    const id = `${table}\0${a.key}`;
+    let entry = attached.get(id);
+    if (!entry) attached.set(id, (entry = { table, key: a.key, members: [] }));
+    entry.members.push(row.key);
+  }
+  rows.sort((a, b) => cmp(a.key, b.key));
+  vips.sort((a, b) => cmp(a.lb, b.lb) || cmp(a.vip, b.vip));
+  const memberships: DesiredMembership[] = [...attached.values()].map((m) => ({
+    owner,
+    table: m.table,
+    key: m.key,
+    column: 'load_balancer',
+    members: m.members.sort(cmp).map((k) => ref('Load_Balancer', k)),
+  }));
+  const mapEntries: DesiredMapEntries[] = [...varsByChassis.entries()]
+    .sort(([a], [b]) => cmp(a, b))
+    .map(([chassis, entries]) => ({
+      owner,
+      table: 'Chassis_Template_Var',
+      key: chassisTemplateVarKey(chassis),
+      column: 'variables',
+      entries: sortKeys(entries),
+    }));
+  return { rows, memberships, mapEntries, vips };
+}
