@@ -2,7 +2,14 @@ import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { PROXIED_SERVICES_SELECTOR } from '@ycloud/api';
 import { Informer, KubeClient, KubeObject, Logger, Resources, SERVICE_NAME_LABEL } from '@ycloud/k8s';
 import { CommandRunner, runChecked } from '../ovs/command-runner';
-import { NODEPORT_TABLE, NodePortRule, nodePortRules, renderNodePortTable } from './nodeport.rules';
+import {
+  NODEPORT_TABLE,
+  NodePortRule,
+  conntrackDeleteArgs,
+  nodePortRules,
+  renderNodePortTable,
+  staleConntrackEntries,
+} from './nodeport.rules';
 
 /**
  * Keeps `table ip ycloud` in the node's host namespace equal to the NodePort rules `rules` returns.
@@ -10,6 +17,7 @@ import { NODEPORT_TABLE, NodePortRule, nodePortRules, renderNodePortTable } from
  */
 export class NodePortProgrammer {
   private applied?: string;
+  private appliedRules: NodePortRule[] = [];
   private queued = false;
   private chain: Promise<void> = Promise.resolve();
   /** Oldest change not yet in the table, and when the table last matched: the proxy health kube-proxy reports. */
@@ -61,6 +69,13 @@ export class NodePortProgrammer {
     await runChecked(this.runner, 'nft', ['-f', '-'], { input: text });
     this.applied = text;
     this.log(`nodeports: ${rules.length} ${rules.map((r) => `${r.protocol}/${r.nodePort}`).join(' ')}`.trim());
+    // Only after the new rules are in: a flushed flow's next packet must meet them, not the old DNAT.
+    for (const stale of staleConntrackEntries(this.appliedRules, rules)) {
+      const r = await this.runner.run('conntrack', conntrackDeleteArgs(stale));
+      // Exit 1 with "0 flow entries" is the usual case (no client had a flow): nothing to report.
+      if (r.code !== 0 && !/0 flow entries/.test(r.stderr)) this.log(`nodeports: conntrack: ${r.stderr.trim()}`);
+    }
+    this.appliedRules = rules;
   }
 
   private async tableExists(): Promise<boolean> {
