@@ -233,9 +233,10 @@ export class ServiceEipController {
       lbGroupKey,
       nodes: [],
     });
+    // Local-policy LBs too, as literal LBs: EIP traffic meets the router on its gateway chassis, not on a node, so
+    // "Local" there means only that the client address is kept, which the router LB does (no SNAT on this path).
     const onRouter: LoadBalancerSpec[] = t.loadBalancers
-      .filter((lb) => !lb.perChassis)
-      .map((lb) => ({
+      .map(({ perChassis: _local, ...lb }) => ({
         ...lb,
         key: `${lb.key}:router`,
         name: `${lb.name}_router`,
