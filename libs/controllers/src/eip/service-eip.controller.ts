@@ -1,14 +1,18 @@
 import type { V1EndpointSlice, V1PortStatus, V1Service } from '@kubernetes/client-node';
 import { API_VERSION, ControllerConfig, Eip, Vpc } from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
-import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
+import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
 import {
   buildLoadBalancers,
+  lbProtocolOf,
   loadBalancerSourceRanges,
+  sourceRangeDropMatches,
   translateService,
+  type GuardedAddress,
   type LoadBalancerSpec,
+  type SourceRange,
 } from '@ycloud/translate';
-import { lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
+import { keys, lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache, ObjectReference } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 
@@ -16,6 +20,9 @@ import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 export const EIP_ANNOTATION = 'ycloud.io/eip';
 /** Annotation naming the EipPool a LoadBalancer Service's address is allocated from. */
 export const EIP_POOL_ANNOTATION = 'ycloud.io/eip-pool';
+/** Priority of the source-range drop ACLs (ycloud owns no other ACL on a transit switch). */
+const SOURCE_RANGE_ACL_PRIORITY = 2000;
+
 /** Label on Eips the controller created for a Service (deleted with it); the value is `<namespace>.<name>`. */
 export const SERVICE_EIP_LABEL = 'ycloud.io/service';
 
@@ -96,13 +103,51 @@ export class ServiceEipController {
       if (svc.status?.loadBalancer?.ingress?.length) await this.writeIngress(svc, []);
       return { owner, rows: [], memberships: [], mapEntries: [] };
     }
-    const desired = this.routerLoadBalancers(svc, address, owner);
+    const desired = this.withSourceRanges(this.routerLoadBalancers(svc, address, owner), svc, address, ranges.ranges);
     const ports = ingressPorts(svc);
     const ingress = svc.status?.loadBalancer?.ingress ?? [];
     const current = ingress.length === 1 ? ingress[0] : undefined;
     if (current?.ip !== address || canonicalPorts(current.ports) !== canonicalPorts(ports))
       await this.writeIngress(svc, [address], ports);
     return desired;
+  }
+
+  /**
+   * loadBalancerSourceRanges in OVN: a drop ACL per protocol on the EIP pool's transit switch, which EIP traffic
+   * crosses with its client address and the EIP still as destination (the VPC router's LB rewrites it after).
+   * Only with the router LBs in place: without them nothing answers on the address anyway.
+   */
+  private withSourceRanges(state: DesiredState, svc: V1Service, address: string, ranges: SourceRange[]): DesiredState {
+    const vpc = this.deps.vpcs.get(this.deps.vpcForNamespace(svc.metadata!.namespace!));
+    const pool = vpc?.spec.externalGateway?.eipPool;
+    if (!pool || state.rows.length === 0) return state;
+    const guarded = { address, ports: [] as GuardedAddress['ports'] };
+    for (const p of svc.spec?.ports ?? []) {
+      const protocol = lbProtocolOf(p.protocol);
+      if (protocol && Number.isInteger(p.port)) guarded.ports.push({ protocol, port: p.port });
+    }
+    const acls: DesiredRow[] = [...sourceRangeDropMatches(guarded, ranges)].map(([protocol, match]) => ({
+      table: 'ACL',
+      key: `acl:ServiceEip:${state.owner.name}:${protocol}`,
+      owner: state.owner,
+      columns: {
+        name: `${state.owner.name}`.slice(0, 63),
+        priority: SOURCE_RANGE_ACL_PRIORITY,
+        direction: 'from-lport',
+        match,
+        action: 'drop',
+        external_ids: { 'ycloud.io/service': state.owner.name, 'ycloud.io/eip': address },
+      },
+    }));
+    if (!acls.length) return state;
+    const membership = {
+      owner: state.owner,
+      table: 'Logical_Switch',
+      key: keys.poolTransitSwitch(pool),
+      column: 'acls',
+      members: acls.map((a) => ref('ACL', a.key)),
+    };
+    return { ...state, rows: [...state.rows, ...acls], memberships: [...state.memberships, membership] };
   }
 
   /** An Eip without an address says why in its Ready condition (pool exhausted, address taken): tell the Service. */
@@ -235,15 +280,14 @@ export class ServiceEipController {
     });
     // Local-policy LBs too, as literal LBs: EIP traffic meets the router on its gateway chassis, not on a node, so
     // "Local" there means only that the client address is kept, which the router LB does (no SNAT on this path).
-    const onRouter: LoadBalancerSpec[] = t.loadBalancers
-      .map(({ perChassis: _local, ...lb }) => ({
-        ...lb,
-        key: `${lb.key}:router`,
-        name: `${lb.name}_router`,
-        attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
-        externalIds: { ...lb.externalIds, 'ycloud.io/eip': address },
-        frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
-      }));
+    const onRouter: LoadBalancerSpec[] = t.loadBalancers.map(({ perChassis: _local, ...lb }) => ({
+      ...lb,
+      key: `${lb.key}:router`,
+      name: `${lb.name}_router`,
+      attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
+      externalIds: { ...lb.externalIds, 'ycloud.io/eip': address },
+      frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
+    }));
     const { rows, memberships } = buildLoadBalancers(owner, onRouter);
     return { owner, rows, memberships, mapEntries: [] };
   }

@@ -1,5 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { SOURCE_RANGES_ANNOTATION, loadBalancerSourceRanges } from './source-ranges';
+import { SOURCE_RANGES_ANNOTATION, loadBalancerSourceRanges, sourceRangeDropMatches } from './source-ranges';
 
 const svc = (ranges?: string[], annotation?: string): V1Service => ({
   metadata: { name: 'lb', namespace: 'ns', annotations: annotation ? { [SOURCE_RANGES_ANNOTATION]: annotation } : {} },
@@ -47,5 +47,36 @@ describe('loadBalancerSourceRanges', () => {
         message: '"nonsense" is not a CIDR (address/prefix)',
       },
     ]);
+  });
+});
+
+describe('sourceRangeDropMatches', () => {
+  const guarded = {
+    address: '172.16.0.50',
+    ports: [
+      { protocol: 'tcp' as const, port: 443 },
+      { protocol: 'tcp' as const, port: 80 },
+      { protocol: 'udp' as const, port: 53 },
+    ],
+  };
+  const v4 = (cidr: string) => ({ family: 'IPv4' as const, cidr });
+
+  it('drops each protocol from outside the ranges of the address family', () => {
+    const m = sourceRangeDropMatches(guarded, [
+      v4('172.16.0.100/32'),
+      v4('10.0.0.0/8'),
+      { family: 'IPv6', cidr: 'fd00::/8' },
+    ]);
+    expect([...m.entries()]).toEqual([
+      ['tcp', 'ip4.dst == 172.16.0.50 && tcp.dst == {80, 443} && ip4.src != {172.16.0.100/32, 10.0.0.0/8}'],
+      ['udp', 'ip4.dst == 172.16.0.50 && udp.dst == 53 && ip4.src != {172.16.0.100/32, 10.0.0.0/8}'],
+    ]);
+  });
+
+  it('no ranges or a /0: nothing to drop; only other-family ranges: everyone of this family is dropped', () => {
+    expect(sourceRangeDropMatches(guarded, []).size).toBe(0);
+    expect(sourceRangeDropMatches(guarded, [v4('0.0.0.0/0')]).size).toBe(0);
+    const m = sourceRangeDropMatches(guarded, [{ family: 'IPv6', cidr: 'fd00::/8' }]);
+    expect(m.get('udp')).toBe('ip4.dst == 172.16.0.50 && udp.dst == 53');
   });
 });

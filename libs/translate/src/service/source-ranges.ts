@@ -98,3 +98,35 @@ function compressV6(parts: string[]): string {
   if (best.len < 2) return parts.join(':');
   return `${parts.slice(0, best.at).join(':')}::${parts.slice(best.at + best.len).join(':')}`;
 }
+
+/** What a source-range filter guards: one external address and the ports it serves. */
+export interface GuardedAddress {
+  address: string;
+  ports: Array<{ protocol: 'tcp' | 'udp' | 'sctp'; port: number }>;
+}
+
+/**
+ * Pure: the OVN ACL matches that drop traffic to `guarded` from outside `ranges`, one per protocol, or none when
+ * the ranges let everyone in (no ranges, or a /0 of the address's family). Written for a `from-lport` drop ACL on
+ * the switch the traffic crosses before the router load balancer rewrites the destination (the EIP pool's
+ * transit switch): router policies come after DNAT in OVN 23.03's pipeline and cannot see the EIP any more.
+ */
+export function sourceRangeDropMatches(guarded: GuardedAddress, ranges: SourceRange[]): Map<string, string> {
+  const out = new Map<string, string>();
+  if (ranges.length === 0 || guarded.ports.length === 0) return out;
+  const dst = parseIp(guarded.address);
+  if (!dst) return out;
+  const ipField = dst.family === 'IPv4' ? 'ip4' : 'ip6';
+  const allowed = ranges.filter((r) => r.family === dst.family).map((r) => r.cidr);
+  if (allowed.some((c) => c.endsWith('/0'))) return out;
+  const byProtocol = new Map<string, number[]>();
+  for (const p of guarded.ports) byProtocol.set(p.protocol, [...(byProtocol.get(p.protocol) ?? []), p.port]);
+  for (const [protocol, ports] of [...byProtocol.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    const unique = [...new Set(ports)].sort((a, b) => a - b);
+    const portMatch = unique.length === 1 ? `${unique[0]}` : `{${unique.join(', ')}}`;
+    // No range of this family: nobody of this family may connect.
+    const src = allowed.length ? ` && ${ipField}.src != {${allowed.join(', ')}}` : '';
+    out.set(protocol, `${ipField}.dst == ${dst.address} && ${protocol}.dst == ${portMatch}${src}`);
+  }
+  return out;
+}
