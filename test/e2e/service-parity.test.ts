@@ -297,6 +297,87 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     });
   });
 
+  it('should allow pods to hairpin back to themselves through services', async () => {
+    await core.createNamespacedService({ namespace: NS, body: service('hairpin', 'web') });
+    const ip = await clusterIP('hairpin');
+    // web-0 is the Service's only backend: it reaches itself through its own ClusterIP.
+    await until(
+      'web-0 through its own Service',
+      () => tcp('web-0', ip, 9000),
+      (r) => r === 'web-0',
+    );
+    for (let i = 0; i < 3; i++) expect(await tcp('web-0', ip, 9000)).toBe('web-0');
+  });
+
+  it('should work after the service has been recreated', async () => {
+    await core.createNamespacedService({ namespace: NS, body: service('recreated', 'web') });
+    const first = await clusterIP('recreated');
+    await until(
+      'the Service',
+      () => tcp('client', first, 9000),
+      (r) => r === 'web-0',
+    );
+    await core.deleteNamespacedService({ namespace: NS, name: 'recreated' });
+    await until(
+      'the Service gone',
+      () => tcp('client', first, 9000),
+      (r) => r.startsWith('error'),
+    );
+    await core.createNamespacedService({ namespace: NS, body: service('recreated', 'web') });
+    const second = await clusterIP('recreated');
+    await until(
+      'the recreated Service',
+      () => tcp('client', second, 9000),
+      (r) => r === 'web-0',
+    );
+  });
+
+  it('should serve endpoints on same port and different protocols', async () => {
+    await sb.kubelet.createPod({
+      name: 'dual-0',
+      namespace: NS,
+      labels: { app: 'dual' },
+      serve: ['tcp:5353', 'udp:5353'],
+    });
+    const ports = [
+      { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 5353 as never },
+      { name: 'dns-udp', protocol: 'UDP', port: 53, targetPort: 5353 as never },
+    ];
+    await core.createNamespacedService({ namespace: NS, body: service('dual', 'dual', { ports }) });
+    const ip = await clusterIP('dual');
+    const netns = await podNetns('client');
+    await until(
+      'TCP 53',
+      () => tcp('client', ip, 53),
+      (r) => r === 'dual-0',
+    );
+    await until(
+      'UDP 53',
+      () => udpFrom(netns, ip, 53, 40153),
+      (r) => r === 'dual-0',
+    );
+  });
+
+  it('should be able to switch session affinity for service with type clusterIP', async () => {
+    await Promise.all(
+      ['aff-0', 'aff-1', 'aff-2'].map((name) =>
+        sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'aff' }, serve: ['tcp:9000'] }),
+      ),
+    );
+    await core.createNamespacedService({ namespace: NS, body: service('aff', 'aff') });
+    const ip = await clusterIP('aff');
+    const backendsOf10 = async () => {
+      const s = await sb.kubelet.traffic({ namespace: NS, name: 'client' }, 'tcp', ip, 9000, 10, 2_000);
+      return s.errors.length ? ['errors'] : Object.keys(s.replies).sort();
+    };
+    await until('spread over backends', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
+    await patchService('aff', { spec: { sessionAffinity: 'ClientIP' } });
+    const sticky = await until('one backend', backendsOf10, (b) => b.length === 1 && b[0] !== 'errors');
+    for (let i = 0; i < 2; i++) expect(await backendsOf10()).toEqual(sticky);
+    await patchService('aff', { spec: { sessionAffinity: 'None', sessionAffinityConfig: null } });
+    await until('spread again', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
+  });
+
   it('YusurService Pod backends follow Pod readiness as a Service does; Ready means serving, Programmed means in OVN', async () => {
     const kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
     type Svc = YusurService & KubeObject;
