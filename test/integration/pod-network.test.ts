@@ -1,6 +1,7 @@
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { IP_ALLOCATION_ANNOTATION, parseControllerConfig, parseIpAllocationAnnotation } from '@ycloud/api';
-import { ControllerManager, NODE_ALLOCATION_ANNOTATION } from '@ycloud/controllers';
+import { NODE_ALLOCATION_ANNOTATION } from '@ycloud/api';
+import { ControllerManager } from '@ycloud/controllers';
 import { KubeClient, Logger } from '@ycloud/k8s';
 import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
 

@@ -1,9 +1,10 @@
 import { CoreV1Api, DiscoveryV1Api, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
-import { parseControllerConfig } from '@ycloud/api';
+import { CHASSIS_ANNOTATION, SERVICE_NAME_LABEL, parseControllerConfig } from '@ycloud/api';
 import { ControllerManager } from '@ycloud/controllers';
 import { KubeClient, Logger } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
 import { KubeControlPlane, OvnCentral, eventually } from '@ycloud/testbed';
+import { translateManifests, type KubeObject } from '@ycloud/translate';
 
 /**
  * The Service controller against a real kube-apiserver (with the EndpointSlice controller) and a real OVN
@@ -51,7 +52,7 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
   }
   function slice(svc: string, ips: string[], ready = true): V1EndpointSlice {
     return {
-      metadata: { name: `${svc}-manual`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+      metadata: { name: `${svc}-manual`, namespace: 'default', labels: { [SERVICE_NAME_LABEL]: svc } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready } })),
@@ -156,5 +157,58 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
     await core.deleteNamespacedService({ namespace: 'default', name: 'a' });
     await eventually(lbs, (l) => l.length === 1, 'only the foreign LB left');
     expect((await lbs())[0]).toMatchObject({ name: 'someone-elses', vips: { '192.0.2.1:80': '192.0.2.2:80' } });
+  });
+
+  it("keys a Node's per-chassis variables by its ycloud.io/chassis annotation, exactly as `ycloud translate` does", async () => {
+    manager ??= await startController(); // also when run alone (-t chassis)
+    const node = await core.createNode({
+      body: { metadata: { name: 'node-a', annotations: { [CHASSIS_ANNOTATION]: 'chassis-of-node-a' } } },
+    });
+    const svc = await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'local', namespace: 'default' },
+        spec: { internalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, targetPort: 8080 as never }] },
+      },
+    });
+    const endpoints = await discovery.createNamespacedEndpointSlice({
+      namespace: 'default',
+      body: { ...slice('local', ['10.16.0.9']), endpoints: [{ addresses: ['10.16.0.9'], nodeName: 'node-a' }] },
+    });
+    const chassisVars = async (): Promise<Array<{ chassis: string; variables: Record<string, string> }>> => {
+      const out = await ovn.nbctl('--format=json', '--columns=chassis,variables', 'list', 'Chassis_Template_Var');
+      const table = JSON.parse(out) as { data: unknown[][] };
+      return table.data.map(([chassis, vars]) => ({
+        chassis: chassis as string,
+        variables: Object.fromEntries((vars as [string, [string, string][]])[1]),
+      }));
+    };
+    const rows = await eventually(
+      chassisVars,
+      (r) => r.some((x) => Object.values(x.variables).includes('10.16.0.9:8080')),
+      'node-local backends in the chassis variables',
+    );
+    // The controller wrote the row under the annotated chassis, not the node name (OVN matches it by chassis name).
+    expect(rows.map((r) => r.chassis)).toEqual(['chassis-of-node-a']);
+    expect(Object.values(rows[0].variables).sort()).toEqual(['10.16.0.9:8080', svc.spec!.clusterIP!].sort());
+
+    // The preview over the same objects, read back from the apiserver, gives the same row and variables.
+    const objects = [
+      { ...node, apiVersion: 'v1', kind: 'Node' },
+      {
+        ...(await core.readNamespacedService({ namespace: 'default', name: 'local' })),
+        apiVersion: 'v1',
+        kind: 'Service',
+      },
+      { ...endpoints, apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' },
+    ] as unknown as KubeObject[];
+    const preview = translateManifests(objects).tables.Chassis_Template_Var;
+    expect(preview.map((r) => [r.columns.chassis, r.contributions?.['Service:default/local']?.variables])).toEqual([
+      ['chassis-of-node-a', rows[0].variables],
+    ]);
+
+    await core.deleteNamespacedService({ namespace: 'default', name: 'local' });
+    await core.deleteNode({ name: 'node-a' });
+    await eventually(chassisVars, (r) => r.length === 0, 'chassis row gone with its Node');
   });
 });

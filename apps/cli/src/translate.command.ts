@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
-import { loadManifests, ManifestError, translateManifests, type IpFamily } from '@ycloud/translate';
+import type { IpFamily } from '@ycloud/api';
+import { loadManifests, ManifestError, translateManifests } from '@ycloud/translate';
 
 /** Where the command writes; injectable so tests capture output. */
 export interface TranslateIo {
@@ -8,7 +9,7 @@ export interface TranslateIo {
   stderr: (text: string) => void;
 }
 
-const FAMILIES: Record<string, IpFamily> = { ipv4: 'IPv4', ipv6: 'IPv6' };
+const FAMILIES: Record<string, IpFamily> = { ipv4: 4, ipv6: 6 };
 
 /** `ycloud translate`: the Northbound rows manifests translate to. Sets `result.exitCode` to 2 for --strict. */
 export function translateCommand(io: TranslateIo, result: { exitCode: number } = { exitCode: 0 }): Command {

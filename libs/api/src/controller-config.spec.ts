@@ -1,4 +1,4 @@
-import { DEFAULT_LOAD_BALANCER_CLASS } from './service-labels';
+import { DEFAULT_LOAD_BALANCER_CLASS } from './names';
 import { ControllerConfigError, parseControllerConfig } from './controller-config';
 
 describe('parseControllerConfig: eip.loadBalancerClass', () => {

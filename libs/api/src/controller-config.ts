@@ -1,5 +1,5 @@
 import { cidrContains, parseCidr, parseIp } from './ipam/ip';
-import { DEFAULT_LOAD_BALANCER_CLASS } from './service-labels';
+import { DEFAULT_LOAD_BALANCER_CLASS } from './names';
 
 /** A subnet the controller creates itself (the default pod subnet, the join subnet). */
 export interface BuiltinSubnetConfig {

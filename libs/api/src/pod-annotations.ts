@@ -1,9 +1,4 @@
-/**
- * The pod annotation the controller writes and the CNI agent reads: where the pod's interface goes and what it
- * is configured with. JSON of `IpAllocationAnnotation`.
- */
-export const IP_ALLOCATION_ANNOTATION = 'ycloud.io/ip-allocation';
-
+/** JSON of IP_ALLOCATION_ANNOTATION (names.ts): where the pod's interface goes and what it is configured with. */
 export interface IpAllocationAnnotation {
   /** Primary address with prefix, e.g. `10.16.0.5/16` (IPv4 when the subnet has IPv4). */
   ip: string;

@@ -123,4 +123,4 @@ export function indexPodsByNode<T extends KubeObject & { spec?: { nodeName?: str
 }
 
 /** The label EndpointSlices carry with their Service's name. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+export { SERVICE_NAME_LABEL } from '@ycloud/api';

@@ -30,8 +30,9 @@ export function bits(family: IpFamily): number {
 /** Parses an IPv4 or IPv6 address (no prefix, no zone); undefined when it is not one. */
 export function parseIp(text: string): IpAddr | undefined {
   if (V4_RE.test(text)) {
-    const v = text.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
-    return { family: 4, value: v };
+    // One BigInt per address: translation parses every endpoint of every Service.
+    const [a, b, c, d] = text.split('.').map(Number);
+    return { family: 4, value: BigInt(a * 0x1000000 + b * 0x10000 + c * 0x100 + d) };
   }
   return parseIpv6(text);
 }
@@ -65,6 +66,34 @@ function parseIpv6(text: string): IpAddr | undefined {
   let v = groups.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
   if (tailV4 !== undefined) v = (v & ~0xffffffffn) | tailV4;
   return { family: 6, value: v };
+}
+
+/** An address with its canonical text (RFC 5952 for IPv6), the form OVN columns and the apiserver hold. */
+export interface ParsedIp extends IpAddr {
+  address: string;
+}
+
+/**
+ * Parses user input that should be one IP address: undefined for anything else (non-strings, CIDRs, zones, host
+ * names, surrounding space, IPv4 octets with leading zeros, which some parsers read as octal).
+ */
+export function parseIpAddress(text: unknown): ParsedIp | undefined {
+  if (typeof text !== 'string') return undefined;
+  const addr = parseIp(text);
+  if (!addr) return undefined;
+  // A valid IPv4 literal is already canonical; skip formatting it (translation parses every endpoint).
+  return { family: addr.family, value: addr.value, address: addr.family === 4 ? text : formatIp(addr) };
+}
+
+/** Numeric order: IPv4 before IPv6, then by address. */
+export function compareIp(a: IpAddr, b: IpAddr): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
+}
+
+/** The family of a Kubernetes `IPv4`/`IPv6` (spec.ipFamilies, EndpointSlice addressType); undefined otherwise. */
+export function ipFamilyOf(kubernetesName: unknown): IpFamily | undefined {
+  return kubernetesName === 'IPv4' ? 4 : kubernetesName === 'IPv6' ? 6 : undefined;
 }
 
 /** Formats an address canonically (RFC 5952 for IPv6: lower case, longest zero run compressed). */

@@ -1,4 +1,4 @@
-import { IP_ALLOCATION_ANNOTATION } from '@ycloud/api';
+import { IP_ALLOCATION_ANNOTATION, NODE_ALLOCATION_ANNOTATION } from '@ycloud/api';
 import { CniError, CniErrorCode } from '../protocol/cni-error';
 
 /**
@@ -7,7 +7,7 @@ import { CniError, CniErrorCode } from '../protocol/cni-error';
  */
 export const POD_ALLOCATION_ANNOTATION = IP_ALLOCATION_ANNOTATION;
 /** Same JSON shape on the Node, for its port `ycloud0` into the join subnet (LSP `node-<nodeName>`). */
-export const NODE_ALLOCATION_ANNOTATION = 'ycloud.io/node-allocation';
+export { NODE_ALLOCATION_ANNOTATION };
 
 export interface AllocatedAddress {
   /** Address with prefix, `10.16.0.5/16` or `fd00:10:16::5/64`. */

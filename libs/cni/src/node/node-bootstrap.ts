@@ -1,9 +1,7 @@
+import { EIP_GATEWAY_LABEL } from '@ycloud/api';
 import { CniAgentConfig } from '../agent/agent-config';
 import { KubeApi, ObjectMeta } from '../k8s/kube-api';
 import { OvsVsctl } from '../ovs/ovs-vsctl';
-
-/** Node label that makes a node an EIP gateway (gets `ovn-bridge-mappings`). */
-export const EIP_GATEWAY_LABEL = 'ycloud.io/eip-gateway';
 
 export interface OvsNodeSettings {
   externalIds: Record<string, string | null>;

@@ -1,7 +1,4 @@
-/** Host -> DPU: which VF the host gave the pod (written by the dpu-host CNI ADD). */
-export const DPU_CONNECTION_DETAILS_ANNOTATION = 'ycloud.io/dpu-connection-details';
-/** DPU -> host: the representor is plugged and OVN-installed, or why not. */
-export const DPU_CONNECTION_STATUS_ANNOTATION = 'ycloud.io/dpu-connection-status';
+export { DPU_CONNECTION_DETAILS_ANNOTATION, DPU_CONNECTION_STATUS_ANNOTATION } from '@ycloud/api';
 
 export interface DpuConnectionDetails {
   pfId: number;

@@ -2,10 +2,7 @@ import { OffloadMode } from '../agent/agent-config';
 import { CommandRunner } from '../ovs/command-runner';
 import { SriovSysfs } from './sriov-sysfs';
 
-/** Node annotation with the node's offload capability (JSON of OffloadReport). */
-export const OFFLOAD_ANNOTATION = 'ycloud.io/offload';
-/** Node label with the mode, for scheduling (`nodeSelector`). */
-export const OFFLOAD_MODE_LABEL = 'ycloud.io/offload-mode';
+export { OFFLOAD_ANNOTATION, OFFLOAD_MODE_LABEL } from '@ycloud/api';
 
 export interface OffloadReport {
   mode: OffloadMode;

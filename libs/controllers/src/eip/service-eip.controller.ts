@@ -1,5 +1,15 @@
 import type { V1EndpointSlice, V1PortStatus, V1Service } from '@kubernetes/client-node';
-import { API_VERSION, ControllerConfig, Eip, Vpc } from '@ycloud/api';
+import {
+  API_VERSION,
+  EIP_ANNOTATION,
+  EIP_POOL_ANNOTATION,
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  SERVICE_EIP_LABEL,
+  type ControllerConfig,
+  type Eip,
+  type Vpc,
+} from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
 import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
 import {
@@ -16,15 +26,8 @@ import { keys, lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache, ObjectReference } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 
-/** Annotation naming an existing Eip for a LoadBalancer Service. */
-export const EIP_ANNOTATION = 'ycloud.io/eip';
-/** Annotation naming the EipPool a LoadBalancer Service's address is allocated from. */
-export const EIP_POOL_ANNOTATION = 'ycloud.io/eip-pool';
 /** Priority of the source-range drop ACLs (ycloud owns no other ACL on a transit switch). */
 const SOURCE_RANGE_ACL_PRIORITY = 2000;
-
-/** Label on Eips the controller created for a Service (deleted with it); the value is `<namespace>.<name>`. */
-export const SERVICE_EIP_LABEL = 'ycloud.io/service';
 
 export interface ServiceEipControllerDeps {
   services: ObjectCache<V1Service>;
@@ -56,7 +59,7 @@ export class ServiceEipController {
   constructor(private readonly deps: ServiceEipControllerDeps) {}
 
   async reconcile(key: string, reason: string): Promise<ApplyRecord> {
-    const owner = { kind: 'ServiceEip', name: key };
+    const owner = { kind: OWNER_KINDS.ServiceEip, name: key };
     const [namespace, name] = key.split('/');
     const svc = this.deps.services.get(key);
     const bound = this.boundEips(namespace, name);
@@ -136,7 +139,7 @@ export class ServiceEipController {
         direction: 'from-lport',
         match,
         action: 'drop',
-        external_ids: { 'ycloud.io/service': state.owner.name, 'ycloud.io/eip': address },
+        external_ids: { [EXTERNAL_IDS.service]: state.owner.name, [EXTERNAL_IDS.eip]: address },
       },
     }));
     if (!acls.length) return state;
@@ -285,7 +288,7 @@ export class ServiceEipController {
       key: `${lb.key}:router`,
       name: `${lb.name}_router`,
       attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
-      externalIds: { ...lb.externalIds, 'ycloud.io/eip': address },
+      externalIds: { ...lb.externalIds, [EXTERNAL_IDS.eip]: address },
       frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
     }));
     const { rows, memberships } = buildLoadBalancers(owner, onRouter);

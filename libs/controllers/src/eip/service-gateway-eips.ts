@@ -1,3 +1,4 @@
+import { EXTERNAL_IDS, SERVICE_GATEWAY_ROLE } from '@ycloud/api';
 /** An EIP a YusurService's service-gateway serves (docs/adr/0004-service-gateway.md). */
 export interface ServiceGatewayEip {
   /** The YusurService, `namespace/name`. */
@@ -39,12 +40,12 @@ export class ServiceGatewayEips {
     return [...this.byService.values()];
   }
 
-  /** Seeds from the service-gateway routers' external_ids (`ycloud.io/eip`, `ycloud.io/eip-pool`). */
+  /** Seeds from the service-gateway routers' external_ids (EIP address and pool). */
   seed(routers: Iterable<NbRow>): void {
     for (const r of routers) {
       const ids = (r.external_ids ?? {}) as Record<string, string>;
-      const [service, pool, address] = [ids['ycloud.io/service'], ids['ycloud.io/eip-pool'], ids['ycloud.io/eip']];
-      if (ids['ycloud.io/role'] !== 'service-gateway' || !service || !pool || !address) continue;
+      const [service, pool, address] = [ids[EXTERNAL_IDS.service], ids[EXTERNAL_IDS.eipPool], ids[EXTERNAL_IDS.eip]];
+      if (ids[EXTERNAL_IDS.role] !== SERVICE_GATEWAY_ROLE || !service || !pool || !address) continue;
       if (!this.byService.has(service)) this.byService.set(service, { service, pool, address });
     }
   }

@@ -1,14 +1,17 @@
 import type { V1Node } from '@kubernetes/client-node';
-import { parseIpAllocationAnnotation, type ControllerConfig, type Subnet } from '@ycloud/api';
+import {
+  NODE_ALLOCATION_ANNOTATION,
+  OWNER_KINDS,
+  parseIpAllocationAnnotation,
+  type ControllerConfig,
+  type Subnet,
+} from '@ycloud/api';
 import { KubeClient, Resources } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
-import { translateChassisTemplateVar } from '@ycloud/translate';
+import { translateNodeChassis } from '@ycloud/translate';
 import { portAllocation, translateNodePort } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { SubnetIpam } from '../ipam/subnet-ipam';
-
-/** The Node annotation the CNI agent reads to plug the node's own port into the VPC (scenario 2). */
-export const NODE_ALLOCATION_ANNOTATION = 'ycloud.io/node-allocation';
 
 export interface NodeNetworkControllerDeps {
   nodes: ObjectCache<V1Node>;
@@ -43,7 +46,7 @@ export class NodeNetworkController {
   async reconcile(name: string, reason: string): Promise<ApplyRecord> {
     this.restoreAll();
     const node = this.deps.nodes.get(name);
-    const owner = { kind: 'Node', name };
+    const owner = { kind: OWNER_KINDS.Node, name };
     if (!node) {
       this.deps.ipam.release(ownerOf(name));
       return this.deps.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, reason);
@@ -60,7 +63,8 @@ export class NodeNetworkController {
       name,
       portAllocation(join, result.ips, { mtu: this.deps.config.mtu, mac: keep.length ? ann?.mac : undefined }),
     );
-    const templateVars = translateChassisTemplateVar({ name, addresses: [] });
+    // Keyed by the chassis the Node names (ycloud.io/chassis), as the Service translation expects.
+    const templateVars = translateNodeChassis(node);
     const state: DesiredState = {
       owner,
       rows: [...port.state.rows, ...templateVars.rows],

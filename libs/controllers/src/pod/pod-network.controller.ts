@@ -1,13 +1,16 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { IP_ALLOCATION_ANNOTATION, parseIpAllocationAnnotation, type ControllerConfig, type Subnet } from '@ycloud/api';
+import {
+  IP_ALLOCATION_ANNOTATION,
+  POD_SUBNET_ANNOTATION,
+  parseIpAllocationAnnotation,
+  type ControllerConfig,
+  type Subnet,
+} from '@ycloud/api';
 import { KubeClient, Resources, TerminalError } from '@ycloud/k8s';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { portAllocation, translatePodPort } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { SubnetIpam } from '../ipam/subnet-ipam';
-
-/** A pod may pick its Subnet with this annotation; otherwise its namespace's Subnet, else the default one. */
-export const POD_SUBNET_ANNOTATION = 'ycloud.io/subnet';
 
 export interface PodNetworkControllerDeps {
   pods: ObjectCache<V1Pod>;

@@ -1,6 +1,7 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { OWNER_KINDS } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
-import { translateService, type ServiceNode, type ServiceTranslationContext } from '@ycloud/translate';
+import { translateServiceFrom, type ServiceInputs } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 
@@ -25,21 +26,28 @@ export interface ServiceLoadBalancerControllerDeps {
  * "nothing may be left for it", which is also how start-up repair removes rows of Services deleted meanwhile.
  */
 export class ServiceLoadBalancerController {
-  constructor(private readonly deps: ServiceLoadBalancerControllerDeps) {}
+  private readonly inputs: ServiceInputs;
+
+  constructor(private readonly deps: ServiceLoadBalancerControllerDeps) {
+    this.inputs = {
+      endpointSlicesFor: (namespace, name) => deps.endpointSlicesFor(namespace, name),
+      nodes: () => deps.nodes.list(),
+      vpcForNamespace: (namespace) => deps.topology.vpcForNamespace(namespace),
+      lbGroupKey,
+      offloadSelectionFields: deps.offloadSelectionFields,
+    };
+  }
 
   async reconcile(key: string, reason: string): Promise<ApplyRecord> {
-    const owner = { kind: 'Service', name: key };
+    const owner = { kind: OWNER_KINDS.Service, name: key };
     const service = this.deps.services.get(key);
     if (!service) {
       return this.deps.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, reason);
     }
     const namespace = service.metadata!.namespace!;
     const name = service.metadata!.name!;
-    const { state, warnings } = translateService(
-      service,
-      this.deps.endpointSlicesFor(namespace, name),
-      this.context(namespace),
-    );
+    // The same path as `ycloud translate` and its script tests: only where the inputs come from differs.
+    const { state, warnings } = translateServiceFrom(service, this.inputs);
     for (const w of warnings) {
       this.deps.events.warning(
         { apiVersion: 'v1', kind: 'Service', namespace, name, uid: service.metadata?.uid },
@@ -49,18 +57,4 @@ export class ServiceLoadBalancerController {
     }
     return this.deps.applier.apply(state, reason);
   }
-
-  private context(namespace: string): ServiceTranslationContext {
-    return {
-      vpc: this.deps.topology.vpcForNamespace(namespace),
-      lbGroupKey,
-      offloadSelectionFields: this.deps.offloadSelectionFields,
-      nodes: this.deps.nodes.list().map(serviceNode),
-    };
-  }
-}
-
-function serviceNode(node: V1Node): ServiceNode {
-  const addresses = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
-  return { name: node.metadata!.name!, addresses };
 }

@@ -23,7 +23,7 @@ import {
 } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import {
-  TranslateError,
+  TranslationIssue,
   DEFAULT_VPC_GATEWAY_KIND,
   TranslateResult,
   activeGatewayNode,
@@ -41,7 +41,7 @@ import { EipAddressBook } from '../eip/eip-addresses';
 /** The custom resources the topology controller reconciles; queue keys are `<Kind>/<name>`. */
 export type TopologyKind = 'Vpc' | 'Subnet' | 'EipPool' | 'Eip';
 type TopologyObject = Vpc | Subnet | EipPool | Eip;
-type Allocated = { ok: true; obj: TopologyObject } | { ok: false; errors: TranslateError[] };
+type Allocated = { ok: true; obj: TopologyObject } | { ok: false; errors: TranslationIssue[] };
 
 export const TOPOLOGY_RESOURCES: Record<TopologyKind, ResourceType> = {
   Vpc: crdType('Vpc'),
@@ -375,7 +375,7 @@ export class TopologyObjectsController {
   }
 }
 
-function describe(e: TranslateError): string {
+function describe(e: TranslationIssue): string {
   return e.field ? `${e.field}: ${e.message}` : e.message;
 }
 

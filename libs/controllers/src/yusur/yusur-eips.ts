@@ -1,10 +1,14 @@
-import { API_VERSION, type ControllerConfig, type Eip, type Vpc, type YusurService } from '@ycloud/api';
+import {
+  API_VERSION,
+  YUSUR_SERVICE_EIP_LABEL,
+  type ControllerConfig,
+  type Eip,
+  type Vpc,
+  type YusurService,
+} from '@ycloud/api';
 import { isNotFound, type KubeClient } from '@ycloud/k8s';
 import type { ObjectCache } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
-
-/** Label on Eips created for a YusurService (deleted with it); value `<namespace>.<name>`. */
-export const YUSUR_SERVICE_EIP_LABEL = 'ycloud.io/yusur-service';
 
 export type EipOutcome =
   { ok: true; address: string; pool: string } | { ok: false; reason: string; message: string } | { ok: 'none' };

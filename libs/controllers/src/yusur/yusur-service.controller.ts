@@ -1,5 +1,6 @@
 import {
   API_VERSION,
+  OWNER_KINDS,
   type BackendCounts,
   type ControllerConfig,
   type EipPool,
@@ -94,7 +95,7 @@ export class YusurServiceController {
   constructor(private readonly deps: YusurServiceControllerDeps) {}
 
   async reconcile(key: string, reason: string): Promise<ApplyRecord> {
-    const owner = { kind: 'YusurService', name: key };
+    const owner = { kind: OWNER_KINDS.YusurService, name: key };
     const svc = this.deps.services.get(key);
     const empty: DesiredState = { owner, rows: [], memberships: [], mapEntries: [] };
     if (!svc || svc.metadata.deletionTimestamp) {

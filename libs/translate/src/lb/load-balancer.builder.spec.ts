@@ -1,12 +1,12 @@
 import type { YusurService } from '@ycloud/api';
 import { translateService } from '../service/service.translator';
-import { parseIp, type ParsedIp } from '../service/ip';
+import { parseIpAddress, type ParsedIp } from '@ycloud/api';
 import { translateYusurService } from '../yusur/yusur-service.translator';
 import { buildLoadBalancers, selectBackends } from './load-balancer.builder';
 import { lbOptions, type LbOptionsIssue } from './lb-options';
 import type { LbBackend, LoadBalancerSpec } from './load-balancer.model';
 
-const ip = (text: string): ParsedIp => parseIp(text) as ParsedIp;
+const ip = (text: string): ParsedIp => parseIpAddress(text) as ParsedIp;
 const backend = (address: string, extra: Partial<LbBackend> = {}): LbBackend => ({
   address: ip(address),
   port: 8080,
@@ -61,9 +61,9 @@ describe('selectBackends', () => {
       backend('10.0.0.4', { node: 'b', ready: false, terminating: true }),
       backend('fd00::1', { node: 'a' }),
     ];
-    expect(selectBackends(all, 'IPv4').map((b) => b.ip.address)).toEqual(['10.0.0.3']);
-    expect(selectBackends(all, 'IPv4', 'b').map((b) => b.ip.address)).toEqual(['10.0.0.4']);
-    expect(selectBackends(all, 'IPv6').map((b) => b.ip.address)).toEqual(['fd00::1']);
+    expect(selectBackends(all, 4).map((b) => b.ip.address)).toEqual(['10.0.0.3']);
+    expect(selectBackends(all, 4, 'b').map((b) => b.ip.address)).toEqual(['10.0.0.4']);
+    expect(selectBackends(all, 6).map((b) => b.ip.address)).toEqual(['fd00::1']);
   });
 });
 

@@ -7,7 +7,8 @@ import {
   type Owner,
 } from '@ycloud/ovn';
 import { chassisTemplateVarKey } from '../service/naming';
-import { compareIp, compareIpPort, hostPort, type IpFamily, type IpPort } from '../service/ip';
+import { compareIp, type IpFamily } from '@ycloud/api';
+import { compareIpPort, hostPort, type IpPort } from './address';
 import { OFFLOAD_SELECTION_FIELDS } from './lb-options';
 import type { LbBackend, LbFrontend, LbNode, LbProtocol, LoadBalancerSpec, VipScope } from './load-balancer.model';
 import { cmp, sortKeys } from './order';
@@ -156,8 +157,7 @@ function perChassisRow(
   vipsOut: BuiltVip[],
 ): DesiredRow | undefined {
   const { family } = spec.perChassis;
-  const ipFamily: IpFamily = family === 4 ? 'IPv4' : 'IPv6';
-  const frontends = spec.frontends.filter((f) => f.address.family === ipFamily);
+  const frontends = spec.frontends.filter((f) => f.address.family === family);
   if (frontends.length === 0) return undefined;
   const prefix = ownerMapKeyPrefix(owner);
   const distinct = [...new Map(frontends.map((f) => [f.address.address, f.address])).values()].sort(compareIp);
@@ -182,7 +182,7 @@ function perChassisRow(
       let vars = varsByChassis.get(node.chassis);
       if (!vars) varsByChassis.set(node.chassis, (vars = {}));
       vars[addressVar] = f.address.address;
-      vars[backendsVar] = formatBackends(selectBackends(f.backends, ipFamily, node.name));
+      vars[backendsVar] = formatBackends(selectBackends(f.backends, family, node.name));
     }
   }
   return {

@@ -4,7 +4,7 @@
  * attached) with their candidate backends and options. One builder (load-balancer.builder.ts) turns them into
  * Load_Balancer rows, so a change to load-balancing behaviour is made and tested once.
  */
-import type { ParsedIp } from '../service/ip';
+import type { ParsedIp } from '@ycloud/api';
 
 /** Protocols an OVN Load_Balancer balances. */
 export type LbProtocol = 'tcp' | 'udp' | 'sctp';

@@ -1,8 +1,9 @@
 import type { DesiredState } from '@ycloud/ovn';
-import type { IpFamily, ServiceNode } from '../service';
+import type { IpFamily } from '@ycloud/api';
+import type { V1Node } from '@kubernetes/client-node';
 import type { KubeObject } from './manifest-loader';
 
-/** A problem in one object that the translation skipped (not fatal). */
+/** How `ycloud translate` prints a TranslationIssue: the object, the field, and the reason in the message. */
 export interface ManifestWarning {
   object: string;
   field: string;
@@ -21,7 +22,8 @@ export interface ManifestContext {
   vpcFamilies: Map<string, IpFamily[]>;
   /** Key of a VPC's Load_Balancer_Group row. */
   lbGroupKey: (vpc: string) => string;
-  nodes: ServiceNode[];
+  /** Nodes in the manifests (NodePort addresses, chassis). */
+  nodes: V1Node[];
   offloadSelectionFields: boolean;
 }
 

@@ -1,25 +1,17 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { SERVICE_NAME_LABEL, translateChassisTemplateVar, translateService, type ServiceNode } from '../service';
-import type { KubeObject } from './manifest-loader';
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
+import { translateNodeChassis, translateServiceFrom, type ServiceInputs } from '../service';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from './manifest-translator';
 
-const CHASSIS_ANNOTATION = 'ycloud.io/chassis';
-
-/** NodePort VIPs listen on a node's InternalIPs; the chassis is the node name unless annotated. */
-export function serviceNodeOf(node: V1Node): ServiceNode {
-  return {
-    name: node.metadata?.name ?? '',
-    chassis: node.metadata?.annotations?.[CHASSIS_ANNOTATION] ?? node.metadata?.name ?? '',
-    addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
-  };
-}
-
-/** Services with their EndpointSlices, and Nodes (NodePort addresses, Chassis_Template_Var rows). */
+/**
+ * Services with their EndpointSlices, and Nodes (NodePort addresses, Chassis_Template_Var rows): the manifests
+ * back the same ServiceInputs the controller backs with its caches.
+ */
 export const serviceManifestTranslator: ManifestTranslator = {
   name: 'service',
   kinds: ['Service', 'discovery.k8s.io/EndpointSlice', 'Node'],
   prepare(objects, ctx) {
-    for (const o of objects) if (kindOf(o) === 'Node') ctx.nodes.push(serviceNodeOf(o as unknown as V1Node));
+    for (const o of objects) if (kindOf(o) === 'Node') ctx.nodes.push(o as unknown as V1Node);
   },
   translate(objects, ctx) {
     const slices = new Map<string, V1EndpointSlice[]>();
@@ -27,22 +19,23 @@ export const serviceManifestTranslator: ManifestTranslator = {
       const id = `${o.metadata.namespace ?? 'default'}/${o.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
       slices.set(id, [...(slices.get(id) ?? []), o as unknown as V1EndpointSlice]);
     }
+    const inputs: ServiceInputs = {
+      endpointSlicesFor: (namespace, name) => slices.get(`${namespace}/${name}`) ?? [],
+      nodes: () => ctx.nodes,
+      vpcForNamespace: (namespace) => vpcOfNamespace(ctx, namespace),
+      ipFamiliesOf: (vpc) => ctx.vpcFamilies.get(vpc),
+      lbGroupKey: ctx.lbGroupKey,
+      offloadSelectionFields: ctx.offloadSelectionFields,
+    };
     const out = objects
-      .filter((o: KubeObject) => kindOf(o) === 'Service')
-      .map((o) => {
-        const service = o as unknown as V1Service;
-        const ns = service.metadata?.namespace ?? 'default';
-        const vpc = vpcOfNamespace(ctx, ns);
-        return translateService(service, slices.get(`${ns}/${service.metadata?.name}`) ?? [], {
-          vpc,
-          lbGroupKey: ctx.lbGroupKey,
-          ipFamilies: ctx.vpcFamilies.get(vpc),
-          offloadSelectionFields: ctx.offloadSelectionFields,
-          nodes: ctx.nodes,
-        });
-      })
-      .map(({ state, warnings }) => ({ state, warnings }));
-    for (const node of ctx.nodes) out.push({ state: translateChassisTemplateVar(node), warnings: [] });
+      .filter((o) => kindOf(o) === 'Service')
+      .map((o) => translateServiceFrom(o as unknown as V1Service, inputs))
+      // The preview prints a warning as object, field and message.
+      .map(({ state, warnings }) => ({
+        state,
+        warnings: warnings.map(({ object, field, message }) => ({ object, field, message })),
+      }));
+    for (const node of ctx.nodes) out.push({ state: translateNodeChassis(node), warnings: [] });
     return out;
   },
 };

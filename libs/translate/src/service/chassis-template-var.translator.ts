@@ -1,3 +1,4 @@
+import { OWNER_KINDS } from '@ycloud/api';
 import type { DesiredState } from '@ycloud/ovn';
 import { chassisTemplateVarKey } from './naming';
 import type { ServiceNode } from './service-context';
@@ -7,7 +8,7 @@ import type { ServiceNode } from './service-context';
  * is left out so apply never compares or overwrites it; Services add their own keys there via DesiredMapEntries.
  */
 export function translateChassisTemplateVar(node: ServiceNode): DesiredState {
-  const owner = { kind: 'Node', name: node.name };
+  const owner = { kind: OWNER_KINDS.Node, name: node.name };
   const chassis = node.chassis ?? node.name;
   return {
     owner,

@@ -1,7 +1,7 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { formatBackends, selectBackends } from '../lb/load-balancer.builder';
 import { endpointsForPort, parseSlices } from './endpoints';
-import type { TranslationWarning } from './service-context';
+import type { ServiceIssue } from './service.translator';
 
 function slice(conditions: Array<{ ready?: boolean; serving?: boolean; terminating?: boolean }>): V1EndpointSlice {
   return {
@@ -13,10 +13,10 @@ function slice(conditions: Array<{ ready?: boolean; serving?: boolean; terminati
 }
 
 const backends = (s: V1EndpointSlice): string[] => {
-  const warnings: TranslationWarning[] = [];
+  const warnings: ServiceIssue[] = [];
   const eps = endpointsForPort(parseSlices([s], warnings), 'http', 'TCP');
   expect(warnings).toEqual([]);
-  return formatBackends(selectBackends(eps, 'IPv4')).split(',').filter(Boolean);
+  return formatBackends(selectBackends(eps, 4)).split(',').filter(Boolean);
 };
 
 describe('endpoint choice (kube-proxy endpointslicecache rules)', () => {

@@ -1,7 +1,8 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import type { LbBackend } from '../lb/load-balancer.model';
-import { isValidPort, parseIp, type IpFamily, type ParsedIp } from './ip';
-import type { TranslationWarning } from './service-context';
+import { SERVICE_NAME_LABEL, ipFamilyOf, parseIpAddress, type ParsedIp } from '@ycloud/api';
+import { isValidPort } from '../lb/address';
+import type { ServiceIssue } from './service.translator';
 
 interface SlicePort {
   name: string;
@@ -24,8 +25,6 @@ export interface ParsedSlice {
   endpoints: SliceEndpoint[];
 }
 
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 /** Does this slice belong to the Service? (Slices are matched by label, as kube-proxy does.) */
 export function sliceBelongsTo(slice: V1EndpointSlice, namespace: string, name: string): boolean {
   return (
@@ -33,13 +32,18 @@ export function sliceBelongsTo(slice: V1EndpointSlice, namespace: string, name: 
   );
 }
 
-function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: TranslationWarning[]): SlicePort[] {
+function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: ServiceIssue[]): SlicePort[] {
   const ports: SlicePort[] = [];
   (slice.ports ?? []).forEach((p, i) => {
     // A port without a number means "all ports", which only applies to Services without ports: nothing to map.
     if (p.port === undefined || p.port === null) return;
     if (!isValidPort(p.port)) {
-      warnings.push({ object, field: `ports[${i}].port`, message: `port ${String(p.port)} is not in 1-65535` });
+      warnings.push({
+        reason: 'InvalidEndpointSlice',
+        object,
+        field: `ports[${i}].port`,
+        message: `port ${String(p.port)} is not in 1-65535`,
+      });
       return;
     }
     ports.push({ name: p.name ?? '', protocol: p.protocol ?? 'TCP', port: p.port });
@@ -47,18 +51,19 @@ function parseSlicePorts(slice: V1EndpointSlice, object: string, warnings: Trans
   return ports;
 }
 
-function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: TranslationWarning[]): SliceEndpoint[] {
-  const family: IpFamily = slice.addressType === 'IPv6' ? 'IPv6' : 'IPv4';
+function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: ServiceIssue[]): SliceEndpoint[] {
+  const family = ipFamilyOf(slice.addressType) ?? 4;
   const endpoints: SliceEndpoint[] = [];
   (slice.endpoints ?? []).forEach((ep, i) => {
     // The API allows several addresses per endpoint but consumers use only the first one (as kube-proxy does).
     const text = ep.addresses?.[0];
-    const ip = parseIp(text);
+    const ip = parseIpAddress(text);
     if (!ip || ip.family !== family) {
       warnings.push({
+        reason: 'InvalidEndpointSlice',
         object,
         field: `endpoints[${i}].addresses[0]`,
-        message: `${JSON.stringify(text)} is not an ${family} address (addressType ${slice.addressType})`,
+        message: `${JSON.stringify(text)} is not an IPv${family} address (addressType ${slice.addressType})`,
       });
       return;
     }
@@ -74,14 +79,19 @@ function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: T
 }
 
 /** Validates slices once; FQDN slices are not something a load balancer can use. */
-export function parseSlices(slices: V1EndpointSlice[], warnings: TranslationWarning[]): ParsedSlice[] {
+export function parseSlices(slices: V1EndpointSlice[], warnings: ServiceIssue[]): ParsedSlice[] {
   const sorted = [...slices].sort((a, b) => (a.metadata?.name ?? '').localeCompare(b.metadata?.name ?? ''));
   const parsed: ParsedSlice[] = [];
   for (const slice of sorted) {
     const name = slice.metadata?.name ?? '';
     const object = `EndpointSlice ${slice.metadata?.namespace ?? 'default'}/${name}`;
-    if (slice.addressType !== 'IPv4' && slice.addressType !== 'IPv6') {
-      warnings.push({ object, field: 'addressType', message: `addressType ${slice.addressType} is not supported` });
+    if (!ipFamilyOf(slice.addressType)) {
+      warnings.push({
+        reason: 'InvalidEndpointSlice',
+        object,
+        field: 'addressType',
+        message: `addressType ${slice.addressType} is not supported`,
+      });
       continue;
     }
     parsed.push({

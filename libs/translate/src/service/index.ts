@@ -1,7 +1,7 @@
-export type { IpFamily } from './ip';
 export * from './naming';
 export * from './service-context';
-export { SERVICE_NAME_LABEL, sliceBelongsTo } from './endpoints';
+export { sliceBelongsTo } from './endpoints';
 export * from './service.translator';
 export * from './chassis-template-var.translator';
+export * from './service-inputs';
 export * from './source-ranges';

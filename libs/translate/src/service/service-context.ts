@@ -1,4 +1,4 @@
-import type { IpFamily } from './ip';
+import type { IpFamily } from '@ycloud/api';
 
 /** A node as Service translation needs it: where its chassis is and which addresses take NodePort traffic. */
 export interface ServiceNode {
@@ -25,15 +25,6 @@ export interface ServiceTranslationContext {
   offloadSelectionFields?: boolean;
   /** Nodes for NodePort VIPs and for Local traffic policies. Order does not matter. */
   nodes?: ServiceNode[];
-}
-
-/** A problem with user input: the named field was skipped. The controller turns these into Events. */
-export interface TranslationWarning {
-  /** Kind/namespace/name of the object at fault, e.g. `Service default/web` or `EndpointSlice default/web-abc`. */
-  object: string;
-  /** Field path within it, e.g. `spec.ports[1].protocol`. */
-  field: string;
-  message: string;
 }
 
 export function resolveLbGroupKey(ctx: ServiceTranslationContext): string {

@@ -1,5 +1,7 @@
 import type { V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { EXTERNAL_IDS, OWNER_KINDS, ipFamilyOf, parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
 import type { DesiredState, Owner } from '@ycloud/ovn';
+import { isValidPort } from '../lb/address';
 import { buildLoadBalancers, type BuiltVip } from '../lb/load-balancer.builder';
 import { lbOptions } from '../lb/lb-options';
 import {
@@ -11,19 +13,23 @@ import {
   type LbProtocol,
   type LoadBalancerSpec,
 } from '../lb/load-balancer.model';
+import type { TranslationIssue } from '../translation-issue';
 import { endpointsForPort, parseSlices, sliceBelongsTo } from './endpoints';
-import { isValidPort, parseIp, type IpFamily, type ParsedIp } from './ip';
 import { serviceLbKey, serviceLbName, serviceLocalLbKey, serviceLocalLbName } from './naming';
-import { resolveLbGroupKey, type ServiceTranslationContext, type TranslationWarning } from './service-context';
+import { resolveLbGroupKey, type ServiceTranslationContext } from './service-context';
 
 export type { VipScope } from '../lb/load-balancer.model';
 
 /** One VIP of the Service's load balancers, so callers can split them by scope. */
 export type ServiceVip = BuiltVip;
 
+/** A TranslationIssue of a Service translation: always says which object and field. */
+export type ServiceIssue = TranslationIssue & { object: string; field: string };
+
 export interface ServiceTranslation {
   state: DesiredState;
-  warnings: TranslationWarning[];
+  /** Each names its object (the Service or one of its EndpointSlices) and field. */
+  warnings: ServiceIssue[];
   vips: ServiceVip[];
   /** The Service as the load-balancer model sees it; other placements (the EIP on a VPC router) start from it. */
   loadBalancers: LoadBalancerSpec[];
@@ -43,7 +49,7 @@ interface Addresses {
 
 /** Builds a Service translation; a class only to keep the per-call state (warnings, context) in one place. */
 class ServiceTranslationBuilder {
-  readonly warnings: TranslationWarning[] = [];
+  readonly warnings: ServiceIssue[] = [];
   private readonly namespace: string;
   private readonly name: string;
   private readonly object: string;
@@ -58,8 +64,8 @@ class ServiceTranslationBuilder {
     this.namespace = service.metadata?.namespace ?? 'default';
     this.name = service.metadata?.name ?? '';
     this.object = `Service ${this.namespace}/${this.name}`;
-    this.owner = { kind: 'Service', name: `${this.namespace}/${this.name}` };
-    this.families = ctx.ipFamilies ?? ['IPv4', 'IPv6'];
+    this.owner = { kind: OWNER_KINDS.Service, name: `${this.namespace}/${this.name}` };
+    this.families = ctx.ipFamilies ?? [4, 6];
   }
 
   build(): ServiceTranslation {
@@ -91,19 +97,19 @@ class ServiceTranslationBuilder {
     return this.assemble(byProtocol, addresses);
   }
 
-  private warn(field: string, message: string): void {
-    this.warnings.push({ object: this.object, field, message });
+  private warn(field: string, message: string, reason = 'InvalidServiceSpec'): void {
+    this.warnings.push({ reason, object: this.object, field, message });
   }
 
   /** A served IP of user input, or a warning naming the field. */
   private checkIp(text: string | undefined, field: string): ParsedIp | undefined {
-    const ip = parseIp(text);
+    const ip = parseIpAddress(text);
     if (!ip) {
       this.warn(field, `${JSON.stringify(text)} is not an IP address`);
       return undefined;
     }
     if (!this.families.includes(ip.family)) {
-      this.warn(field, `${ip.family} address ${ip.address} is not served by VPC ${this.ctx.vpc}`);
+      this.warn(field, `IPv${ip.family} address ${ip.address} is not served by VPC ${this.ctx.vpc}`);
       return undefined;
     }
     return ip;
@@ -128,14 +134,16 @@ class ServiceTranslationBuilder {
       });
     }
     // NodePorts listen in the Service's own families only (kube-proxy runs one proxier per family).
-    const serviceFamilies = new Set<string>(spec.ipFamilies?.length ? spec.ipFamilies : cluster.map((ip) => ip.family));
+    const serviceFamilies = new Set<IpFamily | undefined>(
+      spec.ipFamilies?.length ? spec.ipFamilies.map(ipFamilyOf) : cluster.map((ip) => ip.family),
+    );
     const nodes = (this.ctx.nodes ?? [])
       .map((n) => ({
         name: n.name,
         chassis: n.chassis ?? n.name,
         // Node addresses come from Node status, not from the Service: skip unusable ones quietly.
         addresses: n.addresses
-          .map((a) => parseIp(a))
+          .map((a) => parseIpAddress(a))
           .filter((ip): ip is ParsedIp => !!ip && this.families.includes(ip.family) && serviceFamilies.has(ip.family)),
       }))
       .sort((a, b) => a.name.localeCompare(b.name));
@@ -224,15 +232,15 @@ class ServiceTranslationBuilder {
           }
         : undefined;
     return lbOptions({ affinity, offloadSelectionFields: this.ctx.offloadSelectionFields }, (issue) =>
-      this.warn(issue.field, issue.message),
+      this.warn(issue.field, issue.message, issue.reason),
     );
   }
 
   private externalIds(protocol: LbProtocol): Record<string, string> {
     return {
-      'ycloud.io/protocol': protocol,
-      'ycloud.io/service': `${this.namespace}/${this.name}`,
-      'ycloud.io/vpc': this.ctx.vpc,
+      [EXTERNAL_IDS.protocol]: protocol,
+      [EXTERNAL_IDS.service]: `${this.namespace}/${this.name}`,
+      [EXTERNAL_IDS.vpc]: this.ctx.vpc,
     };
   }
 
@@ -252,14 +260,14 @@ class ServiceTranslationBuilder {
         frontends: frontends.regular,
       });
       for (const family of [4, 6] as const) {
-        const local = frontends.local.filter((f) => f.address.family === (family === 4 ? 'IPv4' : 'IPv6'));
+        const local = frontends.local.filter((f) => f.address.family === family);
         if (local.length === 0) continue;
         specs.push({
           key: serviceLocalLbKey(this.namespace, this.name, protocol, family),
           name: serviceLocalLbName(this.namespace, this.name, protocol, family),
           protocol,
           attachment,
-          externalIds: { ...this.externalIds(protocol), 'ycloud.io/traffic-policy': 'Local' },
+          externalIds: { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
           options,
           perChassis: { family },
           frontends: local,
@@ -272,7 +280,7 @@ class ServiceTranslationBuilder {
   private assemble(byProtocol: Map<LbProtocol, ProtocolFrontends>, addresses: Addresses): ServiceTranslation {
     const loadBalancers = this.loadBalancers(byProtocol);
     const built = buildLoadBalancers(this.owner, loadBalancers, addresses.nodes, (issue) =>
-      this.warn('spec', issue.message),
+      this.warn('spec', issue.message, issue.reason),
     );
     const { rows, memberships, mapEntries } = built;
     return {

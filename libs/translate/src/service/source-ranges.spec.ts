@@ -14,9 +14,9 @@ describe('loadBalancerSourceRanges', () => {
   it('canonicalises the field, clearing host bits, and deduplicates', () => {
     expect(loadBalancerSourceRanges(svc(['10.1.2.3/8', '10.0.0.0/8', '2001:DB8::1/32', '0.0.0.0/0']))).toEqual({
       ranges: [
-        { family: 'IPv4', cidr: '10.0.0.0/8' },
-        { family: 'IPv6', cidr: '2001:db8::/32' },
-        { family: 'IPv4', cidr: '0.0.0.0/0' },
+        { family: 4, cidr: '10.0.0.0/8' },
+        { family: 6, cidr: '2001:db8::/32' },
+        { family: 4, cidr: '0.0.0.0/0' },
       ],
       errors: [],
     });
@@ -24,11 +24,11 @@ describe('loadBalancerSourceRanges', () => {
 
   it('reads the annotation when the field is empty; the field wins when both are set', () => {
     expect(loadBalancerSourceRanges(svc(undefined, '172.16.0.0/24, 192.168.1.7/32')).ranges).toEqual([
-      { family: 'IPv4', cidr: '172.16.0.0/24' },
-      { family: 'IPv4', cidr: '192.168.1.7/32' },
+      { family: 4, cidr: '172.16.0.0/24' },
+      { family: 4, cidr: '192.168.1.7/32' },
     ]);
     expect(loadBalancerSourceRanges(svc(['1.2.3.0/24'], '172.16.0.0/24')).ranges).toEqual([
-      { family: 'IPv4', cidr: '1.2.3.0/24' },
+      { family: 4, cidr: '1.2.3.0/24' },
     ]);
   });
 
@@ -59,13 +59,13 @@ describe('sourceRangeDropMatches', () => {
       { protocol: 'udp' as const, port: 53 },
     ],
   };
-  const v4 = (cidr: string) => ({ family: 'IPv4' as const, cidr });
+  const v4 = (cidr: string) => ({ family: 4 as const, cidr });
 
   it('drops each protocol from outside the ranges of the address family', () => {
     const m = sourceRangeDropMatches(guarded, [
       v4('172.16.0.100/32'),
       v4('10.0.0.0/8'),
-      { family: 'IPv6', cidr: 'fd00::/8' },
+      { family: 6, cidr: 'fd00::/8' },
     ]);
     expect([...m.entries()]).toEqual([
       ['tcp', 'ip4.dst == 172.16.0.50 && tcp.dst == {80, 443} && ip4.src != {172.16.0.100/32, 10.0.0.0/8}'],
@@ -76,7 +76,7 @@ describe('sourceRangeDropMatches', () => {
   it('no ranges or a /0: nothing to drop; only other-family ranges: everyone of this family is dropped', () => {
     expect(sourceRangeDropMatches(guarded, []).size).toBe(0);
     expect(sourceRangeDropMatches(guarded, [v4('0.0.0.0/0')]).size).toBe(0);
-    const m = sourceRangeDropMatches(guarded, [{ family: 'IPv6', cidr: 'fd00::/8' }]);
+    const m = sourceRangeDropMatches(guarded, [{ family: 6, cidr: 'fd00::/8' }]);
     expect(m.get('udp')).toBe('ip4.dst == 172.16.0.50 && udp.dst == 53');
   });
 });

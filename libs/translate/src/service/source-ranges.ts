@@ -1,5 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { parseIp, type IpFamily } from './ip';
+import { parseCidr, parseIpAddress, type IpFamily } from '@ycloud/api';
 
 /** The annotation older clients use instead of `spec.loadBalancerSourceRanges` (the field wins when both are set). */
 export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
@@ -48,55 +48,8 @@ export function loadBalancerSourceRanges(svc: V1Service): SourceRangesResult {
 }
 
 function parseCidrText(text: string): SourceRange | undefined {
-  const slash = text.indexOf('/');
-  if (slash < 0) return undefined;
-  const ip = parseIp(text.slice(0, slash));
-  const prefixText = text.slice(slash + 1);
-  if (!ip || !/^\d{1,3}$/.test(prefixText)) return undefined;
-  const prefix = Number(prefixText);
-  const bits = ip.family === 'IPv4' ? 32 : 128;
-  if (prefix > bits) return undefined;
-  return { family: ip.family, cidr: `${maskAddress(ip.address, ip.family, prefix)}/${prefix}` };
-}
-
-/** The network address of `address/prefix`. */
-function maskAddress(address: string, family: IpFamily, prefix: number): string {
-  if (family === 'IPv4') {
-    const n = address.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n);
-    const masked = prefix === 0 ? 0n : (n >> BigInt(32 - prefix)) << BigInt(32 - prefix);
-    return [24n, 16n, 8n, 0n].map((s) => String((masked >> s) & 255n)).join('.');
-  }
-  const groups = expandV6(address);
-  const n = groups.reduce((a, g) => (a << 16n) | BigInt(g), 0n);
-  const masked = prefix === 0 ? 0n : (n >> BigInt(128 - prefix)) << BigInt(128 - prefix);
-  const parts: string[] = [];
-  for (let i = 7; i >= 0; i--) parts.push(((masked >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return compressV6(parts);
-}
-
-function expandV6(address: string): number[] {
-  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const fill = tail === undefined ? [] : Array<string>(8 - h.length - t.length).fill('0');
-  return [...h, ...fill, ...t].map((g) => parseInt(g, 16));
-}
-
-/** RFC 5952 text: the longest run of two or more zero groups becomes `::`. */
-function compressV6(parts: string[]): string {
-  let best = { at: -1, len: 0 };
-  for (let i = 0; i < 8;) {
-    if (parts[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && parts[j] === '0') j++;
-    if (j - i > best.len) best = { at: i, len: j - i };
-    i = j;
-  }
-  if (best.len < 2) return parts.join(':');
-  return `${parts.slice(0, best.at).join(':')}::${parts.slice(best.at + best.len).join(':')}`;
+  const c = parseCidr(text);
+  return c && { family: c.family, cidr: c.text };
 }
 
 /** What a source-range filter guards: one external address and the ports it serves. */
@@ -114,9 +67,9 @@ export interface GuardedAddress {
 export function sourceRangeDropMatches(guarded: GuardedAddress, ranges: SourceRange[]): Map<string, string> {
   const out = new Map<string, string>();
   if (ranges.length === 0 || guarded.ports.length === 0) return out;
-  const dst = parseIp(guarded.address);
+  const dst = parseIpAddress(guarded.address);
   if (!dst) return out;
-  const ipField = dst.family === 'IPv4' ? 'ip4' : 'ip6';
+  const ipField = dst.family === 4 ? 'ip4' : 'ip6';
   const allowed = ranges.filter((r) => r.family === dst.family).map((r) => r.cidr);
   if (allowed.some((c) => c.endsWith('/0'))) return out;
   const byProtocol = new Map<string, number[]>();

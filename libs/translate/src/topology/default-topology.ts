@@ -1,5 +1,7 @@
 import {
   API_VERSION,
+  BUILTIN_LABEL,
+  OWNER_KINDS,
   BuiltinSubnetConfig,
   ControllerConfig,
   EipPool,
@@ -9,12 +11,9 @@ import {
   parseCidr,
 } from '@ycloud/api';
 import { DesiredState } from '@ycloud/ovn';
-import { TranslateError, TranslateResult } from './result';
+import { TranslationIssue, TranslateResult } from '../translation-issue';
 import { translateSubnet } from './subnet.translator';
 import { translateVpc, translateVpcGateway } from './vpc.translator';
-
-/** Label on objects the controller synthesises from its config. */
-export const BUILTIN_LABEL = 'sdn.ycloud.io/builtin';
 
 /**
  * The default VPC and its two subnets (pods, join) as custom objects, from the controller config. The
@@ -43,7 +42,8 @@ export function defaultTopologyObjects(config: ControllerConfig): { vpc: Vpc; su
 }
 
 /** Owner of the default VPC's external gateway rows (its router belongs to `Vpc/<defaultVpc>`, the config's). */
-export const DEFAULT_VPC_GATEWAY_KIND = 'VpcGateway';
+/** Owner kind of the default VPC's gateway rows. */
+export const DEFAULT_VPC_GATEWAY_KIND = OWNER_KINDS.VpcGateway;
 
 /**
  * The default VPC's address on the EIP transit switches: the last host of `eip.transitCIDR`. Derived rather than
@@ -65,7 +65,7 @@ export function defaultVpcTransitAddress(config: Pick<ControllerConfig, 'eip'>):
  */
 export function translateDefaultTopology(
   config: ControllerConfig,
-): { ok: true; states: DesiredState[]; warnings: TranslateError[] } | { ok: false; errors: TranslateError[] } {
+): { ok: true; states: DesiredState[]; warnings: TranslationIssue[] } | { ok: false; errors: TranslationIssue[] } {
   const { vpc, subnets } = defaultTopologyObjects(config);
   const routerOnly: Vpc = { ...vpc, spec: { ...vpc.spec, externalGateway: undefined } };
   const results = [

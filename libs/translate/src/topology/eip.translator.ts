@@ -1,7 +1,18 @@
-import { Eip, EipPool, Vpc, cidrContains, firstHost, formatIp, macFromIp, parseCidr, parseIp } from '@ycloud/api';
+import {
+  OWNER_KINDS,
+  Eip,
+  EipPool,
+  Vpc,
+  cidrContains,
+  firstHost,
+  formatIp,
+  macFromIp,
+  parseCidr,
+  parseIp,
+} from '@ycloud/api';
 import { DesiredRow, Owner } from '@ycloud/ovn';
 import { keys, names } from './keys';
-import { TranslateError, TranslateResult, failed } from './result';
+import { TranslationIssue, TranslateResult, failed } from '../translation-issue';
 import { activeGatewayNode } from './vpc.translator';
 
 /** What EipPool/Eip translation needs: the other objects and controller config `eip.transitCIDR`. */
@@ -24,7 +35,7 @@ export interface EipContext {
 export function eipRoute(
   eip: Eip,
   ctx: Pick<EipContext, 'vpcs'>,
-): { address: string; nextHop: string } | TranslateError {
+): { address: string; nextHop: string } | TranslationIssue {
   const address = eip.status?.address;
   const vpcName = eip.status?.vpc;
   if (!address) return { reason: 'AddressPending', message: 'no address allocated yet' };
@@ -51,8 +62,8 @@ export function defaultRouterAddress(pool: EipPool): string {
   return formatIp(gw && gw.value === first.value ? { family: first.family, value: first.value + 1n } : first);
 }
 
-function validatePool(pool: EipPool, transitCIDR: string): TranslateError[] {
-  const errors: TranslateError[] = [];
+function validatePool(pool: EipPool, transitCIDR: string): TranslationIssue[] {
+  const errors: TranslationIssue[] = [];
   const cidr = parseCidr(pool.spec.cidr, true);
   if (!cidr || cidr.family !== 4)
     return [{ reason: 'InvalidCidr', field: 'spec.cidr', message: `${pool.spec.cidr} is not an IPv4 CIDR` }];
@@ -81,7 +92,7 @@ export function translateEipPool(pool: EipPool, ctx: EipContext): TranslateResul
   const errors = validatePool(pool, ctx.transitCIDR);
   if (errors.length) return failed(errors);
   const p = pool.metadata.name;
-  const owner: Owner = { kind: 'EipPool', name: p };
+  const owner: Owner = { kind: OWNER_KINDS.EipPool, name: p };
   const cidr = parseCidr(pool.spec.cidr)!;
   const transit = parseCidr(ctx.transitCIDR)!;
   const routerIp = pool.spec.routerAddress ?? defaultRouterAddress(pool);
@@ -171,7 +182,7 @@ function arpNat(pool: string, address: string): Pick<DesiredRow, 'table' | 'pare
  * gateway is an error.
  */
 export function translateEip(eip: Eip, ctx: EipContext): TranslateResult {
-  const owner: Owner = { kind: 'Eip', name: eip.metadata.name };
+  const owner: Owner = { kind: OWNER_KINDS.Eip, name: eip.metadata.name };
   if (!ctx.eipPools.some((p) => p.metadata.name === eip.spec.pool)) {
     return failed([
       { reason: 'EipPoolNotFound', field: 'spec.pool', message: `EipPool ${eip.spec.pool} does not exist` },

@@ -1,5 +1,5 @@
 export * from './keys';
-export * from './result';
+export * from '../translation-issue';
 export * from './subnet-model';
 export * from './vpc.translator';
 export * from './subnet.translator';

@@ -1,4 +1,4 @@
-import { IpAllocationAnnotation, Subnet, cidrContains, formatIp, macFromIp, parseIp } from '@ycloud/api';
+import { OWNER_KINDS, IpAllocationAnnotation, Subnet, cidrContains, formatIp, macFromIp, parseIp } from '@ycloud/api';
 import { DesiredState } from '@ycloud/ovn';
 import { keys, names } from './keys';
 import { parseSubnet } from './subnet-model';
@@ -57,7 +57,7 @@ export function translatePodPort(
 ): { state: DesiredState; annotation: IpAllocationAnnotation } {
   const portName = names.podPort(pod.namespace, pod.name);
   return portState(
-    { kind: 'Pod', name: `${pod.namespace}/${pod.name}` },
+    { kind: OWNER_KINDS.Pod, name: `${pod.namespace}/${pod.name}` },
     keys.podPort(pod.namespace, pod.name),
     portName,
     pod.nodeName,
@@ -71,7 +71,7 @@ export function translateNodePort(
   allocation: PortAllocation,
 ): { state: DesiredState; annotation: IpAllocationAnnotation } {
   return portState(
-    { kind: 'Node', name: nodeName },
+    { kind: OWNER_KINDS.Node, name: nodeName },
     keys.nodePort(nodeName),
     names.nodePort(nodeName),
     nodeName,

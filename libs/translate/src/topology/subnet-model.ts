@@ -12,7 +12,7 @@ import {
   parseIp,
   parseIpRange,
 } from '@ycloud/api';
-import { TranslateError } from './result';
+import { TranslationIssue } from '../translation-issue';
 
 /** One family of a Subnet, parsed. */
 export interface SubnetFamily {
@@ -35,8 +35,8 @@ export interface SubnetModel {
 }
 
 /** Parses a Subnet's spec on its own (no other objects needed). */
-export function parseSubnet(subnet: Subnet): { model?: SubnetModel; errors: TranslateError[] } {
-  const errors: TranslateError[] = [];
+export function parseSubnet(subnet: Subnet): { model?: SubnetModel; errors: TranslationIssue[] } {
+  const errors: TranslationIssue[] = [];
   const spec = subnet.spec;
   const fams: { 4?: SubnetFamily; 6?: SubnetFamily } = {};
   const blocks = spec.cidrBlocks ?? [];
@@ -122,7 +122,10 @@ function isOlder(a: Subnet, b: Subnet): boolean {
 }
 
 /** Parses and validates a Subnet against the cluster: its Vpc exists, no overlap with an older Subnet of the VPC. */
-export function validateSubnet(subnet: Subnet, ctx: SubnetContext): { model?: SubnetModel; errors: TranslateError[] } {
+export function validateSubnet(
+  subnet: Subnet,
+  ctx: SubnetContext,
+): { model?: SubnetModel; errors: TranslationIssue[] } {
   const { model, errors } = parseSubnet(subnet);
   if (!ctx.vpcs.some((v) => v.metadata.name === subnet.spec.vpc)) {
     errors.push({ reason: 'VpcNotFound', field: 'spec.vpc', message: `Vpc ${subnet.spec.vpc} does not exist` });

@@ -1,7 +1,7 @@
-import { Subnet, formatIp, macFromIp } from '@ycloud/api';
+import { OWNER_KINDS, Subnet, formatIp, macFromIp } from '@ycloud/api';
 import { DesiredRow, Owner, ref } from '@ycloud/ovn';
 import { keys, names } from './keys';
-import { TranslateResult, failed } from './result';
+import { TranslateResult, failed } from '../translation-issue';
 import { SubnetContext, SubnetModel, families, gatewayNetworks, validateSubnet } from './subnet-model';
 
 /**
@@ -15,13 +15,13 @@ export function translateSubnet(subnet: Subnet, ctx: SubnetContext): TranslateRe
   if (!model) return failed(errors);
   return {
     ok: true,
-    state: { owner: { kind: 'Subnet', name: model.name }, rows: subnetRows(model), memberships: [] },
+    state: { owner: { kind: OWNER_KINDS.Subnet, name: model.name }, rows: subnetRows(model), memberships: [] },
     warnings: [],
   };
 }
 
 function subnetRows(m: SubnetModel): DesiredRow[] {
-  const owner: Owner = { kind: 'Subnet', name: m.name };
+  const owner: Owner = { kind: OWNER_KINDS.Subnet, name: m.name };
   const otherConfig: Record<string, string> = {};
   if (m.v4) {
     otherConfig.subnet = m.v4.cidr.text;

@@ -1,5 +1,5 @@
 import { DEFAULT_CONTROLLER_CONFIG, Eip, EipPool, GROUP, Subnet, Vpc } from '@ycloud/api';
-import type { IpFamily } from '../service';
+import type { IpFamily } from '@ycloud/api';
 import type { KubeObject } from '../manifests/manifest-loader';
 import {
   kindOf,
@@ -45,8 +45,8 @@ export const topologyManifestTranslator: ManifestTranslator = {
         (x) => x.spec.vpc === vpc.metadata.name && (x.spec.role ?? 'pod') === 'pod',
       )) {
         const m = parseSubnet(s).model;
-        if (m?.v4) fams.add('IPv4');
-        if (m?.v6) fams.add('IPv6');
+        if (m?.v4) fams.add(4);
+        if (m?.v6) fams.add(6);
       }
       if (fams.size) ctx.vpcFamilies.set(vpc.metadata.name, [...fams].sort());
     }

@@ -1,6 +1,6 @@
 import { ControllerConfig, Eip, EipPool, Subnet, Vpc } from '@ycloud/api';
 import { DesiredState } from '@ycloud/ovn';
-import { TranslateError, TranslateResult } from './result';
+import { TranslationIssue, TranslateResult } from '../translation-issue';
 import { translateEip, translateEipPool } from './eip.translator';
 import { translateSubnet } from './subnet.translator';
 import { translateVpc } from './vpc.translator';
@@ -14,7 +14,7 @@ export interface TopologyObjects {
 }
 
 /** Per object: `Kind/name` → its errors or warnings. */
-export type Problems = Record<string, TranslateError[]>;
+export type Problems = Record<string, TranslationIssue[]>;
 
 /** The result of translating a whole topology: states of the objects that translated, problems of the rest. */
 export interface TopologyTranslation {

@@ -1,7 +1,17 @@
-import { EipPool, Vpc, cidrContains, firstHost, formatIp, macFromIp, parseCidr, parseIp } from '@ycloud/api';
+import {
+  OWNER_KINDS,
+  EipPool,
+  Vpc,
+  cidrContains,
+  firstHost,
+  formatIp,
+  macFromIp,
+  parseCidr,
+  parseIp,
+} from '@ycloud/api';
 import { DesiredRow, DesiredState, Owner } from '@ycloud/ovn';
 import { keys, names } from './keys';
-import { TranslateError, TranslateResult, failed } from './result';
+import { TranslationIssue, TranslateResult, failed } from '../translation-issue';
 
 /** What Vpc translation needs besides the Vpc. */
 export interface VpcContext {
@@ -18,8 +28,8 @@ export function activeGatewayNode(pool: EipPool): string | undefined {
 }
 
 /** Validates what a Vpc says on its own. */
-export function validateVpc(vpc: Vpc): TranslateError[] {
-  const errors: TranslateError[] = [];
+export function validateVpc(vpc: Vpc): TranslationIssue[] {
+  const errors: TranslationIssue[] = [];
   (vpc.spec.staticRoutes ?? []).forEach((r, i) => {
     const cidr = parseCidr(r.cidr);
     const hop = parseIp(r.nextHop);
@@ -64,7 +74,7 @@ export function translateVpc(vpc: Vpc, ctx: VpcContext): TranslateResult {
   const errors = validateVpc(vpc);
   if (errors.length) return failed(errors);
   const name = vpc.metadata.name;
-  const owner: Owner = { kind: 'Vpc', name };
+  const owner: Owner = { kind: OWNER_KINDS.Vpc, name };
   const routerParent = { table: 'Logical_Router', key: keys.vpcRouter(name), column: 'static_routes' };
   const rows: DesiredRow[] = [
     { table: 'Logical_Router', key: keys.vpcRouter(name), owner, columns: { name: names.vpcRouter(name) } },
@@ -81,7 +91,7 @@ export function translateVpc(vpc: Vpc, ctx: VpcContext): TranslateResult {
       columns: { ip_prefix: prefix, nexthop: formatIp(parseIp(r.nextHop)!), policy, output_port: [] },
     });
   }
-  const warnings: TranslateError[] = [];
+  const warnings: TranslationIssue[] = [];
   const gw = vpc.spec.externalGateway;
   if (gw) {
     const ext = externalGatewayRows(vpc, gw.eipPool, ctx, owner);
@@ -112,7 +122,7 @@ function externalGatewayRows(
   poolName: string,
   ctx: VpcContext,
   owner: Owner,
-): { rows: DesiredRow[] } | { warning: TranslateError } {
+): { rows: DesiredRow[] } | { warning: TranslationIssue } {
   const name = vpc.metadata.name;
   const field = 'spec.externalGateway.eipPool';
   const pool = ctx.eipPools?.find((p) => p.metadata.name === poolName);

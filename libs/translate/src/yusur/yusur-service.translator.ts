@@ -1,5 +1,8 @@
 import {
   BackendKind,
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  SERVICE_GATEWAY_ROLE,
   EipPool,
   Vpc,
   YusurService,
@@ -8,6 +11,8 @@ import {
   formatIp,
   macFromIp,
   parseCidr,
+  parseIpAddress,
+  type ParsedIp,
 } from '@ycloud/api';
 import { DesiredRow, Owner, ref } from '@ycloud/ovn';
 import { buildLoadBalancers } from '../lb/load-balancer.builder';
@@ -20,9 +25,9 @@ import {
   type LoadBalancerSpec,
 } from '../lb/load-balancer.model';
 import { cmp } from '../lb/order';
-import { isValidPort, parseIp, type ParsedIp } from '../service/ip';
+import { isValidPort } from '../lb/address';
 import { keys as topoKeys } from '../topology/keys';
-import { TranslateError, TranslateResult, failed } from '../topology/result';
+import { TranslationIssue, TranslateResult, failed } from '../translation-issue';
 import { activeGatewayNode } from '../topology/vpc.translator';
 import { yusurKeys, yusurNames } from './keys';
 
@@ -50,12 +55,12 @@ export interface ServiceGatewayLinks {
   vpcs: Record<string, string>;
 }
 
-/** external_ids of a service-gateway link switch: which link it is (`eip` or `vpc/<name>`) and its network. */
-export const LINK_ID = 'ycloud.io/link';
-export const LINK_CIDR_ID = 'ycloud.io/link-cidr';
-/** The link towards the EipPool's gateway router. */
+/** external_ids keys of a service-gateway link switch; the names the controller's wiring still imports. */
+export const LINK_ID = EXTERNAL_IDS.link;
+export const LINK_CIDR_ID = EXTERNAL_IDS.linkCidr;
+/** EXTERNAL_IDS.link of the link towards the EipPool's gateway router. */
 export const EIP_LINK = 'eip';
-/** The link towards a backend VPC's router. */
+/** EXTERNAL_IDS.link of the link towards a backend VPC's router. */
 export const vpcLinkId = (vpc: string): string => `vpc/${vpc}`;
 
 export interface YusurTranslationContext {
@@ -115,7 +120,7 @@ interface PortPlan {
 }
 
 /** A ClusterIP never crosses VPCs: say how many backends it leaves out. */
-function warnAboutForeignBackends(foreign: number, vpc: string, warnings: TranslateError[]): void {
+function warnAboutForeignBackends(foreign: number, vpc: string, warnings: TranslationIssue[]): void {
   if (!foreign) return;
   warnings.push({
     reason: 'BackendsOutsideVpc',
@@ -125,10 +130,10 @@ function warnAboutForeignBackends(foreign: number, vpc: string, warnings: Transl
 }
 
 /** One address is one backend; the same address in two VPCs cannot be told apart by one LB. */
-function uniqueBackends(all: YusurBackend[], warnings: TranslateError[]): YusurBackend[] {
+function uniqueBackends(all: YusurBackend[], warnings: TranslationIssue[]): YusurBackend[] {
   const byAddress = new Map<string, YusurBackend>();
   for (const b of [...all].sort((x, y) => cmp(x.kind + x.name, y.kind + y.name))) {
-    const ip = parseIp(b.address);
+    const ip = parseIpAddress(b.address);
     if (!ip) {
       warnings.push({ reason: 'InvalidBackendAddress', message: `${b.kind} ${b.name}: ${b.address} is not an IP` });
       continue;
@@ -147,7 +152,7 @@ function uniqueBackends(all: YusurBackend[], warnings: TranslateError[]): YusurB
 }
 
 /** The Service's ports with how each picks its backends' host:port (named target ports per backend). */
-function portPlans(service: YusurService, errors: TranslateError[]): PortPlan[] {
+function portPlans(service: YusurService, errors: TranslationIssue[]): PortPlan[] {
   const ports: PortPlan[] = [];
   (service.spec.ports ?? []).forEach((p, i) => {
     const protocol = lbProtocolOf(p.protocol);
@@ -164,7 +169,7 @@ function portPlans(service: YusurService, errors: TranslateError[]): PortPlan[] 
           const port = typeof target === 'number' ? target : b.namedPorts?.[target];
           if (!isValidPort(port)) return [];
           // A YusurService backend has no readiness of its own: ycloud's probes (healthy) decide.
-          const address = parseIp(b.address) as ParsedIp;
+          const address = parseIpAddress(b.address) as ParsedIp;
           return [{ address, port, ready: true, serving: true, terminating: false, healthy: b.healthy !== false }];
         }),
     });
@@ -181,9 +186,9 @@ function portPlans(service: YusurService, errors: TranslateError[]): PortPlan[] 
 export function translateYusurService(service: YusurService, ctx: YusurTranslationContext): YusurTranslation {
   const ns = service.metadata.namespace ?? 'default';
   const svc = `${ns}/${service.metadata.name}`;
-  const owner: Owner = { kind: 'YusurService', name: svc };
-  const warnings: TranslateError[] = [];
-  const errors: TranslateError[] = [];
+  const owner: Owner = { kind: OWNER_KINDS.YusurService, name: svc };
+  const warnings: TranslationIssue[] = [];
+  const errors: TranslationIssue[] = [];
 
   const backends = uniqueBackends(ctx.backends, warnings);
   const backendVpcs = [...new Set(backends.map((b) => b.vpc))].sort();
@@ -214,7 +219,7 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
       name: name(svc, protocol),
       protocol,
       attachment,
-      externalIds: { 'ycloud.io/scope': scope, 'ycloud.io/service': svc, 'ycloud.io/vpc': ctx.vpc },
+      externalIds: { [EXTERNAL_IDS.scope]: scope, [EXTERNAL_IDS.service]: svc, [EXTERNAL_IDS.vpc]: ctx.vpc },
       options,
       frontends: addresses.flatMap((address) =>
         ports
@@ -233,7 +238,7 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
   // ClusterIPs: same-VPC backends only.
   const local = backends.filter((b) => b.vpc === ctx.vpc);
   const foreign = backends.length - local.length;
-  const clusterIps = (ctx.clusterIPs ?? []).map((t) => parseIp(t)).filter((ip): ip is ParsedIp => !!ip);
+  const clusterIps = (ctx.clusterIPs ?? []).map((t) => parseIpAddress(t)).filter((ip): ip is ParsedIp => !!ip);
   if (clusterIps.length) {
     warnAboutForeignBackends(foreign, ctx.vpc, warnings);
     const group = { kind: 'switch-group' as const, key: topoKeys.lbGroup(ctx.vpc) };
@@ -242,10 +247,10 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
 
   const out: YusurTranslation = { result: failed([]), eipMode, backendVpcs };
   const eip = ctx.eip;
-  const eipIp = eip && parseIp(eip.address);
+  const eipIp = eip && parseIpAddress(eip.address);
   if (eipMode !== 'none' && (!eip || !eipIp)) {
     warnings.push({ reason: 'AddressPending', field: 'spec.scenarios.eip', message: 'no EIP allocated yet' });
-  } else if (eip && eipIp && eipIp.family !== 'IPv4') {
+  } else if (eip && eipIp && eipIp.family !== 4) {
     warnings.push({ reason: 'InvalidEip', field: 'spec.scenarios.eip', message: 'EIPs are IPv4 only' });
   } else if (eip && eipIp) {
     const attachment: LbAttachment =
@@ -288,8 +293,8 @@ function serviceGatewayRows(
   backends: YusurBackend[],
   eipLbKeys: string[],
   ctx: YusurTranslationContext,
-  warnings: TranslateError[],
-): { rows: DesiredRow[]; chassis?: string; systemIps?: Record<string, string> } | { errors: TranslateError[] } {
+  warnings: TranslationIssue[],
+): { rows: DesiredRow[]; chassis?: string; systemIps?: Record<string, string> } | { errors: TranslationIssue[] } {
   const pool = ctx.eipPools.find((p) => p.metadata.name === poolName);
   if (!pool) {
     warnings.push({
@@ -344,10 +349,10 @@ function serviceGatewayRows(
         load_balancer: eipLbKeys.map((key) => ref('Load_Balancer', key)),
         // The EIP and pool let a restarted controller know which EIPs service-gateways serve before it reconciles.
         external_ids: {
-          'ycloud.io/role': 'service-gateway',
-          'ycloud.io/service': svc,
-          'ycloud.io/eip': eipAddress,
-          'ycloud.io/eip-pool': poolName,
+          [EXTERNAL_IDS.role]: SERVICE_GATEWAY_ROLE,
+          [EXTERNAL_IDS.service]: svc,
+          [EXTERNAL_IDS.eip]: eipAddress,
+          [EXTERNAL_IDS.eipPool]: poolName,
         },
       },
     },
@@ -381,7 +386,7 @@ function serviceGatewayRows(
     owner,
     columns: {
       name,
-      external_ids: { 'ycloud.io/service': svc, [LINK_ID]: link, [LINK_CIDR_ID]: cidr },
+      external_ids: { [EXTERNAL_IDS.service]: svc, [EXTERNAL_IDS.link]: link, [EXTERNAL_IDS.linkCidr]: cidr },
     },
   });
 
@@ -414,7 +419,7 @@ function serviceGatewayRows(
       lsp(yusurKeys.vpcLinkVpcLsp(svc, vpc), sw, yusurNames.vpcLinkVpcLsp(svc, vpc), vpcLrp),
     );
     // Routes to backends, unhealthy ones included (a route costs nothing; LB membership is what probes change).
-    for (const b of backends.filter((x) => x.vpc === vpc && parseIp(x.address)?.family === 'IPv4')) {
+    for (const b of backends.filter((x) => x.vpc === vpc && parseIpAddress(x.address)?.family === 4)) {
       rows.push(route(yusurKeys.backendRoute(svc, b.address), routerKey, `${b.address}/32`, l.peer, gwLrp));
     }
   }

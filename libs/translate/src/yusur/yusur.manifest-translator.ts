@@ -1,7 +1,7 @@
-import type { BareMetalServer, EipPool, Vpc, YusurService } from '@ycloud/api';
+import { OWNER_KINDS, type BareMetalServer, type EipPool, type Vpc, type YusurService } from '@ycloud/api';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from '../manifests/manifest-translator';
 import type { KubeObject } from '../manifests/manifest-loader';
-import type { TranslateError } from '../topology/result';
+import type { TranslationIssue } from '../translation-issue';
 import { translateYusurService, type ServiceGatewayLinks, type YusurBackend } from './yusur-service.translator';
 
 const G = 'sdn.ycloud.io';
@@ -67,7 +67,11 @@ export const yusurManifestTranslator: ManifestTranslator = {
       const object = `YusurService ${ns}/${svc.metadata.name}`;
       if (!t.result.ok) {
         return {
-          state: { owner: { kind: 'YusurService', name: `${ns}/${svc.metadata.name}` }, rows: [], memberships: [] },
+          state: {
+            owner: { kind: OWNER_KINDS.YusurService, name: `${ns}/${svc.metadata.name}` },
+            rows: [],
+            memberships: [],
+          },
           warnings: t.result.errors.map((e) => ({
             object,
             field: e.field ?? 'spec',
@@ -89,8 +93,8 @@ export const yusurManifestTranslator: ManifestTranslator = {
 };
 
 /** What the controller fills in at run time and a preview cannot know: said as warnings rather than left blank. */
-function previewGaps(svc: YusurService, backends: YusurBackend[]): TranslateError[] {
-  const gaps: TranslateError[] = [];
+function previewGaps(svc: YusurService, backends: YusurBackend[]): TranslationIssue[] {
+  const gaps: TranslationIssue[] = [];
   if (svc.spec.scenarios?.clusterIP && !svc.spec.scenarios.clusterIP.address)
     gaps.push({
       reason: 'AllocatedAtRunTime',

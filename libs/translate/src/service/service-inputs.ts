@@ -1,0 +1,54 @@
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
+import { CHASSIS_ANNOTATION, type IpFamily } from '@ycloud/api';
+import type { DesiredState } from '@ycloud/ovn';
+import { translateChassisTemplateVar } from './chassis-template-var.translator';
+import type { ServiceNode } from './service-context';
+import { translateService, type ServiceTranslation } from './service.translator';
+
+/**
+ * The adapters from Kubernetes objects to Service translation input. The controller backs ServiceInputs with its
+ * informer caches; `ycloud translate` and the script tests back it with manifests. Both then take the same path
+ * (translateServiceFrom, translateNodeChassis), so what the preview and its tests show is what the controller
+ * writes.
+ */
+
+/** A Node as Services see it: NodePort VIPs on its InternalIPs; its chassis is its name unless annotated. */
+export function serviceNodeOf(node: V1Node): ServiceNode {
+  const name = node.metadata?.name ?? '';
+  return {
+    name,
+    chassis: node.metadata?.annotations?.[CHASSIS_ANNOTATION] || name,
+    addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+  };
+}
+
+/** What Service translation reads besides the Service itself. */
+export interface ServiceInputs {
+  /** The Service's EndpointSlices (others are ignored anyway: slices are matched by label). */
+  endpointSlicesFor(namespace: string, name: string): V1EndpointSlice[];
+  nodes(): V1Node[];
+  vpcForNamespace(namespace: string): string;
+  /** Families a VPC serves; undefined means both. */
+  ipFamiliesOf?(vpc: string): IpFamily[] | undefined;
+  /** Key of a VPC's Load_Balancer_Group row. */
+  lbGroupKey: (vpc: string) => string;
+  offloadSelectionFields?: boolean;
+}
+
+/** One Service through the shared path: its VPC, slices and nodes from `inputs`, then translateService. */
+export function translateServiceFrom(service: V1Service, inputs: ServiceInputs): ServiceTranslation {
+  const namespace = service.metadata?.namespace ?? 'default';
+  const vpc = inputs.vpcForNamespace(namespace);
+  return translateService(service, inputs.endpointSlicesFor(namespace, service.metadata?.name ?? ''), {
+    vpc,
+    lbGroupKey: inputs.lbGroupKey,
+    ipFamilies: inputs.ipFamiliesOf?.(vpc),
+    offloadSelectionFields: inputs.offloadSelectionFields,
+    nodes: inputs.nodes().map(serviceNodeOf),
+  });
+}
+
+/** The Node's Chassis_Template_Var row, keyed by the chassis the Node names (where Services put its variables). */
+export function translateNodeChassis(node: V1Node): DesiredState {
+  return translateChassisTemplateVar(serviceNodeOf(node));
+}
