@@ -17,7 +17,7 @@ import {
  * kube-proxy parity for LoadBalancer Services on ycloud's EIPs (issue 12), mirroring upstream
  * test/e2e/network/loadbalancer.go with real traffic: two clients on the EIP pool's external network (one inside
  * the Service's source ranges, one outside), two backends on the default subnet (ports made by hand, no kubelet),
- * the controller in-process with `eip.defaultPool`. The pool has three addresses so that exhaustion is reachable.
+ * the controller in-process with `eip.defaultPool`. The pool has four addresses so that exhaustion is reachable.
  */
 describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () => {
   let bed: OvnTestbed;
@@ -99,7 +99,7 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
         cidr: '172.16.0.0/24',
         gateway: '172.16.0.254',
         routerAddress: '172.16.0.1',
-        ranges: ['172.16.0.50-172.16.0.52'],
+        ranges: ['172.16.0.50-172.16.0.53'],
         gatewayNodes: ['node-1'],
       },
     } as never);
@@ -182,11 +182,28 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
     const ev = await eventFor('theirs', 'LoadBalancerClassNotOurs');
     expect(ev.message).toContain('example.com/other-lb');
     await loadBalancer('ours', { loadBalancerClass: 'ycloud.io/eip' });
-    await ingressOf('ours'); // the third and last address of the pool
+    await ingressOf('ours');
     const theirs = await core.readNamespacedServiceStatus({ namespace: NS, name: 'theirs' });
     expect(theirs.status?.loadBalancer?.ingress ?? []).toEqual([]);
     const eips = await kube.list<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip);
     expect(eips.items.map((e) => e.spec.binding?.name).sort()).toEqual(['local', 'ours', 'ranged']);
+  });
+
+  it('a malformed source range withholds the EIP (fail closed) with an Event naming the field', async () => {
+    // The apiserver parses the annotation leniently (leading zeros); ycloud does not guess what `010.` means.
+    const annotation = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+    await core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: 'bad-ranges', namespace: NS, annotations: { [annotation]: '010.0.0.0/8' } },
+        spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, targetPort: 8080 as never }] },
+      },
+    });
+    const ev = await eventFor('bad-ranges', 'InvalidLoadBalancerSourceRanges');
+    expect(ev.type).toBe('Warning');
+    expect(ev.message).toContain(`metadata.annotations[${annotation}]`);
+    const svc = await core.readNamespacedServiceStatus({ namespace: NS, name: 'bad-ranges' });
+    expect(svc.status?.loadBalancer?.ingress ?? []).toEqual([]);
   });
 
   it('an EIP that cannot be given (pool exhausted) is explained in an Event on the Service', async () => {
