@@ -10,14 +10,16 @@ import {
   createNode,
   eventually,
   installCrds,
+  netnsExec,
   tcpRequest,
 } from '@ycloud/testbed';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
  * kube-proxy parity for LoadBalancer Services on ycloud's EIPs (issue 12), mirroring upstream
  * test/e2e/network/loadbalancer.go with real traffic: two clients on the EIP pool's external network (one inside
  * the Service's source ranges, one outside), two backends on the default subnet (ports made by hand, no kubelet),
- * the controller in-process with `eip.defaultPool`. The pool has four addresses so that exhaustion is reachable.
+ * the controller in-process with `eip.defaultPool`. The pool has five addresses so that exhaustion is reachable.
  */
 describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () => {
   let bed: OvnTestbed;
@@ -26,6 +28,7 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
   let core: CoreV1Api;
   let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
+  const udpServers: ChildProcess[] = [];
   let inside: NetnsEndpoint;
   let outside: NetnsEndpoint;
   const NS = 'lb';
@@ -99,7 +102,7 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
         cidr: '172.16.0.0/24',
         gateway: '172.16.0.254',
         routerAddress: '172.16.0.1',
-        ranges: ['172.16.0.50-172.16.0.53'],
+        ranges: ['172.16.0.50-172.16.0.54'],
         gatewayNodes: ['node-1'],
       },
     } as never);
@@ -117,6 +120,7 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
   }, 300_000);
   afterAll(async () => {
     for (const s of servers) await s.stop();
+    for (const u of udpServers) u.kill('SIGKILL');
     await manager?.stop();
     kube?.close();
     await Promise.all([bed?.stop(), k8s?.stop()]);
@@ -187,6 +191,51 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
     expect(theirs.status?.loadBalancer?.ingress ?? []).toEqual([]);
     const eips = await kube.list<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip);
     expect(eips.items.map((e) => e.spec.binding?.name).sort()).toEqual(['local', 'ours', 'ranged']);
+  });
+
+  it('should be able to preserve UDP traffic when server pod cycles for a LoadBalancer service', async () => {
+    // UDP responders in both backend namespaces, answering with their name.
+    const udpJs =
+      "require('dgram').createSocket('udp4').on('message', function (m, r) { this.send(process.argv[1] + '\\n', r.port, r.address); }).bind(5353)";
+    for (const [ns, name] of [
+      ['web-a', 'udp-a'],
+      ['web-b', 'udp-b'],
+    ]) {
+      udpServers.push(
+        spawn('ip', ['netns', 'exec', bed.node('node-1').netnsName(ns), process.execPath, '-e', udpJs, name]),
+      );
+    }
+    await core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: 'udp-lb', namespace: NS },
+        spec: { type: 'LoadBalancer', ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never }] },
+      },
+    });
+    const slice = (ip: string) => ({
+      metadata: { name: 'udp-lb-manual', namespace: NS, labels: { 'kubernetes.io/service-name': 'udp-lb' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }],
+      endpoints: [{ addresses: [ip], conditions: { ready: true } }],
+    });
+    await kubeDiscovery().createNamespacedEndpointSlice({ namespace: NS, body: slice('10.16.0.21') });
+    const eip = (await ingressOf('udp-lb')).status!.loadBalancer!.ingress![0].ip!;
+    // One client flow (fixed source port) throughout.
+    const udp = async () =>
+      (
+        await netnsExec(inside.netns, ['sh', '-c', `echo hi | nc -u -p 40100 -w1 ${eip} 53`], { allowFailure: true })
+      ).stdout.trim();
+    await eventually(udp, (r) => r === 'udp-a', 'udp-a on the EIP');
+    await kubeDiscovery().replaceNamespacedEndpointSlice({
+      namespace: NS,
+      name: 'udp-lb-manual',
+      body: slice('10.16.0.22'),
+    });
+    const t0 = Date.now();
+    await eventually(udp, (r) => r === 'udp-b', 'udp-b answering the same flow', 20_000);
+    console.log(
+      `LoadBalancer UDP, fixed source port: new backend answered ${Date.now() - t0} ms after the slice changed`,
+    );
   });
 
   it('a malformed source range withholds the EIP (fail closed) with an Event naming the field', async () => {
