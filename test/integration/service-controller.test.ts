@@ -211,4 +211,32 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
     await core.deleteNode({ name: 'node-a' });
     await eventually(chassisVars, (r) => r.length === 0, 'chassis row gone with its Node');
   });
+
+  it('tells the user, in an Event on the Service, what OVN cannot do and what it does instead', async () => {
+    manager ??= await startController(); // also when run alone
+    // Kubernetes allows affinity up to 86400 s; OVN's timeout is 16-bit, so ycloud hashes on the client address.
+    const svc = await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        ...service('sticky', [{ name: 'http', port: 80 }]),
+        spec: {
+          ...service('sticky', [{ name: 'http', port: 80 }]).spec,
+          sessionAffinity: 'ClientIP',
+          sessionAffinityConfig: { clientIP: { timeoutSeconds: 86400 } },
+        },
+      },
+    });
+    const events = await eventually(
+      () => core.listNamespacedEvent({ namespace: 'default' }),
+      (e) => e.items.some((x) => x.involvedObject.name === 'sticky' && x.reason === 'AffinityTimeoutTooLong'),
+      'AffinityTimeoutTooLong event on the Service',
+    );
+    const event = events.items.find((x) => x.involvedObject.name === 'sticky')!;
+    expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Service', uid: svc.metadata!.uid } });
+    expect(event.message).toContain('hashing on the client address');
+    const sticky = await eventually(lbs, (l) => l.some((x) => x.name === 'Service_default/sticky_TCP'), 'sticky LB');
+    // Served anyway, without an affinity_timeout OVN would reject.
+    expect(sticky.find((x) => x.name === 'Service_default/sticky_TCP')!.options).toEqual({ reject: 'true' });
+    await core.deleteNamespacedService({ namespace: 'default', name: 'sticky' });
+  });
 });

@@ -202,8 +202,13 @@ export class ServiceEipController {
       svc.metadata?.annotations?.[EIP_POOL_ANNOTATION] ??
       vpc?.spec.externalGateway?.eipPool ??
       this.deps.config.eip.defaultPool;
-    if (!pool)
-      return void this.warn(svc, 'NoEipPool', 'no EipPool: annotate ycloud.io/eip-pool or configure eip.defaultPool');
+    if (!pool) {
+      return void this.warn(
+        svc,
+        'NoEipPool',
+        `no EipPool: annotate ${EIP_POOL_ANNOTATION} or configure eip.defaultPool`,
+      );
+    }
     const eipName = serviceEipName(namespace, name);
     const address = svc.spec?.loadBalancerIP || undefined;
     const existing = this.deps.eips.get(eipName);

@@ -51,7 +51,7 @@ export class ServiceLoadBalancerController {
     for (const w of warnings) {
       this.deps.events.warning(
         { apiVersion: 'v1', kind: 'Service', namespace, name, uid: service.metadata?.uid },
-        'InvalidServiceSpec',
+        w.reason,
         `${w.object} ${w.field}: ${w.message}`,
       );
     }
