@@ -286,6 +286,23 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       figures.push(`ClusterIP UDP, fixed source port: new backend answered ${ms} ms after it was Ready`);
     });
 
+    it('should be able to preserve UDP traffic when initial unready endpoints get ready', async () => {
+      const spec = { ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never }] };
+      await core.createNamespacedService({ namespace: NS, body: service('udp-unready', 'udp-unready', spec) });
+      const ip = await clusterIP('udp-unready');
+      const netns = await podNetns('client');
+      const probe = () => udpFrom(netns, ip, 53, 40055);
+      // The client sends before any endpoint exists and while the only one is not ready yet.
+      expect(await probe()).toBe('');
+      const labels = { app: 'udp-unready' };
+      await sb.kubelet.createPod({ name: 'udp-unready-0', namespace: NS, labels, serve: ['udp:5353'], ready: false });
+      for (let i = 0; i < 3; i++) expect(await probe()).toBe('');
+      await sb.kubelet.setReady(NS, 'udp-unready-0', true);
+      const ready = Date.now();
+      await until('the now-ready endpoint answering the same flow', probe, (r) => r === 'udp-unready-0', 20_000);
+      figures.push(`UDP flow from before the endpoint was ready: answered ${Date.now() - ready} ms after Ready`);
+    });
+
     it('should be able to preserve UDP traffic when server pod cycles for a NodePort service', async () => {
       const spec = {
         type: 'NodePort',
