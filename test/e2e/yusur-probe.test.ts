@@ -13,6 +13,7 @@ import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
 import { unplugProbePort, type ProbePortHost } from '@ycloud/probe';
 import {
   KubeControlPlane,
+  setPodStatus,
   OvnTestbed,
   TcpClientLoop,
   TcpServer,
@@ -150,6 +151,8 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     });
     netns[name] = ep.netns;
     podIps[name] = ann.ip.split('/')[0];
+    // Plugged: report it Ready as a kubelet would (Pod backends follow readiness, like a Service's endpoints).
+    await setPodStatus(k8s.kubeConfig, ns, name, { podIP: podIps[name], ready: true });
   }
   const startServer = async (name: string) => servers.set(name, await TcpServer.start(netns[name], 8080, name));
   const stopServer = async (name: string) => {

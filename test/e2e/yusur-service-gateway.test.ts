@@ -11,6 +11,7 @@ import { ControllerManager, TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/
 import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
 import {
   KubeControlPlane,
+  setPodStatus,
   OvnTestbed,
   TcpServer,
   createNode,
@@ -116,6 +117,8 @@ describe('YusurService service-gateway (scenario 4) by the controllers (real tra
       });
       netns[ns] = ep.netns;
       podIps[ns] = ann.ip.split('/')[0];
+      // Plugged: report it Ready as a kubelet would (Pod backends follow readiness, like a Service's endpoints).
+      await setPodStatus(k8s.kubeConfig, ns, 'web', { podIP: podIps[ns], ready: true });
       servers.push(await TcpServer.start(ep.netns, 8080, ns));
     }
     servers.push(await TcpServer.start(netns.green, 9090, 'green-direct'));

@@ -8,7 +8,7 @@ import {
 } from '@ycloud/api';
 import { IP_ADDRESSES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { Resources, isNotFound, type KubeClient, type KubeObject } from '@ycloud/k8s';
-import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
+import { ControllerTestEnv, createNode, eventually, setPodStatus } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
 interface Lb {
@@ -139,6 +139,9 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     await core.createNamespacedPod({ namespace: 'default', body: pod('p2', { app: 'web' }) });
     await core.createNamespacedPod({ namespace: 'default', body: pod('other', { app: 'db' }) });
     [p1, p2] = await Promise.all([podIp('p1'), podIp('p2')]);
+    // Pod backends follow readiness, as a Service's endpoints do: report them Ready as a kubelet would.
+    await setPodStatus(env.k8s.kubeConfig, 'default', 'p1', { podIP: p1, ready: true });
+    await setPodStatus(env.k8s.kubeConfig, 'default', 'p2', { podIP: p2, ready: true });
     await createSvc('web', {
       backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
       ports: [{ port: 80, targetPort: 'http' }],

@@ -1,4 +1,5 @@
 import { cidrContains, parseCidr, parseIp } from './ipam/ip';
+import { DEFAULT_LOAD_BALANCER_CLASS } from './names';
 
 /** A subnet the controller creates itself (the default pod subnet, the join subnet). */
 export interface BuiltinSubnetConfig {
@@ -34,6 +35,11 @@ export interface ControllerConfig {
     defaultPool?: string;
     /** Link network of every EipPool's transit switch (gateway router + VPC gateway ports). */
     transitCIDR: string;
+    /**
+     * `spec.loadBalancerClass` of the LoadBalancer Services ycloud gives EIPs to, besides those with no class;
+     * Services of any other class belong to another load-balancer provider and are left alone.
+     */
+    loadBalancerClass: string;
   };
   serviceGateway: {
     /**
@@ -62,7 +68,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   nbRemote: 'unix:/var/run/ovn/ovnnb_db.sock',
   mtu: 1400,
   offload: { selectionFields: false },
-  eip: { transitCIDR: '100.65.0.0/16' },
+  eip: { transitCIDR: '100.65.0.0/16', loadBalancerClass: DEFAULT_LOAD_BALANCER_CLASS },
   serviceGateway: { linkCIDR: '100.66.0.0/16' },
   resync: { intervalSeconds: 300, jitter: 0.1 },
 };
@@ -78,6 +84,8 @@ export class ControllerConfigError extends Error {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const QUALIFIED_NAME_RE =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
 const REMOTE_RE =
   /^(tcp|ssl):(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}(,(tcp|ssl):(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5})*$|^unix:\S+$/;
 
@@ -203,7 +211,13 @@ function parseEip(v: unknown, errors: string[]): ControllerConfig['eip'] {
     errors.push('eip: must be an object');
     return eip;
   }
-  checkKeys(v, ['defaultPool', 'transitCIDR'], 'eip.', errors);
+  checkKeys(v, ['defaultPool', 'transitCIDR', 'loadBalancerClass'], 'eip.', errors);
+  if (v.loadBalancerClass !== undefined) {
+    // The apiserver's rule for the field: a label-style qualified name with a prefix (`example.com/name`).
+    const ok = typeof v.loadBalancerClass === 'string' && QUALIFIED_NAME_RE.test(v.loadBalancerClass);
+    if (!ok) errors.push('eip.loadBalancerClass: must be a prefixed name like ycloud.io/eip');
+    else eip.loadBalancerClass = v.loadBalancerClass as string;
+  }
   if (v.defaultPool !== undefined) {
     if (typeof v.defaultPool !== 'string' || !NAME_RE.test(v.defaultPool))
       errors.push('eip.defaultPool: must be an EipPool name');

@@ -47,6 +47,26 @@ export const SERVICE_EIP_LABEL = 'ycloud.io/service';
 export const YUSUR_SERVICE_EIP_LABEL = 'ycloud.io/yusur-service';
 /** Vpc, Subnet. The controller marks the objects of the default topology it created; it alone deletes them. */
 export const BUILTIN_LABEL = 'sdn.ycloud.io/builtin';
+/**
+ * Service. Kubernetes' own: a Service carrying it (any value) belongs to another service proxy. The controller and
+ * the CNI agent (NodePorts, health checks) leave such Services alone, as kube-proxy does.
+ */
+export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
+/** Service. Kubernetes' own: a Service carrying it gets no VIPs from a proxy (kube-proxy's informer filter). */
+export const SERVICE_HEADLESS_LABEL = 'service.kubernetes.io/headless';
+/**
+ * The label selector of the Services a proxy serves (kube-proxy's): neither label present. On the controller's and
+ * the CNI agent's Service informers, so a Service that gains a label looks deleted and one that loses it, added.
+ */
+export const PROXIED_SERVICES_SELECTOR = `!${SERVICE_PROXY_NAME_LABEL},!${SERVICE_HEADLESS_LABEL}`;
+
+// Other names.
+
+/**
+ * Service `spec.loadBalancerClass`. Users set it; the controller (Service EIP) gives EIPs to Services with no class
+ * or this one (the default of the config's `eip.loadBalancerClass`) and leaves every other class alone.
+ */
+export const DEFAULT_LOAD_BALANCER_CLASS = 'ycloud.io/eip';
 
 /**
  * external_ids keys on Northbound rows ycloud owns, beyond ownership. Translators write them; the controller reads

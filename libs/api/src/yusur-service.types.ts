@@ -59,6 +59,12 @@ export interface YusurServiceStatus extends CommonStatus {
 }
 
 /** Condition types of a YusurService. */
-export const YUSUR_SERVICE_CONDITIONS = ['Ready', 'BackendsResolved', 'AddressesAllocated', 'ProbesHealthy'] as const;
+export const YUSUR_SERVICE_CONDITIONS = [
+  'Ready',
+  'Programmed',
+  'BackendsResolved',
+  'AddressesAllocated',
+  'ProbesHealthy',
+] as const;
 
 export type YusurService = CustomObject<typeof YUSUR_SERVICE_KIND, YusurServiceSpec, YusurServiceStatus>;

@@ -26,3 +26,6 @@ export * from './offload/offload-plumbers';
 export * from './offload/dpu-side';
 export * from './offload/offload-report';
 export * from './agent/cni-agent';
+export * from './health/service-health';
+export * from './health/health-server';
+export * from './health/node-health';

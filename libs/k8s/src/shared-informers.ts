@@ -25,14 +25,17 @@ export class SharedInformers {
   }
 
   /**
-   * The shared informer of `type` (started if start() was called). `indexers` apply only when this call creates it (the first asker
-   * decides; callers that need an index ask first, as the manager does for its core caches).
+   * The shared informer of `type` (started if start() was called). `indexers` and `labelSelector` apply only when this
+   * call creates it (the first asker decides; callers that need them ask first, as the manager does for its core caches).
    */
-  get<T extends KubeObject>(type: ResourceType, options: Pick<InformerOptions<T>, 'indexers'> = {}): Informer<T> {
+  get<T extends KubeObject>(
+    type: ResourceType,
+    options: Pick<InformerOptions<T>, 'indexers' | 'labelSelector'> = {},
+  ): Informer<T> {
     const id = typeId(type);
     let inf = this.informers.get(id) as Informer<T> | undefined;
     if (!inf) {
-      inf = new Informer<T>(this.kube, type, { logger: this.log, indexers: options.indexers });
+      inf = new Informer<T>(this.kube, type, { logger: this.log, ...options });
       this.informers.set(id, inf as unknown as Informer<KubeObject>);
       if (this.started) inf.start();
     }

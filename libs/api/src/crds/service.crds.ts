@@ -199,10 +199,16 @@ export const yusurServiceCrd: CrdDefinition = {
     { name: 'Healthy', type: 'integer', jsonPath: '.status.healthyBackends', description: 'Healthy backends.' },
     { name: 'Backends', type: 'integer', jsonPath: '.status.totalBackends', description: 'Backends found.' },
     {
+      name: 'Programmed',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Programmed")].status',
+      description: 'Programmed in OVN.',
+    },
+    {
       name: 'Ready',
       type: 'string',
       jsonPath: '.status.conditions[?(@.type=="Ready")].status',
-      description: 'Ready condition.',
+      description: 'Serving: programmed with at least one healthy backend.',
     },
   ],
 };

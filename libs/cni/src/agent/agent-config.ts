@@ -44,6 +44,11 @@ export interface CniAgentConfig {
   };
   /** Prometheus metrics on this address (host:port), empty for off. */
   metricsAddress: string;
+  /**
+   * With nodePort enabled: the proxy health port (`/healthz`, `/livez`; kube-proxy's 10256), 0 for none. Services'
+   * `healthCheckNodePort`s are served whenever nodePort is enabled.
+   */
+  proxyHealthPort: number;
 }
 
 export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
@@ -68,6 +73,7 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
     switchId: '',
   },
   metricsAddress: '',
+  proxyHealthPort: 10256,
 };
 
 type DeepPartial<T> = {

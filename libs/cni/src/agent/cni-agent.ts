@@ -11,6 +11,7 @@ import { PodPlumber } from '../plumbing/pod-plumber';
 import { NodeBootstrapper } from '../node/node-bootstrap';
 import { NodePortManager } from '../node/node-port';
 import { NodePortWatcher } from '../node/nodeport.programmer';
+import { NodeHealth } from '../health/node-health';
 import { KubeClient } from '@ycloud/k8s';
 import { DPU_LEASE_RENEW_SECONDS } from '../offload/dpu-annotations';
 import { DpuSideReconciler } from '../offload/dpu-side';
@@ -48,6 +49,7 @@ export class CniAgent {
   private bootstrap?: NodeBootstrapper;
   private nodePort?: NodePortManager;
   private nodePorts?: NodePortWatcher;
+  private health?: NodeHealth;
   private pool?: VfPool;
   private dpuSide?: DpuSideReconciler;
   private dpuHost?: DpuHostPlumber;
@@ -133,8 +135,15 @@ export class CniAgent {
         this.deps.kubeClient ??
         (cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env));
       this.nodePorts = new NodePortWatcher(client, this.runner, cfg.nodeName, this.log);
+      this.health = new NodeHealth(client, this.nodePorts, {
+        nodeName: cfg.nodeName,
+        proxyPort: cfg.proxyHealthPort,
+        netns: cfg.nodeNetns || undefined,
+        log: this.log,
+      });
       // Not awaited: the CNI socket must not wait for the Service list; the watcher programs once synced.
       void this.nodePorts.start().catch((e: Error) => this.log(`nodeports: ${e.message}`));
+      this.health.start();
     }
     if (cfg.mode === 'dpu') {
       this.dpuSide = new DpuSideReconciler(this.kube, this.ovs, this.sysfs, {
@@ -177,6 +186,7 @@ export class CniAgent {
     await this.bootstrap?.reconcile();
     await this.nodePort?.reconcile();
     this.nodePorts?.resync();
+    this.health?.tick();
     if (this.cfg.mode !== 'none') {
       const report = await buildOffloadReport(
         this.cfg.mode,
@@ -235,6 +245,7 @@ export class CniAgent {
     this.timers.length = 0;
     await this.server?.close();
     await this.nodePorts?.stop();
+    await this.health?.stop();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     for (let i = 0; i < 100 && this.busy.size; i++) await new Promise((r) => setTimeout(r, 50));
   }

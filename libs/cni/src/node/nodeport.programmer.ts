@@ -1,7 +1,15 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { PROXIED_SERVICES_SELECTOR } from '@ycloud/api';
 import { Informer, KubeClient, KubeObject, Logger, Resources, SERVICE_NAME_LABEL } from '@ycloud/k8s';
 import { CommandRunner, runChecked } from '../ovs/command-runner';
-import { NODEPORT_TABLE, NodePortRule, nodePortRules, renderNodePortTable } from './nodeport.rules';
+import {
+  NODEPORT_TABLE,
+  NodePortRule,
+  conntrackDeleteArgs,
+  nodePortRules,
+  renderNodePortTable,
+  staleConntrackEntries,
+} from './nodeport.rules';
 
 /**
  * Keeps `table ip ycloud` in the node's host namespace equal to the NodePort rules `rules` returns.
@@ -9,8 +17,12 @@ import { NODEPORT_TABLE, NodePortRule, nodePortRules, renderNodePortTable } from
  */
 export class NodePortProgrammer {
   private applied?: string;
+  private appliedRules: NodePortRule[] = [];
   private queued = false;
   private chain: Promise<void> = Promise.resolve();
+  /** Oldest change not yet in the table, and when the table last matched: the proxy health kube-proxy reports. */
+  private pendingSince?: number;
+  private lastUpdated = new Date(0);
 
   constructor(
     private readonly runner: CommandRunner,
@@ -20,12 +32,26 @@ export class NodePortProgrammer {
 
   /** Schedules a sync after the one in progress (at most one waits). */
   kick(): void {
+    this.pendingSince ??= Date.now();
     if (this.queued) return;
     this.queued = true;
     this.chain = this.chain.then(async () => {
       this.queued = false;
-      await this.sync().catch((e: Error) => this.log(`nodeports: ${e.message}`));
+      const started = Date.now();
+      try {
+        await this.sync();
+        if (!this.queued && (this.pendingSince ?? 0) <= started) this.pendingSince = undefined;
+        this.lastUpdated = new Date();
+      } catch (e) {
+        this.log(`nodeports: ${(e as Error).message}`);
+      }
     });
+  }
+
+  /** Healthy unless a change has waited longer than `timeoutMs` to be programmed (kube-proxy's healthz rule). */
+  health(timeoutMs: number, now = Date.now()): { healthy: boolean; lastUpdated: Date } {
+    const healthy = this.pendingSince === undefined || now - this.pendingSince < timeoutMs;
+    return { healthy, lastUpdated: this.lastUpdated };
   }
 
   /** Waits for the scheduled syncs. */
@@ -43,6 +69,13 @@ export class NodePortProgrammer {
     await runChecked(this.runner, 'nft', ['-f', '-'], { input: text });
     this.applied = text;
     this.log(`nodeports: ${rules.length} ${rules.map((r) => `${r.protocol}/${r.nodePort}`).join(' ')}`.trim());
+    // Only after the new rules are in: a flushed flow's next packet must meet them, not the old DNAT.
+    for (const stale of staleConntrackEntries(this.appliedRules, rules)) {
+      const r = await this.runner.run('conntrack', conntrackDeleteArgs(stale));
+      // Exit 1 with "0 flow entries" is the usual case (no client had a flow): nothing to report.
+      if (r.code !== 0 && !/0 flow entries/.test(r.stderr)) this.log(`nodeports: conntrack: ${r.stderr.trim()}`);
+    }
+    this.appliedRules = rules;
   }
 
   private async tableExists(): Promise<boolean> {
@@ -66,7 +99,11 @@ export class NodePortWatcher {
     log: (line: string) => void = () => undefined,
   ) {
     const logger = Logger.silent();
-    this.services = new Informer<V1Service & KubeObject>(client, Resources.services, { logger });
+    // Services of another proxy (or headless) get no NodePort here, as kube-proxy's informer filter does.
+    this.services = new Informer<V1Service & KubeObject>(client, Resources.services, {
+      logger,
+      labelSelector: PROXIED_SERVICES_SELECTOR,
+    });
     this.slices = new Informer<V1EndpointSlice & KubeObject>(client, Resources.endpointSlices, {
       logger,
       indexers: {
@@ -82,9 +119,27 @@ export class NodePortWatcher {
         slicesOf: (key) => this.slices.store.byIndex('service', key),
       });
     this.programmer = new NodePortProgrammer(runner, rules, log);
-    const kick = (): void => this.programmer.kick();
-    this.services.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
-    this.slices.addHandler({ onAdd: kick, onUpdate: kick, onDelete: kick });
+    this.onChange(() => this.programmer.kick());
+  }
+
+  /** The Services this agent serves (informer cache). */
+  serviceList(): V1Service[] {
+    return this.services.store.list();
+  }
+
+  /** The EndpointSlices of a Service by `namespace/name`. */
+  slicesOf(serviceKey: string): V1EndpointSlice[] {
+    return this.slices.store.byIndex('service', serviceKey);
+  }
+
+  /** Calls `fn` on every Service or EndpointSlice change (after the caches are updated). */
+  onChange(fn: () => void): void {
+    this.services.addHandler({ onAdd: fn, onUpdate: fn, onDelete: fn });
+    this.slices.addHandler({ onAdd: fn, onUpdate: fn, onDelete: fn });
+  }
+
+  synced(): boolean {
+    return this.services.hasSynced() && this.slices.hasSynced();
   }
 
   async start(): Promise<void> {
@@ -96,7 +151,7 @@ export class NodePortWatcher {
 
   /** Re-checks the table (heals a flushed ruleset); for the agent's periodic tick. */
   resync(): void {
-    if (this.services.hasSynced() && this.slices.hasSynced()) this.programmer.kick();
+    if (this.synced()) this.programmer.kick();
   }
 
   async stop(): Promise<void> {

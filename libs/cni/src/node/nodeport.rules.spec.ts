@@ -1,7 +1,15 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { RecordedCommandRunner } from '../ovs/command-runner';
 import { NodePortProgrammer } from './nodeport.programmer';
-import { localEndpointsOf, nodePortRules, nodePortRulesOf, renderNodePortTable } from './nodeport.rules';
+import {
+  conntrackDeleteArgs,
+  localEndpointsOf,
+  nodePortRules,
+  nodePortRulesOf,
+  renderNodePortTable,
+  staleConntrackEntries,
+  type NodePortRule,
+} from './nodeport.rules';
 
 const svc = (name: string, spec: V1Service['spec']): V1Service => ({ metadata: { namespace: 'ns', name }, spec });
 
@@ -132,5 +140,41 @@ describe('NodePortProgrammer', () => {
     await p.sync();
     await p.sync();
     expect(runner.lines().filter((l) => l === 'nft -f -')).toHaveLength(2);
+  });
+});
+
+describe('staleConntrackEntries (kube-proxy conntrack cleanup for Local NodePorts)', () => {
+  const rule = (protocol: NodePortRule['protocol'], localEndpoints?: string[]): NodePortRule => ({
+    protocol,
+    nodePort: 30053,
+    clusterIP: '10.96.0.10',
+    port: 53,
+    source: 'ns/dns:dns',
+    localEndpoints,
+  });
+
+  it('names each UDP/SCTP endpoint a Local rule no longer uses, and nothing for TCP or kept endpoints', () => {
+    const before = [rule('udp', ['10.16.0.5:5353', '10.16.0.6:5353']), rule('sctp', ['10.16.0.7:9'])];
+    const after = [rule('udp', ['10.16.0.6:5353'])];
+    expect(staleConntrackEntries(before, after)).toEqual([
+      { protocol: 'udp', nodePort: 30053, endpoint: '10.16.0.5:5353' },
+      { protocol: 'sctp', nodePort: 30053, endpoint: '10.16.0.7:9' },
+    ]);
+    expect(staleConntrackEntries([rule('tcp', ['10.16.0.5:80'])], [])).toEqual([]);
+    expect(staleConntrackEntries([rule('udp')], [])).toEqual([]); // Cluster policy: DNAT to the ClusterIP
+  });
+
+  it('deletes by node port and the reply source (the endpoint), as conntrack -D takes it', () => {
+    expect(conntrackDeleteArgs({ protocol: 'udp', nodePort: 30053, endpoint: '10.16.0.5:5353' })).toEqual([
+      '-D',
+      '-p',
+      'udp',
+      '--orig-port-dst',
+      '30053',
+      '--reply-src',
+      '10.16.0.5',
+      '--reply-port-src',
+      '5353',
+    ]);
   });
 });

@@ -157,3 +157,37 @@ export function renderNodePortTable(rules: NodePortRule[], nodePortDevice = NODE
     '',
   ].join('\n');
 }
+
+/** One node conntrack flush: entries of `protocol` to `nodePort` whose reply comes from `endpoint` (`ip:port`). */
+export interface StaleConntrack {
+  protocol: 'udp' | 'sctp';
+  nodePort: number;
+  endpoint: string;
+}
+
+/**
+ * Pure: UDP and SCTP endpoints a Local NodePort DNATed to before and no longer does. Their conntrack entries
+ * would keep a client with a fixed source port on the gone endpoint until they idle out; kube-proxy deletes them
+ * (pkg/proxy/conntrack). TCP is left alone: its connections end with a reset. Non-Local rules DNAT to the
+ * ClusterIP, whose backend OVN picks (and flushes, ct_flush), so they leave nothing stale here.
+ */
+export function staleConntrackEntries(before: NodePortRule[], after: NodePortRule[]): StaleConntrack[] {
+  const key = (r: NodePortRule): string => `${r.protocol}/${r.nodePort}`;
+  const now = new Map(after.map((r) => [key(r), new Set(r.localEndpoints ?? [])]));
+  const out: StaleConntrack[] = [];
+  for (const r of before) {
+    if (r.protocol === 'tcp') continue;
+    const kept = now.get(key(r));
+    for (const endpoint of r.localEndpoints ?? []) {
+      if (!kept?.has(endpoint)) out.push({ protocol: r.protocol, nodePort: r.nodePort, endpoint });
+    }
+  }
+  return out;
+}
+
+/** The `conntrack` arguments that delete one stale entry set. */
+export function conntrackDeleteArgs(s: StaleConntrack): string[] {
+  const colon = s.endpoint.lastIndexOf(':');
+  const [ip, port] = [s.endpoint.slice(0, colon), s.endpoint.slice(colon + 1)];
+  return ['-D', '-p', s.protocol, '--orig-port-dst', String(s.nodePort), '--reply-src', ip, '--reply-port-src', port];
+}

@@ -1,5 +1,5 @@
 import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
-import type { Subnet, Vpc } from '@ycloud/api';
+import { PROXIED_SERVICES_SELECTOR, type Subnet, type Vpc } from '@ycloud/api';
 import {
   Resources,
   SERVICE_NAME_LABEL,
@@ -27,7 +27,8 @@ export interface CoreCaches {
 /** Creates the core caches in the shared informers (they start with the others). */
 export function coreCaches(informers: SharedInformers): CoreCaches {
   return {
-    services: informers.get(Resources.services),
+    // Services labelled for another proxy (or headless) are not ycloud's: filtered as kube-proxy filters them.
+    services: informers.get(Resources.services, { labelSelector: PROXIED_SERVICES_SELECTOR }),
     endpointSlices: informers.get(Resources.endpointSlices, {
       indexers: { service: indexByLabel(SERVICE_NAME_LABEL) },
     }),

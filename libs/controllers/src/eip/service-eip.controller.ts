@@ -1,5 +1,5 @@
 import type { ReconcileContext } from '@ycloud/k8s';
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1PortStatus, V1Service } from '@kubernetes/client-node';
 import {
   API_VERSION,
   EIP_ANNOTATION,
@@ -12,11 +12,23 @@ import {
   type Vpc,
 } from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
-import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
-import { buildLoadBalancers, translateService, type LoadBalancerSpec } from '@ycloud/translate';
-import { lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
-import type { EventSink, ObjectCache } from '../common/ports';
+import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
+import {
+  buildLoadBalancers,
+  lbProtocolOf,
+  loadBalancerSourceRanges,
+  sourceRangeDropMatches,
+  translateService,
+  type GuardedAddress,
+  type LoadBalancerSpec,
+  type SourceRange,
+} from '@ycloud/translate';
+import { keys, lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
+import type { EventSink, ObjectCache, ObjectReference } from '../common/ports';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
+
+/** Priority of the source-range drop ACLs (ycloud owns no other ACL on a transit switch). */
+const SOURCE_RANGE_ACL_PRIORITY = 2000;
 
 export interface ServiceEipControllerDeps {
   services: ObjectCache<V1Service>;
@@ -58,13 +70,99 @@ export class ServiceEipController {
       if (svc?.status?.loadBalancer?.ingress?.length) await this.writeIngress(svc, []);
       return this.deps.applier.apply(empty, reason);
     }
+    if (!this.isOurClass(svc)) {
+      for (const e of bound) await this.release(e);
+      return this.deps.applier.apply(empty, reason);
+    }
     const eip = await this.ensureEip(svc);
     for (const e of bound) if (e.metadata.name !== eip?.metadata.name) await this.release(e);
     const address = eip?.status?.address;
-    if (!address) return this.deps.applier.apply(empty, reason);
+    if (!address) {
+      if (eip) this.reportUnallocated(svc, eip);
+      return this.deps.applier.apply(empty, reason);
+    }
+    return this.deps.applier.apply(await this.serve(svc, address, owner), reason);
+  }
+
+  /** No class or ycloud's: ours. Another provider's Service: its status is that provider's to write. */
+  private isOurClass(svc: V1Service): boolean {
+    const cls = svc.spec?.loadBalancerClass;
+    const ours = this.deps.config.eip.loadBalancerClass;
+    if (!cls || cls === ours) return true;
+    this.deps.events.normal(
+      serviceRef(svc),
+      'LoadBalancerClassNotOurs',
+      `spec.loadBalancerClass ${cls} is not ${ours}: no EIP from ycloud`,
+    );
+    return false;
+  }
+
+  /** The router LBs of an allocated address, with the ingress status; nothing when the source ranges are bad. */
+  private async serve(svc: V1Service, address: string, owner: DesiredState['owner']): Promise<DesiredState> {
+    const ranges = loadBalancerSourceRanges(svc);
+    if (ranges.errors.length) {
+      // Fail closed: a restriction that cannot be read must not leave the address open to everyone.
+      const what = ranges.errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+      this.warn(svc, 'InvalidLoadBalancerSourceRanges', `${what}; EIP ${address} withheld`);
+      if (svc.status?.loadBalancer?.ingress?.length) await this.writeIngress(svc, []);
+      return { owner, rows: [], memberships: [], mapEntries: [] };
+    }
+    const desired = this.withSourceRanges(this.routerLoadBalancers(svc, address, owner), svc, address, ranges.ranges);
+    const ports = ingressPorts(svc);
     const ingress = svc.status?.loadBalancer?.ingress ?? [];
-    if (ingress.length !== 1 || ingress[0].ip !== address) await this.writeIngress(svc, [address]);
-    return this.deps.applier.apply(this.routerLoadBalancers(svc, address, owner), reason);
+    const current = ingress.length === 1 ? ingress[0] : undefined;
+    if (current?.ip !== address || canonicalPorts(current.ports) !== canonicalPorts(ports))
+      await this.writeIngress(svc, [address], ports);
+    return desired;
+  }
+
+  /**
+   * loadBalancerSourceRanges in OVN: a drop ACL per protocol on the EIP pool's transit switch, which EIP traffic
+   * crosses with its client address and the EIP still as destination (the VPC router's LB rewrites it after).
+   * Only with the router LBs in place: without them nothing answers on the address anyway.
+   */
+  private withSourceRanges(state: DesiredState, svc: V1Service, address: string, ranges: SourceRange[]): DesiredState {
+    const vpc = this.deps.vpcs.get(this.deps.vpcForNamespace(svc.metadata!.namespace!));
+    const pool = vpc?.spec.externalGateway?.eipPool;
+    if (!pool || state.rows.length === 0) return state;
+    const guarded = { address, ports: [] as GuardedAddress['ports'] };
+    for (const p of svc.spec?.ports ?? []) {
+      const protocol = lbProtocolOf(p.protocol);
+      if (protocol && Number.isInteger(p.port)) guarded.ports.push({ protocol, port: p.port });
+    }
+    const acls: DesiredRow[] = [...sourceRangeDropMatches(guarded, ranges)].map(([protocol, match]) => ({
+      table: 'ACL',
+      key: `acl:ServiceEip:${state.owner.name}:${protocol}`,
+      owner: state.owner,
+      columns: {
+        name: `${state.owner.name}`.slice(0, 63),
+        priority: SOURCE_RANGE_ACL_PRIORITY,
+        direction: 'from-lport',
+        match,
+        action: 'drop',
+        external_ids: { [EXTERNAL_IDS.service]: state.owner.name, [EXTERNAL_IDS.eip]: address },
+      },
+    }));
+    if (!acls.length) return state;
+    const membership = {
+      owner: state.owner,
+      table: 'Logical_Switch',
+      key: keys.poolTransitSwitch(pool),
+      column: 'acls',
+      members: acls.map((a) => ref('ACL', a.key)),
+    };
+    return { ...state, rows: [...state.rows, ...acls], memberships: [...state.memberships, membership] };
+  }
+
+  /** An Eip without an address says why in its Ready condition (pool exhausted, address taken): tell the Service. */
+  private reportUnallocated(svc: V1Service, eip: Eip): void {
+    const ready = eip.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status !== 'False') return; // not looked at yet
+    this.warn(
+      svc,
+      ready.reason || 'EipNotAllocated',
+      `Eip ${eip.metadata.name} has no address: ${ready.message ?? ''}`,
+    );
   }
 
   /** Eips whose binding names this Service. */
@@ -156,8 +254,9 @@ export class ServiceEipController {
     }
   }
 
-  private async writeIngress(svc: V1Service, ips: string[]): Promise<void> {
-    const patch = { status: { loadBalancer: { ingress: ips.map((ip) => ({ ip, ipMode: 'VIP' })) } } };
+  private async writeIngress(svc: V1Service, ips: string[], ports?: V1PortStatus[]): Promise<void> {
+    const ingress = ips.map((ip) => ({ ip, ipMode: 'VIP', ...(ports?.length ? { ports } : {}) }));
+    const patch = { status: { loadBalancer: { ingress } } };
     try {
       await this.deps.kube.mergePatch(
         Resources.services,
@@ -188,32 +287,43 @@ export class ServiceEipController {
       lbGroupKey,
       nodes: [],
     });
-    const onRouter: LoadBalancerSpec[] = t.loadBalancers
-      .filter((lb) => !lb.perChassis)
-      .map((lb) => ({
-        ...lb,
-        key: `${lb.key}:router`,
-        name: `${lb.name}_router`,
-        attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
-        externalIds: { ...lb.externalIds, [EXTERNAL_IDS.eip]: address },
-        frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
-      }));
+    // Local-policy LBs too, as literal LBs: EIP traffic meets the router on its gateway chassis, not on a node, so
+    // "Local" there means only that the client address is kept, which the router LB does (no SNAT on this path).
+    const onRouter: LoadBalancerSpec[] = t.loadBalancers.map(({ perChassis: _local, ...lb }) => ({
+      ...lb,
+      key: `${lb.key}:router`,
+      name: `${lb.name}_router`,
+      attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
+      externalIds: { ...lb.externalIds, [EXTERNAL_IDS.eip]: address },
+      frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
+    }));
     const { rows, memberships } = buildLoadBalancers(owner, onRouter);
     return { owner, rows, memberships, mapEntries: [] };
   }
 
   private warn(svc: V1Service, reason: string, message: string): undefined {
-    this.deps.events.warning(
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        namespace: svc.metadata?.namespace,
-        name: svc.metadata!.name!,
-        uid: svc.metadata?.uid,
-      },
-      reason,
-      message,
-    );
+    this.deps.events.warning(serviceRef(svc), reason, message);
     return undefined;
   }
+}
+
+function serviceRef(svc: V1Service): ObjectReference {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    namespace: svc.metadata?.namespace,
+    name: svc.metadata!.name!,
+    uid: svc.metadata?.uid,
+  };
+}
+
+/** The ports the EIP serves, for `status.loadBalancer.ingress[].ports` (what an external client can reach). */
+export function ingressPorts(svc: V1Service): V1PortStatus[] {
+  return (svc.spec?.ports ?? [])
+    .filter((p) => Number.isInteger(p.port) && p.port > 0 && p.port < 65536)
+    .map((p) => ({ port: p.port, protocol: p.protocol ?? 'TCP' }));
+}
+
+function canonicalPorts(ports: V1PortStatus[] | undefined): string {
+  return JSON.stringify((ports ?? []).map((p) => `${p.protocol}/${p.port}${p.error ? `/${p.error}` : ''}`).sort());
 }

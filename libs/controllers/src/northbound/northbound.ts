@@ -28,6 +28,7 @@ export const NORTHBOUND_TABLES = [
   'HA_Chassis_Group',
   'HA_Chassis',
   'Chassis_Template_Var',
+  'ACL',
 ] as const;
 
 export interface NorthboundOptions {

@@ -20,9 +20,10 @@ const alloc = (ip: string, vpc = 'default') =>
     subnet: 'default',
     vpc,
   });
-const pod = (ns: string, name: string, labels: Record<string, string>, ip?: string): V1Pod => ({
+const pod = (ns: string, name: string, labels: Record<string, string>, ip?: string, ready = true): V1Pod => ({
   metadata: { namespace: ns, name, labels, annotations: ip ? { [IP_ALLOCATION_ANNOTATION]: alloc(ip) } : {} },
   spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }] }] },
+  status: { conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
 });
 
 function sources(pods: V1Pod[], namespaces: V1Namespace[] = []): BackendSources {
@@ -71,6 +72,24 @@ describe('resolveBackends', () => {
       ['Pod/a/p1', false],
       ['Pod/a/p2', true],
     ]);
+  });
+
+  it('a Pod that is not Ready is not healthy, probe or not (as a Service leaves it out of its endpoints)', () => {
+    const pods = [
+      pod('a', 'ready', { app: 'web' }, '10.16.0.5'),
+      pod('a', 'unready', { app: 'web' }, '10.16.0.6', false),
+      { ...pod('a', 'unknown', { app: 'web' }, '10.16.0.7'), status: {} },
+    ];
+    const found = resolveBackends(svc([{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }]), sources(pods));
+    expect(found.map((b) => b.target)).toEqual(['Pod/a/ready', 'Pod/a/unknown', 'Pod/a/unready']);
+    const healthy = (p?: NetworkProbe) => applyProbeHealth(found, p).map((b) => [b.target, b.healthy]);
+    expect(healthy(undefined)).toEqual([
+      ['Pod/a/ready', true],
+      ['Pod/a/unknown', false],
+      ['Pod/a/unready', false],
+    ]);
+    const probeSaysUp = { status: { targets: [{ target: 'Pod/a/unready', healthy: true }] } } as NetworkProbe;
+    expect(healthy(probeSaysUp)[2]).toEqual(['Pod/a/unready', false]);
   });
 });
 

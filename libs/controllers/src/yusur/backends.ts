@@ -44,6 +44,13 @@ export interface BackendSources {
 export interface ResolvedBackend extends YusurBackend {
   ref: { kind: BackendKind; name: string; namespace?: string };
   target: string;
+  /** Pods: the Pod's Ready condition, as the EndpointSlice controller reads it. Other kinds have no readiness. */
+  ready?: boolean;
+}
+
+/** A Pod serves only when its Ready condition is True (what a Kubernetes Service's endpoints follow). */
+export function podReady(pod: V1Pod): boolean {
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /** The probe target string of a backend reference (NetworkProbe status `targets[].target`). */
@@ -90,6 +97,7 @@ function podBackend(pod: V1Pod): Omit<ResolvedBackend, 'target'> | undefined {
     address: ann.ip.split('/')[0],
     namedPorts,
     ref: { kind: 'Pod', name, namespace: ns },
+    ready: podReady(pod),
   };
 }
 
@@ -147,12 +155,16 @@ export function resolveBackends(svc: YusurService, src: BackendSources): Resolve
 }
 
 /**
- * Marks backends from the NetworkProbe's status: a target reported unhealthy (by target name or address) is
- * `healthy: false`; a target without a result yet counts as healthy (a new backend is not held back).
+ * Marks backends healthy or not: a Pod that is not Ready is not (as a Service leaves it out of its endpoints);
+ * otherwise a target the NetworkProbe reports unhealthy (by target name or address) is not; a target without a
+ * result yet counts as healthy (a new backend is not held back).
  */
 export function applyProbeHealth(backends: ResolvedBackend[], probe: NetworkProbe | undefined): ResolvedBackend[] {
   const results = probe?.status?.targets ?? [];
   const byTarget = new Map(results.map((t) => [t.target, t.healthy]));
   const byAddress = new Map(results.filter((t) => t.address).map((t) => [t.address!, t.healthy]));
-  return backends.map((b) => ({ ...b, healthy: byTarget.get(b.target) ?? byAddress.get(b.address) ?? true }));
+  return backends.map((b) => ({
+    ...b,
+    healthy: b.ready !== false && (byTarget.get(b.target) ?? byAddress.get(b.address) ?? true),
+  }));
 }

@@ -50,7 +50,7 @@ export interface YusurServiceControllerDeps {
   serviceGatewayEips?: ServiceGatewayEips;
 }
 
-type ConditionType = 'Ready' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy';
+type ConditionType = 'Ready' | 'Programmed' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy';
 type Verdict = { status: 'True' | 'False'; reason: string; message: string };
 
 /** What one reconcile worked out, before and after translation. */
@@ -89,7 +89,7 @@ const bad = (reason: string, message: string): Verdict => ({ status: 'False', re
  * YusurService → OVN (one DesiredState per service, owner `YusurService/<ns>/<name>`). Per key: resolve backends
  * of the four kinds, mark them from the service's NetworkProbe (`<name>-backends`, created from spec.probe with an
  * owner reference), allocate ClusterIPs (given, or from the VPC's service range) and the EIP (through an Eip
- * object), translate, apply, and write status (addresses, counts, four conditions with observedGeneration; no
+ * object), translate, apply, and write status (addresses, counts, five conditions with observedGeneration; no
  * write when nothing changed). A service that does not translate owns no rows.
  */
 export class YusurServiceController {
@@ -119,12 +119,14 @@ export class YusurServiceController {
     try {
       record = await this.deps.applier.apply(state, reason);
     } catch (err) {
-      await this.writeStatus(svc, plan, bad('ApplyFailed', (err as Error).message));
+      const failed = bad('ApplyFailed', (err as Error).message);
+      await this.writeStatus(svc, plan, failed, failed);
       throw err;
     }
     // Only now that NB no longer uses them: links of VPCs that left (or of a gateway no longer needed).
     this.deps.links.release(key, gateway ? links : []);
-    await this.writeStatus(svc, plan, this.readiness(plan, t));
+    const programmed = this.programmed(plan, t);
+    await this.writeStatus(svc, plan, programmed, this.serving(plan, programmed));
     return record;
   }
 
@@ -252,7 +254,20 @@ export class YusurServiceController {
     return bad('BackendsUnhealthy', `${down.length} of ${backends.length} unhealthy: ${names.join(', ')}`);
   }
 
-  private readiness(plan: Plan, t: YusurTranslation): Verdict {
+  /**
+   * Ready = serving: programmed and at least one backend healthy (a Ready Pod that its probe, if any, finds up).
+   * Programmed alone says only that OVN has the service; a user reading READY must not see True with no backend.
+   */
+  private serving(plan: Plan, programmed: Verdict): Verdict {
+    if (programmed.status === 'False') return programmed;
+    const healthy = plan.backends.filter((b) => b.healthy !== false).length;
+    if (healthy > 0) return ok('Ready', `programmed in OVN; ${healthy} of ${plan.backends.length} backend(s) healthy`);
+    const unready = plan.backends.filter((b) => b.ready === false).length;
+    const why = unready ? `${unready} Pod(s) not Ready` : 'probes failing';
+    return bad('NoHealthyBackends', `programmed in OVN but no backend is healthy (${why})`);
+  }
+
+  private programmed(plan: Plan, t: YusurTranslation): Verdict {
     if (!t.result.ok) {
       const e = t.result.errors[0];
       return bad(e.reason, t.result.errors.map((x) => (x.field ? `${x.field}: ${x.message}` : x.message)).join('; '));
@@ -261,7 +276,7 @@ export class YusurServiceController {
     if (plan.backendsResolved.status === 'False') return plan.backendsResolved;
     const w = t.result.warnings[0];
     if (w) return bad(w.reason, t.result.warnings.map((x) => x.message).join('; '));
-    return ok('Ready', 'programmed in OVN');
+    return ok('Programmed', 'programmed in OVN');
   }
 
   /**
@@ -348,8 +363,8 @@ export class YusurServiceController {
     return out;
   }
 
-  /** Status with the four conditions; written only when something differs from the cached object. */
-  private async writeStatus(svc: YusurService, plan: Plan, ready: Verdict): Promise<void> {
+  /** Status with the five conditions; written only when something differs from the cached object. */
+  private async writeStatus(svc: YusurService, plan: Plan, programmed: Verdict, ready: Verdict): Promise<void> {
     const cached = this.deps.services.get(`${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`) ?? svc;
     const generation = cached.metadata.generation;
     let conditions = (cached.status?.conditions ?? []) as Condition[];
@@ -358,12 +373,15 @@ export class YusurServiceController {
       ['BackendsResolved', plan.backendsResolved],
       ['AddressesAllocated', plan.addresses],
       ['ProbesHealthy', plan.probes],
+      ['Programmed', programmed],
       ['Ready', ready],
     ];
     for (const [type, v] of verdicts) {
       const r = setCondition(conditions, { type, ...v, observedGeneration: generation });
       conditions = r.conditions;
-      if (r.changed && v.status === 'False' && type !== 'Ready') this.warn(svc, v.reason, v.message);
+      // Programmed and Ready repeat reasons other conditions report, except Ready's "nothing serves".
+      const report = (type !== 'Ready' && type !== 'Programmed') || v.reason === 'NoHealthyBackends';
+      if (r.changed && v.status === 'False' && report) this.warn(svc, v.reason, v.message);
       changed ||= r.changed;
     }
     const s = cached.status ?? {};

@@ -28,8 +28,19 @@ describe('lbOptions', () => {
   it('warns about an unusable timeout and uses the default', () => {
     const issues: LbOptionsIssue[] = [];
     const o = lbOptions({ affinity: { timeoutSeconds: 0, field: 'f' } }, (i) => issues.push(i));
-    expect(o.affinityTimeout).toBe(10800);
+    expect(o).toEqual({ reject: true, selectionFields: ['ip_src'] });
     expect(issues).toEqual([expect.objectContaining({ reason: 'InvalidAffinityTimeout', field: 'f' })]);
+  });
+
+  it('serves the default timeout (3 h) and longer ones up to 65535 s by a client-address hash, silently', () => {
+    for (const t of [undefined, 10800, 65535]) {
+      const issues: LbOptionsIssue[] = [];
+      const o = lbOptions({ affinity: { timeoutSeconds: t, field: 'f' } }, (i) => issues.push(i));
+      expect(o).toEqual({ reject: true, selectionFields: ['ip_src'] });
+      expect(issues).toEqual([]);
+    }
+    const short = lbOptions({ affinity: { timeoutSeconds: 10799, field: 'f' } }, () => undefined);
+    expect(short).toEqual({ reject: true, affinityTimeout: 10799, selectionFields: [] });
   });
 
   it('serves a timeout above 65535 by hashing on the client address, with a warning', () => {
@@ -159,9 +170,10 @@ describe('one LB policy for Services and YusurServices', () => {
     expect(service.warnings.map((w) => w.field)).toEqual(['spec.sessionAffinityConfig.clientIP.timeoutSeconds']);
     expect(yusur.result.ok && yusur.result.warnings.map((w) => w.reason)).toEqual(['InvalidAffinityTimeout']);
     const options = (rows: Array<{ columns: Record<string, unknown> }>) => rows.map((r) => r.columns.options);
-    expect(options(service.state.rows)).toEqual([{ affinity_timeout: '10800', reject: 'true' }]);
-    expect(yusur.result.ok && options(yusur.result.state.rows)).toEqual([
-      { affinity_timeout: '10800', reject: 'true' },
-    ]);
+    expect(options(service.state.rows)).toEqual([{ reject: 'true' }]);
+    expect(yusur.result.ok && options(yusur.result.state.rows)).toEqual([{ reject: 'true' }]);
+    const fields = (rows: Array<{ columns: Record<string, unknown> }>) => rows.map((r) => r.columns.selection_fields);
+    expect(fields(service.state.rows)).toEqual([['ip_src']]);
+    expect(yusur.result.ok && fields(yusur.result.state.rows)).toEqual([['ip_src']]);
   });
 });

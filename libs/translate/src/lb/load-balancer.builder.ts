@@ -10,15 +10,7 @@ import { chassisTemplateVarKey } from '../service/naming';
 import { compareIp, type IpFamily } from '@ycloud/api';
 import { compareIpPort, hostPort, type IpPort } from './address';
 import { OFFLOAD_SELECTION_FIELDS } from './lb-options';
-import type {
-  LbBackend,
-  LbFrontend,
-  LbNode,
-  LbOptions,
-  LbProtocol,
-  LoadBalancerSpec,
-  VipScope,
-} from './load-balancer.model';
+import type { LbBackend, LbFrontend, LbNode, LbProtocol, LoadBalancerSpec, VipScope } from './load-balancer.model';
 import { cmp, sortKeys } from './order';
 
 /** One VIP as built, so callers can find VIPs by scope and address. */
@@ -75,10 +67,16 @@ export function formatBackends(backends: IpPort[]): string {
   return backends.map((b) => hostPort(b.ip, b.port)).join(',');
 }
 
-function optionsColumn(options: LbOptions, extra: Record<string, string> = {}): Record<string, string> {
+function optionsColumn(spec: LoadBalancerSpec, extra: Record<string, string> = {}): Record<string, string> {
+  const { options } = spec;
   const columns: Record<string, string> = { ...extra };
   if (options.reject) columns.reject = 'true';
   if (options.affinityTimeout !== undefined) columns.affinity_timeout = String(options.affinityTimeout);
+  // A connectionless client (DNS) keeps its 5-tuple, so its conntrack entry would keep it on a removed backend
+  // until the entry idles out; kube-proxy deletes such entries for UDP and SCTP, OVN 23.03.1 does it with
+  // ct_flush. Not for TCP: a backend leaving the set (not ready) keeps its established connections, as with
+  // kube-proxy, and a TCP client whose backend is gone is reset anyway.
+  if (spec.protocol !== 'tcp') columns.ct_flush = 'true';
   return sortKeys(columns);
 }
 
@@ -140,7 +138,7 @@ function literalRow(
       name: spec.name,
       protocol: spec.protocol,
       vips,
-      options: optionsColumn(spec.options),
+      options: optionsColumn(spec),
       selection_fields: selectionFieldsOf(spec),
       external_ids: sortKeys(spec.externalIds),
     },
@@ -195,7 +193,7 @@ function perChassisRow(
       name: spec.name,
       protocol: spec.protocol,
       vips: sortKeys(vips),
-      options: optionsColumn(spec.options, { template: 'true', 'address-family': `ipv${family}` }),
+      options: optionsColumn(spec, { template: 'true', 'address-family': `ipv${family}` }),
       selection_fields: selectionFieldsOf(spec),
       external_ids: sortKeys(spec.externalIds),
     },

@@ -68,8 +68,10 @@ function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: S
       return;
     }
     const c = ep.conditions ?? {};
-    // Unset conditions: ready means ready; serving defaults to ready; terminating defaults to false.
-    const ready = c.ready !== false && c.terminating !== true;
+    // Unset conditions: ready means ready; serving defaults to ready; terminating defaults to false. `ready` is
+    // taken as the slice says, terminating or not: with publishNotReadyAddresses the EndpointSlice controller
+    // keeps a terminating endpoint ready=true, and kube-proxy uses it.
+    const ready = c.ready !== false;
     const serving = c.serving ?? c.ready !== false;
     endpoints.push({ ip, nodeName: ep.nodeName, ready, serving, terminating: c.terminating === true });
   });

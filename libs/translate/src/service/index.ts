@@ -4,3 +4,4 @@ export { sliceBelongsTo } from './endpoints';
 export * from './service.translator';
 export * from './chassis-template-var.translator';
 export * from './service-inputs';
+export * from './source-ranges';

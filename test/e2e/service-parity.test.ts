@@ -1,0 +1,465 @@
+import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
+import { API_VERSION, SERVICE_HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, type YusurService } from '@ycloud/api';
+import { YUSUR_RESOURCES } from '@ycloud/controllers';
+import { KubeClient, type KubeObject } from '@ycloud/k8s';
+import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
+import { createNamespace, isClean, netnsExec } from '@ycloud/testbed';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * kube-proxy parity for Services (issue 12), each test named after the upstream e2e test it mirrors
+ * (kubernetes/kubernetes test/e2e/network/service.go and conntrack.go). Real traffic from simulated pods and the
+ * sandbox's external namespace, through the real controller, node agents and OVN, on two nodes (health checks
+ * differ per node). One sandbox for the file.
+ */
+describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ycloud-e2e-parity-'));
+  const NS = 'parity';
+  const nodes = ['node-1', 'node-2'];
+  const NODE_IP = '172.16.0.11'; // node-1's ExternalIP in the sandbox
+  let sb: Sandbox;
+  let core: CoreV1Api;
+  const figures: string[] = [];
+
+  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> {
+    const deadline = Date.now() + ms;
+    let last = await probe();
+    while (!ok(last)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+      await new Promise((r) => setTimeout(r, 400));
+      last = await probe();
+    }
+    return last;
+  }
+
+  const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  const patchService = (name: string, body: object) =>
+    core.patchNamespacedService({ namespace: NS, name, body }, merge);
+
+  /** One TCP connection from a pod: the backend's name, or `error <code>`. */
+  const tcp = async (client: string, ip: string, port: number): Promise<string> => {
+    const s = await sb.kubelet.traffic({ namespace: NS, name: client }, 'tcp', ip, port, 1, 2_000);
+    return Object.keys(s.replies)[0] ?? `error ${s.errors[0]?.code ?? '?'}`;
+  };
+  /** One UDP datagram from `netns` with a fixed source port: the answering backend, or '' (no answer in 1 s). */
+  const udpFrom = async (netns: string, ip: string, port: number, sourcePort: number): Promise<string> =>
+    (
+      await netnsExec(netns, ['sh', '-c', `echo hi | nc -u -p ${sourcePort} -w1 ${ip} ${port}`], {
+        allowFailure: true,
+      })
+    ).stdout.trim();
+  const podNetns = async (name: string) => (await sb.kubelet.pod(NS, name)).netns;
+  /** HTTP GET from a network namespace: status code and body ('000' when nothing answered). */
+  const http = async (netns: string, url: string): Promise<{ code: string; body: string }> => {
+    const r = await netnsExec(netns, ['curl', '-s', '-m', '3', '-w', '\\n%{http_code}', url], { allowFailure: true });
+    const lines = r.stdout.trimEnd().split('\n');
+    return { code: lines.pop() ?? '000', body: lines.join('\n') };
+  };
+  const nodeNetns = (i: number) => sb.state.nodes[i].netns;
+  const nftTable = async () =>
+    (await netnsExec(nodeNetns(0), ['nft', 'list', 'table', 'ip', 'ycloud'], { allowFailure: true })).stdout;
+
+  function service(name: string, app: string, extra: Partial<V1Service['spec']> = {}, labels = {}): V1Service {
+    return {
+      metadata: { name, namespace: NS, labels },
+      spec: {
+        selector: { app },
+        ports: [{ name: 'raw', protocol: 'TCP', port: 9000, targetPort: 9000 as never }],
+        ...extra,
+      },
+    };
+  }
+  const clusterIP = async (name: string) =>
+    (await core.readNamespacedService({ namespace: NS, name })).spec!.clusterIP!;
+
+  beforeAll(async () => {
+    sb = await Sandbox.up({ dir, example: null, nodes });
+    core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
+    await createNamespace(sb.kubelet.kubeConfig, NS);
+    await Promise.all([
+      sb.kubelet.createPod({ name: 'client', namespace: NS, labels: { app: 'client' } }),
+      sb.kubelet.createPod({ name: 'web-0', namespace: NS, labels: { app: 'web' }, serve: ['tcp:9000'] }),
+    ]);
+  });
+
+  afterAll(async () => {
+    // Figures for the report (docs/kube-proxy-parity.md); kept in the test log.
+    if (figures.length) console.log(`service-parity figures:\n  ${figures.join('\n  ')}`);
+    await sb?.down().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Upstream: a labelled Service is not served (ClusterIP and NodePort); removing the label brings it back. */
+  async function labelledServiceTest(label: string, name: string, nodePort: number): Promise<void> {
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service(
+        name,
+        'web',
+        {
+          type: 'NodePort',
+          ports: [{ name: 'raw', protocol: 'TCP', port: 9000, targetPort: 9000 as never, nodePort }],
+        },
+        { [label]: 'another-proxy' },
+      ),
+    });
+    const ip = await clusterIP(name);
+    // A control Service on the same pods is served, so the labelled one had every chance to be.
+    await core.createNamespacedService({ namespace: NS, body: service(`${name}-control`, 'web') });
+    const control = await clusterIP(`${name}-control`);
+    await until(
+      'the control Service',
+      () => tcp('client', control, 9000),
+      (r) => r === 'web-0',
+    );
+    for (let i = 0; i < 3; i++) expect(await tcp('client', ip, 9000)).toMatch(/^error/);
+    expect(await nftTable()).not.toContain(`dport ${nodePort}`);
+    await patchService(name, { metadata: { labels: { [label]: null } } });
+    await until(
+      'the unlabelled Service',
+      () => tcp('client', ip, 9000),
+      (r) => r === 'web-0',
+    );
+    await until('its NodePort rule', nftTable, (t) => t.includes(`dport ${nodePort}`));
+    // And labelling it again takes it away again.
+    await patchService(name, { metadata: { labels: { [label]: 'another-proxy' } } });
+    await until(
+      'the relabelled Service gone',
+      () => tcp('client', ip, 9000),
+      (r) => r.startsWith('error'),
+    );
+  }
+
+  it('should implement service.kubernetes.io/service-proxy-name', async () => {
+    await labelledServiceTest(SERVICE_PROXY_NAME_LABEL, 'proxied-elsewhere', 30901);
+  });
+
+  it('should implement service.kubernetes.io/headless', async () => {
+    await labelledServiceTest(SERVICE_HEADLESS_LABEL, 'headless-label', 30902);
+  });
+
+  it('should be able to connect to terminating and unready endpoints if PublishNotReadyAddresses is true', async () => {
+    await sb.kubelet.createPod({ name: 'pnr-0', namespace: NS, labels: { app: 'pnr' }, serve: ['tcp:9000'] });
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service('pnr', 'pnr', { publishNotReadyAddresses: true }),
+    });
+    await core.createNamespacedService({ namespace: NS, body: service('pnr-control', 'pnr') });
+    const [ip, control] = [await clusterIP('pnr'), await clusterIP('pnr-control')];
+    await until(
+      'pnr',
+      () => tcp('client', ip, 9000),
+      (r) => r === 'pnr-0',
+    );
+    // Unready: still an endpoint of the publishing Service; the control Service rejects.
+    await sb.kubelet.setReady(NS, 'pnr-0', false);
+    await until(
+      'the control Service to reject',
+      () => tcp('client', control, 9000),
+      (r) => r.startsWith('error'),
+    );
+    for (let i = 0; i < 3; i++) expect(await tcp('client', ip, 9000)).toBe('pnr-0');
+    // Terminating and unready (no kubelet finishes the graceful delete): the EndpointSlice keeps it ready=true,
+    // terminating=true for the publishing Service, and ycloud uses it as kube-proxy does.
+    await core.deleteNamespacedPod({ namespace: NS, name: 'pnr-0', gracePeriodSeconds: 300 });
+    await until(
+      'the terminating endpoint in the slice',
+      async () =>
+        (
+          await sb.kubelet.kubeConfig
+            .makeApiClient(DiscoveryV1Api)
+            .listNamespacedEndpointSlice({ namespace: NS, labelSelector: 'kubernetes.io/service-name=pnr' })
+        ).items,
+      (items) => items.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.terminating === true)),
+    );
+    for (let i = 0; i < 3; i++) expect(await tcp('client', ip, 9000)).toBe('pnr-0');
+    await sb.kubelet.deletePod(NS, 'pnr-0');
+  });
+
+  describe('health check node ports (externalTrafficPolicy: Local)', () => {
+    let hcPort = 0;
+
+    it('should implement NodePort and HealthCheckNodePort correctly when ExternalTrafficPolicy changes', async () => {
+      await sb.kubelet.createPod({
+        name: 'hc-0',
+        namespace: NS,
+        node: 'node-1',
+        labels: { app: 'hc' },
+        serve: ['tcp:9000'],
+      });
+      const svc = await core.createNamespacedService({
+        namespace: NS,
+        body: service('hc', 'hc', { type: 'LoadBalancer', externalTrafficPolicy: 'Local' }),
+      });
+      hcPort = svc.spec!.healthCheckNodePort!;
+      expect(hcPort).toBeGreaterThan(0);
+      // node-1 has the endpoint: 200 with kube-proxy's body, also for a prober outside the cluster.
+      const ok = await until(
+        '200 on node-1',
+        () => http(sb.state.external.netns, `http://${NODE_IP}:${hcPort}/`),
+        (r) => r.code === '200',
+      );
+      expect(JSON.parse(ok.body)).toEqual({
+        service: { namespace: NS, name: 'hc' },
+        localEndpoints: 1,
+        serviceProxyHealthy: true,
+      });
+      // node-2 has none: 503, count 0.
+      const none = await until(
+        '503 on node-2',
+        () => http(nodeNetns(1), `http://127.0.0.1:${hcPort}/`),
+        (r) => r.code === '503',
+      );
+      expect(JSON.parse(none.body)).toMatchObject({ localEndpoints: 0 });
+      // Cluster policy: no health check node port any more; back to Local: a (new) one is served again.
+      await patchService('hc', { spec: { externalTrafficPolicy: 'Cluster', healthCheckNodePort: null } });
+      await until(
+        'the port closed',
+        () => http(nodeNetns(0), `http://127.0.0.1:${hcPort}/`),
+        (r) => r.code === '000',
+      );
+      const back = await patchService('hc', { spec: { externalTrafficPolicy: 'Local' } });
+      hcPort = back.spec!.healthCheckNodePort!;
+      await until(
+        '200 again',
+        () => http(nodeNetns(0), `http://127.0.0.1:${hcPort}/`),
+        (r) => r.code === '200',
+      );
+    });
+
+    it('should fail health check node port if there are only terminating endpoints', async () => {
+      await core.deleteNamespacedPod({ namespace: NS, name: 'hc-0', gracePeriodSeconds: 300 });
+      const r = await until(
+        '503 with only a terminating endpoint',
+        () => http(nodeNetns(0), `http://127.0.0.1:${hcPort}/`),
+        (x) => x.code === '503',
+      );
+      expect(JSON.parse(r.body)).toMatchObject({ localEndpoints: 0 });
+      await sb.kubelet.deletePod(NS, 'hc-0');
+    });
+
+    it("serves the proxy's own /healthz and /livez on :10256 on every node", async () => {
+      for (const i of [0, 1]) {
+        const h = await until(
+          'healthz',
+          () => http(nodeNetns(i), 'http://127.0.0.1:10256/healthz'),
+          (r) => r.code === '200',
+        );
+        expect(JSON.parse(h.body)).toMatchObject({ nodeEligible: true });
+        expect((await http(nodeNetns(i), 'http://127.0.0.1:10256/livez')).code).toBe('200');
+      }
+    });
+  });
+
+  describe('conntrack: a UDP client with one fixed source port', () => {
+    const cycle = async (service: string, probe: () => Promise<string>, node: string) => {
+      await sb.kubelet.createPod({
+        name: `${service}-a`,
+        namespace: NS,
+        node,
+        labels: { app: service },
+        serve: ['udp:5353'],
+      });
+      await until(`${service}-a answering`, probe, (r) => r === `${service}-a`);
+      // The client keeps sending with the same source port while the server pod is replaced.
+      await sb.kubelet.deletePod(NS, `${service}-a`);
+      await sb.kubelet.createPod({
+        name: `${service}-b`,
+        namespace: NS,
+        node,
+        labels: { app: service },
+        serve: ['udp:5353'],
+      });
+      const ready = Date.now();
+      await until(`${service}-b answering the same client flow`, probe, (r) => r === `${service}-b`, 20_000);
+      return Date.now() - ready;
+    };
+
+    it('should be able to preserve UDP traffic when server pod cycles for a ClusterIP service', async () => {
+      const spec = { ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never }] };
+      await core.createNamespacedService({ namespace: NS, body: service('udp-cip', 'udp-cip', spec) });
+      const ip = await clusterIP('udp-cip');
+      const netns = await podNetns('client');
+      const ms = await cycle('udp-cip', () => udpFrom(netns, ip, 53, 40053), 'node-2');
+      figures.push(`ClusterIP UDP, fixed source port: new backend answered ${ms} ms after it was Ready`);
+    });
+
+    it('should be able to preserve UDP traffic when initial unready endpoints get ready', async () => {
+      const spec = { ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never }] };
+      await core.createNamespacedService({ namespace: NS, body: service('udp-unready', 'udp-unready', spec) });
+      const ip = await clusterIP('udp-unready');
+      const netns = await podNetns('client');
+      const probe = () => udpFrom(netns, ip, 53, 40055);
+      // The client sends before any endpoint exists and while the only one is not ready yet.
+      expect(await probe()).toBe('');
+      const labels = { app: 'udp-unready' };
+      await sb.kubelet.createPod({ name: 'udp-unready-0', namespace: NS, labels, serve: ['udp:5353'], ready: false });
+      for (let i = 0; i < 3; i++) expect(await probe()).toBe('');
+      await sb.kubelet.setReady(NS, 'udp-unready-0', true);
+      const ready = Date.now();
+      await until('the now-ready endpoint answering the same flow', probe, (r) => r === 'udp-unready-0', 20_000);
+      figures.push(`UDP flow from before the endpoint was ready: answered ${Date.now() - ready} ms after Ready`);
+    });
+
+    it('should be able to preserve UDP traffic when server pod cycles for a NodePort service', async () => {
+      const spec = {
+        type: 'NodePort',
+        ports: [{ name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never, nodePort: 30953 }],
+      };
+      await core.createNamespacedService({ namespace: NS, body: service('udp-np', 'udp-np', spec) });
+      const ms = await cycle('udp-np', () => udpFrom(sb.state.external.netns, NODE_IP, 30953, 40054), 'node-1');
+      figures.push(`NodePort UDP from outside, fixed source port: new backend answered ${ms} ms after it was Ready`);
+    });
+  });
+
+  it('should allow pods to hairpin back to themselves through services', async () => {
+    await core.createNamespacedService({ namespace: NS, body: service('hairpin', 'web') });
+    const ip = await clusterIP('hairpin');
+    // web-0 is the Service's only backend: it reaches itself through its own ClusterIP.
+    await until(
+      'web-0 through its own Service',
+      () => tcp('web-0', ip, 9000),
+      (r) => r === 'web-0',
+    );
+    for (let i = 0; i < 3; i++) expect(await tcp('web-0', ip, 9000)).toBe('web-0');
+  });
+
+  it('should work after the service has been recreated', async () => {
+    await core.createNamespacedService({ namespace: NS, body: service('recreated', 'web') });
+    const first = await clusterIP('recreated');
+    await until(
+      'the Service',
+      () => tcp('client', first, 9000),
+      (r) => r === 'web-0',
+    );
+    await core.deleteNamespacedService({ namespace: NS, name: 'recreated' });
+    await until(
+      'the Service gone',
+      () => tcp('client', first, 9000),
+      (r) => r.startsWith('error'),
+    );
+    await core.createNamespacedService({ namespace: NS, body: service('recreated', 'web') });
+    const second = await clusterIP('recreated');
+    await until(
+      'the recreated Service',
+      () => tcp('client', second, 9000),
+      (r) => r === 'web-0',
+    );
+  });
+
+  it('should serve endpoints on same port and different protocols', async () => {
+    await sb.kubelet.createPod({
+      name: 'dual-0',
+      namespace: NS,
+      labels: { app: 'dual' },
+      serve: ['tcp:5353', 'udp:5353'],
+    });
+    const ports = [
+      { name: 'dns-tcp', protocol: 'TCP', port: 53, targetPort: 5353 as never },
+      { name: 'dns-udp', protocol: 'UDP', port: 53, targetPort: 5353 as never },
+    ];
+    await core.createNamespacedService({ namespace: NS, body: service('dual', 'dual', { ports }) });
+    const ip = await clusterIP('dual');
+    const netns = await podNetns('client');
+    await until(
+      'TCP 53',
+      () => tcp('client', ip, 53),
+      (r) => r === 'dual-0',
+    );
+    await until(
+      'UDP 53',
+      () => udpFrom(netns, ip, 53, 40153),
+      (r) => r === 'dual-0',
+    );
+  });
+
+  it('should be able to switch session affinity for service with type clusterIP', async () => {
+    await Promise.all(
+      ['aff-0', 'aff-1', 'aff-2'].map((name) =>
+        sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'aff' }, serve: ['tcp:9000'] }),
+      ),
+    );
+    await core.createNamespacedService({ namespace: NS, body: service('aff', 'aff') });
+    const ip = await clusterIP('aff');
+    const backendsOf10 = async () => {
+      const s = await sb.kubelet.traffic({ namespace: NS, name: 'client' }, 'tcp', ip, 9000, 10, 2_000);
+      return s.errors.length ? ['errors'] : Object.keys(s.replies).sort();
+    };
+    await until('spread over backends', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
+    await patchService('aff', { spec: { sessionAffinity: 'ClientIP' } });
+    const sticky = await until('one backend', backendsOf10, (b) => b.length === 1 && b[0] !== 'errors');
+    for (let i = 0; i < 2; i++) expect(await backendsOf10()).toEqual(sticky);
+    await patchService('aff', { spec: { sessionAffinity: 'None', sessionAffinityConfig: null } });
+    await until('spread again', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
+  });
+
+  it('YusurService Pod backends follow Pod readiness as a Service does; Ready means serving, Programmed means in OVN', async () => {
+    const kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
+    type Svc = YusurService & KubeObject;
+    const cond = (s: Svc, type: string) => s.status?.conditions?.find((c) => c.type === type);
+    const get = () => kube.get<Svc>(YUSUR_RESOURCES.YusurService, NS, 'ys');
+    try {
+      await Promise.all(
+        ['ys-0', 'ys-1'].map((name) =>
+          sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'ys' }, serve: ['tcp:9000'] }),
+        ),
+      );
+      await kube.create(YUSUR_RESOURCES.YusurService, NS, {
+        apiVersion: API_VERSION,
+        kind: 'YusurService',
+        metadata: { name: 'ys', namespace: NS },
+        spec: {
+          backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'ys' } } }],
+          ports: [{ name: 'raw', protocol: 'TCP', port: 9000, targetPort: 9000 }],
+          scenarios: { clusterIP: {} },
+        },
+      } as never);
+      const svc = await until(
+        'Ready',
+        get,
+        (x) => cond(x, 'Ready')?.status === 'True' && x.status?.healthyBackends === 2,
+      );
+      const vip = svc.status!.clusterIPs![0];
+      const seen = new Set<string>();
+      await until(
+        'both backends',
+        async () => seen.add(await tcp('client', vip, 9000)),
+        (x) => x.has('ys-0') && x.has('ys-1'),
+      );
+      // One Pod not Ready: no new connection reaches it (the issue: 6 of 12 still did).
+      await sb.kubelet.setReady(NS, 'ys-1', false);
+      await until('ys-1 out', get, (x) => x.status?.healthyBackends === 1);
+      const answers: string[] = [];
+      await until(
+        'only ys-0',
+        () => tcp('client', vip, 9000),
+        (r) => r === 'ys-0',
+      );
+      for (let i = 0; i < 12; i++) answers.push(await tcp('client', vip, 9000));
+      expect(answers).toEqual(Array(12).fill('ys-0'));
+      // No Pod Ready: still programmed (VIP rejects), but not Ready, and the reason says why.
+      await sb.kubelet.setReady(NS, 'ys-0', false);
+      const down = await until('not Ready', get, (x) => cond(x, 'Ready')?.status === 'False');
+      expect(cond(down, 'Ready')).toMatchObject({ reason: 'NoHealthyBackends' });
+      expect(cond(down, 'Programmed')).toMatchObject({ status: 'True' });
+      expect(down.status).toMatchObject({ totalBackends: 2, healthyBackends: 0 });
+      await until(
+        'rejected',
+        () => tcp('client', vip, 9000),
+        (r) => r.startsWith('error'),
+      );
+    } finally {
+      kube.close();
+    }
+  });
+
+  it('down() leaves nothing behind', async () => {
+    const state = sb.state;
+    await sb.down();
+    const leaks = await sandboxLeaks(state);
+    expect(leaks).toEqual({ processes: [], netns: [], devices: [], dirs: [] });
+    expect(isClean(leaks)).toBe(true);
+  });
+});
