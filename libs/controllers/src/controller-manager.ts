@@ -197,10 +197,9 @@ export class ControllerManager {
   private async setUp(reg: ControllerRegistration, env: ControllerEnv): Promise<void> {
     const served = reg.requires ? await env.informers.served(...reg.requires) : true;
     if (!served || (reg.enabled && !reg.enabled(env))) {
-      this.log.info('controller not run', {
-        controller: reg.name,
-        why: served ? 'not enabled here' : 'the resources it needs are not served',
-      });
+      // Not served: its CRDs are not installed (clusters and tests without them still run the rest): say so loudly.
+      if (served) this.log.info('controller not run here', { controller: reg.name });
+      else this.log.warn('controller not started: the resources it needs are not served', { controller: reg.name });
       await reg.notRun?.(env);
       return;
     }
