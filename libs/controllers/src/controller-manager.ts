@@ -15,6 +15,7 @@ import {
 import {
   DriftMetrics,
   DriftMonitor,
+  DriftThrottle,
   RESYNC_REASON,
   driftReason,
   type ApplyRecord,
@@ -147,9 +148,12 @@ export class ControllerManager {
     for (const reg of this.options.controllers ?? CONTROLLERS) await this.setUp(reg, env);
 
     for (const owner of nb.view.allOwners()) this.queueOwner(owner, 'startup repair');
+    const throttle = new DriftThrottle();
     new DriftMonitor(nb.schema, nb.view, nb.applier).follow(nb.client as never).onDrift((d: Drift) => {
       drift.observeDrift(d);
-      this.queueOwner(d.owner, driftReason(d));
+      const delay = throttle.delayFor(d.owner, Date.now());
+      if (delay > 0) this.log.warn('owner keeps drifting: another writer?', { owner: d.owner, table: d.table, delay });
+      this.queueOwner(d.owner, driftReason(d), delay);
     });
     this.scheduleResync(env);
     await Promise.all(this.running.map((r) => r.controller.start()));
@@ -188,14 +192,15 @@ export class ControllerManager {
     this.resyncTimer.unref?.();
   }
 
-  /** Queues an NB owner to the first controller covering it. */
-  private queueOwner(owner: Owner, reason: string): void {
+  /** Queues an NB owner to the first controller covering it (after `delayMs`, if given). */
+  private queueOwner(owner: Owner, reason: string, delayMs = 0): void {
     const env = this.env;
     if (!env) return;
     for (const r of this.running) {
       const key = r.ownerKey?.(owner, env.config);
       if (key === undefined) continue;
-      r.controller.enqueue(key, reason);
+      if (delayMs > 0) r.controller.enqueueAfter(key, delayMs, reason);
+      else r.controller.enqueue(key, reason);
       return;
     }
   }
@@ -203,10 +208,9 @@ export class ControllerManager {
   private async setUp(reg: ControllerRegistration, env: ControllerEnv): Promise<void> {
     const served = reg.requires ? await env.informers.served(...reg.requires) : true;
     if (!served || (reg.enabled && !reg.enabled(env))) {
-      this.log.info('controller not run', {
-        controller: reg.name,
-        why: served ? 'not enabled here' : 'the resources it needs are not served',
-      });
+      // Not served: its CRDs are not installed (clusters and tests without them still run the rest): say so loudly.
+      if (served) this.log.info('controller not run here', { controller: reg.name });
+      else this.log.warn('controller not started: the resources it needs are not served', { controller: reg.name });
       await reg.notRun?.(env);
       return;
     }

@@ -2,7 +2,7 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { Registry } from 'prom-client';
 import { OWNERSHIP, Owner } from './desired-state';
-import { DriftMetrics, DriftMonitor, OwnWrites, RESYNC_REASON, driftReason } from './drift-monitor';
+import { DriftMetrics, DriftMonitor, DriftThrottle, OwnWrites, RESYNC_REASON, driftReason } from './drift-monitor';
 import { IndexedRowView } from './indexed-row-view';
 import { ApplyRecord } from './nb-applier';
 import { Row } from './row-view';
@@ -136,5 +136,16 @@ describe('DriftMetrics', () => {
     m.observeApply(record(driftReason(drift), false));
     expect(await value({ table: 'Load_Balancer', trigger: 'monitor' })).toBe(1);
     expect(await value({ table: 'Load_Balancer', trigger: 'resync' })).toBe(1);
+  });
+});
+
+describe('DriftThrottle', () => {
+  it('repairs a burst at once, then backs off an owner that keeps drifting, and forgets it once quiet', () => {
+    const t = new DriftThrottle(3, 10_000, 8_000, 250);
+    const delays = [0, 300, 600, 900, 1200, 1500, 1800].map((at) => t.delayFor(web, at));
+    expect(delays).toEqual([0, 0, 0, 1000, 2000, 4000, 8000]);
+    expect(t.delayFor(web, 1900)).toBe(0); // the same edit as the last one: not counted
+    expect(t.delayFor(subnet, 1900)).toBe(0); // other owners are not slowed
+    expect(t.delayFor(web, 10_000 + 8_000 + 1)).toBe(0);
   });
 });

@@ -131,6 +131,47 @@ export class DriftMonitor {
   }
 }
 
+/**
+ * Slows down repairs of an owner that keeps drifting: another writer fighting over the same rows (a second
+ * controller, another tool) would otherwise make both rewrite them as fast as the database allows. The first
+ * `burst` drifts of an owner within `windowMs` are repaired at once; after that each waits twice as long as the
+ * last, up to `maxDelayMs`, until the owner has been quiet for a window. Drifts within `coalesceMs` of the last
+ * one counted are one edit (a hand-deleted switch changes many rows of one owner at once) and are not counted.
+ */
+export class DriftThrottle {
+  private readonly owners = new Map<string, { since: number; last: number; count: number }>();
+
+  constructor(
+    private readonly burst = 5,
+    private readonly windowMs = 10_000,
+    private readonly maxDelayMs = 60_000,
+    private readonly coalesceMs = 250,
+  ) {}
+
+  /** How long to wait before repairing this drift of `owner` (0: now). */
+  delayFor(owner: Owner, now: number): number {
+    const id = ownerId(owner);
+    const seen = this.owners.get(id);
+    if (!seen || now - seen.since > this.windowMs + this.delayOf(seen.count)) {
+      this.owners.set(id, { since: now, last: now, count: 1 });
+      if (this.owners.size > 10_000) this.prune(now);
+      return 0;
+    }
+    if (now - seen.last < this.coalesceMs) return 0;
+    seen.last = now;
+    seen.count++;
+    return this.delayOf(seen.count);
+  }
+
+  private delayOf(count: number): number {
+    return count <= this.burst ? 0 : Math.min(this.maxDelayMs, 1000 * 2 ** (count - this.burst - 1));
+  }
+
+  private prune(now: number): void {
+    for (const [id, s] of this.owners) if (now - s.since > this.windowMs + this.maxDelayMs) this.owners.delete(id);
+  }
+}
+
 /** Columns whose value differs between two versions of a row (the cache keeps unchanged values as they were). */
 function changedColumns(old: Row, next: Row): string[] {
   const cols = new Set([...Object.keys(old), ...Object.keys(next)]);
