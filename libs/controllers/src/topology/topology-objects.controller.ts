@@ -307,7 +307,13 @@ export class TopologyObjectsController {
     const keep = current && pool.spec.gatewayNodes.includes(current) && nodeReady(caches.nodes.get(current));
     const ready = keep ? current : pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
     const active = ready ?? activeGatewayNode(pool);
-    const valid = parseCidr(pool.spec.cidr)?.family === 4;
+    const valid = parseCidr(pool.spec.cidr, true)?.family === 4;
+    // An invalid cidr is the translator's to report; ranges and addresses the allocator refuses are reported here.
+    const problem = valid ? this.deps.addresses.poolProblem(pool, caches.eips.list()) : undefined;
+    if (problem) {
+      const reason = problem.field.startsWith('spec.ranges') ? 'InvalidRange' : 'InvalidAddress';
+      return { ok: false, errors: [{ reason, field: problem.field, message: problem.message }] };
+    }
     const { used, free } = valid ? this.deps.addresses.counts(pool, caches.eips.list()) : { used: 0, free: 0 };
     const s = pool.status;
     if (s?.activeGatewayNode !== active || s?.used !== used || s?.free !== free) {

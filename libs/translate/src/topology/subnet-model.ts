@@ -10,7 +10,7 @@ import {
   formatIp,
   parseCidr,
   parseIp,
-  parseIpRange,
+  checkIpRange,
 } from '@ycloud/api';
 import { TranslateError } from './result';
 
@@ -77,13 +77,14 @@ export function parseSubnet(subnet: Subnet): { model?: SubnetModel; errors: Tran
   });
   const excludes: IpRange[] = [];
   (spec.excludeIps ?? []).forEach((text, i) => {
-    const r = parseIpRange(text);
+    const checked = checkIpRange(text);
+    const r = checked.ok ? checked.range : undefined;
     const fam = r && fams[r.family];
     if (!r || !fam || r.start < fam.cidr.network || r.end > fam.cidr.last) {
       return void errors.push({
         reason: 'InvalidExcludeIps',
         field: `spec.excludeIps[${i}]`,
-        message: `${text} is not an IP or range inside cidrBlocks`,
+        message: checked.ok ? `${text} is not inside cidrBlocks` : checked.message,
       });
     }
     excludes.push(r);
