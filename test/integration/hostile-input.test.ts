@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { serviceSummaries } from '@ycloud/sandbox';
-import { API_VERSION } from '@ycloud/api';
+import { API_VERSION, IP_ALLOCATION_ANNOTATION } from '@ycloud/api';
 import { TOPOLOGY_RESOURCES, type TopologyKind } from '@ycloud/controllers';
 import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
 import {
@@ -80,7 +80,7 @@ describe('hostile input: the controller survives and reports (real apiserver + O
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('a Subnet whose excludeIps range is reversed: Ready=False InvalidExcludeIps naming it; its pods get an Event', async () => {
+  it('a Subnet whose excludeIps range is reversed: Ready=False InvalidExcludeIps naming it; a pod asking for it gets an Event', async () => {
     await createNamespace(k8s.kubeConfig, 'tenant');
     await create('Vpc', 'tenant', { namespaces: ['tenant'] });
     await create('Subnet', 'tenant', {
@@ -104,7 +104,7 @@ describe('hostile input: the controller survives and reports (real apiserver + O
     expect(ev[0]).toMatchObject({ type: 'Warning', reason: 'InvalidExcludeIps' });
     expect(ev[0].note).toContain('10.230.0.20..10.230.0.2');
 
-    // A pod of the namespace cannot get an address there: it is told why, and the controller stays up.
+    // A pod asking for that subnet is told it cannot have an address there (only Ready subnets hand them out).
     await core.createNamespacedPod({
       namespace: 'tenant',
       body: {
@@ -114,12 +114,10 @@ describe('hostile input: the controller survives and reports (real apiserver + O
     });
     const podEvents = await eventually(
       () => events('Pod', 'p1'),
-      (l) => l.some((e) => e.reason === 'AddressAllocationFailed'),
+      (l) => l.some((e) => e.reason === 'SubnetNotReady'),
       'the pod told why it has no address',
     );
-    expect(podEvents.find((e) => e.reason === 'AddressAllocationFailed')?.note).toContain(
-      'excludeIps[0]: "10.230.0.20..10.230.0.2" is reversed',
-    );
+    expect(podEvents.find((e) => e.reason === 'SubnetNotReady')?.note).toContain('Subnet tenant');
 
     // Fixed by the tenant: the Subnet becomes Ready and the pod gets its address.
     await kube.mergePatch(TOPOLOGY_RESOURCES.Subnet, undefined, 'tenant', {
@@ -130,6 +128,12 @@ describe('hostile input: the controller survives and reports (real apiserver + O
       (c) => c?.status === 'True',
       'Subnet Ready after the fix',
     );
+    const annotated = await eventually(
+      () => core.readNamespacedPod({ namespace: 'tenant', name: 'p1' }),
+      (p) => !!p.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION],
+      'the pod to get its address once the Subnet is fixed',
+    );
+    expect(annotated.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION]).toContain('10.230.0.');
   });
 
   it('an EipPool whose range is reversed: Ready=False InvalidRange naming spec.ranges[i] and the value', async () => {
@@ -195,5 +199,89 @@ describe('hostile input: the controller survives and reports (real apiserver + O
       (out) => out.trim() !== '',
       'the load balancer of default/no-backends',
     );
+  });
+
+  it('admission refuses reserved names and networks every VPC shares (deploy/base ValidatingAdmissionPolicy)', async () => {
+    const refused = async (kind: TopologyKind, name: string, spec: unknown) => {
+      const err = await create(kind, name, spec).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).toBeDefined();
+      return err!.message;
+    };
+    expect(await refused('Vpc', 'default', {})).toContain('Vpc name default is reserved');
+    expect(await refused('Subnet', 'join', { vpc: 'tenant', cidrBlocks: ['10.231.0.0/24'] })).toContain(
+      'Subnet name join is reserved',
+    );
+    expect(await refused('Subnet', 'svc-clash', { vpc: 'tenant', cidrBlocks: ['10.96.8.0/24'] })).toContain(
+      'spec.cidrBlocks: 10.96.8.0/24 overlaps a network every VPC shares',
+    );
+    expect(await refused('Subnet', 'join-clash', { vpc: 'tenant', cidrBlocks: ['100.64.0.0/10'] })).toContain(
+      'overlaps a network every VPC shares',
+    );
+    expect(await refused('Subnet', 'pod-clash', { vpc: 'default', cidrBlocks: ['10.16.5.0/24'] })).toContain(
+      'overlaps the default subnet (pod CIDR) of the default VPC',
+    );
+    expect(
+      await refused('EipPool', 'join-pool', {
+        networkName: 'ext',
+        cidr: '100.64.0.0/24',
+        gateway: '100.64.0.1',
+        gatewayNodes: ['node-1'],
+      }),
+    ).toContain('spec.cidr: 100.64.0.0/24 overlaps');
+    // Another VPC may reuse the default VPC's pod range (VPCs are isolated).
+    await create('Subnet', 'reuse', { vpc: 'tenant', cidrBlocks: ['10.16.0.0/24'] });
+  });
+
+  it('a Subnet overlapping a serving one, created in the same second, loses; the serving one keeps its switch', async () => {
+    await create('Vpc', 'race', {});
+    await create('Subnet', 'race-zz', { vpc: 'race', cidrBlocks: ['10.232.0.0/16'] });
+    await eventually(
+      () => ready('Subnet', 'race-zz'),
+      (c) => c?.status === 'True',
+      'race-zz Ready',
+    );
+    // Same second or not, and first by name: still the loser, because race-zz serves.
+    await create('Subnet', 'race-aa', { vpc: 'race', cidrBlocks: ['10.232.1.0/24'] });
+    const lost = await eventually(
+      () => ready('Subnet', 'race-aa'),
+      (c) => c?.status === 'False',
+      'race-aa refused',
+    );
+    expect(lost).toMatchObject({ reason: 'CidrOverlap' });
+    expect(lost?.message).toContain('overlaps 10.232.0.0/16 of Subnet race-zz in Vpc race, which keeps it (serving)');
+    await new Promise((r) => setTimeout(r, 1500)); // both reconciled again on every topology change
+    expect(await ready('Subnet', 'race-zz')).toMatchObject({ status: 'True' });
+    expect(await ovn.nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=subnet-race-zz')).toContain(
+      'subnet-race-zz',
+    );
+  });
+
+  it('two Vpcs claiming a namespace: the second by name is told; an EipPool naming a missing node is told', async () => {
+    await create('Vpc', 'claim-a', { namespaces: ['shared'] });
+    await create('Vpc', 'claim-b', { namespaces: ['shared', 'own'] });
+    const b = await eventually(
+      () => ready('Vpc', 'claim-b'),
+      (c) => c?.reason === 'NamespaceClaimed',
+      'claim-b',
+    );
+    expect(b?.message).toContain('spec.namespaces[0]: namespace shared belongs to Vpc claim-a');
+    expect(await ready('Vpc', 'claim-a')).toMatchObject({ status: 'True' });
+    expect((await events('Vpc', 'claim-b')).map((e) => e.reason)).toContain('NamespaceClaimed');
+
+    await create('EipPool', 'ghost', {
+      networkName: 'ext',
+      cidr: '172.39.0.0/24',
+      gateway: '172.39.0.1',
+      gatewayNodes: ['node-1', 'no-such-node'],
+    });
+    const pool = await eventually(
+      () => ready('EipPool', 'ghost'),
+      (c) => c?.reason === 'NodeNotFound',
+      'ghost',
+    );
+    expect(pool?.message).toBe('spec.gatewayNodes: no Node no-such-node');
   });
 });
