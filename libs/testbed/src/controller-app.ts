@@ -53,13 +53,19 @@ export class ControllerApp {
       },
     );
     const app = new ControllerApp(proc);
-    const line = await eventually(
-      async () => app.stderr.split('\n').find((l) => l.includes('"msg":"serving"')),
-      (l) => l !== undefined || app.proc.exitCode !== null,
-      'the controller to serve',
-      120_000,
-    );
-    if (!line) throw new Error(`controller exited (${app.proc.exitCode}): ${app.stderr.slice(-3000)}`);
+    let line: string | undefined;
+    try {
+      line = await eventually(
+        async () => app.stderr.split('\n').find((l) => l.includes('"msg":"serving"')),
+        (l) => l !== undefined || app.proc.exitCode !== null,
+        'the controller to serve (its "serving" line is logged at info level)',
+        120_000,
+      );
+      if (!line) throw new Error(`controller exited (${app.proc.exitCode}): ${app.stderr.slice(-3000)}`);
+    } catch (err) {
+      await app.kill(); // never leave it running
+      throw err;
+    }
     app.url = (JSON.parse(line) as { healthz: string }).healthz.replace(/\/healthz$/, '');
     return app;
   }
