@@ -284,4 +284,47 @@ describe('hostile input: the controller survives and reports (real apiserver + O
     );
     expect(pool?.message).toBe('spec.gatewayNodes: no Node no-such-node');
   });
+
+  it('Services asking for addresses others hold get an AddressConflict Event naming the holder', async () => {
+    const first = await core.createNamespacedService({
+      namespace: 'default',
+      body: { metadata: { name: 'holder' }, spec: { ports: [{ port: 80, protocol: 'TCP' }] } },
+    });
+    const cip = first.spec!.clusterIP!;
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'grabber' },
+        spec: { ports: [{ port: 81, protocol: 'TCP' }], externalIPs: [cip, '10.16.0.1'] },
+      },
+    });
+    const notes = await eventually(
+      () =>
+        events('Service', 'grabber').then((l) => l.filter((e) => e.reason === 'AddressConflict').map((e) => e.note)),
+      (l) => l.length >= 2,
+      'AddressConflict Events for grabber',
+    );
+    expect(notes).toEqual(
+      expect.arrayContaining([
+        `spec.externalIPs[0]: ${cip} is the ClusterIP of Service default/holder`,
+        'spec.externalIPs[1]: 10.16.0.1 is the address of the VPC router port of Subnet default',
+      ]),
+    );
+    for (const name of ['lb-a', 'lb-b']) {
+      await core.createNamespacedService({
+        namespace: 'default',
+        body: {
+          metadata: { name },
+          spec: { type: 'LoadBalancer', loadBalancerIP: '172.38.0.77', ports: [{ port: 80, protocol: 'TCP' }] },
+        },
+      });
+    }
+    const lbNotes = await eventually(
+      () => events('Service', 'lb-b').then((l) => l.filter((e) => e.reason === 'AddressConflict').map((e) => e.note)),
+      (l) => l.length > 0,
+      'an AddressConflict Event for lb-b',
+    );
+    expect(lbNotes[0]).toContain('spec.loadBalancerIP: 172.38.0.77 is asked for by Service default/lb-a too');
+    expect((await events('Service', 'lb-a')).filter((e) => e.reason === 'AddressConflict')).toEqual([]);
+  });
 });

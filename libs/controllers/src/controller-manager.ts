@@ -2,6 +2,7 @@ import type { V1EndpointSlice, V1Node, V1Pod, V1Service } from '@kubernetes/clie
 import type { ControllerConfig, Subnet } from '@ycloud/api';
 import { defaultTopologyObjects } from '@ycloud/translate/topology';
 import { SubnetIpam } from './ipam/subnet-ipam';
+import { routerAddressesOf } from './service/service-address-conflicts';
 import { SubnetStatusWriter, wireSubnetStatus } from './ipam/subnet-status';
 import { NodeNetworkController } from './node/node-network.controller';
 import { PodNetworkController } from './pod/pod-network.controller';
@@ -140,6 +141,14 @@ export class ControllerManager {
       applier: this.nb.applier,
       events,
       offloadSelectionFields: config.offload.selectionFields,
+      addressHolders: () => ({
+        services: this.services.store.list(),
+        routerAddresses: routerAddressesOf([...defaultTopologyObjects(config).subnets, ...this.extraSubnets()]),
+        podOf: (ip) => {
+          const pod = this.pods.store.list().find((p) => (p.status?.podIPs ?? []).some((x) => x.ip === ip));
+          return pod && `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+        },
+      }),
     });
     const serviceController = this.controller('service', (key) => services.reconcile(key, this.reasons.take(key)));
     this.services.addHandler(this.noting(serviceController, 'Service changed'));

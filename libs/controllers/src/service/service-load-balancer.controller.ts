@@ -3,6 +3,7 @@ import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { translateService, type ServiceNode, type ServiceTranslationContext } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
+import { serviceAddressConflicts, type AddressHolders } from './service-address-conflicts';
 
 export interface ServiceTopology {
   /** The VPC serving a namespace. */
@@ -17,6 +18,8 @@ export interface ServiceLoadBalancerControllerDeps {
   applier: NorthboundApplier;
   events: EventSink;
   offloadSelectionFields: boolean;
+  /** Who holds addresses a Service may clash with; absent: no AddressConflict Events. */
+  addressHolders?: () => AddressHolders;
 }
 
 /**
@@ -40,12 +43,13 @@ export class ServiceLoadBalancerController {
       this.deps.endpointSlicesFor(namespace, name),
       this.context(namespace),
     );
+    const ref = { apiVersion: 'v1', kind: 'Service', namespace, name, uid: service.metadata?.uid };
     for (const w of warnings) {
-      this.deps.events.warning(
-        { apiVersion: 'v1', kind: 'Service', namespace, name, uid: service.metadata?.uid },
-        'InvalidServiceSpec',
-        `${w.object} ${w.field}: ${w.message}`,
-      );
+      this.deps.events.warning(ref, 'InvalidServiceSpec', `${w.object} ${w.field}: ${w.message}`);
+    }
+    const holders = this.deps.addressHolders?.();
+    for (const m of holders ? serviceAddressConflicts(service, holders) : []) {
+      this.deps.events.warning(ref, 'AddressConflict', m);
     }
     return this.deps.applier.apply(state, reason);
   }
