@@ -50,7 +50,10 @@ export interface LeaderElectorOptions {
  * judged on the local clock from when this replica last saw the lease change (not from the renewTime a
  * possibly skewed peer wrote). The leader renews every retryPeriod; if it has not renewed within renewDeadline
  * (< leaseDuration), a watchdog timer ends its leadership even while a request hangs, before any other
- * candidate can consider the lease expired. `stop()` releases the lease so a standby takes over at once.
+ * candidate can consider the lease expired. `stop()` releases the lease (holder cleared, as client-go's
+ * ReleaseOnCancel does) and a standby watches the Lease, so it tries at once when the holder is cleared instead of
+ * at its next retry: a clean hand-over takes one round trip. A leader that dies without releasing (SIGKILL, node
+ * lost) is replaced only after leaseDuration has passed since its last renewal, as seen by the standby.
  */
 export class LeaderElector {
   private readonly leaseDurationMs: number;
@@ -66,6 +69,9 @@ export class LeaderElector {
   private loop?: Promise<void>;
   private wake?: () => void;
   private lastLease?: Lease;
+  private watchAbort?: AbortController;
+  private releaseSeen = false;
+  private watchLoop?: Promise<void>;
 
   constructor(
     private readonly client: KubeClient,
@@ -98,6 +104,8 @@ export class LeaderElector {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.watchAbort = new AbortController();
+    this.watchLoop = this.watchForRelease(this.watchAbort.signal);
     this.loop = this.run();
   }
 
@@ -106,7 +114,8 @@ export class LeaderElector {
     if (this.stopped) return;
     this.stopped = true;
     this.wake?.();
-    await this.loop;
+    this.watchAbort?.abort();
+    await Promise.all([this.loop, this.watchLoop]);
     if (this.leading) {
       this.loseLeadership('stopping');
       await this.release();
@@ -128,6 +137,38 @@ export class LeaderElector {
         this.loseLeadership(`lease taken by ${this.observed.holder}`);
       }
       await this.sleep(this.leading ? this.retryPeriodMs : this.retryPeriodMs * (1 + 0.2 * Math.random()));
+    }
+  }
+
+  /**
+   * While standing by, wakes the campaign loop the moment the Lease's holder is cleared (a released lease) or the
+   * Lease is deleted. Best effort: on any watch error it waits a retry period and watches again; the periodic
+   * attempts go on regardless.
+   */
+  private async watchForRelease(signal: AbortSignal): Promise<void> {
+    const { namespace, name } = this.options;
+    while (!signal.aborted) {
+      try {
+        await this.client.watch<Lease>(
+          resourcePath(Resources.leases, namespace),
+          { fieldSelector: `metadata.name=${name}`, timeoutSeconds: 300, allowWatchBookmarks: false },
+          (ev) => {
+            const released = ev.type === 'DELETED' || (ev.type !== 'ERROR' && !ev.object.spec?.holderIdentity);
+            if (released && !this.leading && !this.stopped) {
+              this.releaseSeen = true; // an attempt in flight may have read the lease just before
+              this.wake?.();
+            }
+          },
+          signal,
+        );
+      } catch (err) {
+        if (signal.aborted) return;
+        this.log.debug('lease watch failed; watching again', { err });
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.retryPeriodMs);
+          signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+        });
+      }
     }
   }
 
@@ -166,6 +207,10 @@ export class LeaderElector {
   }
 
   private sleep(ms: number): Promise<void> {
+    if (this.releaseSeen && !this.leading) {
+      this.releaseSeen = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
       function done(): void {

@@ -80,6 +80,47 @@ describe('LeaderElector against a real apiserver', () => {
     expect(lease.spec?.holderIdentity).toBe(standby === a ? 'a' : 'b');
   });
 
+  it('a released lease is taken over within 2 s even with a slow retry period (the standby watches the Lease)', async () => {
+    // retryPeriod 5 s: polling alone would take 0-6 s; the watch on the Lease wakes the standby at once.
+    const slow = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 5_000 };
+    const terms: Term[] = [];
+    const make = (who: string) => {
+      const e = new LeaderElector(client, {
+        namespace: NS,
+        name: 'released',
+        identity: who,
+        ...slow,
+        logger: testLogger(),
+        onStartedLeading: () => terms.push({ who, start: Date.now() }),
+        onStoppedLeading: () => {
+          const t = terms.findLast((x) => x.who === who && x.end === undefined);
+          if (t) t.end = Date.now();
+        },
+      });
+      stops.push(() => e.stop());
+      return e;
+    };
+    const a = make('a');
+    a.start();
+    await eventually(() => expect(a.isLeader()).toBe(true));
+    const b = make('b');
+    b.start();
+    await new Promise((r) => setTimeout(r, 6000)); // b has made an attempt and is sleeping its retry period
+    expect(b.isLeader()).toBe(false);
+
+    const stoppingAt = Date.now();
+    await a.stop();
+    const lease = await client.get<KubeObject & { spec?: { holderIdentity?: string | null } }>(
+      Resources.leases,
+      NS,
+      'released',
+    );
+    expect(lease.spec?.holderIdentity ?? '').toMatch(/^(|b)$/); // released (or already taken by b)
+    await eventually(() => expect(b.isLeader()).toBe(true), 5000);
+    expect(Date.now() - stoppingAt).toBeLessThan(2000);
+    expect(overlaps(terms)).toBe(0);
+  });
+
   it('a leader cut off from the apiserver stops leading before the other takes over', async () => {
     const proxy = await TcpProxy.start(new URL(cp.server));
     const cutOff = new KubeClient({ ...client.config, server: proxy.url });

@@ -35,6 +35,7 @@ import {
   writeJsonAtomic,
 } from './sandbox-state';
 import { SimulatedKubelet, stopProcess } from './simulated-kubelet';
+import { serviceSummaries, type ServiceSummary } from './service-summary';
 
 export interface SandboxOptions {
   /** Sandbox directory (state.json, kubeconfig, logs); default `sandboxDir()`. */
@@ -55,7 +56,7 @@ export interface SandboxStatus {
   state?: SandboxState;
   processes: { name: string; pid: number; alive: boolean }[];
   pods: SimulatedPodRecord[];
-  services: { namespace: string; name: string; clusterIP: string; ports: string[]; readyEndpoints: number }[];
+  services: ServiceSummary[];
 }
 
 const SERVICE_CIDR = '10.96.0.0/16';
@@ -366,23 +367,7 @@ export class Sandbox {
     const core = kubelet.kubeConfig.makeApiClient(CoreV1Api);
     const discovery = kubelet.kubeConfig.makeApiClient(DiscoveryV1Api);
     const slices = (await discovery.listEndpointSliceForAllNamespaces()).items;
-    const services = (await core.listServiceForAllNamespaces()).items
-      .filter((s) => s.metadata?.namespace !== 'default' || s.metadata?.name !== 'kubernetes')
-      .map((s) => ({
-        namespace: s.metadata!.namespace!,
-        name: s.metadata!.name!,
-        clusterIP: s.spec?.clusterIP ?? '',
-        ports: (s.spec?.ports ?? []).map((p) => `${p.port}/${p.protocol ?? 'TCP'}`),
-        readyEndpoints: new Set(
-          slices
-            .filter(
-              (sl) =>
-                sl.metadata?.namespace === s.metadata?.namespace &&
-                sl.metadata?.labels?.['kubernetes.io/service-name'] === s.metadata?.name,
-            )
-            .flatMap((sl) => sl.endpoints.filter((e) => e.conditions?.ready !== false).flatMap((e) => e.addresses)),
-        ).size,
-      }));
+    const services = serviceSummaries((await core.listServiceForAllNamespaces()).items, slices);
     return { running: true, state, processes, pods, services };
   }
 }

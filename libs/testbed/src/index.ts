@@ -13,3 +13,4 @@ export * from './k8s';
 export * from './eventually';
 export * from './tcp-client-loop';
 export * from './controller-test-env';
+export * from './controller-app';

@@ -25,9 +25,14 @@ export const vpcCrd: CrdDefinition = {
   shortNames: ['vpc'],
   description:
     'A virtual private cloud: one distributed OVN logical router (vpc-<name>) joining its Subnets, with its own ' +
-    'load balancer group for Services and, optionally, an external gateway through an EipPool.',
+    'load balancer group for Services and, optionally, an external gateway through an EipPool. The name of the ' +
+    'built-in VPC (controller config defaultVpc, "default") is reserved: refused at admission, and a Vpc of that ' +
+    'name is ignored and reported (Ready=False, reason NameReserved).',
   spec: obj('Desired state of the VPC.', {
-    namespaces: namespaces('whose pods and Services belong to this VPC; a namespace belongs to at most one VPC'),
+    namespaces: namespaces(
+      'whose pods and Services belong to this VPC. A namespace belongs to at most one VPC: when two Vpcs list it, the ' +
+        'first by name has it and the other is reported (Ready=False, reason NamespaceClaimed, and an Event)',
+    ),
     staticRoutes: arr(
       'Extra static routes on the VPC router.',
       obj(
@@ -99,13 +104,19 @@ export const subnetCrd: CrdDefinition = {
   shortNames: ['subnet', 'sn'],
   description:
     'An L2 segment of a Vpc: one OVN logical switch (subnet-<name>) attached to the VPC router, with addresses ' +
-    'allocated by ycloud IPAM. IPv4, IPv6 or dual stack.',
+    'allocated by ycloud IPAM. IPv4, IPv6 or dual stack. The names of the built-in subnets (controller config ' +
+    'defaultSubnet and joinSubnet, "default" and "join") are reserved: refused at admission, and a Subnet of ' +
+    'such a name is ignored and reported (Ready=False, reason NameReserved).',
   spec: obj(
     'Desired state of the subnet.',
     {
       vpc: { ...name('The Vpc this subnet belongs to. Immutable.'), 'x-kubernetes-validations': [immutable('vpc')] },
       cidrBlocks: arr(
-        'One IPv4 and/or one IPv6 CIDR, e.g. ["10.16.0.0/16", "fd00:10:16::/64"]. Immutable.',
+        'One IPv4 and/or one IPv6 CIDR, e.g. ["10.16.0.0/16", "fd00:10:16::/64"]. Immutable. Overlapping the join subnet, ' +
+          'the Service CIDRs, the EIP transit or service-gateway link networks (any VPC) or the default subnet (default ' +
+          'VPC) is refused at admission (deploy/base ValidatingAdmissionPolicy) and reported by the controller ' +
+          '(CidrOverlap). Overlapping another Subnet of the VPC: the one already serving (Ready) keeps its claim, else ' +
+          'the older, else the first by name; the other is Ready=False with reason CidrOverlap naming the winner.',
         cidr('A CIDR with host bits zero.'),
         { minItems: 1, maxItems: 2 },
         [
@@ -122,7 +133,9 @@ export const subnetCrd: CrdDefinition = {
         { maxItems: 2 },
       ),
       excludeIps: arr(
-        'Addresses never allocated: an IP or a range start..end. Network, gateway and broadcast addresses always are.',
+        'Addresses never allocated: an IP or a range start..end. Network, gateway and broadcast addresses always are. A ' +
+          'reversed range or one outside cidrBlocks is accepted by the schema (CEL cannot order addresses) and reported: ' +
+          'Ready=False, reason InvalidExcludeIps, naming the entry; the Subnet hands out no address until it is fixed.',
         str('An IP, or an inclusive range like 10.16.0.2..10.16.0.20.', { maxLength: 93 }, [
           {
             rule: "isIP(self) || (self.split('..').size() == 2 && isIP(self.split('..')[0]) && isIP(self.split('..')[1]))",
@@ -201,7 +214,9 @@ export const eipPoolCrd: CrdDefinition = {
       }),
       cidr: cidr('The external network (IPv4), e.g. 172.18.0.0/16: prefix of the gateway router port.', 4),
       ranges: arr(
-        'Allocatable addresses: CIDRs or start-end ranges inside cidr; default: all of cidr except gateway and router addresses.',
+        'Allocatable addresses: CIDRs or start-end ranges inside cidr; default: all of cidr except gateway and router ' +
+          'addresses. A reversed range is reported (Ready=False, reason InvalidRange, naming the entry) and the pool ' +
+          'hands out no address until it is fixed.',
         str('A CIDR (172.18.10.0/24) or a range (172.18.10.5-172.18.10.50).', { maxLength: 93 }, [
           {
             rule: "isCIDR(self) || (self.split('-').size() == 2 && isIP(self.split('-')[0]) && isIP(self.split('-')[1]))",
@@ -217,7 +232,8 @@ export const eipPoolCrd: CrdDefinition = {
       ),
       vlan: int('VLAN tag of the external network, if tagged.', { minimum: 1, maximum: 4094 }),
       gatewayNodes: arr(
-        'Nodes (OVN chassis names) that may host the gateway router, in order of preference.',
+        'Nodes (OVN chassis names) that may host the gateway router, in order of preference. Names of Nodes that do not ' +
+          'exist are reported (Ready=False, reason NodeNotFound); the pool is still programmed for the others.',
         name('A node name.'),
         {
           minItems: 1,

@@ -106,9 +106,33 @@ describe('IpAllocator', () => {
   });
 
   it('rejects invalid configuration', () => {
-    expect(() => new IpAllocator({ cidrs: ['10.0.0.1/24'] })).toThrow(/host bits/);
-    expect(() => new IpAllocator({ cidrs: ['10.0.0.0/24', '10.1.0.0/24'] })).toThrow(/second IPv4/);
-    expect(() => new IpAllocator({ cidrs: ['10.0.0.0/24'], excludeIps: ['x'] })).toThrow(/excludeIps/);
+    expect(new IpAllocator({ cidrs: ['10.0.0.1/24'] }).problem?.message).toMatch(/host bits/);
+    expect(new IpAllocator({ cidrs: ['10.0.0.0/24', '10.1.0.0/24'] }).problem).toMatchObject({
+      option: 'cidrs',
+      index: 1,
+      message: 'second IPv4 CIDR 10.1.0.0/24',
+    });
+    expect(new IpAllocator({ cidrs: ['10.0.0.0/24'], excludeIps: ['x'] }).problem).toMatchObject({
+      option: 'excludeIps',
+      index: 0,
+    });
+  });
+
+  it('never throws on user input: a reversed range refuses every allocation with the field and the value', () => {
+    const ipam = new IpAllocator({ cidrs: ['10.230.0.0/24'], excludeIps: ['10.230.0.20..10.230.0.2'] });
+    const why = 'excludeIps[0]: "10.230.0.20..10.230.0.2" is reversed: 10.230.0.20 comes after 10.230.0.2';
+    expect(ipam.allocate('a')).toEqual({ ok: false, reason: 'Invalid', message: why });
+    expect(ipam.restore('a', ['10.230.0.5'])).toEqual({
+      ok: false,
+      conflicts: [{ ip: '10.230.0.5', reason: 'Invalid', message: why }],
+    });
+    expect(ipam.counts()).toEqual({});
+    const pool = new IpAllocator({ cidrs: ['172.38.0.0/24'], ranges: ['172.38.0.50-172.38.0.10'] });
+    expect(pool.problem).toMatchObject({ option: 'ranges', index: 0, value: '172.38.0.50-172.38.0.10' });
+    for (const bad of [['10.0.0.0/24', 7], null, 'x', [{}]] as unknown[]) {
+      expect(() => new IpAllocator({ cidrs: ['10.0.0.0/24'], excludeIps: bad as string[] })).not.toThrow();
+      expect(() => new IpAllocator({ cidrs: bad as string[] })).not.toThrow();
+    }
   });
 });
 

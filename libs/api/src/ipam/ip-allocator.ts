@@ -1,4 +1,4 @@
-import { Cidr, IpFamily, IpRange, cidrSize, formatIp, parseCidr, parseIp, parseIpRange } from './ip';
+import { Cidr, IpFamily, IpRange, checkIpRange, cidrSize, formatIp, parseCidr, parseIp } from './ip';
 
 /** Why an allocation or restore was refused. */
 export type IpamFailure = 'Exhausted' | 'InUse' | 'Excluded' | 'OutOfRange' | 'Invalid';
@@ -106,6 +106,20 @@ class FamilyPool {
   }
 }
 
+/** Which option of an IpAllocator is invalid (user input: reported, never thrown). */
+export interface IpamOptionProblem {
+  option: 'cidrs' | 'gateways' | 'excludeIps' | 'ranges';
+  /** Index in that list (-1: the list as a whole). */
+  index: number;
+  value?: string;
+  message: string;
+}
+
+/** `excludeIps[2]: "10.0.0.9..10.0.0.1" is reversed: ...` */
+export function describeIpamProblem(p: IpamOptionProblem, prefix = ''): string {
+  return `${prefix}${p.option}${p.index >= 0 ? `[${p.index}]` : ''}: ${p.message}`;
+}
+
 /**
  * IPAM for one Subnet (or EipPool): one address per family per owner. Pure and synchronous; the controller
  * rebuilds it after a restart with `restore` from what the cluster records (pod annotations, Eip status).
@@ -113,21 +127,54 @@ class FamilyPool {
 export class IpAllocator {
   private readonly pools = new Map<IpFamily, FamilyPool>();
   private readonly byOwner = new Map<string, Map<IpFamily, bigint>>();
+  /**
+   * Set when the options are invalid (user input such as a reversed excludeIps range): the allocator then holds no
+   * address and refuses every allocation and restore with this reason. It never throws.
+   */
+  readonly problem?: IpamOptionProblem;
 
-  /** Throws on an invalid CIDR, gateway, exclusion or range. */
   constructor(opts: IpAllocatorOptions) {
-    const parse = (texts: string[] | undefined, what: string): IpRange[] =>
-      (texts ?? []).map((t) => {
-        const r = parseIpRange(t);
-        if (!r) throw new Error(`IpAllocator: ${what} ${JSON.stringify(t)} is not an IP, range or CIDR`);
-        return r;
-      });
-    const excludes = parse(opts.excludeIps, 'excludeIps entry');
-    const ranges = opts.ranges ? parse(opts.ranges, 'range') : undefined;
-    for (const text of opts.cidrs) {
-      const cidr = parseCidr(text, true);
-      if (!cidr) throw new Error(`IpAllocator: ${JSON.stringify(text)} is not a CIDR with host bits zero`);
-      if (this.pools.has(cidr.family)) throw new Error(`IpAllocator: second IPv${cidr.family} CIDR ${text}`);
+    this.problem = this.build(opts);
+    if (this.problem) this.pools.clear();
+  }
+
+  private build(opts: IpAllocatorOptions): IpamOptionProblem | undefined {
+    const parse = (
+      texts: unknown,
+      option: 'excludeIps' | 'ranges',
+    ): { ranges: IpRange[] } | { problem: IpamOptionProblem } => {
+      if (texts !== undefined && !Array.isArray(texts))
+        return { problem: { option, index: -1, message: 'not a list' } };
+      const out: IpRange[] = [];
+      for (const [index, t] of ((texts ?? []) as unknown[]).entries()) {
+        const r = checkIpRange(t);
+        if (!r.ok) return { problem: { option, index, value: String(t), message: r.message } };
+        out.push(r.range);
+      }
+      return { ranges: out };
+    };
+    const ex = parse(opts.excludeIps, 'excludeIps');
+    if ('problem' in ex) return ex.problem;
+    const excludes = ex.ranges;
+    let ranges: IpRange[] | undefined;
+    if (opts.ranges) {
+      const rr = parse(opts.ranges, 'ranges');
+      if ('problem' in rr) return rr.problem;
+      ranges = rr.ranges;
+    }
+    if (!Array.isArray(opts.cidrs) || opts.cidrs.length === 0)
+      return { option: 'cidrs', index: -1, message: 'no CIDR' };
+    for (const [index, text] of opts.cidrs.entries()) {
+      const cidr = typeof text === 'string' ? parseCidr(text, true) : undefined;
+      if (!cidr)
+        return {
+          option: 'cidrs',
+          index,
+          value: String(text),
+          message: `${JSON.stringify(text)} is not a CIDR with host bits zero`,
+        };
+      if (this.pools.has(cidr.family))
+        return { option: 'cidrs', index, value: text, message: `second IPv${cidr.family} CIDR ${text}` };
       const reserved: Array<[bigint, bigint]> = [];
       const hostBits = (cidr.family === 4 ? 32 : 128) - cidr.prefix;
       if (hostBits > 1) {
@@ -137,38 +184,20 @@ export class IpAllocator {
       const gateways = opts.gateways ?? [
         formatIp({ family: cidr.family, value: cidr.network + (hostBits > 1 ? 1n : 0n) }),
       ];
-      for (const g of gateways) {
-        const ip = parseIp(g);
-        if (!ip) throw new Error(`IpAllocator: gateway ${JSON.stringify(g)} is not an IP`);
+      for (const [gi, g] of gateways.entries()) {
+        const ip = typeof g === 'string' ? parseIp(g) : undefined;
+        if (!ip)
+          return { option: 'gateways', index: gi, value: String(g), message: `${JSON.stringify(g)} is not an IP` };
         if (ip.family === cidr.family) reserved.push([ip.value, ip.value]);
       }
       for (const r of excludes) if (r.family === cidr.family) reserved.push([r.start, r.end]);
-      if (ranges) {
-        // Everything outside the allowed ranges is reserved: the complement of their union within the block.
-        const allowed = new IntervalSet(
-          ranges.filter((r) => r.family === cidr.family).map((r): [bigint, bigint] => [r.start, r.end]),
-        );
-        let v = cidr.network;
-        while (v <= cidr.last) {
-          const end = allowed.endOf(v);
-          if (end !== undefined) {
-            v = end + 1n;
-            continue;
-          }
-          const nextStart = ranges
-            .filter((r) => r.family === cidr.family && r.start > v)
-            .reduce<bigint | undefined>((m, r) => (m === undefined || r.start < m ? r.start : m), undefined);
-          const stop = nextStart === undefined || nextStart > cidr.last ? cidr.last : nextStart - 1n;
-          reserved.push([v, stop]);
-          v = stop + 1n;
-        }
-      }
+      if (ranges) reserved.push(...outside(cidr, ranges));
       const clipped = reserved
         .map(([s, e]): [bigint, bigint] => [s < cidr.network ? cidr.network : s, e > cidr.last ? cidr.last : e])
         .filter(([s, e]) => s <= e);
       this.pools.set(cidr.family, new FamilyPool(cidr, new IntervalSet(clipped)));
     }
-    if (this.pools.size === 0) throw new Error('IpAllocator: no CIDR');
+    return undefined;
   }
 
   /**
@@ -176,6 +205,7 @@ export class IpAllocator {
    * an owner that already has addresses gets them back. All-or-nothing across families.
    */
   allocate(owner: string, preferred: string[] = []): AllocateResult {
+    if (this.problem) return { ok: false, reason: 'Invalid', message: describeIpamProblem(this.problem) };
     const existing = this.byOwner.get(owner);
     const want = new Map<IpFamily, bigint>();
     for (const p of preferred) {
@@ -225,6 +255,13 @@ export class IpAllocator {
    * another owner, excluded, outside the CIDRs) is reported and nothing of this owner is recorded.
    */
   restore(owner: string, ips: string[]): RestoreResult {
+    if (this.problem) {
+      const message = describeIpamProblem(this.problem);
+      return {
+        ok: false,
+        conflicts: (ips.length ? ips : ['']).map((ip) => ({ ip, reason: 'Invalid' as const, message })),
+      };
+    }
     const conflicts: Array<{ ip: string; reason: IpamFailure; message: string }> = [];
     const want = new Map<IpFamily, bigint>();
     for (const text of ips) {
@@ -284,6 +321,28 @@ export class IpAllocator {
       return v === undefined ? [] : [formatIp({ family: f as IpFamily, value: v })];
     });
   }
+}
+
+/** Everything of the block outside the allowed ranges: the complement of their union within it. */
+function outside(cidr: Cidr, ranges: IpRange[]): Array<[bigint, bigint]> {
+  const own = ranges.filter((r) => r.family === cidr.family);
+  const allowed = new IntervalSet(own.map((r): [bigint, bigint] => [r.start, r.end]));
+  const out: Array<[bigint, bigint]> = [];
+  let v = cidr.network;
+  while (v <= cidr.last) {
+    const end = allowed.endOf(v);
+    if (end !== undefined) {
+      v = end + 1n;
+      continue;
+    }
+    const nextStart = own
+      .filter((r) => r.start > v)
+      .reduce<bigint | undefined>((m, r) => (m === undefined || r.start < m ? r.start : m), undefined);
+    const stop = nextStart === undefined || nextStart > cidr.last ? cidr.last : nextStart - 1n;
+    out.push([v, stop]);
+    v = stop + 1n;
+  }
+  return out;
 }
 
 function failureText(reason: IpamFailure, ip: string, holder?: string): string {

@@ -175,20 +175,38 @@ export interface IpRange {
  * Parses `a.b.c.d`, `a.b.c.d..e.f.g.h` (OVN's exclude_ips syntax), `start-end`, or a CIDR into a range.
  */
 export function parseIpRange(text: string): IpRange | undefined {
+  const r = checkIpRange(text);
+  return r.ok ? r.range : undefined;
+}
+
+/**
+ * Like parseIpRange, but says what is wrong (a reversed range, mixed families, host bits set, not an address), so
+ * that user input can be reported as the field's problem rather than as "invalid".
+ */
+export function checkIpRange(text: unknown): { ok: true; range: IpRange } | { ok: false; message: string } {
+  if (typeof text !== 'string') return { ok: false, message: `${JSON.stringify(text)} is not a string` };
+  const shown = JSON.stringify(text);
   if (text.includes('/')) {
     const c = parseCidr(text, true);
-    return c && { family: c.family, start: c.network, end: c.last };
+    if (c) return { ok: true, range: { family: c.family, start: c.network, end: c.last } };
+    return {
+      ok: false,
+      message: parseCidr(text) ? `${shown} has host bits set` : `${shown} is not a CIDR`,
+    };
   }
   const sep = text.includes('..') ? '..' : text.includes('-') ? '-' : undefined;
   if (!sep) {
     const a = parseIp(text);
-    return a && { family: a.family, start: a.value, end: a.value };
+    if (a) return { ok: true, range: { family: a.family, start: a.value, end: a.value } };
+    return { ok: false, message: `${shown} is not an IP, range or CIDR` };
   }
   const [s, e, ...rest] = text.split(sep);
   const a = parseIp(s);
   const b = e === undefined ? undefined : parseIp(e);
-  if (rest.length || !a || !b || a.family !== b.family || a.value > b.value) return undefined;
-  return { family: a.family, start: a.value, end: b.value };
+  if (rest.length || !a || !b) return { ok: false, message: `${shown} is not an IP, range or CIDR` };
+  if (a.family !== b.family) return { ok: false, message: `${shown} mixes IPv4 and IPv6` };
+  if (a.value > b.value) return { ok: false, message: `${shown} is reversed: ${s} comes after ${e}` };
+  return { ok: true, range: { family: a.family, start: a.value, end: b.value } };
 }
 
 /** `ip/prefix` text for an address inside a CIDR, e.g. `10.16.0.5/16`. */

@@ -1,6 +1,6 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { Server, Socket, createServer } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { CniError, CniErrorCode } from '../protocol/cni-error';
 import { replyVersion } from '../protocol/cni-request';
 import { CniReply } from '../protocol/cni-types';
@@ -19,16 +19,31 @@ export class CniServer {
     private readonly requestTimeoutMs: number,
   ) {}
 
+  /**
+   * Binds the socket inside a fresh 0700 directory next to its path, sets it to 0600 there, then renames it into
+   * place: at its public path it is 0600 from the first instant (a chmod after listen() would leave a window in
+   * which anyone could connect). rename() also replaces a stale socket atomically.
+   */
   async listen(): Promise<void> {
-    mkdirSync(dirname(this.socketPath), { recursive: true });
-    rmSync(this.socketPath, { force: true });
+    const dir = dirname(this.socketPath);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const staging = mkdtempSync(join(dir, `.${basename(this.socketPath)}-`)); // mode 0700
+    const bound = join(staging, 'sock');
     // allowHalfOpen: the shim half-closes after its request; the reply still has to go out.
     const server = createServer({ allowHalfOpen: true }, (sock) => this.serve(sock));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.socketPath, () => resolve());
-    });
-    chmodSync(this.socketPath, 0o600);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(bound, () => resolve());
+      });
+      chmodSync(bound, 0o600);
+      renameSync(bound, this.socketPath);
+    } catch (err) {
+      server.close();
+      throw err;
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
     this.server = server;
   }
 

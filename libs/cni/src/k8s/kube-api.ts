@@ -91,7 +91,7 @@ export class ClientNodeKubeApi implements KubeApi {
 
   async listPodsOnNode(nodeName: string): Promise<(ObjectMeta & { namespace: string; name: string })[]> {
     const list = await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
-    return list.items.map((p) => ({
+    return (list.items ?? []).map((p) => ({
       namespace: p.metadata?.namespace ?? '',
       name: p.metadata?.name ?? '',
       labels: p.metadata?.labels ?? {},

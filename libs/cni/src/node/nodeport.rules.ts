@@ -34,7 +34,7 @@ export function localEndpointsOf(
       if (!validPort(port?.port)) continue;
       for (const ep of sl.endpoints ?? []) {
         if (ep.nodeName !== nodeName || !want(ep.conditions ?? {})) continue;
-        for (const ip of ep.addresses) if (IPV4.test(ip)) out.add(`${ip}:${port.port}`);
+        for (const ip of ep.addresses ?? []) if (IPV4.test(ip)) out.add(`${ip}:${port.port}`);
       }
     }
     return [...out].sort();

@@ -1,4 +1,4 @@
-import { Eip, EipPool, IpAllocator, Vpc, firstHost, formatIp, parseCidr } from '@ycloud/api';
+import { Eip, EipPool, IpAllocator, Vpc, describeIpamProblem, firstHost, formatIp, parseCidr } from '@ycloud/api';
 import { defaultRouterAddress } from '@ycloud/translate/topology';
 
 export type Allocation = { ok: true; address: string } | { ok: false; reason: string; message: string };
@@ -33,6 +33,10 @@ export class EipAddressBook {
   /** The Eip's address: the one it has, its fixed spec.address, or the next free one of its pool. */
   allocateEip(eip: Eip, pool: EipPool, eips: Eip[]): Allocation {
     const ipam = this.pool(pool, eips);
+    if (ipam.problem) {
+      const why = describeIpamProblem(ipam.problem, 'spec.');
+      return { ok: false, reason: 'InvalidEipPool', message: `EipPool ${pool.metadata.name}: ${why}` };
+    }
     const name = eip.metadata.name;
     const held = ipam.addressesOf(name);
     const want = eip.status?.address ?? eip.spec.address;
@@ -59,6 +63,21 @@ export class EipAddressBook {
     for (const { ipam } of this.pools.values()) ipam.release(name);
   }
 
+  /** Why the pool's spec cannot be used for allocation (`spec.ranges[1]: ... is reversed ...`), if it cannot. */
+  poolProblem(pool: EipPool, eips: Eip[]): { field: string; message: string } | undefined {
+    const p = this.pool(pool, eips).problem;
+    if (!p) return undefined;
+    const field =
+      p.option === 'ranges'
+        ? `spec.ranges${p.index >= 0 ? `[${p.index}]` : ''}`
+        : p.option === 'gateways'
+          ? p.index === 1
+            ? 'spec.routerAddress'
+            : 'spec.gateway'
+          : 'spec.cidr';
+    return { field, message: p.message };
+  }
+
   /** used/free of a pool (free capped to a JS number: pools are IPv4). */
   counts(pool: EipPool, eips: Eip[]): { used: number; free: number } {
     const c = this.pool(pool, eips).counts().v4;
@@ -71,6 +90,7 @@ export class EipAddressBook {
       const cidr = parseCidr(transitCIDR);
       if (!cidr) return undefined;
       const ipam = new IpAllocator({ cidrs: [transitCIDR], gateways: [formatIp(firstHost(cidr))] });
+      if (ipam.problem) return undefined;
       for (const v of vpcs) if (v.status?.transitAddress) ipam.restore(v.metadata.name, [v.status.transitAddress]);
       this.transit = { cidr: transitCIDR, ipam };
     }

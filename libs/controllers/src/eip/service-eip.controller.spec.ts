@@ -62,7 +62,7 @@ describe('ServiceEipController', () => {
     const svc = lbService('web', { [EIP_ANNOTATION]: 'fixed' });
     t.services.put(svc);
     await t.controller.reconcile('blue/web', reconcileContext('blue/web', { reason: 'Service changed' }));
-    const ingress = [{ ip: '172.16.0.51', ipMode: 'VIP' }];
+    const ingress = [{ ip: '172.16.0.51', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] }];
     expect(t.kube.patches).toEqual([
       {
         resource: 'services',

@@ -6,7 +6,7 @@ import { IpAllocator, type Subnet } from '@ycloud/api';
  * (pod and node annotations) before anything new is handed out.
  */
 export class SubnetIpam {
-  private readonly allocators = new Map<string, { allocator: IpAllocator; cidrs: string }>();
+  private readonly allocators = new Map<string, { allocator: IpAllocator; cidrs: string; spec: string }>();
 
   /** Told the name of a Subnet whose addresses may have changed (Subnet status counts). */
   onTouched?: (subnet: string) => void;
@@ -25,15 +25,19 @@ export class SubnetIpam {
 
   private get(subnet: Subnet): IpAllocator {
     const name = subnet.metadata.name!;
-    const cidrs = subnet.spec.cidrBlocks.join(',');
+    const cidrs = JSON.stringify(subnet.spec.cidrBlocks);
+    const spec = JSON.stringify([subnet.spec.cidrBlocks, subnet.spec.gateways, subnet.spec.excludeIps]);
     const known = this.allocators.get(name);
-    if (known && known.cidrs === cidrs) return known.allocator;
+    // An invalid spec (reported on the Subnet by the topology controller) gives an allocator that refuses every
+    // address with the reason; it holds nothing, so it is replaced as soon as the spec changes. A valid one is
+    // replaced only when the CIDRs change (its allocations are not re-read).
+    if (known && (known.allocator.problem ? known.spec === spec : known.cidrs === cidrs)) return known.allocator;
     const allocator = new IpAllocator({
       cidrs: subnet.spec.cidrBlocks,
       gateways: subnet.spec.gateways,
       excludeIps: subnet.spec.excludeIps,
     });
-    this.allocators.set(name, { allocator, cidrs });
+    this.allocators.set(name, { allocator, cidrs, spec });
     return allocator;
   }
 

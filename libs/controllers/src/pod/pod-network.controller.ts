@@ -100,7 +100,12 @@ export class PodNetworkController {
     const wanted = pod.metadata?.annotations?.[POD_SUBNET_ANNOTATION];
     if (wanted) {
       const s = subnets.find((x) => x.metadata.name === wanted);
-      if (!s) throw new Error(`Subnet ${wanted} named by the pod's ${POD_SUBNET_ANNOTATION} annotation does not exist`);
+      if (!s) {
+        // Only Ready subnets hand out addresses; the Subnet's own condition says why it is not.
+        const message = `Subnet ${wanted} named by the pod's ${POD_SUBNET_ANNOTATION} annotation does not exist or is not Ready`;
+        this.deps.events.warning(podRef(pod), 'SubnetNotReady', message);
+        throw new Error(message);
+      }
       return s;
     }
     const ns = pod.metadata?.namespace ?? '';

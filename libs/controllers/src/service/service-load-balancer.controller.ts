@@ -5,6 +5,7 @@ import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { translateServiceFrom, type ServiceInputs } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
+import { serviceAddressConflicts, type AddressHolders } from './service-address-conflicts';
 
 export interface ServiceTopology {
   /** The VPC serving a namespace. */
@@ -19,6 +20,8 @@ export interface ServiceLoadBalancerControllerDeps {
   applier: NorthboundApplier;
   events: EventSink;
   offloadSelectionFields: boolean;
+  /** Who holds addresses a Service may clash with; absent: no AddressConflict Events. */
+  addressHolders?: () => AddressHolders;
 }
 
 /**
@@ -49,12 +52,13 @@ export class ServiceLoadBalancerController {
     const name = service.metadata!.name!;
     // The same path as `ycloud translate` and its script tests: only where the inputs come from differs.
     const { state, warnings } = translateServiceFrom(service, this.inputs);
+    const ref = { apiVersion: 'v1', kind: 'Service', namespace, name, uid: service.metadata?.uid };
     for (const w of warnings) {
-      this.deps.events.warning(
-        { apiVersion: 'v1', kind: 'Service', namespace, name, uid: service.metadata?.uid },
-        w.reason,
-        `${w.object} ${w.field}: ${w.message}`,
-      );
+      this.deps.events.warning(ref, w.reason, `${w.object} ${w.field}: ${w.message}`);
+    }
+    const holders = this.deps.addressHolders?.();
+    for (const m of holders ? serviceAddressConflicts(service, holders) : []) {
+      this.deps.events.warning(ref, 'AddressConflict', m);
     }
     return this.deps.applier.apply(state, reason);
   }

@@ -2,6 +2,7 @@ import { serviceKeyOfEndpointSlice } from '@ycloud/k8s';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
 import { ServiceLoadBalancerController } from './service-load-balancer.controller';
+import { routerAddressesOf } from './service-address-conflicts';
 
 /** Services → Load_Balancer rows (owner `Service/<ns>/<name>`). */
 export const serviceRegistration: ControllerRegistration = {
@@ -17,6 +18,15 @@ export const serviceRegistration: ControllerRegistration = {
       applier: northbound.applier,
       events,
       offloadSelectionFields: config.offload.selectionFields,
+      // Addresses a Service's externalIPs / loadBalancerIP must not take (an Event names the holder).
+      addressHolders: () => ({
+        services: caches.services.store.list(),
+        routerAddresses: routerAddressesOf(b.env.subnets()),
+        podOf: (ip) => {
+          const pod = caches.pods.store.list().find((p) => (p.status?.podIPs ?? []).some((x) => x.ip === ip));
+          return pod && `${pod.metadata?.namespace}/${pod.metadata?.name}`;
+        },
+      }),
     });
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)

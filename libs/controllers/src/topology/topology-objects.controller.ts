@@ -153,9 +153,12 @@ export class TopologyObjectsController {
     const kind = key.slice(0, i) as TopologyKind;
     const name = key.slice(i + 1);
     const owner = { kind, name };
-    if (kind === 'Vpc' && name === this.deps.config.defaultVpc) return this.reconcileDefaultGateway(reason);
     if (this.isBuiltin(kind, name)) {
-      // The default VPC and its subnets come from the config (DefaultTopologyController owns their rows).
+      // The default VPC and its subnets come from the config (DefaultTopologyController owns their rows); a
+      // resource of that name (the admission policy refuses it where installed) is told it is ignored.
+      const named = this.cacheOf(kind).get(name) as TopologyObject | undefined;
+      if (named) await this.reportReservedName(kind, named);
+      if (kind === 'Vpc') return this.reconcileDefaultGateway(reason);
       return { owner, reason, written: false, operations: 0, touched: [], latencyMs: 0, at: new Date() };
     }
     const cache = this.cacheOf(kind);
@@ -166,9 +169,12 @@ export class TopologyObjectsController {
       return this.deps.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, reason);
     }
     const allocated = await this.allocate(kind, obj);
-    const result = allocated.ok
+    const translated = allocated.ok
       ? this.translate(kind, allocated.obj)
       : { ok: false as const, errors: allocated.errors };
+    const extra = this.crossObjectWarnings(kind, obj);
+    const result =
+      translated.ok && extra.length ? { ...translated, warnings: [...extra, ...translated.warnings] } : translated;
     const state: DesiredState = result.ok ? result.state : { owner, rows: [], memberships: [] };
     let record: ApplyRecord;
     try {
@@ -184,11 +190,54 @@ export class TopologyObjectsController {
       this.deps.events.warning(this.ref(kind, obj), e.reason, message);
       await this.setReady(kind, obj, 'False', e.reason, message);
     } else if (result.warnings.length) {
-      await this.setReady(kind, obj, 'False', result.warnings[0].reason, result.warnings.map(describe).join('; '));
+      const message = result.warnings.map(describe).join('; ');
+      if (extra.length) this.deps.events.warning(this.ref(kind, obj), extra[0].reason, message);
+      await this.setReady(kind, obj, 'False', result.warnings[0].reason, message);
     } else {
       await this.setReady(kind, obj, 'True', 'Ready', `${kind} ${name} is programmed in OVN`);
     }
     return record;
+  }
+
+  private async reportReservedName(kind: TopologyKind, obj: TopologyObject): Promise<void> {
+    const what = kind === 'Vpc' ? 'the built-in default VPC' : 'a built-in subnet (controller config)';
+    const message = `metadata.name: ${obj.metadata.name} is reserved for ${what}; this ${kind} is ignored: recreate it under another name`;
+    this.deps.events.warning(this.ref(kind, obj), 'NameReserved', message);
+    await this.setReady(kind, obj, 'False', 'NameReserved', message);
+  }
+
+  /**
+   * Problems that need other objects, reported on an object that is still programmed (a warning: Ready=False with
+   * the reason, and an Event): a namespace another Vpc claims first (by name), gateway nodes that do not exist.
+   */
+  private crossObjectWarnings(kind: TopologyKind, obj: TopologyObject): TranslationIssue[] {
+    const out: TranslationIssue[] = [];
+    if (kind === 'Vpc') {
+      const vpc = obj as Vpc;
+      const vpcs = this.deps.caches.vpcs.list();
+      (vpc.spec.namespaces ?? []).forEach((ns, i) => {
+        const owner = vpcForNamespace(vpcs, ns, this.deps.config.defaultVpc);
+        if (owner !== vpc.metadata.name) {
+          out.push({
+            reason: 'NamespaceClaimed',
+            field: `spec.namespaces[${i}]`,
+            message: `namespace ${ns} belongs to Vpc ${owner} (of two Vpcs claiming a namespace, the first by name has it)`,
+          });
+        }
+      });
+    }
+    if (kind === 'EipPool') {
+      const pool = obj as EipPool;
+      const missing = (pool.spec.gatewayNodes ?? []).filter((n) => !this.deps.caches.nodes.get(n));
+      if (missing.length) {
+        out.push({
+          reason: 'NodeNotFound',
+          field: 'spec.gatewayNodes',
+          message: `no Node ${missing.join(', ')}${missing.length === pool.spec.gatewayNodes.length ? ': the gateway has nowhere to run' : ''}`,
+        });
+      }
+    }
+    return out;
   }
 
   /**
@@ -306,7 +355,13 @@ export class TopologyObjectsController {
     const keep = current && pool.spec.gatewayNodes.includes(current) && nodeReady(caches.nodes.get(current));
     const ready = keep ? current : pool.spec.gatewayNodes.find((n) => nodeReady(caches.nodes.get(n)));
     const active = ready ?? activeGatewayNode(pool);
-    const valid = parseCidr(pool.spec.cidr)?.family === 4;
+    const valid = parseCidr(pool.spec.cidr, true)?.family === 4;
+    // An invalid cidr is the translator's to report; ranges and addresses the allocator refuses are reported here.
+    const problem = valid ? this.deps.addresses.poolProblem(pool, caches.eips.list()) : undefined;
+    if (problem) {
+      const reason = problem.field.startsWith('spec.ranges') ? 'InvalidRange' : 'InvalidAddress';
+      return { ok: false, errors: [{ reason, field: problem.field, message: problem.message }] };
+    }
     const { used, free } = valid ? this.deps.addresses.counts(pool, caches.eips.list()) : { used: 0, free: 0 };
     const s = pool.status;
     if (s?.activeGatewayNode !== active || s?.used !== used || s?.free !== free) {
@@ -332,7 +387,11 @@ export class TopologyObjectsController {
         return translateVpc(obj as Vpc, { eipPools, transitCIDR });
       case 'Subnet':
         // Vpc resources only, as before: the default VPC is in `vpcs` only with an EIP pool.
-        return translateSubnet(obj as Subnet, { vpcs: with_(c.vpcs.list()), subnets: c.subnets.list() });
+        return translateSubnet(obj as Subnet, {
+          vpcs: with_(c.vpcs.list()),
+          subnets: c.subnets.list(),
+          reserved: reservedNetworks(this.deps.config),
+        });
       case 'EipPool':
         return translateEipPool(obj as EipPool, { vpcs, eips, eipPools, transitCIDR, serviceGatewayEips });
       case 'Eip':
@@ -372,6 +431,21 @@ export class TopologyObjectsController {
     if (!changed && cached.status?.observedGeneration === generation) return;
     await this.patchStatus(kind, obj, { observedGeneration: generation, conditions });
   }
+}
+
+/** Networks of the controller config that no Subnet may overlap (the default subnet: in the default VPC only). */
+export function reservedNetworks(c: ControllerConfig): Array<{ what: string; cidr: string; vpc?: string }> {
+  return [
+    ...c.joinSubnet.cidrBlocks.map((cidr) => ({ what: `the join subnet ${c.joinSubnet.name}`, cidr })),
+    ...c.serviceCIDRs.map((cidr) => ({ what: 'the Service CIDR', cidr })),
+    { what: 'the EIP transit network', cidr: c.eip.transitCIDR },
+    { what: 'the service-gateway link network', cidr: c.serviceGateway.linkCIDR },
+    ...c.defaultSubnet.cidrBlocks.map((cidr) => ({
+      what: `the default subnet ${c.defaultSubnet.name}`,
+      cidr,
+      vpc: c.defaultVpc,
+    })),
+  ];
 }
 
 function describe(e: TranslationIssue): string {

@@ -1,4 +1,4 @@
-import { IpAllocator, parseCidr } from '@ycloud/api';
+import { IpAllocator, describeIpamProblem, parseCidr } from '@ycloud/api';
 
 export type ClusterIpAllocation = { ok: true; addresses: string[] } | { ok: false; reason: string; message: string };
 
@@ -26,12 +26,8 @@ export class ClusterIpBook {
     const cached = this.vpcs.get(vpc);
     if (cached && cached.cidrs === spec) return cached.ipam;
     if (!first.length) return `Vpc ${vpc} has no valid service CIDR (${cidrs.join(', ') || 'none'})`;
-    let ipam: IpAllocator;
-    try {
-      ipam = new IpAllocator({ cidrs: first });
-    } catch (err) {
-      return (err as Error).message;
-    }
+    const ipam = new IpAllocator({ cidrs: first });
+    if (ipam.problem) return describeIpamProblem(ipam.problem, 'service CIDR ');
     for (const h of holders()) if (h.vpc === vpc && h.addresses.length) ipam.restore(h.key, h.addresses);
     this.vpcs.set(vpc, { cidrs: spec, ipam });
     return ipam;

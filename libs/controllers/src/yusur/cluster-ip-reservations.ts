@@ -136,7 +136,7 @@ export class ClusterIpReservations {
       const list = await this.kube.list<IpAddressObject>(IP_ADDRESSES, undefined, {
         labelSelector: `${IP_ADDRESS_MANAGED_BY}=${YCLOUD_IP_ADDRESS_MANAGER}`,
       });
-      items = list.items;
+      items = list.items ?? [];
     } catch (err) {
       if (!isNotFound(err)) throw err;
       this.noApi();

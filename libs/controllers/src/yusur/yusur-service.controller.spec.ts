@@ -30,6 +30,8 @@ const alloc = (ip: string) =>
 const pod = (name: string, ip: string): V1Pod & KubeObject => ({
   metadata: { namespace: 'shop', name, labels: { app: 'web' }, annotations: { [IP_ALLOCATION_ANNOTATION]: alloc(ip) } },
   spec: { containers: [{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }] }] },
+  // Pod backends follow readiness as a Service's endpoints do.
+  status: { podIP: ip, conditions: [{ type: 'Ready', status: 'True' }] },
 });
 const service = (spec: Partial<YusurService['spec']> = {}): Svc => ({
   apiVersion: API_VERSION,

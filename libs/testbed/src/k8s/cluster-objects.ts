@@ -101,7 +101,12 @@ export async function setPodStatus(kc: KubeConfig, namespace: string, name: stri
  */
 export async function createNamespace(kc: KubeConfig, name: string, timeoutMs = 30_000): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
-  await core.createNamespace({ body: { metadata: { name } } });
+  try {
+    await core.createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    // Created already (installCrds creates ycloud-system for the admission policy's parameters).
+    if ((err as { code?: number }).code !== 409) throw err;
+  }
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

@@ -10,7 +10,7 @@ import {
   formatIp,
   parseCidr,
   parseIp,
-  parseIpRange,
+  checkIpRange,
 } from '@ycloud/api';
 import { TranslationIssue } from '../translation-issue';
 
@@ -77,13 +77,14 @@ export function parseSubnet(subnet: Subnet): { model?: SubnetModel; errors: Tran
   });
   const excludes: IpRange[] = [];
   (spec.excludeIps ?? []).forEach((text, i) => {
-    const r = parseIpRange(text);
+    const checked = checkIpRange(text);
+    const r = checked.ok ? checked.range : undefined;
     const fam = r && fams[r.family];
     if (!r || !fam || r.start < fam.cidr.network || r.end > fam.cidr.last) {
       return void errors.push({
         reason: 'InvalidExcludeIps',
         field: `spec.excludeIps[${i}]`,
-        message: `${text} is not an IP or range inside cidrBlocks`,
+        message: checked.ok ? `${text} is not inside cidrBlocks` : checked.message,
       });
     }
     excludes.push(r);
@@ -109,19 +110,35 @@ export interface SubnetContext {
   vpcs: Vpc[];
   /** All Subnets (the one validated may be among them; it is skipped). */
   subnets: Subnet[];
+  /**
+   * Networks from the controller config no Subnet may overlap: the join subnet, Service CIDRs, EIP transit and
+   * service-gateway links (`vpc` absent: every VPC), the default subnet (`vpc`: the default VPC only).
+   */
+  reserved?: Array<{ what: string; cidr: string; vpc?: string }>;
+}
+
+function isReady(s: Subnet): boolean {
+  return !!s.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
 /**
- * Which of two Subnets came first (creationTimestamp, then name): on overlap only the later one fails, so a new
- * Subnet never takes down one that is already serving pods.
+ * Which of two overlapping Subnets keeps its claim, deterministically: one already serving (Ready) over one that is
+ * not, so a new Subnet never takes down a serving one; then the older (creationTimestamp, one-second resolution);
+ * then the smaller name. Only the loser fails, with a CidrOverlap condition naming the winner.
  */
-function isOlder(a: Subnet, b: Subnet): boolean {
+export function subnetPrecedes(a: Subnet, b: Subnet): boolean {
+  const ra = isReady(a);
+  const rb = isReady(b);
+  if (ra !== rb) return ra;
   const ta = a.metadata.creationTimestamp ?? '';
   const tb = b.metadata.creationTimestamp ?? '';
   return ta !== tb ? ta < tb : a.metadata.name < b.metadata.name;
 }
 
-/** Parses and validates a Subnet against the cluster: its Vpc exists, no overlap with an older Subnet of the VPC. */
+/**
+ * Parses and validates a Subnet against the cluster: its Vpc exists, no overlap with the reserved networks or with
+ * a Subnet of the VPC that precedes it (subnetPrecedes).
+ */
 export function validateSubnet(
   subnet: Subnet,
   ctx: SubnetContext,
@@ -131,18 +148,35 @@ export function validateSubnet(
     errors.push({ reason: 'VpcNotFound', field: 'spec.vpc', message: `Vpc ${subnet.spec.vpc} does not exist` });
   }
   if (!model) return { errors };
+  for (const r of ctx.reserved ?? []) {
+    const cidr = parseCidr(r.cidr);
+    if (!cidr || (r.vpc !== undefined && r.vpc !== subnet.spec.vpc)) continue;
+    const fam = [model.v4, model.v6].find((f) => f && cidrsOverlap(f.cidr, cidr));
+    if (fam) {
+      errors.push({
+        reason: 'CidrOverlap',
+        field: 'spec.cidrBlocks',
+        message: `${fam.cidr.text} overlaps ${r.what} ${cidr.text}`,
+      });
+    }
+  }
   for (const other of ctx.subnets) {
-    if (other.metadata.name === subnet.metadata.name || other.spec.vpc !== subnet.spec.vpc || !isOlder(other, subnet))
+    if (
+      other.metadata.name === subnet.metadata.name ||
+      other.spec.vpc !== subnet.spec.vpc ||
+      !subnetPrecedes(other, subnet)
+    )
       continue;
     const o = parseSubnet(other).model;
     if (!o) continue;
     for (const fam of [model.v4, model.v6]) {
       const clash = fam && [o.v4, o.v6].find((x) => x && cidrsOverlap(x.cidr, fam.cidr));
       if (fam && clash) {
+        const why = isReady(other) && !isReady(subnet) ? 'serving' : 'older or first by name';
         errors.push({
           reason: 'CidrOverlap',
           field: 'spec.cidrBlocks',
-          message: `${fam.cidr.text} overlaps ${clash.cidr.text} of Subnet ${other.metadata.name} in Vpc ${subnet.spec.vpc}`,
+          message: `${fam.cidr.text} overlaps ${clash.cidr.text} of Subnet ${other.metadata.name} in Vpc ${subnet.spec.vpc}, which keeps it (${why})`,
         });
       }
     }
