@@ -26,3 +26,6 @@ export * from './offload/offload-plumbers';
 export * from './offload/dpu-side';
 export * from './offload/offload-report';
 export * from './agent/cni-agent';
+export * from './datapath/datapath-health';
+export * from './datapath/datapath-probe';
+export * from './datapath/datapath-monitor';
