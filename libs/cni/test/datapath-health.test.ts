@@ -126,7 +126,9 @@ describe('agent datapath health: a dead ovs-vswitchd or ovn-controller is report
   it('reports True while both daemons run', async () => {
     const c = await eventually(condition, (x) => x?.status === 'True', 'YcloudDatapathReady True', 30_000);
     expect(c).toMatchObject({ status: 'True', reason: 'DatapathReady' });
-    expect(c!.message).toMatch(/^ovs-vswitchd \(pid \d+\) and ovn-controller \(pid \d+\) answer; /);
+    expect(c!.message).toMatch(
+      /^ovs-vswitchd \(pid \d+\) answers; ovn-controller \(pid \d+\) answers, connected to SB/,
+    );
     expect(await metric('ovs-vswitchd')).toBe(1);
     expect(await metric('ovn-controller')).toBe(1);
   }, 60_000);

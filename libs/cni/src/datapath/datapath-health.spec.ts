@@ -12,7 +12,7 @@ describe('datapathVerdict', () => {
     const v = datapathVerdict(healthy());
     expect(v).toMatchObject({ type: DATAPATH_READY_CONDITION, status: 'True', reason: DATAPATH_REASONS.ready });
     expect(v.message).toBe(
-      'ovs-vswitchd (pid 101) and ovn-controller (pid 202) answer; ovn-controller is connected to SB and caught up with its nb_cfg',
+      'ovs-vswitchd (pid 101) answers; ovn-controller (pid 202) answers, connected to SB, caught up with its nb_cfg',
     );
     expect(v.up).toEqual({ 'ovs-vswitchd': true, 'ovn-controller': true });
   });
@@ -24,7 +24,8 @@ describe('datapathVerdict', () => {
     const v = datapathVerdict(p);
     expect(v).toMatchObject({ status: 'False', reason: 'OvsVswitchdDown' });
     expect(v.message).toBe(
-      'ovs-vswitchd (pid 101) does not answer: ovs-appctl: cannot connect to "/run/x.ctl" (Connection refused)',
+      'ovs-vswitchd (pid 101) does not answer: ovs-appctl: cannot connect to "/run/x.ctl" (Connection refused); ' +
+        'ovn-controller (pid 202) does not answer: refused',
     );
     expect(v.up).toEqual({ 'ovs-vswitchd': false, 'ovn-controller': false });
   });
@@ -33,7 +34,8 @@ describe('datapathVerdict', () => {
     const p = healthy();
     p.vswitchd = { alive: false, error: 'no pidfile /var/run/openvswitch/ovs-vswitchd.pid' };
     expect(datapathVerdict(p).message).toBe(
-      'ovs-vswitchd does not answer: no pidfile /var/run/openvswitch/ovs-vswitchd.pid',
+      'ovs-vswitchd does not answer: no pidfile /var/run/openvswitch/ovs-vswitchd.pid; ' +
+        'ovn-controller (pid 202) answers, connected to SB, caught up with its nb_cfg',
     );
   });
 
@@ -47,7 +49,7 @@ describe('datapathVerdict', () => {
     expect(datapathVerdict(disconnected)).toMatchObject({
       status: 'False',
       reason: 'OvnControllerDisconnected',
-      message: 'ovn-controller (pid 202) connection-status: not connected',
+      message: 'ovs-vswitchd (pid 101) answers; ovn-controller (pid 202) answers, connection-status: not connected',
     });
   });
 
@@ -59,7 +61,9 @@ describe('datapathVerdict', () => {
     expect(datapathVerdict(p, 30_000)).toMatchObject({
       status: 'False',
       reason: 'OvnControllerBehind',
-      message: 'ovn-controller (pid 202) installed nb_cfg 7, SB is at 9 (behind for more than 30 s)',
+      message:
+        'ovs-vswitchd (pid 101) answers; ovn-controller (pid 202) answers, connected to SB, ' +
+        'installed nb_cfg 7 while SB is at 9 (behind for more than 30 s)',
     });
   });
 

@@ -47,53 +47,47 @@ function pidText(p: DaemonProbe): string {
 }
 
 /**
- * Turns a probe round into the Node condition (pure). The first failure in the datapath's own order wins:
- * vswitchd down, ovn-controller down, disconnected from SB, behind on nb_cfg. The message carries the evidence.
+ * Each daemon's state in words, in a fixed order (ovs-vswitchd, ovn-controller), e.g. `ovs-vswitchd (pid 7) does
+ * not answer: <error>`. The condition's message is these joined by "; ", so a reader sees every daemon's state.
+ */
+export function daemonStates(p: DatapathProbeResult, graceMs = NB_CFG_GRACE_MS): string[] {
+  const v = p.vswitchd;
+  const c = p.controller;
+  const vswitchd =
+    `ovs-vswitchd${pidText(v)} ` + (v.alive ? 'answers' : `does not answer: ${v.error ?? 'unknown error'}`);
+  let controller = `ovn-controller${pidText(c)} `;
+  if (!c.alive) controller += `does not answer: ${c.error ?? 'unknown error'}`;
+  else if (c.sbConnection !== 'connected') controller += `answers, connection-status: ${c.sbConnection ?? 'no answer'}`;
+  else if (p.nbCfg && p.nbCfg.sb > p.nbCfg.installed && p.nbCfg.behindForMs >= graceMs) {
+    controller +=
+      `answers, connected to SB, installed nb_cfg ${p.nbCfg.installed} while SB is at ${p.nbCfg.sb} ` +
+      `(behind for more than ${Math.round(graceMs / 1000)} s)`;
+  } else controller += 'answers, connected to SB' + (p.nbCfg ? ', caught up with its nb_cfg' : '');
+  return [vswitchd, controller];
+}
+
+/**
+ * Turns a probe round into the Node condition (pure). The first failure in the datapath's own order gives the
+ * reason: vswitchd down, ovn-controller down, disconnected from SB, behind on nb_cfg. The message carries every
+ * daemon's state (daemonStates) as evidence.
  */
 export function datapathVerdict(p: DatapathProbeResult, graceMs = NB_CFG_GRACE_MS): DatapathVerdict {
   const up = { 'ovs-vswitchd': p.vswitchd.alive, 'ovn-controller': p.controller.alive };
-  const no = (reason: DatapathReason, message: string): DatapathVerdict => ({
+  const message = daemonStates(p, graceMs).join('; ');
+  const verdict = (status: 'True' | 'False', reason: DatapathReason): DatapathVerdict => ({
     type: DATAPATH_READY_CONDITION,
-    status: 'False',
+    status,
     reason,
     message,
     up,
   });
-  if (!p.vswitchd.alive) {
-    return no(
-      DATAPATH_REASONS.vswitchdDown,
-      `ovs-vswitchd${pidText(p.vswitchd)} does not answer: ${p.vswitchd.error ?? 'unknown error'}`,
-    );
-  }
-  if (!p.controller.alive) {
-    return no(
-      DATAPATH_REASONS.controllerDown,
-      `ovn-controller${pidText(p.controller)} does not answer: ${p.controller.error ?? 'unknown error'}`,
-    );
-  }
-  if (p.controller.sbConnection !== 'connected') {
-    return no(
-      DATAPATH_REASONS.controllerDisconnected,
-      `ovn-controller${pidText(p.controller)} connection-status: ${p.controller.sbConnection ?? 'no answer'}`,
-    );
-  }
+  if (!p.vswitchd.alive) return verdict('False', DATAPATH_REASONS.vswitchdDown);
+  if (!p.controller.alive) return verdict('False', DATAPATH_REASONS.controllerDown);
+  if (p.controller.sbConnection !== 'connected') return verdict('False', DATAPATH_REASONS.controllerDisconnected);
   if (p.nbCfg && p.nbCfg.sb > p.nbCfg.installed && p.nbCfg.behindForMs >= graceMs) {
-    return no(
-      DATAPATH_REASONS.controllerBehind,
-      `ovn-controller${pidText(p.controller)} installed nb_cfg ${p.nbCfg.installed}, SB is at ${p.nbCfg.sb} ` +
-        `(behind for more than ${Math.round(graceMs / 1000)} s)`,
-    );
+    return verdict('False', DATAPATH_REASONS.controllerBehind);
   }
-  return {
-    type: DATAPATH_READY_CONDITION,
-    status: 'True',
-    reason: DATAPATH_REASONS.ready,
-    message:
-      `ovs-vswitchd${pidText(p.vswitchd)} and ovn-controller${pidText(p.controller)} answer; ` +
-      `ovn-controller is connected to SB` +
-      (p.nbCfg ? ' and caught up with its nb_cfg' : ''),
-    up,
-  };
+  return verdict('True', DATAPATH_REASONS.ready);
 }
 
 /** The Node condition as the agent last wrote or read it (a NodeCondition's fields the verdict decides). */
