@@ -150,6 +150,10 @@ describe('agent datapath health: a dead ovs-vswitchd or ovn-controller is report
     );
     expect(ev.find((e) => e.message === c!.message)).toMatchObject({ type: 'Warning' });
     expect(await metric('ovs-vswitchd')).toBe(0);
+    // Nothing changes while it stays dead, so the agent writes nothing more (two more probe rounds).
+    await new Promise((r) => setTimeout(r, 4_500));
+    const later = await condition();
+    expect(later).toEqual(c);
     expectAgentAlive();
     process.stdout.write(`datapath-health: ovs-vswitchd death noticed on the Node after ${noticedMs} ms\n`);
 

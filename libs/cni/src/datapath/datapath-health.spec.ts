@@ -1,5 +1,6 @@
 import { DATAPATH_READY_CONDITION, DATAPATH_REASONS } from '@ycloud/api';
 import { DatapathProbeResult, NbCfgLag, conditionUpdate, datapathVerdict } from './datapath-health';
+import { appctlError } from './datapath-probe';
 
 const healthy = (): DatapathProbeResult => ({
   vswitchd: { alive: true, pid: 101 },
@@ -115,5 +116,18 @@ describe('NbCfgLag', () => {
     expect(lag.observe(5, 3, 7_000)).toBe(5_000);
     expect(lag.observe(5, 5, 8_000)).toBe(0);
     expect(lag.observe(6, 5, 9_000)).toBe(0);
+  });
+});
+
+describe('appctlError', () => {
+  it('keeps the tool`s own line and drops the timestamped vlog line', () => {
+    const stderr =
+      '2026-12-07T04:33:32Z|00001|unixctl|WARN|failed to connect to /run/n/vswitchd.ctl\n' +
+      'ovs-appctl: cannot connect to "/run/n/vswitchd.ctl" (Connection refused)\n';
+    expect(appctlError(stderr)).toBe('ovs-appctl: cannot connect to "/run/n/vswitchd.ctl" (Connection refused)');
+    expect(appctlError('2026-12-07T04:33:32Z|00001|unixctl|WARN|failed to connect to x\n')).toBe(
+      'failed to connect to x',
+    );
+    expect(appctlError('')).toBe('');
   });
 });

@@ -42,7 +42,7 @@ export class DatapathProbe {
     const result: DatapathProbeResult = { vswitchd, controller };
     if (controller.alive) {
       const r = await this.appctl('ovn-appctl', this.ctl('controller', controller.pid), ['connection-status']);
-      result.controller.sbConnection = r.code === 0 ? r.stdout.trim() : `no answer (${firstLine(r.stderr)})`;
+      result.controller.sbConnection = r.code === 0 ? r.stdout.trim() : `no answer (${appctlError(r.stderr)})`;
     }
     if (vswitchd.alive && result.controller.sbConnection === 'connected') result.nbCfg = await this.nbCfg();
     return result;
@@ -62,7 +62,7 @@ export class DatapathProbe {
       'version',
     ]);
     if (r.code === 0) return { alive: true, pid };
-    return { alive: false, pid, error: firstLine(r.stderr) || `exit ${r.code}` };
+    return { alive: false, pid, error: appctlError(r.stderr) || `exit ${r.code}` };
   }
 
   private ctl(which: keyof typeof PROGRAMS, pid: number | undefined): string {
@@ -75,7 +75,7 @@ export class DatapathProbe {
     return this.runner.run(tool, ['-T', String(t), '-t', ctl, ...args], { timeoutMs: (t + 2) * 1000 });
   }
 
-  /** Both nb_cfg values, or undefined when either cannot be read (no SB remote, no key yet). */
+  /** Both nb_cfg values, or undefined when they cannot be read (no SB remote, SB or OVS db not answering). */
   private async nbCfg(): Promise<DatapathProbeResult['nbCfg']> {
     if (!this.opts.sbRemote) return undefined;
     const t = this.opts.timeoutSec;
@@ -101,14 +101,25 @@ export class DatapathProbe {
         { timeoutMs: (t + 2) * 1000 },
       ),
     ]);
+    if (sb.code !== 0 || installed.code !== 0 || !sb.stdout.trim()) return undefined;
     const sbCfg = Number(sb.stdout.trim());
-    const installedCfg = Number(installed.stdout.trim().replace(/"/g, ''));
-    if (sb.code !== 0 || installed.code !== 0 || !sb.stdout.trim() || !installed.stdout.trim()) return undefined;
+    // ovn-controller writes the key only once it has installed a non-zero nb_cfg.
+    const installedCfg = Number(installed.stdout.trim().replace(/"/g, '') || '0');
     if (!Number.isFinite(sbCfg) || !Number.isFinite(installedCfg)) return undefined;
     return { sb: sbCfg, installed: installedCfg, behindForMs: this.lag.observe(sbCfg, installedCfg) };
   }
 }
 
-function firstLine(s: string): string {
-  return s.trim().split('\n')[0] ?? '';
+/**
+ * The stable part of an appctl failure: its own last line (`ovs-appctl: cannot connect to "..." (Connection
+ * refused)`), not the timestamped vlog lines before it, which would change the condition message every round.
+ */
+export function appctlError(stderr: string): string {
+  const vlog = /^\S+\|\d+\|\S+\|[A-Z]+\|/;
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const own = lines.filter((l) => !vlog.test(l));
+  return own[own.length - 1] ?? (lines[lines.length - 1] ?? '').replace(vlog, '');
 }
