@@ -1,3 +1,4 @@
+import type { V1Node } from '@kubernetes/client-node';
 import {
   API_VERSION,
   OWNER_KINDS,
@@ -21,6 +22,7 @@ import {
 } from '@ycloud/translate';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
+import { backendDatapathVerdict, backendNode } from './backend-datapath';
 import { backendProbePort } from './backend-probe';
 import { applyProbeHealth, resolveBackends, type BackendSources, type ResolvedBackend } from './backends';
 import { ClusterIpBook, type ClusterIpAllocation } from './cluster-ip-book';
@@ -47,9 +49,11 @@ export interface YusurServiceControllerDeps {
   links: ServiceGatewayLinkBook;
   /** Where the controller says which EIPs its service-gateways serve (the EipPool answers ARP for them). */
   serviceGatewayEips?: ServiceGatewayEips;
+  /** Nodes, for their agents' YcloudDatapathReady condition (condition BackendDatapathReady); omitted: not judged. */
+  nodes?: ObjectCache<V1Node>;
 }
 
-type ConditionType = 'Ready' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy';
+type ConditionType = 'Ready' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy' | 'BackendDatapathReady';
 type Verdict = { status: 'True' | 'False'; reason: string; message: string };
 
 /** What one reconcile worked out, before and after translation. */
@@ -61,6 +65,8 @@ interface Plan {
   backendsResolved: Verdict;
   addresses: Verdict;
   probes: Verdict;
+  /** Whether the backends' nodes have a working datapath; undefined when nodes are not watched. */
+  datapath?: Verdict & { allDown: boolean };
 }
 
 /** Max targets of a NetworkProbe (CRD limit). */
@@ -168,6 +174,9 @@ export class YusurServiceController {
       backendsResolved: this.backendsVerdict(svc, backends),
       addresses: ok('Allocated', 'addresses allocated'),
       probes: problem ?? this.probesVerdict(svc, backends),
+      datapath:
+        this.deps.nodes &&
+        backendDatapathVerdict(backends, (b) => backendNode(b, this.deps.sources.pods), this.deps.nodes),
     };
     const vpcKnown = vpc === this.deps.config.defaultVpc || !!this.deps.vpcs.get(vpc);
     if (!vpcKnown) {
@@ -258,6 +267,8 @@ export class YusurServiceController {
     }
     if (plan.addresses.status === 'False') return plan.addresses;
     if (plan.backendsResolved.status === 'False') return plan.backendsResolved;
+    // Programmed, but nothing can answer: every backend's node has lost its datapath.
+    if (plan.datapath?.allDown) return bad(plan.datapath.reason, plan.datapath.message);
     const w = t.result.warnings[0];
     if (w) return bad(w.reason, t.result.warnings.map((x) => x.message).join('; '));
     return ok('Ready', 'programmed in OVN');
@@ -357,6 +368,14 @@ export class YusurServiceController {
       ['BackendsResolved', plan.backendsResolved],
       ['AddressesAllocated', plan.addresses],
       ['ProbesHealthy', plan.probes],
+      ...(plan.datapath
+        ? [
+            [
+              'BackendDatapathReady',
+              { status: plan.datapath.status, reason: plan.datapath.reason, message: plan.datapath.message },
+            ] as [ConditionType, Verdict],
+          ]
+        : []),
       ['Ready', ready],
     ];
     for (const [type, v] of verdicts) {

@@ -1,4 +1,4 @@
-import type { V1Namespace, V1Pod } from '@kubernetes/client-node';
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type {
   BackendKind,
   BareMetalServer,
@@ -11,6 +11,7 @@ import type {
   Vpc,
   YusurService,
 } from '@ycloud/api';
+import { DATAPATH_READY_CONDITION } from '@ycloud/api';
 import {
   Informer,
   isNotFound,
@@ -91,6 +92,8 @@ export class YusurServiceWiring {
   readonly bareMetalServers: Inf<BareMetalServer>;
   readonly vnics: Inf<VNic>;
   readonly namespaces: Inf<V1Namespace>;
+  /** Nodes, for their agents' YcloudDatapathReady condition. */
+  readonly nodes: Inf<V1Node>;
   vmis?: Inf<VirtualMachineInstance>;
   private controller?: Controller;
   private timer?: NodeJS.Timeout;
@@ -104,7 +107,10 @@ export class YusurServiceWiring {
     this.bareMetalServers = new Informer(deps.kube, YUSUR_RESOURCES.BareMetalServer, opts);
     this.vnics = new Informer(deps.kube, YUSUR_RESOURCES.VNic, opts);
     this.namespaces = new Informer(deps.kube, Resources.namespaces, opts);
-    this.own = [this.services, this.probes, this.bareMetalServers, this.vnics, this.namespaces] as Array<Inf<unknown>>;
+    this.nodes = new Informer(deps.kube, Resources.nodes, opts);
+    this.own = [this.services, this.probes, this.bareMetalServers, this.vnics, this.namespaces, this.nodes] as Array<
+      Inf<unknown>
+    >;
   }
 
   start(): void {
@@ -135,6 +141,23 @@ export class YusurServiceWiring {
       vnics: this.vnics.store,
       subnets: () => [...d.builtinSubnets(), ...d.topology.subnets.store.list()],
       vpcForNamespace: (ns) => d.vpcForNamespace(ns),
+    };
+  }
+
+  /**
+   * Every service when a Node's YcloudDatapathReady status or reason changed, else none: Nodes change every few
+   * seconds (heartbeats), their datapath rarely.
+   */
+  private datapathChanged(all: () => string[]): KeyMapper<KubeObject> {
+    const seen = new Map<string, string>();
+    return (obj) => {
+      const n = obj as V1Node & KubeObject;
+      const c = n.status?.conditions?.find((x) => x.type === DATAPATH_READY_CONDITION);
+      const sig = c ? `${c.status}/${c.reason ?? ''}` : '';
+      const name = n.metadata?.name ?? '';
+      if ((seen.get(name) ?? '') === sig) return [];
+      seen.set(name, sig);
+      return all();
     };
   }
 
@@ -173,6 +196,7 @@ export class YusurServiceWiring {
       reservations,
       links: new ServiceGatewayLinkBook(d.config.serviceGateway.linkCIDR, () => linkRecords(d.yusurRows?.() ?? [])),
       serviceGatewayEips: d.serviceGatewayEips,
+      nodes: this.nodes.store,
     });
     const c = d.controller('yusur-service', (key) => reconciler.reconcile(key, 'YusurService'));
     this.controller = c;
@@ -183,6 +207,7 @@ export class YusurServiceWiring {
     this.bareMetalServers.addHandler(d.noting(c, 'BareMetalServer changed', this.selecting('BareMetal')));
     this.vnics.addHandler(d.noting(c, 'VNic changed', this.selecting('VNicIP')));
     this.namespaces.addHandler(d.noting(c, 'Namespace changed', all));
+    this.nodes.addHandler(d.noting(c, 'Node datapath changed', this.datapathChanged(all)));
     d.topology.vpcs.addHandler(d.noting(c, 'Vpc changed', all));
     d.topology.subnets.addHandler(d.noting(c, 'Subnet changed', all));
     d.topology.eipPools.addHandler(d.noting(c, 'EipPool changed', all));
