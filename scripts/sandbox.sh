@@ -10,6 +10,7 @@ for cmd in ovsdb-server ovs-vswitchd ovn-controller ovn-northd socat curl; do
   command -v "$cmd" >/dev/null 2>&1 || need_setup=1
 done
 [ -d node_modules ] || need_setup=1
+command -v debootstrap >/dev/null 2>&1 || need_setup=1  # the OVN 25.03 root filesystem (YCLOUD_OVN, --ovn)
 [ -d "$HOME/.cache/ycloud/k8s-bin" ] || [ -n "${YCLOUD_K8S_BIN_DIR:-}" ] || need_setup=1
 if [ -n "$need_setup" ]; then bash scripts/setup.sh; fi
 entry=apps/cli/src/sandbox/sandbox-main.ts

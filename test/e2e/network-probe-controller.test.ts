@@ -3,24 +3,14 @@ import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
   crdResources,
-  parseControllerConfig,
   parseIpAllocationAnnotation,
   type NetworkProbe,
 } from '@ycloud/api';
 import { ExecCommandRunner } from '@ycloud/cni';
-import { ControllerManager } from '@ycloud/controllers';
-import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
 import { plugProbePort, probeNetnsName, unplugProbePort, type ProbePortHost } from '@ycloud/probe';
-import {
-  KubeControlPlane,
-  OvnTestbed,
-  TcpServer,
-  createNode,
-  eventually,
-  installCrds,
-  netnsList,
-} from '@ycloud/testbed';
+import { ControllerTestEnv, TcpServer, createNode, eventually, netnsList } from '@ycloud/testbed';
 
 /**
  * NetworkProbe through the real apiserver and OVN: ControllerManager (with `probe` set) gives the default VPC a
@@ -29,25 +19,16 @@ import {
  * the backend's server flips `status.targets[0].healthy` — the contract the YusurService controller reads.
  */
 describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
-  let bed: OvnTestbed;
-  let k8s: KubeControlPlane;
+  let env: ControllerTestEnv;
   let kube: KubeClient;
   let host: ProbePortHost;
-  let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
   // Probe namespaces are host-global: a prefix unique to this run keeps parallel suites apart.
   const netnsPrefix = `ycp${process.pid.toString(36)}-`;
 
   const writes: ApplyRecord[] = [];
-  const newManager = () =>
-    new ControllerManager({
-      config: parseControllerConfig({}),
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'warn' }),
-      probe: { nodeName: 'node-1', host, netnsPrefix },
-      onApply: (r) => writes.push(r),
-    });
+  const startManager = () =>
+    env.startManager({ probe: { nodeName: 'node-1', host, netnsPrefix }, onApply: (r) => writes.push(r) });
   /** The OVS ports of this run's prefix on node-1, by name. */
   const ovsPorts = async () =>
     (
@@ -62,19 +43,18 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
       .split(/\s+/)
       .filter(Boolean);
   const probeLsp = () =>
-    bed.central.nbctl('--bare', '--columns=addresses,options', 'find', 'Logical_Switch_Port', 'name=probe.default');
+    env.nbctl('--bare', '--columns=addresses,options', 'find', 'Logical_Switch_Port', 'name=probe.default');
 
   const status = () =>
     kube.get<NetworkProbe & KubeObject>(crdResources.NetworkProbe, 'web', 'web-backends').then((p) => p.status);
 
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([OvnTestbed.start({ nodes: ['node-1'] }), KubeControlPlane.start()]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    env = await ControllerTestEnv.start({ nodes: ['node-1'], manager: false, logLevel: 'warn' });
+    kube = env.kube;
+    await createNode(env.k8s.kubeConfig, 'node-1', '192.168.100.1');
+    const core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: 'web' } } });
-    const node = bed.node('node-1');
+    const node = env.bed!.node('node-1');
     host = { vsctl: (a) => node.ovsVsctl(...a), runner: new ExecCommandRunner(), datapathNetns: node.netns };
     // What an earlier leader on this node left behind for a VPC that no longer has targets.
     await plugProbePort(host, {
@@ -84,20 +64,18 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
       gateway: '10.250.0.1',
       prefix: netnsPrefix,
     });
-    manager = newManager();
-    await manager.start();
+    await startManager();
   }, 240_000);
   afterAll(async () => {
     for (const s of servers) await s.stop().catch(() => undefined);
-    await manager?.stop();
+    await env?.stopManager();
     for (const vpc of ['default', 'stale'])
       if (host) await unplugProbePort(host, vpc, netnsPrefix).catch(() => undefined);
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
   }, 120_000);
 
   it('writes healthy/unhealthy transitions of a Pod backend into NetworkProbe status', async () => {
-    const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    const core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespacedPod({
       namespace: 'web',
       body: {
@@ -111,7 +89,7 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
       'pod address',
     );
     const ann = parseIpAllocationAnnotation(pod.metadata!.annotations![IP_ALLOCATION_ANNOTATION])!;
-    const ep = await bed.node('node-1').plugPod({
+    const ep = await env.bed!.node('node-1').plugPod({
       netns: 'web-a',
       ifaceId: ann.logicalSwitchPort,
       mac: ann.mac,
@@ -183,18 +161,16 @@ describe('NetworkProbe controller (apiserver + OVN, real traffic)', () => {
     expect(before).toMatch(/requested-chassis="?node-1/);
     expect(await netnsList(netnsPrefix)).toContain(netns);
 
-    await manager!.stop();
-    manager = undefined;
+    await env.stopManager();
     expect(await netnsList(netnsPrefix)).not.toContain(netns);
     expect(await ovsPorts()).toEqual([]);
     // While no controller runs, the pod allocated before the probe port goes: its address is free for the taking.
-    const core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+    const core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
     await core.deleteNamespacedPod({ namespace: 'web', name: 'web-a', gracePeriodSeconds: 0 });
 
     writes.length = 0;
     const restarted = Date.now() - 1_000; // lastProbeTime has whole seconds
-    manager = newManager();
-    await manager.start();
+    await startManager();
     await eventually(
       () => netnsList(netnsPrefix),
       (l) => l.includes(netns),

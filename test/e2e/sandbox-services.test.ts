@@ -130,8 +130,9 @@ describe('sandbox: ClusterIP traffic end to end', () => {
   });
 
   // KNOWN ISSUE, pinned so it is noticed when fixed (then make this an ordinary `it`): with Debian's OVN 23.03.1
-  // in the userspace datapath, the first TCP connection of a client to a VIP with `affinity_timeout` never
-  // completes (SYN retransmits included); every later connection works and sticks to one backend.
+  // and with OVN 25.03.0 / OVS 3.5.0 alike (YCLOUD_OVN), in the userspace datapath, the first TCP connection of a
+  // client to a VIP with `affinity_timeout` never completes (SYN retransmits included); every later connection
+  // works and sticks to one backend.
   it.failing('KNOWN ISSUE: the first connection of a new client to a ClientIP-affinity VIP completes', async () => {
     await sb.kubelet.createPod({ name: 'client-new', namespace: NS });
     const first = await sb.kubelet.traffic({ namespace: NS, name: 'client-new' }, 'http', stickyIP, 80, 1, 4_000);

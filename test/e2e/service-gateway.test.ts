@@ -55,6 +55,8 @@ describe('service-gateway (scenario 4): one EIP, backends in two VPCs', () => {
   let bed: OvnTestbed;
   let nb: Northbound;
   const servers: TcpServer[] = [];
+  /** Connections to the EIP and how many were lost (first SYN), over the whole file. */
+  const tally = { connections: 0, lost: 0, warmupFailures: 0 };
   const backends: YusurBackend[] = [
     { kind: 'Pod', name: 'shop/web-blue', vpc: 'blue', address: '10.1.0.10' },
     { kind: 'Pod', name: 'shop/web-green', vpc: 'green', address: '10.2.0.10' },
@@ -124,10 +126,18 @@ describe('service-gateway (scenario 4): one EIP, backends in two VPCs', () => {
     // force-SNAT a retransmitted SYN (ADR 0004), so it may fail once. Every assertion below runs after one success.
     for (let i = 0; i < 10; i++) {
       if ((await tcpRequest(ext.netns, EIP, 80, 3_000).catch(() => '')) !== '') break;
+      tally.warmupFailures++;
     }
   }, 240_000);
 
   afterAll(async () => {
+    // The figures behind the README's known limitation, per release (results/ovn-versions.md).
+    if (bed) {
+      console.log(
+        `service-gateway on ${bed.release.description}: ${tally.lost} of ${tally.connections} connections lost, ` +
+          `${tally.warmupFailures} failed warm-up connection(s)`,
+      );
+    }
     for (const s of servers) await s.stop();
     await nb?.close();
     await bed?.stop();
@@ -141,12 +151,14 @@ describe('service-gateway (scenario 4): one EIP, backends in two VPCs', () => {
   async function answers(n: number, maxLost = Math.ceil(n / 12)): Promise<Set<string>> {
     const seen = new Set<string>();
     const lost: string[] = [];
+    tally.connections += n;
     for (let i = 0; i < n; i++) {
       await tcpRequest(ext.netns, EIP, 80).then(
         (reply) => seen.add(reply),
         (e: Error) => lost.push(e.message.split('\n').pop()!),
       );
     }
+    tally.lost += lost.length;
     if (lost.length > maxLost) throw new Error(`${lost.length} of ${n} connections lost: ${lost.join('; ')}`);
     return seen;
   }

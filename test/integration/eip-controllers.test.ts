@@ -1,9 +1,8 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { API_VERSION, parseControllerConfig, type Eip, type EipPool, type Subnet, type Vpc } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
-import type { ApplyRecord } from '@ycloud/ovn';
-import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
+import { API_VERSION, type Eip, type EipPool, type Subnet, type Vpc } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import { Resources, isNotFound, type KubeClient, type KubeObject } from '@ycloud/k8s';
+import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
 
 type Kind = keyof typeof TOPOLOGY_RESOURCES;
 type Obj = (Vpc | Subnet | EipPool | Eip) & KubeObject;
@@ -13,15 +12,11 @@ type Obj = (Vpc | Subnet | EipPool | Eip) & KubeObject;
  * objects' status and the NB rows (read with ovn-nbctl).
  */
 describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', () => {
-  let k8s: KubeControlPlane;
-  let ovn: OvnCentral;
+  let env: ControllerTestEnv;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
-  let records: ApplyRecord[] = [];
-  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16', defaultPool: 'ext' } });
 
-  const nb = (...a: string[]) => ovn.nbctl(...a);
+  const nb = (...a: string[]) => env.nbctl(...a);
   const create = (kind: Kind, name: string, spec: unknown) =>
     kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
       apiVersion: API_VERSION,
@@ -42,18 +37,6 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
       `${kind} ${name} Ready=${status} ${reason}`,
     );
 
-  async function startManager(): Promise<ControllerManager> {
-    records = [];
-    const m = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'error' }),
-      onApply: (r) => records.push(r),
-    });
-    await m.start();
-    return m;
-  }
   const lbService = (name: string, annotations: Record<string, string> = {}, loadBalancerIP?: string): V1Service => ({
     metadata: { name, namespace: 'blue', annotations },
     spec: { type: 'LoadBalancer', loadBalancerIP, ports: [{ port: 80, targetPort: 8080 as never, protocol: 'TCP' }] },
@@ -62,19 +45,19 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     core.readNamespacedServiceStatus({ namespace: 'blue', name }).then((s) => s.status?.loadBalancer?.ingress?.[0]?.ip);
 
   beforeAll(async () => {
-    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'gw-1', '192.168.100.1');
-    await createNode(k8s.kubeConfig, 'gw-2', '192.168.100.2');
+    env = await ControllerTestEnv.start({
+      config: { eip: { transitCIDR: '100.65.0.0/16', defaultPool: 'ext' } },
+      manager: false,
+    });
+    kube = env.kube;
+    core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await createNode(env.k8s.kubeConfig, 'gw-1', '192.168.100.1');
+    await createNode(env.k8s.kubeConfig, 'gw-2', '192.168.100.2');
     await core.createNamespace({ body: { metadata: { name: 'blue' } } });
-    manager = await startManager();
+    await env.startManager();
   }, 180_000);
   afterAll(async () => {
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([k8s?.stop(), ovn?.stop()]);
+    await env?.stop();
   }, 60_000);
 
   it('builds pool, VPC and subnet rows, allocates the transit address and reports Ready', async () => {
@@ -155,6 +138,14 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     await core.createNamespacedService({ namespace: 'blue', body: lbService('e', {}, '172.16.0.50') });
     await condition('Eip', 'svc-blue-e', 'False', 'AddressInUse');
     await core.deleteNamespacedService({ namespace: 'blue', name: 'e' });
+    // The Service and Service-EIP controllers share keys (blue/a, ...) but each journals only its own reasons:
+    // the Service controller watches no Eips or Vpcs, so its writes never say so.
+    const reasons = (kind: string) => new Set(env.records.filter((r) => r.owner.kind === kind).map((r) => r.reason));
+    expect([...reasons('ServiceEip')].length).toBeGreaterThan(0);
+    for (const r of reasons('ServiceEip'))
+      expect(['Service changed', 'EndpointSlice changed', 'Eip changed', 'Vpc changed']).toContain(r);
+    for (const r of reasons('Service'))
+      expect(['Service changed', 'EndpointSlice changed', 'Node changed']).toContain(r);
   });
 
   it('reports invalid objects in Ready conditions and owns no rows for them', async () => {
@@ -199,11 +190,12 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
   });
 
   it('writes nothing after a restart, keeps every address, and never hands one out twice', async () => {
-    await manager!.stop();
+    await env.stopManager();
     const before = await nb('--bare', '--columns=external_ip', 'list', 'NAT');
-    manager = await startManager();
+    const recordsBefore = env.records.length;
+    await env.startManager();
     await new Promise((r) => setTimeout(r, 3000));
-    expect(records.filter((r) => r.written)).toEqual([]);
+    expect(env.records.slice(recordsBefore).filter((r) => r.written)).toEqual([]);
     expect(await nb('--bare', '--columns=external_ip', 'list', 'NAT')).toBe(before);
     await core.deleteNamespacedService({ namespace: 'blue', name: 'a' });
     await eventually(

@@ -1,6 +1,7 @@
-import { Northbound } from '@ycloud/controllers';
+import { Northbound, recordNorthboundFeatures } from '@ycloud/controllers';
 import { ref, type ApplyRecord, type DesiredState, type Owner } from '@ycloud/ovn';
-import { NB_SCHEMA, runText, startOvsdbServer, type OvsdbServerHandle } from '@ycloud/testbed';
+import { NB_SCHEMA, OvnRelease, runText, startOvsdbServer, type OvsdbServerHandle } from '@ycloud/testbed';
+import { Registry } from 'prom-client';
 
 /**
  * The applier's group commit against a real NB ovsdb-server: applies that arrive while a transaction is in flight
@@ -114,5 +115,30 @@ describe('NorthboundApplier group commit (real NB ovsdb-server)', () => {
     expect(a.written).toBe(false);
     expect(b.written).toBe(true);
     expect(await nbctl('--bare', '--columns=vips', 'find', 'Load_Balancer', 'name=svc-5')).toContain('10.1.0.99:8080');
+  });
+
+  it('reports the optional features the NB schema of the server has, in a metric', async () => {
+    const release = await OvnRelease.resolve();
+    const served = await runText(
+      ...release.command('ovsdb-client', ['get-schema-version', server.unixRemote, 'OVN_Northbound']),
+    );
+    expect(nb.features.schemaVersion).toBe(served);
+    // 23.03 (NB 7.0.0) has health checks, groups and templates; 25.03 (NB 7.11.0) adds the rest.
+    const newer = release.series === '25.03';
+    expect(nb.features.features).toMatchObject({
+      lb_health_check: true,
+      lb_group: true,
+      lb_template: true,
+      lb_selection_fields_ipv6: newer,
+      lb_incremental_processing: newer,
+      use_stateless_nat: newer,
+      nat_match: newer,
+    });
+    const registry = new Registry();
+    const fields = recordNorthboundFeatures(registry, nb.features);
+    expect(fields.schemaVersion).toBe(served);
+    const text = await registry.metrics();
+    expect(text).toContain(`ycloud_ovn_nb_schema_info{version="${served}"} 1`);
+    expect(text).toContain(`ycloud_ovn_nb_feature{feature="use_stateless_nat"} ${newer ? 1 : 0}`);
   });
 });

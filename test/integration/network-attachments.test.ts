@@ -2,15 +2,14 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
-  parseControllerConfig,
   parseIpAllocationAnnotation,
   type BareMetalServer,
   type Subnet,
   type VNic,
 } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
+import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
 
 type Bms = BareMetalServer & KubeObject;
 type Nic = VNic & KubeObject;
@@ -28,23 +27,10 @@ interface Lsp {
  * addresses pods get.
  */
 describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', () => {
-  let k8s: KubeControlPlane;
-  let ovn: OvnCentral;
+  let env: ControllerTestEnv;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
-  const config = parseControllerConfig({});
 
-  const startManager = async () => {
-    const m = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'error' }),
-    });
-    await m.start();
-    return m;
-  };
   const createBms = (name: string, spec: BareMetalServer['spec']) =>
     kube.create(YUSUR_RESOURCES.BareMetalServer, undefined, {
       apiVersion: API_VERSION,
@@ -76,7 +62,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
   async function lsps(): Promise<Lsp[]> {
     type Cell = string | ['set', string[]] | ['map', Array<[string, string]>];
     const out = JSON.parse(
-      await ovn.nbctl(
+      await env.nbctl(
         '--format=json',
         '--columns=name,addresses,port_security,options,external_ids',
         'list',
@@ -94,7 +80,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
     }));
   }
   const lsp = async (name: string) => (await lsps()).find((l) => l.name === name);
-  const switchOf = (port: string) => ovn.nbctl('lsp-get-ls', port);
+  const switchOf = (port: string) => env.nbctl('lsp-get-ls', port);
   const podIp = async (name: string) => {
     const p = await eventually(
       () => core.readNamespacedPod({ namespace: 'att', name }),
@@ -105,13 +91,12 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
   };
 
   beforeAll(async () => {
-    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
+    env = await ControllerTestEnv.start({ manager: false });
+    kube = env.kube;
+    core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await createNode(env.k8s.kubeConfig, 'node-1', '192.168.100.1');
     await core.createNamespace({ body: { metadata: { name: 'att' } } });
-    manager = await startManager();
+    await env.startManager();
     const create = (kind: 'Vpc' | 'Subnet', name: string, spec: unknown) =>
       kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
         apiVersion: API_VERSION,
@@ -129,9 +114,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
     );
   }, 180_000);
   afterAll(async () => {
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([k8s?.stop(), ovn?.stop()]);
+    await env?.stop();
   }, 60_000);
 
   let nicIp = '';
@@ -208,7 +191,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
   it('leaves status untouched (same resourceVersion) when a reconcile changes nothing', async () => {
     /** Reconciles the attachment controller has finished (its Prometheus counter). */
     const reconciles = async () => {
-      const metrics = await manager!.registry.getMetricsAsJSON();
+      const metrics = await env.running.registry.getMetricsAsJSON();
       const total = metrics.find((m) => m.name === 'ycloud_controller_reconcile_total') as
         { values: Array<{ value: number; labels: Record<string, string> }> } | undefined;
       return (total?.values ?? [])
@@ -240,8 +223,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
   });
 
   it('after a restart keeps allocated addresses and removes ports of objects deleted while it was down', async () => {
-    await manager!.stop();
-    manager = undefined;
+    await env.stopManager();
     await kube.delete(YUSUR_RESOURCES.VNic, 'att', 'taken');
     await kube.delete(YUSUR_RESOURCES.BareMetalServer, undefined, 'outside');
     // Two pods wait for addresses while the controller is down. The allocated address comes back from status.ip
@@ -251,7 +233,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
         namespace: 'att',
         body: { metadata: { name }, spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] } },
       });
-    manager = await startManager();
+    await env.startManager();
     await eventually(
       () => lsp('vnic.att.taken'),
       (l) => l === undefined,

@@ -1,28 +1,11 @@
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { IP_ALLOCATION_ANNOTATION, parseControllerConfig, parseIpAllocationAnnotation } from '@ycloud/api';
-import { NODE_ALLOCATION_ANNOTATION } from '@ycloud/api';
-import { ControllerManager } from '@ycloud/controllers';
-import { KubeClient, Logger } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually } from '@ycloud/testbed';
+import { IP_ALLOCATION_ANNOTATION, NODE_ALLOCATION_ANNOTATION, parseIpAllocationAnnotation } from '@ycloud/api';
+import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
 
 /** Pod IPAM and node ports against a real apiserver and a real OVN NB: annotations and Logical_Switch_Ports. */
 describe('pod and node network (real apiserver + real OVN NB)', () => {
-  let k8s: KubeControlPlane;
-  let ovn: OvnCentral;
+  let env: ControllerTestEnv;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
-  const config = parseControllerConfig({ defaultSubnet: { name: 'default', cidrBlocks: ['10.16.0.0/24'] } });
-
-  async function startController(): Promise<ControllerManager> {
-    const m = new ControllerManager({
-      config,
-      kube: KubeClient.fromKubeconfigFile(k8s.kubeconfigPath),
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'error' }),
-    });
-    await m.start();
-    return m;
-  }
 
   function pod(name: string): V1Pod {
     return {
@@ -42,7 +25,7 @@ describe('pod and node network (real apiserver + real OVN NB)', () => {
   }
 
   async function ports(): Promise<Record<string, { addresses: string; chassis: string }>> {
-    const out = await ovn.nbctl('--format=json', '--columns=name,addresses,options', 'list', 'Logical_Switch_Port');
+    const out = await env.nbctl('--format=json', '--columns=name,addresses,options', 'list', 'Logical_Switch_Port');
     const rows = (JSON.parse(out) as { data: unknown[][] }).data;
     return Object.fromEntries(
       rows.map(([name, addresses, options]) => [
@@ -56,17 +39,20 @@ describe('pod and node network (real apiserver + real OVN NB)', () => {
   }
 
   beforeAll(async () => {
-    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.11');
+    env = await ControllerTestEnv.start({
+      crds: false,
+      manager: false,
+      config: { defaultSubnet: { name: 'default', cidrBlocks: ['10.16.0.0/24'] } },
+    });
+    core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await createNode(env.k8s.kubeConfig, 'node-1', '192.168.100.11');
   });
   afterAll(async () => {
-    await manager?.stop();
-    await Promise.all([k8s?.stop(), ovn?.stop()]);
+    await env?.stop();
   });
 
   it('gives the node a join-subnet port and annotation, and pods unique addresses under concurrent creation', async () => {
-    manager = await startController();
+    await env.startManager();
     const node = await eventually(
       () => core.readNode({ name: 'node-1' }),
       (n) => !!n.metadata?.annotations?.[NODE_ALLOCATION_ANNOTATION],
@@ -75,7 +61,7 @@ describe('pod and node network (real apiserver + real OVN NB)', () => {
     const nodeAlloc = parseIpAllocationAnnotation(node.metadata!.annotations![NODE_ALLOCATION_ANNOTATION])!;
     expect(nodeAlloc).toMatchObject({ subnet: 'join', logicalSwitchPort: 'node.node-1', gateway: '100.64.0.1' });
     expect((await ports())['node.node-1']).toMatchObject({ chassis: 'node-1' });
-    expect(await ovn.nbctl('--bare', '--columns=chassis', 'list', 'Chassis_Template_Var')).toBe('node-1');
+    expect(await env.nbctl('--bare', '--columns=chassis', 'list', 'Chassis_Template_Var')).toBe('node-1');
 
     await Promise.all(
       Array.from({ length: 40 }, (_, i) => core.createNamespacedPod({ namespace: 'default', body: pod(`p${i}`) })),
@@ -99,12 +85,12 @@ describe('pod and node network (real apiserver + real OVN NB)', () => {
 
   it('keeps every address across a restart and never hands one out twice afterwards', async () => {
     const before = await allocations();
-    await manager!.stop();
+    await env.stopManager();
     await core.deleteNamespacedPod({ namespace: 'default', name: 'p3', gracePeriodSeconds: 0 });
     await Promise.all(
       Array.from({ length: 10 }, (_, i) => core.createNamespacedPod({ namespace: 'default', body: pod(`q${i}`) })),
     );
-    manager = await startController();
+    await env.startManager();
     const after = await eventually(allocations, (m) => m.size === 49, '49 allocations');
     for (const [name, ip] of before) if (name !== 'p3') expect(after.get(name)).toBe(ip);
     expect(new Set(after.values()).size).toBe(49);

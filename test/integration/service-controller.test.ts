@@ -1,9 +1,7 @@
 import { CoreV1Api, DiscoveryV1Api, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
-import { CHASSIS_ANNOTATION, SERVICE_NAME_LABEL, parseControllerConfig } from '@ycloud/api';
-import { ControllerManager } from '@ycloud/controllers';
-import { KubeClient, Logger } from '@ycloud/k8s';
+import { CHASSIS_ANNOTATION, SERVICE_NAME_LABEL } from '@ycloud/api';
 import type { ApplyRecord } from '@ycloud/ovn';
-import { KubeControlPlane, OvnCentral, eventually } from '@ycloud/testbed';
+import { ControllerTestEnv, eventually } from '@ycloud/testbed';
 import { translateManifests, type KubeObject } from '@ycloud/translate';
 
 /**
@@ -11,32 +9,22 @@ import { translateManifests, type KubeObject } from '@ycloud/translate';
  * Northbound database: what a user sees is the Load_Balancer rows, read back with ovn-nbctl.
  */
 describe('Service controller (real apiserver + real OVN NB)', () => {
-  let k8s: KubeControlPlane;
-  let ovn: OvnCentral;
+  let env: ControllerTestEnv;
   let core: CoreV1Api;
   let discovery: DiscoveryV1Api;
-  let manager: ControllerManager | undefined;
-  let records: ApplyRecord[] = [];
-
-  const config = parseControllerConfig({ serviceCIDRs: ['10.96.0.0/16'] });
-
-  async function startController(): Promise<ControllerManager> {
-    records = [];
-    const m = new ControllerManager({
-      config,
-      kube: KubeClient.fromKubeconfigFile(k8s.kubeconfigPath),
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'warn' }),
-      onApply: (r) => records.push(r),
-    });
-    await m.start();
-    return m;
+  /** What the current manager wrote (records since it started). */
+  let since = 0;
+  const records = (): ApplyRecord[] => env.records.slice(since);
+  async function restart(): Promise<void> {
+    await env.stopManager();
+    since = env.records.length;
+    await env.startManager();
   }
 
   async function lbs(): Promise<
     Array<{ name: string; vips: Record<string, string>; options: Record<string, string> }>
   > {
-    const out = await ovn.nbctl('--format=json', '--columns=name,vips,options', 'list', 'Load_Balancer');
+    const out = await env.nbctl('--format=json', '--columns=name,vips,options', 'list', 'Load_Balancer');
     const table = JSON.parse(out) as { data: unknown[][] };
     const map = (v: unknown): Record<string, string> => Object.fromEntries((v as [string, [string, string][]])[1]);
     return table.data
@@ -60,21 +48,22 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
   }
 
   beforeAll(async () => {
-    [k8s, ovn] = await Promise.all([
-      KubeControlPlane.start({ serviceClusterIpRange: '10.96.0.0/16' }),
-      OvnCentral.start(),
-    ]);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    discovery = k8s.kubeConfig.makeApiClient(DiscoveryV1Api);
+    env = await ControllerTestEnv.start({
+      kube: { serviceClusterIpRange: '10.96.0.0/16' },
+      crds: false,
+      manager: false,
+      config: { serviceCIDRs: ['10.96.0.0/16'] },
+    });
+    core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
+    discovery = env.k8s.kubeConfig.makeApiClient(DiscoveryV1Api);
   });
   afterAll(async () => {
-    await manager?.stop();
-    await Promise.all([k8s?.stop(), ovn?.stop()]);
+    await env?.stop();
   });
 
   it('creates the default topology and one LB per Service protocol with its VIPs and backends', async () => {
-    manager = await startController();
-    const switches = await ovn.nbctl('--bare', '--columns=name', 'list', 'Logical_Switch');
+    await env.startManager();
+    const switches = await env.nbctl('--bare', '--columns=name', 'list', 'Logical_Switch');
     expect(switches.split(/\s+/).sort()).toEqual(['subnet-default', 'subnet-join']);
 
     const svc = await core.createNamespacedService({
@@ -90,11 +79,11 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
     expect(all).toHaveLength(1);
     expect(all[0]).toMatchObject({ name: 'Service_default/web_TCP', options: { reject: 'true' } });
     // The LB reaches every switch of the VPC through the VPC's LB group.
-    const groups = await ovn.nbctl('--bare', '--columns=load_balancer_group', 'list', 'Logical_Switch');
+    const groups = await env.nbctl('--bare', '--columns=load_balancer_group', 'list', 'Logical_Switch');
     expect(new Set(groups.split(/\s+/).filter(Boolean)).size).toBe(1);
-    const members = (await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group')).split(/\s+/);
+    const members = (await env.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group')).split(/\s+/);
     expect(members).toContain(
-      await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name="Service_default/web_TCP"'),
+      await env.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', 'name="Service_default/web_TCP"'),
     );
     expect(members).toHaveLength(2); // web and the apiserver's own `kubernetes` Service
   });
@@ -132,35 +121,36 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
       [`${a.spec!.clusterIP}:53`]: '',
     });
 
-    await manager!.stop();
-    manager = await startController();
+    await restart();
     await new Promise((r) => setTimeout(r, 1500));
-    expect(records.filter((r) => r.written)).toEqual([]);
+    expect(records().filter((r) => r.written)).toEqual([]);
 
-    await manager.stop();
+    await env.stopManager();
     await core.deleteNamespacedService({ namespace: 'default', name: 'b' });
-    manager = await startController();
+    since = env.records.length;
+    await env.startManager();
     await eventually(
       lbs,
       (l) => l.length === 2 && l.every((x) => x.name.startsWith('Service_default/a_')),
       'b removed by start-up repair',
     );
-    expect(records.filter((r) => r.written).map((r) => [r.owner.name, r.reason])).toEqual([
-      ['default/b', 'startup repair'],
-    ]);
+    expect(
+      records()
+        .filter((r) => r.written)
+        .map((r) => [r.owner.name, r.reason]),
+    ).toEqual([['default/b', 'startup repair']]);
   });
 
   it('never touches Load_Balancer rows it does not own', async () => {
-    await ovn.nbctl('lb-add', 'someone-elses', '192.0.2.1:80', '192.0.2.2:80');
-    await manager!.stop();
-    manager = await startController();
+    await env.nbctl('lb-add', 'someone-elses', '192.0.2.1:80', '192.0.2.2:80');
+    await restart();
     await core.deleteNamespacedService({ namespace: 'default', name: 'a' });
     await eventually(lbs, (l) => l.length === 1, 'only the foreign LB left');
     expect((await lbs())[0]).toMatchObject({ name: 'someone-elses', vips: { '192.0.2.1:80': '192.0.2.2:80' } });
   });
 
   it("keys a Node's per-chassis variables by its ycloud.io/chassis annotation, exactly as `ycloud translate` does", async () => {
-    manager ??= await startController(); // also when run alone (-t chassis)
+    if (!env.manager) await env.startManager(); // also when run alone (-t chassis)
     const node = await core.createNode({
       body: { metadata: { name: 'node-a', annotations: { [CHASSIS_ANNOTATION]: 'chassis-of-node-a' } } },
     });
@@ -176,7 +166,7 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
       body: { ...slice('local', ['10.16.0.9']), endpoints: [{ addresses: ['10.16.0.9'], nodeName: 'node-a' }] },
     });
     const chassisVars = async (): Promise<Array<{ chassis: string; variables: Record<string, string> }>> => {
-      const out = await ovn.nbctl('--format=json', '--columns=chassis,variables', 'list', 'Chassis_Template_Var');
+      const out = await env.nbctl('--format=json', '--columns=chassis,variables', 'list', 'Chassis_Template_Var');
       const table = JSON.parse(out) as { data: unknown[][] };
       return table.data.map(([chassis, vars]) => ({
         chassis: chassis as string,
@@ -213,7 +203,7 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
   });
 
   it('tells the user, in an Event on the Service, what OVN cannot do and what it does instead', async () => {
-    manager ??= await startController(); // also when run alone
+    if (!env.manager) await env.startManager(); // also when run alone
     // Kubernetes allows affinity up to 86400 s; OVN's timeout is 16-bit, so ycloud hashes on the client address.
     const svc = await core.createNamespacedService({
       namespace: 'default',

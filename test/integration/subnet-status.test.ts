@@ -1,8 +1,8 @@
 import { CoreV1Api } from '@kubernetes/client-node';
-import { API_VERSION, parseControllerConfig, type Subnet } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
+import { API_VERSION, type Subnet } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
+import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
 
 /**
  * Subnet status address counts (v4/v6 used/available) from the pod IPAM, against a real kube-apiserver and a real
@@ -10,12 +10,9 @@ import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } fro
  * is not rewritten.
  */
 describe('Subnet status counts (real apiserver + real OVN NB)', () => {
-  let k8s: KubeControlPlane;
-  let ovn: OvnCentral;
+  let env: ControllerTestEnv;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
-  const config = parseControllerConfig({});
 
   const subnet = () => kube.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet, undefined, 'green');
   const counts = async () => {
@@ -29,24 +26,15 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
     });
 
   beforeAll(async () => {
-    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.11');
+    env = await ControllerTestEnv.start({ manager: false });
+    kube = env.kube;
+    core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await createNode(env.k8s.kubeConfig, 'node-1', '192.168.100.11');
     await core.createNamespace({ body: { metadata: { name: 'green' } } });
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'error' }),
-    });
-    await manager.start();
+    await env.startManager();
   }, 120_000);
   afterAll(async () => {
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([k8s?.stop(), ovn?.stop()]);
+    await env?.stop();
   });
 
   it('counts used and available addresses per family as pods come and go', async () => {
@@ -95,7 +83,7 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
   });
 
   it('recounts from the pods after a restart', async () => {
-    await manager!.stop();
+    await env.stopManager();
     await kube.mergePatch(
       TOPOLOGY_RESOURCES.Subnet,
       undefined,
@@ -103,13 +91,7 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
       { status: { v4: { used: 0, available: 0 } } },
       'status',
     );
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'error' }),
-    });
-    await manager.start();
+    await env.startManager();
     const c = await eventually(counts, (x) => x.v4?.used === 1, 'counts rewritten after restart');
     expect(c.v4).toEqual({ used: 1, available: 242 });
   });

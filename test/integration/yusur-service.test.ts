@@ -3,14 +3,13 @@ import {
   API_VERSION,
   DATAPATH_READY_CONDITION,
   IP_ALLOCATION_ANNOTATION,
-  parseControllerConfig,
   parseIpAllocationAnnotation,
   type NetworkProbe,
   type YusurService,
 } from '@ycloud/api';
-import { ControllerManager, IP_ADDRESSES, YUSUR_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
-import { KubeControlPlane, OvnCentral, createNode, eventually, installCrds } from '@ycloud/testbed';
+import { IP_ADDRESSES, YUSUR_RESOURCES } from '@ycloud/controllers';
+import { Resources, isNotFound, type KubeClient, type KubeObject } from '@ycloud/k8s';
+import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
 
 type Svc = YusurService & KubeObject;
 interface Lb {
@@ -44,12 +43,9 @@ const VMI_CRD = {
  * user sees is the service's status, its NetworkProbe, and the load balancer rows (read with ovn-nbctl).
  */
 describe('YusurService controller (real apiserver + real OVN NB)', () => {
-  let k8s: KubeControlPlane;
-  let ovn: OvnCentral;
+  let env: ControllerTestEnv;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
-  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
 
   const getSvc = (name: string, ns = 'default') => kube.get<Svc>(YUSUR_RESOURCES.YusurService, ns, name);
   const cond = (s: Svc, type: string) => s.status?.conditions?.find((c) => c.type === type);
@@ -90,7 +86,7 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
   /** Every Load_Balancer with its VIPs and the service that owns it. */
   async function lbs(): Promise<Lb[]> {
     const out = JSON.parse(
-      await ovn.nbctl('--format=json', '--columns=name,vips,external_ids', 'list', 'Load_Balancer'),
+      await env.nbctl('--format=json', '--columns=name,vips,external_ids', 'list', 'Load_Balancer'),
     ) as { data: Array<[string, ['map', Array<[string, string]>], ['map', Array<[string, string]>]]> };
     return out.data.map(([name, vips, ids]) => ({
       name,
@@ -122,30 +118,17 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     return parseIpAllocationAnnotation(p.metadata!.annotations![IP_ALLOCATION_ANNOTATION])!.ip.split('/')[0];
   };
 
-  async function startManager(): Promise<ControllerManager> {
-    const m = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: ovn.nbRemote },
-      logger: new Logger({ level: 'error' }),
-      vmDiscoveryIntervalMs: 1000,
-    });
-    await m.start();
-    return m;
-  }
+  const startManager = () => env.startManager({ vmDiscoveryIntervalMs: 1000 });
 
   beforeAll(async () => {
-    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    manager = await startManager();
+    env = await ControllerTestEnv.start({ config: { eip: { transitCIDR: '100.65.0.0/16' } }, manager: false });
+    kube = env.kube;
+    core = env.k8s.kubeConfig.makeApiClient(CoreV1Api);
+    await createNode(env.k8s.kubeConfig, 'node-1', '192.168.100.1');
+    await startManager();
   }, 180_000);
   afterAll(async () => {
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([k8s?.stop(), ovn?.stop()]);
+    await env?.stop();
   }, 60_000);
 
   let webIp = '';
@@ -176,8 +159,8 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       expect(cond(s, t)?.status).toBe('True');
     await eventually(() => backendsOf('default/web', `${webIp}:80`), same([`${p1}:8080`, `${p2}:8080`]), 'web LB');
     // The LB is in the default VPC's load balancer group.
-    const group = await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group');
-    const lbUuid = await ovn.nbctl(
+    const group = await env.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group');
+    const lbUuid = await env.nbctl(
       '--bare',
       '--columns=_uuid',
       'find',
@@ -185,6 +168,11 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       `name=${(await lbs()).find((l) => l.service === 'default/web')!.name}`,
     );
     expect(group).toContain(lbUuid.trim());
+    // The writes carry the YusurService controller's own reasons (the events that queued the key).
+    const reasons = new Set(env.records.filter((r) => r.owner.kind === 'YusurService').map((r) => r.reason));
+    expect(reasons.size).toBeGreaterThan(0);
+    for (const r of reasons)
+      expect(r).toMatch(/^(YusurService|NetworkProbe|Pod|Namespace|Vpc|Subnet|EipPool|Eip) changed$/);
   });
 
   it('reports BackendDatapathReady=False (and Ready=False when every backend is affected) while the node agent says its datapath is down', async () => {
@@ -349,8 +337,8 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       'ClusterIP LB',
     );
     const eipLb = (await lbs()).find((l) => l.service === 'blue/pub' && '172.16.0.50:443' in l.vips)!;
-    const uuid = (await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();
-    expect(await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Logical_Router', 'vpc-blue')).toContain(uuid);
+    const uuid = (await env.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();
+    expect(await env.nbctl('--bare', '--columns=load_balancer', 'list', 'Logical_Router', 'vpc-blue')).toContain(uuid);
     // Deleting the service deletes the Eip created for it (the address goes back to the pool).
     await kube.delete(YUSUR_RESOURCES.YusurService, 'blue', 'pub');
     await eventually(
@@ -385,7 +373,7 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     });
     /** Link switches in NB: `service link` → network (from their external_ids). */
     const links = async (): Promise<Record<string, string>> => {
-      const out = JSON.parse(await ovn.nbctl('--format=json', '--columns=external_ids', 'list', 'Logical_Switch')) as {
+      const out = JSON.parse(await env.nbctl('--format=json', '--columns=external_ids', 'list', 'Logical_Switch')) as {
         data: Array<[['map', Array<[string, string]>]]>;
       };
       const ids = out.data.map(([m]) => Object.fromEntries(m[1]));
@@ -395,17 +383,17 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
           .map((i) => [`${i['ycloud.io/service']} ${i['ycloud.io/link']}`, i['ycloud.io/link-cidr']]),
       );
     };
-    const routers = async () => (await ovn.nbctl('--bare', '--columns=name', 'list', 'Logical_Router')).split(/\s+/);
+    const routers = async () => (await env.nbctl('--bare', '--columns=name', 'list', 'Logical_Router')).split(/\s+/);
     /** NAT rows (type, options) for an external address. */
     const natOf = async (ip: string) =>
-      (await ovn.nbctl('--bare', '--columns=external_ip,type,options', 'list', 'NAT'))
+      (await env.nbctl('--bare', '--columns=external_ip,type,options', 'list', 'NAT'))
         .split('\n\n')
         .filter((r) => r.startsWith(`${ip}\n`))
         .join('\n');
     /** Who owns the identity NAT rows of `ip` (owner kinds): the pool for a service-gateway EIP, else the Eip. */
     const natOwnersOf = async (ip: string) => {
       const out = JSON.parse(
-        await ovn.nbctl('--format=json', '--columns=external_ip,external_ids', 'find', 'NAT', `external_ip="${ip}"`),
+        await env.nbctl('--format=json', '--columns=external_ip,external_ids', 'find', 'NAT', `external_ip="${ip}"`),
       ) as { data: Array<[string, ['map', Array<[string, string]>]]> };
       return out.data.map(([, ids]) => Object.fromEntries(ids[1])['ycloud.io/owner-kind']).sort();
     };
@@ -429,12 +417,11 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       (t) => t.includes('dnat_and_snat') && t.includes('stateless'),
       'pool ARP row',
     );
-    const routes = await ovn.nbctl('lr-route-list', 'eip-ext-gw');
+    const routes = await env.nbctl('lr-route-list', 'eip-ext-gw');
     expect(routes.split('\n').filter((l) => l.includes(`${ip} `))).toHaveLength(1);
 
     // Restart: links are rebuilt from NB, so they do not move and a new service-gateway gets other networks.
-    await manager!.stop();
-    manager = await startManager();
+    await startManager(); // stops the running one first
     await createSvc('multi2', spec(['blue-db', 'green-db']), 'blue');
     await condition('multi2', 'Ready', 'True', 'Ready', 'blue');
     const after = await links();
@@ -454,8 +441,8 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       "pool ARP row for multi gone, the Eip's own row in its place",
     );
     const eipLb = (await lbs()).find((l) => l.service === 'blue/multi' && `${ip}:443` in l.vips)!;
-    const uuid = (await ovn.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();
-    expect(await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Logical_Router', 'vpc-blue')).toContain(uuid);
+    const uuid = (await env.nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name=${eipLb.name}`)).trim();
+    expect(await env.nbctl('--bare', '--columns=load_balancer', 'list', 'Logical_Router', 'vpc-blue')).toContain(uuid);
     for (const n of ['multi', 'multi2']) await kube.delete(YUSUR_RESOURCES.YusurService, 'blue', n);
     await eventually(routers, (r) => !r.some((x) => x.startsWith('svcgw-')), 'service-gateways gone');
     await eventually(links, (l) => Object.keys(l).length === 0, 'link switches gone');
@@ -556,8 +543,7 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
   });
 
   it('keeps ClusterIPs across a controller restart (rebuilt from status) and never hands one out twice', async () => {
-    await manager!.stop();
-    manager = await startManager();
+    await startManager(); // stops the running one first
     await createSvc('after', {
       backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
       ports: [{ port: 80, targetPort: 8080 }],
@@ -573,7 +559,7 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
 
   it('deleting a YusurService removes every NB row it owned and its NetworkProbe', async () => {
     const rowsOf = async () =>
-      (await ovn.nbctl('--bare', '--columns=external_ids', 'list', 'Load_Balancer')).includes('default/web');
+      (await env.nbctl('--bare', '--columns=external_ids', 'list', 'Load_Balancer')).includes('default/web');
     expect(await rowsOf()).toBe(true);
     await kube.delete(YUSUR_RESOURCES.YusurService, 'default', 'web');
     await eventually(rowsOf, (v) => v === false, 'web LB rows gone');
@@ -597,10 +583,10 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
       'web IPAddress deleted',
     );
     // The default VPC's LB group no longer references a deleted LB (membership owned by the service).
-    const group = (await ovn.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group'))
+    const group = (await env.nbctl('--bare', '--columns=load_balancer', 'list', 'Load_Balancer_Group'))
       .split(/\s+/)
       .filter(Boolean);
-    const uuids = (await ovn.nbctl('--bare', '--columns=_uuid', 'list', 'Load_Balancer')).split(/\s+/).filter(Boolean);
+    const uuids = (await env.nbctl('--bare', '--columns=_uuid', 'list', 'Load_Balancer')).split(/\s+/).filter(Boolean);
     for (const g of group) expect(uuids).toContain(g);
   });
 });

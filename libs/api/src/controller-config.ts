@@ -42,6 +42,16 @@ export interface ControllerConfig {
      */
     linkCIDR: string;
   };
+  /**
+   * The periodic full reconcile: every key of every controller is queued again, so drift the Northbound monitor did
+   * not show is repaired too (nothing is written when nothing drifted).
+   */
+  resync: {
+    /** Seconds between full reconciles (default 300); 0 turns them off. */
+    intervalSeconds: number;
+    /** Each wait is lengthened by up to this fraction, at random, so replicas and restarts do not align (0.1). */
+    jitter: number;
+  };
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -54,6 +64,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   offload: { selectionFields: false },
   eip: { transitCIDR: '100.65.0.0/16' },
   serviceGateway: { linkCIDR: '100.66.0.0/16' },
+  resync: { intervalSeconds: 300, jitter: 0.1 },
 };
 
 /** Thrown by `parseControllerConfig`; `errors` lists every problem as `path: message`. */
@@ -152,6 +163,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
   const selectionFields = parseOffload(obj.offload, errors);
   const eip = parseEip(obj.eip, errors);
   const serviceGateway = parseServiceGateway(obj.serviceGateway, errors);
+  const resync = parseResync(obj.resync, errors);
   const config: ControllerConfig = {
     defaultVpc,
     defaultSubnet: subnet('defaultSubnet'),
@@ -162,6 +174,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
     offload: { selectionFields },
     eip,
     serviceGateway,
+    resync,
   };
   if (config.defaultSubnet.name === config.joinSubnet.name)
     errors.push('joinSubnet.name: must differ from defaultSubnet.name');
@@ -217,6 +230,27 @@ function parseServiceGateway(v: unknown, errors: string[]): ControllerConfig['se
     if (!p || p.family !== 4 || p.prefix > 30)
       errors.push('serviceGateway.linkCIDR: must be an IPv4 CIDR of /30 or larger');
     else out.linkCIDR = p.text;
+  }
+  return out;
+}
+
+function parseResync(v: unknown, errors: string[]): ControllerConfig['resync'] {
+  const out = { ...DEFAULT_CONTROLLER_CONFIG.resync };
+  if (v === undefined) return out;
+  if (!isObj(v)) {
+    errors.push('resync: must be an object');
+    return out;
+  }
+  checkKeys(v, ['intervalSeconds', 'jitter'], 'resync.', errors);
+  if (v.intervalSeconds !== undefined) {
+    if (typeof v.intervalSeconds !== 'number' || !Number.isFinite(v.intervalSeconds) || v.intervalSeconds < 0)
+      errors.push('resync.intervalSeconds: must be a number of seconds, 0 or more (0: off)');
+    else out.intervalSeconds = v.intervalSeconds;
+  }
+  if (v.jitter !== undefined) {
+    if (typeof v.jitter !== 'number' || !(v.jitter >= 0 && v.jitter <= 1))
+      errors.push('resync.jitter: must be a fraction between 0 and 1');
+    else out.jitter = v.jitter;
   }
   return out;
 }

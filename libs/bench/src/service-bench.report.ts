@@ -26,7 +26,7 @@ export function resultRow(r: ServiceBenchReport): string {
     '',
     r.date.slice(0, 16).replace('T', ' '),
     `${r.services} × ${r.endpoints}`,
-    r.nb === 'central' ? 'NB+SB+northd' : 'bare NB',
+    `${r.nb === 'central' ? 'NB+SB+northd' : 'bare NB'}${r.ovn ? `, ${r.ovn}` : ''}`,
     `${s(r.coldStart.convergedMs)}${ok(r.coldStart.convergedMs < t.convergedMs)}`,
     `${pp(r.change.endToEnd)}${ok(r.change.endToEnd.p99 < t.changeP99Ms)}`,
     pp(r.change.apply),
@@ -44,7 +44,7 @@ export function resultRow(r: ServiceBenchReport): string {
 export function resultDetails(r: ServiceBenchReport): string {
   const c = r.coldStart;
   const lines = [
-    `### ${r.date.slice(0, 16).replace('T', ' ')} UTC — ${r.services} × ${r.endpoints}, ${r.nb === 'central' ? 'NB + SB + ovn-northd' : 'bare NB ovsdb-server'}`,
+    `### ${r.date.slice(0, 16).replace('T', ' ')} UTC — ${r.services} × ${r.endpoints}, ${r.nb === 'central' ? 'NB + SB + ovn-northd' : 'bare NB ovsdb-server'}${r.ovn ? `, ${r.ovn}` : ''}`,
     '',
     `- Objects: ${r.services} Services + ${r.services} EndpointSlices created in ${s(r.create.ms)} s (${r.create.perSecond.toFixed(0)} objects/s).`,
     `- Cold start: fork → ControllerManager ready ${s(c.readyMs)} s (of which inside start(): ${s(c.startMs)} s); fork → every LB right in NB ${s(c.convergedMs)} s; ${c.writes} transactions, ${c.operations} operations; controller CPU ${s(c.controllerCpuMs)} s.` +

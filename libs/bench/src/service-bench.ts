@@ -14,6 +14,7 @@ import {
   KubeControlPlane,
   NB_SCHEMA,
   OvnCentral,
+  OvnRelease,
   UNLIMITED_APISERVER_ARGS,
   startOvsdbServer,
   installCrds,
@@ -61,6 +62,8 @@ export interface ServiceBenchReport {
   services: number;
   endpoints: number;
   nb: 'central' | 'bare';
+  /** The OVN / Open vSwitch release of the NB (and northd) it ran against: 'OVN 25.03.0 / OVS 3.5.0'. */
+  ovn?: string;
   cpus: number;
   /** 1-minute load average at start, before the cold start, and at the end. */
   load: { start: number; coldStart: number; end: number };
@@ -202,14 +205,15 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
   let kube: KubeClient | undefined;
   const controllers: ControllerProcess[] = [];
   try {
-    log(`starting kube-apiserver (request limits lifted) and OVN NB (${nbKind})`);
+    const release = await OvnRelease.resolve();
+    log(`starting kube-apiserver (request limits lifted) and OVN NB (${nbKind}; ${release.description})`);
     const startNb = async (): Promise<string> => {
       if (nbKind === 'central') {
-        central = await OvnCentral.start();
+        central = await OvnCentral.start({ release });
         return central.nbRemote;
       }
-      bareNb = await startOvsdbServer({ schema: NB_SCHEMA });
-      await run('ovn-nbctl', ['--db', bareNb.unixRemote, 'init']);
+      bareNb = await startOvsdbServer({ schema: NB_SCHEMA, release });
+      await run(...release.command('ovn-nbctl', ['--db', bareNb.unixRemote, 'init']));
       return bareNb.unixRemote;
     };
     let nbRemote: string;
@@ -353,6 +357,7 @@ export async function runServiceBench(opts: ServiceBenchOptions): Promise<Servic
       services: N,
       endpoints: M,
       nb: nbKind,
+      ovn: `OVN ${release.ovnVersion} / OVS ${release.ovsVersion}`,
       cpus: os.cpus().length,
       load: { start: loadStart, coldStart: loadCold, end: load1() },
       create: { ms: createMs, perSecond: (2 * N) / (createMs / 1000) },

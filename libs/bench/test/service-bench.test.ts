@@ -1,4 +1,5 @@
 import { resultDetails, resultRow, runServiceBench, type ServiceBenchReport } from '@ycloud/bench';
+import { OvnRelease } from '@ycloud/testbed';
 
 /**
  * Smoke test of the Service benchmark at 20 Services × 3 endpoints against the real apiserver and OVN: the run
@@ -29,8 +30,12 @@ describe('Service benchmark (smoke, 20 × 3)', () => {
     expect(report.rssPeakBytes).toBeGreaterThan(0);
   });
 
-  it('renders a results row and a details block', () => {
-    expect(resultRow(report)).toMatch(/^\| .* \| 20 × 3 \| NB\+SB\+northd \|/);
+  it('renders a results row and a details block, both naming the OVN / OVS release it ran against', async () => {
+    const release = await OvnRelease.resolve();
+    const versions = `OVN ${release.ovnVersion} / OVS ${release.ovsVersion}`;
+    expect(report.ovn).toBe(versions);
+    expect(resultRow(report)).toContain(` | 20 × 3 | NB+SB+northd, ${versions} | `);
     expect(resultDetails(report)).toContain('20/20 LBs right');
+    expect(resultDetails(report)).toContain(`NB + SB + ovn-northd, ${versions}`);
   });
 });

@@ -124,6 +124,52 @@ describe('Controller', () => {
     expect(mine[0]).toMatchObject({ controller: 'ids', key: 'ns/x', reconcileId: seen[0][1].reconcileId });
   });
 
+  it('passes key, attempt and the first reason queued since the last reconcile; a retry keeps the reason', async () => {
+    const seen: ReconcileContext[] = [];
+    let fail = true;
+    const c = new Controller({
+      name: 'reasons',
+      logger: Logger.silent(),
+      reconcile: async (_key, ctx) => {
+        seen.push(ctx);
+        if (fail) throw new Error('once');
+        return {};
+      },
+    });
+    c.enqueue('ns/a', 'Service changed');
+    c.enqueue('ns/a', 'EndpointSlice changed');
+    await c.processKey('ns/a');
+    fail = false;
+    await c.processKey('ns/a');
+    await c.processKey('ns/a');
+    expect(seen.map((x) => [x.key, x.attempt, x.reason])).toEqual([
+      ['ns/a', 1, 'Service changed'],
+      ['ns/a', 2, 'Service changed'],
+      ['ns/a', 1, 'resync'],
+    ]);
+    expect(seen[0].signal.aborted).toBe(false);
+  });
+
+  it('keeps reasons per controller: two controllers queuing the same key each see their own', async () => {
+    const got: string[] = [];
+    const mk = (name: string) =>
+      new Controller({
+        name,
+        logger: Logger.silent(),
+        reconcile: async (_key, ctx) => {
+          got.push(`${name}:${ctx.reason}`);
+          return {};
+        },
+      });
+    const a = mk('service');
+    const b = mk('service-eip');
+    a.enqueue('ns/x', 'Service changed');
+    b.enqueue('ns/x', 'Eip changed');
+    await b.processKey('ns/x');
+    await a.processKey('ns/x');
+    expect(got).toEqual(['service-eip:Eip changed', 'service:Service changed']);
+  });
+
   it('never runs one key on two workers at once, and bounds concurrency', async () => {
     let active = 0;
     let maxActive = 0;

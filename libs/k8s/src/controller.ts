@@ -31,12 +31,36 @@ export interface Result {
 
 /** Passed to every reconcile. Log through `log`: every line carries controller, key and reconcileId. */
 export interface ReconcileContext {
+  /** The key being reconciled. */
+  key: string;
+  /** Unique per reconcile: ties its log lines (and the change journal's entry) together. */
   reconcileId: string;
   log: Logger;
-  /** Failures so far for this key (0 on the first try). */
+  /** 1 on the first try of a key, 2 after one failure, ... */
+  attempt: number;
+  /** Failures so far for this key (attempt - 1). */
   retries: number;
+  /**
+   * Why the key was queued (the first reason noted since its last reconcile: "Service changed", "drift: ...",
+   * "periodic resync"); "resync" when nobody said. Recorded with the NB transaction the reconcile commits.
+   */
+  reason: string;
   /** Aborted when the controller stops; long reconciles should give up. */
   signal: AbortSignal;
+}
+
+/** A context for a reconcile run outside a controller's workers (start-up work, unit tests). */
+export function reconcileContext(key: string, fields: Partial<Omit<ReconcileContext, 'key'>> = {}): ReconcileContext {
+  const retries = fields.retries ?? (fields.attempt !== undefined ? fields.attempt - 1 : 0);
+  return {
+    key,
+    reconcileId: fields.reconcileId ?? randomUUID(),
+    log: fields.log ?? new Logger({ level: 'warn' }),
+    attempt: retries + 1,
+    retries,
+    reason: fields.reason ?? 'resync',
+    signal: fields.signal ?? new AbortController().signal,
+  };
 }
 
 export type ReconcileFn = (key: string, ctx: ReconcileContext) => Promise<Result | void>;
@@ -75,6 +99,8 @@ export class Controller {
   private readonly log: Logger;
   private readonly sources: SyncSource[] = [];
   private readonly abort = new AbortController();
+  /** Why each queued key was queued: this controller's own, so controllers sharing keys never take each other's. */
+  private readonly reasons = new Map<string, string>();
   private workers: Promise<void>[] = [];
   private started = false;
 
@@ -88,13 +114,22 @@ export class Controller {
     this.queue = new WorkQueue({ rateLimiter: options.rateLimiter, metrics: this.metrics.forController(this.name) });
   }
 
-  /** Enqueues a key (`namespace/name`, or `name` for cluster-scoped objects). */
-  enqueue(key: string): void {
+  /**
+   * Enqueues a key (`namespace/name`, or `name` for cluster-scoped objects). `reason` is kept for the key's next
+   * reconcile (the first one given wins until then); reconcile never branches on it.
+   */
+  enqueue(key: string, reason?: string): void {
+    this.note(key, reason);
     this.queue.add(key);
   }
 
-  enqueueAfter(key: string, delayMs: number): void {
+  enqueueAfter(key: string, delayMs: number, reason?: string): void {
+    this.note(key, reason);
     this.queue.addAfter(key, delayMs);
+  }
+
+  private note(key: string, reason: string | undefined): void {
+    if (reason !== undefined && !this.reasons.has(key)) this.reasons.set(key, reason);
   }
 
   /**
@@ -106,6 +141,16 @@ export class Controller {
     map?: KeyMapper<T>,
   ): this {
     source.addHandler(enqueueHandler<T>(this, map));
+    return this.waitFor(source);
+  }
+
+  /** Like watch(), noting `reason` for every key queued by `source`'s events. */
+  watchWithReason<T extends KubeObject>(
+    source: SyncSource & { addHandler(h: EventHandler<T>): () => void },
+    reason: string,
+    map?: KeyMapper<T>,
+  ): this {
+    source.addHandler(enqueueHandler<T>({ enqueue: (key) => this.enqueue(key, reason) }, map));
     return this.waitFor(source);
   }
 
@@ -158,7 +203,12 @@ export class Controller {
     const reconcileId = randomUUID();
     const log = this.log.child({ key, reconcileId });
     const retries = this.queue.numRequeues(key);
-    const ctx: ReconcileContext = { reconcileId, log, retries, signal: this.abort.signal };
+    const reason = this.reasons.get(key) ?? 'resync';
+    this.reasons.delete(key);
+    const ctx: ReconcileContext = {
+      ...{ key, reconcileId, log, attempt: retries + 1, retries, reason },
+      signal: this.abort.signal,
+    };
     const endTimer = this.metrics.reconcileDuration.labels(this.name).startTimer();
     this.metrics.workers.labels(this.name).inc();
     let result: ReconcileResultLabel;
@@ -174,6 +224,7 @@ export class Controller {
       log.debug('reconciled', { result, requeueAfter: res.requeueAfter });
     } catch (err) {
       result = this.handleError(key, err, log, retries);
+      if (result === 'error') this.note(key, reason); // the retry still says why the key was queued
     } finally {
       endTimer();
       this.metrics.workers.labels(this.name).dec();

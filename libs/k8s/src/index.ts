@@ -12,3 +12,4 @@ export * from './ops-server';
 export * from './leader-election';
 export * from './event-recorder';
 export * from './conditions';
+export * from './shared-informers';

@@ -5,3 +5,5 @@ export * from './row-values';
 export * from './apply-planner';
 export * from './indexed-row-view';
 export * from './nb-applier';
+export * from './drift-monitor';
+export * from './nb-features';

@@ -105,6 +105,12 @@ export class NorthboundApplier {
   private readonly busy = new Map<string, number>();
   private draining = false;
   private seq = 0;
+  /**
+   * The rows the transaction in flight writes (by uuid; inserts by table and key). The server sends a client the
+   * monitor updates of its own transaction before the transaction's reply, so a change to one of these rows that
+   * arrives while this is set is ours: see isOwnChange (drift detection).
+   */
+  private inFlight?: { uuids: Set<string>; inserts: Set<string> };
 
   constructor(
     private readonly db: TransactionSource,
@@ -121,6 +127,21 @@ export class NorthboundApplier {
 
   plan(desired: DesiredState): ApplyPlan {
     return planApply(desired, this.view, this.schema);
+  }
+
+  /**
+   * Whether a row change the monitor reports was made by this applier's transaction in flight. A change by another
+   * client to a row the same transaction writes is taken for ours (the periodic full reconcile catches it).
+   */
+  isOwnChange(table: string, uuid: string, key: string | undefined): boolean {
+    const f = this.inFlight;
+    if (!f) return false;
+    return f.uuids.has(uuid) || (key !== undefined && f.inserts.has(`${table}\0${key}`));
+  }
+
+  /** Whether the transaction in flight writes (updates, mutates or deletes) the row with this uuid. */
+  isWriting(uuid: string): boolean {
+    return this.inFlight?.uuids.has(uuid) ?? false;
   }
 
   /** Committed transactions so far. */
@@ -301,7 +322,12 @@ export class NorthboundApplier {
     }
     for (const write of [...later, ...deletes]) write();
     operations += mutates.size + later.length + deletes.length;
-    await tx.commit();
+    this.inFlight = writtenRows(group);
+    try {
+      await tx.commit();
+    } finally {
+      this.inFlight = undefined;
+    }
     return { seq: ++this.seq, owners: group.length, operations };
   }
 
@@ -337,6 +363,19 @@ export class NorthboundApplier {
         return 1;
     }
   }
+}
+
+/** The rows a group's transaction writes: uuids of existing rows, `table\0key` of inserted ones. */
+function writtenRows(group: PlannedApply[]): { uuids: Set<string>; inserts: Set<string> } {
+  const uuids = new Set<string>();
+  const inserts = new Set<string>();
+  for (const { plan } of group) {
+    for (const op of plan.ops) {
+      if (op.op === 'insert') inserts.add(`${op.table}\0${op.key}`);
+      else uuids.add(op.uuid);
+    }
+  }
+  return { uuids, inserts };
 }
 
 /** A plan value with references to rows this transaction inserts replaced by their insert's token. */

@@ -37,7 +37,8 @@ export interface SandboxState {
   apiServer: string;
   /** Prefix of every network namespace of this sandbox (`ycn-<runId>-`). */
   netnsPrefix: string;
-  testbed: { dir: string; runId: string; nbRemote: string; sbRemote: string };
+  /** `release`: the OVN / OVS versions it runs ('OVN 23.03.1 / OVS 3.1.0 (system packages)'). */
+  testbed: { dir: string; runId: string; nbRemote: string; sbRemote: string; release?: string };
   controlPlane: { dir: string; pids: number[] };
   controller: { pid: number; log: string; config: string; health: string; journal: string };
   nodes: SandboxNodeState[];

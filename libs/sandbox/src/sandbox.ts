@@ -9,6 +9,8 @@ import {
   isClean,
   KubeControlPlane,
   listLeaks,
+  OvnRelease,
+  OvnSeries,
   OvnTestbed,
   sleep,
   TESTBED_PREFIX,
@@ -44,6 +46,8 @@ export interface SandboxOptions {
   example?: string | null;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
+  /** OVN / Open vSwitch release to run (default: the test bed options', `YCLOUD_OVN`). */
+  ovn?: OvnSeries;
 }
 
 /** What `Sandbox.status()` reports. */
@@ -117,9 +121,12 @@ export class Sandbox {
     await fs.rm(logDir, { recursive: true, force: true });
     await fs.mkdir(logDir, { recursive: true });
 
-    log(`starting the Kubernetes control plane and the OVN test bed (nodes: ${nodes.join(', ')})`);
+    const release = await OvnRelease.resolve(opts.ovn);
+    log(
+      `starting the Kubernetes control plane and the OVN test bed (nodes: ${nodes.join(', ')}; ${release.description})`,
+    );
     const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes, gatewayNodes: [nodes[0]] }),
+      OvnTestbed.start({ nodes, gatewayNodes: [nodes[0]], release }),
       KubeControlPlane.start({ serviceClusterIpRange: SERVICE_CIDR }),
     ]);
     const children: Child[] = [];
@@ -263,7 +270,13 @@ export class Sandbox {
         kubeconfig,
         apiServer: cp.server,
         netnsPrefix: `${TESTBED_PREFIX}-${bed.runId}-`,
-        testbed: { dir: bed.dir, runId: bed.runId, nbRemote: bed.central.nbRemote, sbRemote: bed.central.sbRemote },
+        testbed: {
+          dir: bed.dir,
+          runId: bed.runId,
+          nbRemote: bed.central.nbRemote,
+          sbRemote: bed.central.sbRemote,
+          release: bed.release.description,
+        },
         controlPlane: { dir: cp.dir, pids: cp.components().map((x) => x.pid) },
         controller: {
           pid: controller.proc.pid ?? -1,

@@ -1,8 +1,10 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { OvnRelease } from './ovn-release';
 import { OvsdbClusterHandle, OvsdbServerHandle, ovsEnv, startOvsdbCluster, startOvsdbServer } from './ovsdb-server';
 import { Daemon, makeRunDir, runText, sleep, waitFor } from './process';
 
+/** Schema paths as the release's tools see them (inside its root filesystem when it has one). */
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
 export const SB_SCHEMA = '/usr/share/ovn/ovn-sb.ovsschema';
 
@@ -15,6 +17,8 @@ export interface OvnCentralOptions {
   /** Run NB and SB as 3-member raft clusters instead of standalone servers. */
   clustered?: boolean;
   readyTimeoutMs?: number;
+  /** The OVN release to run; default: the test bed options' (`YCLOUD_OVN`). */
+  release?: OvnRelease;
 }
 
 /**
@@ -29,6 +33,8 @@ export class OvnCentral {
     private readonly sb: OvsdbServerHandle | OvsdbClusterHandle,
     private readonly northd: Daemon,
     readonly northdCtl: string,
+    /** The OVN / OVS release the daemons run from. */
+    readonly release: OvnRelease,
   ) {}
 
   /** NB over unix socket(s) (unix sockets also work from inside other network namespaces). */
@@ -60,44 +66,49 @@ export class OvnCentral {
     const dir = opts.dir ? path.join(opts.dir, 'central') : await makeRunDir();
     await fs.mkdir(dir, { recursive: true });
     const timeout = opts.readyTimeoutMs ?? 60_000;
+    const release = opts.release ?? (await OvnRelease.resolve());
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
+      await fs.writeFile(path.join(dir, 'release.log'), `${release.description}\n`);
       const startDb = (schema: string, name: string) =>
         opts.clustered
-          ? startOvsdbCluster({ schema, size: 3, dir, name, readyTimeoutMs: timeout })
-          : startOvsdbServer({ schema, dir, name, readyTimeoutMs: timeout });
+          ? startOvsdbCluster({ schema, size: 3, dir, name, readyTimeoutMs: timeout, release })
+          : startOvsdbServer({ schema, dir, name, readyTimeoutMs: timeout, release });
       const nb = await startDb(NB_SCHEMA, 'nb');
       started.push(nb);
       const sb = await startDb(SB_SCHEMA, 'sb');
       started.push(sb);
       const unix = (h: OvsdbServerHandle | OvsdbClusterHandle) => ('members' in h ? h.unixRemotes : h.unixRemote);
-      await runText('ovn-nbctl', ['--db', unix(nb), '--timeout=20', 'init']);
-      await runText('ovn-sbctl', ['--db', unix(sb), '--timeout=20', 'init']);
+      await runText(...release.command('ovn-nbctl', ['--db', unix(nb), '--timeout=20', 'init']));
+      await runText(...release.command('ovn-sbctl', ['--db', unix(sb), '--timeout=20', 'init']));
       // svc_monitor_mac: health checks need it; a short probe interval is pointless on unix sockets.
-      await runText('ovn-nbctl', [
-        '--db',
-        unix(nb),
-        '--timeout=20',
-        'set',
-        'NB_Global',
-        '.',
-        `options:svc_monitor_mac="${SVC_MONITOR_MAC}"`,
-        'options:northd_probe_interval=0',
-        'options:mac_prefix="0a:58:0a"',
-      ]);
+      await runText(
+        ...release.command('ovn-nbctl', [
+          '--db',
+          unix(nb),
+          '--timeout=20',
+          'set',
+          'NB_Global',
+          '.',
+          `options:svc_monitor_mac="${SVC_MONITOR_MAC}"`,
+          'options:northd_probe_interval=0',
+          'options:mac_prefix="0a:58:0a"',
+        ]),
+      );
       const ctl = path.join(dir, 'northd.ctl');
+      const [cmd, args] = release.command('ovn-northd', [
+        `--ovnnb-db=${unix(nb)}`,
+        `--ovnsb-db=${unix(sb)}`,
+        `--unixctl=${ctl}`,
+        `--pidfile=${path.join(dir, 'northd.pid')}`,
+        `--log-file=${path.join(dir, 'northd.log')}`,
+        '-vconsole:off',
+        '-vfile:info',
+      ]);
       const northd = await Daemon.spawn({
         name: 'ovn-northd',
-        cmd: 'ovn-northd',
-        args: [
-          `--ovnnb-db=${unix(nb)}`,
-          `--ovnsb-db=${unix(sb)}`,
-          `--unixctl=${ctl}`,
-          `--pidfile=${path.join(dir, 'northd.pid')}`,
-          `--log-file=${path.join(dir, 'northd.log')}`,
-          '-vconsole:off',
-          '-vfile:info',
-        ],
+        cmd,
+        args,
         env: ovsEnv(dir),
         consoleLog: path.join(dir, 'northd.console'),
       });
@@ -106,13 +117,16 @@ export class OvnCentral {
         `ovn-northd to become active (log ${path.join(dir, 'northd.log')})`,
         async () => {
           await northd.assertRunning();
-          return /Status: active/.test(await runText('ovn-appctl', ['-T', '5', '-t', ctl, 'status']));
+          return /Status: active/.test(
+            await runText(...release.command('ovn-appctl', ['-T', '5', '-t', ctl, 'status'])),
+          );
         },
         { timeoutMs: timeout },
       );
-      return new OvnCentral(dir, ownsDir, nb, sb, northd, ctl);
+      return new OvnCentral(dir, ownsDir, nb, sb, northd, ctl, release);
     } catch (err) {
       for (const s of started.reverse()) await s.stop().catch(() => undefined);
+      (err as Error).message += ` (${release.description})`;
       throw err;
     }
   }
@@ -148,7 +162,9 @@ export class OvnCentral {
     const deadline = Date.now() + 30_000;
     for (;;) {
       try {
-        return await runText(tool, ['--db', this.ctlRemote(db), '--timeout=30', ...args], { timeoutMs: 40_000 });
+        return await runText(...this.release.command(tool, ['--db', this.ctlRemote(db), '--timeout=30', ...args]), {
+          timeoutMs: 40_000,
+        });
       } catch (err) {
         const retry = /database connection failed/.test((err as Error).message) && Date.now() < deadline;
         if (!retry) throw err;

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { ipIn, netnsAdd, netnsDel, netnsExec, netnsExecText } from './netns';
+import { OvnRelease } from './ovn-release';
 import { OvsdbServerHandle, ovsEnv, startOvsdbServer } from './ovsdb-server';
 import { Daemon, run, RunOptions, RunResult, runText, TESTBED_PREFIX, waitFor } from './process';
 
@@ -21,6 +22,8 @@ export interface OvnNodeOptions {
    */
   underlay?: { iface: string; ipCidr: string };
   readyTimeoutMs?: number;
+  /** The OVN / OVS release to run; default: the test bed options' (`YCLOUD_OVN`). */
+  release?: OvnRelease;
 }
 
 export interface PlugPodOptions {
@@ -85,7 +88,9 @@ export class OvnNode {
     /** Tunnel (Geneve) endpoint IP. */
     readonly encapIp: string,
     /** The underlay address on br-phy (a tap device of ovs-vswitchd: it goes when vswitchd goes). */
-    private readonly underlayCidr?: string,
+    private readonly underlayCidr: string | undefined,
+    /** The OVN / OVS release the node's daemons run from. */
+    readonly release: OvnRelease,
   ) {}
 
   /** Open_vSwitch db remote of this node. */
@@ -101,6 +106,7 @@ export class OvnNode {
     await fs.mkdir(dir, { recursive: true });
     const netns = `${TESTBED_PREFIX}-${opts.runId}-${opts.name}`;
     const timeoutMs = opts.readyTimeoutMs ?? 60_000;
+    const release = opts.release ?? (await OvnRelease.resolve());
     const env = ovsEnv(dir);
     const cleanup: Array<() => Promise<void>> = [];
     const undo = async () => {
@@ -111,14 +117,24 @@ export class OvnNode {
       const existing = await run('ip', ['netns', 'pids', netns], { allowFailure: true });
       if (existing.code !== 0) await netnsAdd(netns);
       cleanup.push(() => netnsDel(netns));
-      const confDb = await startOvsdbServer({ schema: VSWITCH_SCHEMA, dir, name: 'conf', readyTimeoutMs: timeoutMs });
+      const confDb = await startOvsdbServer({
+        schema: VSWITCH_SCHEMA,
+        dir,
+        name: 'conf',
+        readyTimeoutMs: timeoutMs,
+        release,
+      });
       cleanup.push(() => confDb.stop());
       const vsctl = (...a: string[]) =>
-        runText('ovs-vsctl', [`--db=${confDb.unixRemote}`, '--timeout=30', ...a], { env, timeoutMs: 40_000 });
+        runText(...release.command('ovs-vsctl', [`--db=${confDb.unixRemote}`, '--timeout=30', ...a]), {
+          env,
+          timeoutMs: 40_000,
+        });
       await vsctl('--no-wait', 'init');
       // ovs-vswitchd runs inside the node namespace: its tap devices and its routing table (used for
       // userspace tunnelling) are the node's.
-      const vswitchd = await spawnVswitchd(opts.name, netns, dir, confDb.unixRemote, env, timeoutMs, cleanup);
+      const daemons = { release, name: opts.name, netns, dir, confRemote: confDb.unixRemote, env };
+      const vswitchd = await spawnVswitchd(daemons, timeoutMs, cleanup);
       let encapIp = '127.0.0.1';
       if (opts.underlay) {
         encapIp = opts.underlay.ipCidr.split('/')[0];
@@ -173,20 +189,22 @@ export class OvnNode {
         'external_ids:ovn-bridge-datapath-type=netdev',
         'external_ids:ovn-remote-probe-interval=0',
       );
-      const controller = await spawnOvnController(opts.name, netns, dir, confDb.unixRemote, env, cleanup);
+      const controller = await spawnOvnController(daemons, cleanup);
       await waitFor(
         `chassis ${opts.name} to register in SB (log ${path.join(dir, 'controller.log')})`,
         async () => {
           await controller.assertRunning();
-          const out = await runText('ovn-sbctl', [
-            `--db=${opts.sbRemote}`,
-            '--timeout=5',
-            '--bare',
-            '--columns=name',
-            'find',
-            'Chassis',
-            `name=${opts.name}`,
-          ]);
+          const out = await runText(
+            ...release.command('ovn-sbctl', [
+              `--db=${opts.sbRemote}`,
+              '--timeout=5',
+              '--bare',
+              '--columns=name',
+              'find',
+              'Chassis',
+              `name=${opts.name}`,
+            ]),
+          );
           return out === opts.name;
         },
         { timeoutMs },
@@ -201,6 +219,7 @@ export class OvnNode {
         controller,
         encapIp,
         opts.underlay?.ipCidr,
+        release,
       );
     } catch (err) {
       await undo();
@@ -214,7 +233,7 @@ export class OvnNode {
 
   /** `ovs-vsctl` against this node's Open_vSwitch db; returns trimmed stdout. */
   ovsVsctl(...args: string[]): Promise<string> {
-    return runText('ovs-vsctl', [`--db=${this.confDb.unixRemote}`, '--timeout=30', ...args], {
+    return runText(...this.release.command('ovs-vsctl', [`--db=${this.confDb.unixRemote}`, '--timeout=30', ...args]), {
       env: this.env,
       timeoutMs: 40_000,
     });
@@ -223,7 +242,10 @@ export class OvnNode {
   /** `ovs-ofctl` on a bridge of this node (`ofctl('dump-flows', 'br-int')`). */
   ofctl(...args: string[]): Promise<string> {
     // ovs-ofctl reaches the bridge through <OVS_RUNDIR>/<bridge>.mgmt, which env points at this node.
-    return runText('ovs-ofctl', ['-O', 'OpenFlow15', ...args], { env: this.env, timeoutMs: 40_000 });
+    return runText(...this.release.command('ovs-ofctl', ['-O', 'OpenFlow15', ...args]), {
+      env: this.env,
+      timeoutMs: 40_000,
+    });
   }
 
   /** `ovs-appctl` to ovs-vswitchd (target 'vswitchd', default) or ovn-controller ('controller'). */
@@ -231,7 +253,7 @@ export class OvnNode {
     // ovn-controller 23.03 has no --unixctl: its socket is <OVN_RUNDIR>/ovn-controller.<pid>.ctl.
     const tool = target === 'controller' ? 'ovn-appctl' : 'ovs-appctl';
     const ctl = target === 'controller' ? `ovn-controller.${this.controller.pid}.ctl` : 'vswitchd.ctl';
-    return runText(tool, ['-T', '20', '-t', path.join(this.dir, ctl), ...args], {
+    return runText(...this.release.command(tool, ['-T', '20', '-t', path.join(this.dir, ctl), ...args]), {
       env: this.env,
       timeoutMs: 30_000,
     });
@@ -365,7 +387,15 @@ export class OvnNode {
     if (this.datapathRunning) return;
     await this.controller.kill();
     await this.vswitchd.kill();
-    this.vswitchd = await spawnVswitchd(this.name, this.netns, this.dir, this.ovsRemote, this.env, timeoutMs);
+    const daemons = {
+      release: this.release,
+      name: this.name,
+      netns: this.netns,
+      dir: this.dir,
+      confRemote: this.ovsRemote,
+      env: this.env,
+    };
+    this.vswitchd = await spawnVswitchd(daemons, timeoutMs);
     if (this.underlayCidr) {
       await waitFor(
         `br-phy tap device in ${this.netns}`,
@@ -377,7 +407,7 @@ export class OvnNode {
       await ipIn(this.netns, 'addr', 'replace', this.underlayCidr, 'dev', 'br-phy');
       await ipIn(this.netns, 'link', 'set', 'br-phy', 'up');
     }
-    this.controller = await spawnOvnController(this.name, this.netns, this.dir, this.ovsRemote, this.env);
+    this.controller = await spawnOvnController(daemons);
     await waitFor(
       `ovn-controller of ${this.name} to connect to SB after a restart`,
       async () => {
@@ -431,6 +461,16 @@ export class OvnNode {
   }
 }
 
+/** What starting one of a node's daemons needs. */
+interface NodeDaemonContext {
+  release: OvnRelease;
+  name: string;
+  netns: string;
+  dir: string;
+  confRemote: string;
+  env: NodeJS.ProcessEnv;
+}
+
 /**
  * One of a node's daemons (`program`, files `<stem>.pid`/`.log`/`.console` in `dir`) inside the node namespace, so
  * its tap devices and routing table are the node's. Registered in `cleanup` when given.
@@ -439,25 +479,22 @@ async function spawnNodeDaemon(
   program: 'ovs-vswitchd' | 'ovn-controller',
   stem: string,
   extraArgs: string[],
-  node: { name: string; netns: string; dir: string; confRemote: string; env: NodeJS.ProcessEnv },
+  node: NodeDaemonContext,
   cleanup?: Array<() => Promise<void>>,
 ): Promise<Daemon> {
   const { dir } = node;
+  const [cmd, args] = node.release.commandInNetns(node.netns, program, [
+    node.confRemote,
+    ...extraArgs,
+    `--pidfile=${path.join(dir, `${stem}.pid`)}`,
+    `--log-file=${path.join(dir, `${stem}.log`)}`,
+    '-vconsole:off',
+    '-vfile:info',
+  ]);
   const daemon = await Daemon.spawn({
     name: `${program} ${node.name}`,
-    cmd: 'ip',
-    args: [
-      'netns',
-      'exec',
-      node.netns,
-      program,
-      node.confRemote,
-      ...extraArgs,
-      `--pidfile=${path.join(dir, `${stem}.pid`)}`,
-      `--log-file=${path.join(dir, `${stem}.log`)}`,
-      '-vconsole:off',
-      '-vfile:info',
-    ],
+    cmd,
+    args,
     env: node.env,
     consoleLog: path.join(dir, `${stem}.console`),
   });
@@ -467,22 +504,17 @@ async function spawnNodeDaemon(
 
 /** ovs-vswitchd of a node, once it answers on its unixctl socket. */
 async function spawnVswitchd(
-  name: string,
-  netns: string,
-  dir: string,
-  confRemote: string,
-  env: NodeJS.ProcessEnv,
+  node: NodeDaemonContext,
   timeoutMs: number,
   cleanup?: Array<() => Promise<void>>,
 ): Promise<Daemon> {
-  const ctl = path.join(dir, 'vswitchd.ctl');
-  const node = { name, netns, dir, confRemote, env };
+  const ctl = path.join(node.dir, 'vswitchd.ctl');
   const vswitchd = await spawnNodeDaemon('ovs-vswitchd', 'vswitchd', [`--unixctl=${ctl}`], node, cleanup);
   await waitFor(
-    `ovs-vswitchd of ${name} to answer on its unixctl socket`,
+    `ovs-vswitchd of ${node.name} to answer on its unixctl socket`,
     async () => {
       await vswitchd.assertRunning();
-      await runText('ovs-appctl', ['-T', '5', '-t', ctl, 'version']);
+      await runText(...node.release.command('ovs-appctl', ['-T', '5', '-t', ctl, 'version']));
       return true;
     },
     { timeoutMs },
@@ -491,15 +523,8 @@ async function spawnVswitchd(
 }
 
 /** ovn-controller of a node (not waited for). */
-async function spawnOvnController(
-  name: string,
-  netns: string,
-  dir: string,
-  confRemote: string,
-  env: NodeJS.ProcessEnv,
-  cleanup?: Array<() => Promise<void>>,
-): Promise<Daemon> {
-  return spawnNodeDaemon('ovn-controller', 'controller', [], { name, netns, dir, confRemote, env }, cleanup);
+async function spawnOvnController(node: NodeDaemonContext, cleanup?: Array<() => Promise<void>>): Promise<Daemon> {
+  return spawnNodeDaemon('ovn-controller', 'controller', [], node, cleanup);
 }
 
 function randomByte(): string {

@@ -1,3 +1,4 @@
+import { OvnRelease } from './ovn-release';
 import { runText } from './process';
 
 export interface OvnTraceOptions {
@@ -11,11 +12,14 @@ export interface OvnTraceOptions {
   format?: 'summary' | 'detailed' | 'minimal';
   /** Extra ovn-trace flags such as '--ct=new' or '--lb-dst=10.0.0.5:80'. */
   flags?: string[];
+  /** The release whose ovn-trace parses the SB flows (an older one cannot read a newer northd's actions). */
+  release?: OvnRelease;
 }
 
 /** Runs `ovn-trace` against the SB and returns its text: for explaining why a path drops in a failed test. */
-export function ovnTrace(opts: OvnTraceOptions): Promise<string> {
+export async function ovnTrace(opts: OvnTraceOptions): Promise<string> {
   const args = [`--db=${opts.sbRemote}`, `--${opts.format ?? 'summary'}`, ...(opts.flags ?? [])];
   args.push(opts.datapath, opts.microflow);
-  return runText('ovn-trace', args, { timeoutMs: 30_000 });
+  const release = opts.release ?? (await OvnRelease.resolve());
+  return runText(...release.command('ovn-trace', args), { timeoutMs: 30_000 });
 }

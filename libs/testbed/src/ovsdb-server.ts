@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { OvnRelease } from './ovn-release';
 import { Daemon, freePort, makeRunDir, run, runText, waitFor } from './process';
 
 /** Environment that keeps OVS tools and daemons inside `dir` (never /var/run/openvswitch). */
@@ -27,6 +28,8 @@ export interface OvsdbServerOptions {
   /** Extra argv for ovsdb-server, placed before the db path. */
   extraArgs?: string[];
   readyTimeoutMs?: number;
+  /** Release whose ovsdb-server runs (and whose schema path `schema` means); default: the test bed options'. */
+  release?: OvnRelease;
 }
 
 export interface OvsdbServerHandle {
@@ -65,22 +68,28 @@ function filesFor(dir: string, name: string): ServerFiles {
 }
 
 /** Spawns ovsdb-server on an existing db file; `tcpPort` 0 lets it pick (read back from its log). */
-async function spawnServer(f: ServerFiles, tcpPort: number, extraArgs: string[] = []): Promise<Daemon> {
+async function spawnServer(
+  release: OvnRelease,
+  f: ServerFiles,
+  tcpPort: number,
+  extraArgs: string[] = [],
+): Promise<Daemon> {
   // ovsdb-server appends to its log: remember where this incarnation starts, to read *its* listening port.
+  const [cmd, args] = release.command('ovsdb-server', [
+    ...extraArgs,
+    f.dbPath,
+    `--remote=punix:${f.sockPath}`,
+    `--remote=ptcp:${tcpPort}:127.0.0.1`,
+    `--unixctl=${f.ctlPath}`,
+    `--pidfile=${path.join(f.dir, `${f.name}.pid`)}`,
+    `--log-file=${f.logPath}`,
+    '-vconsole:off',
+    '-vfile:info',
+  ]);
   return Daemon.spawn({
     name: `ovsdb-server ${f.name}`,
-    cmd: 'ovsdb-server',
-    args: [
-      ...extraArgs,
-      f.dbPath,
-      `--remote=punix:${f.sockPath}`,
-      `--remote=ptcp:${tcpPort}:127.0.0.1`,
-      `--unixctl=${f.ctlPath}`,
-      `--pidfile=${path.join(f.dir, `${f.name}.pid`)}`,
-      `--log-file=${f.logPath}`,
-      '-vconsole:off',
-      '-vfile:info',
-    ],
+    cmd,
+    args,
     env: ovsEnv(f.dir),
     consoleLog: path.join(f.dir, `${f.name}.console`),
   });
@@ -97,21 +106,22 @@ async function listeningPort(logPath: string, from: number): Promise<number | un
   return m ? Number(m[1]) : undefined;
 }
 
-export async function schemaName(schema: string): Promise<string> {
-  return runText('ovsdb-tool', ['schema-name', schema]);
+export async function schemaName(schema: string, release?: OvnRelease): Promise<string> {
+  return runText(...(release ?? (await OvnRelease.resolve())).command('ovsdb-tool', ['schema-name', schema]));
 }
 
 /** Starts a standalone ovsdb-server from scratch; resolves once it answers `list-dbs` on its unix socket. */
 export async function startOvsdbServer(opts: OvsdbServerOptions): Promise<OvsdbServerHandle> {
-  const dbName = await schemaName(opts.schema);
+  const release = opts.release ?? (await OvnRelease.resolve());
+  const dbName = await schemaName(opts.schema, release);
   const ownsDir = !opts.dir;
   const dir = opts.dir ?? (await makeRunDir());
   await fs.mkdir(dir, { recursive: true });
   const f = filesFor(dir, opts.name ?? dbName.toLowerCase());
   const timeoutMs = opts.readyTimeoutMs ?? 30_000;
-  await run('ovsdb-tool', ['create', f.dbPath, opts.schema]);
+  await run(...release.command('ovsdb-tool', ['create', f.dbPath, opts.schema]));
   const from = await logSize(f.logPath);
-  const daemon = await spawnServer(f, 0, opts.extraArgs);
+  const daemon = await spawnServer(release, f, 0, opts.extraArgs);
   try {
     const port = await waitFor(
       `ovsdb-server ${f.name} to listen on tcp (log ${f.logPath})`,
@@ -125,7 +135,9 @@ export async function startOvsdbServer(opts: OvsdbServerOptions): Promise<OvsdbS
       `ovsdb-server ${f.name} to serve ${dbName} on unix:${f.sockPath}`,
       async () => {
         await daemon.assertRunning();
-        const out = await runText('ovsdb-client', ['--timeout=5', 'list-dbs', `unix:${f.sockPath}`]);
+        const out = await runText(
+          ...release.command('ovsdb-client', ['--timeout=5', 'list-dbs', `unix:${f.sockPath}`]),
+        );
         return out.split('\n').includes(dbName);
       },
       { timeoutMs },
@@ -157,6 +169,8 @@ export interface OvsdbClusterOptions {
   /** File stem of each member's files; default schema name lowercased. */
   name?: string;
   readyTimeoutMs?: number;
+  /** Release whose ovsdb-server runs; default: the test bed options'. */
+  release?: OvnRelease;
 }
 
 export interface OvsdbClusterMember {
@@ -201,6 +215,7 @@ class ClusterMember implements OvsdbClusterMember {
   private daemon?: Daemon;
 
   constructor(
+    private readonly release: OvnRelease,
     readonly index: number,
     private readonly files: ServerFiles,
     private readonly dbName: string,
@@ -229,12 +244,14 @@ class ClusterMember implements OvsdbClusterMember {
   }
 
   clusterStatus(): Promise<string> {
-    return runText('ovs-appctl', ['-T', '5', '-t', this.files.ctlPath, 'cluster/status', this.dbName]);
+    return runText(
+      ...this.release.command('ovs-appctl', ['-T', '5', '-t', this.files.ctlPath, 'cluster/status', this.dbName]),
+    );
   }
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.daemon = await spawnServer(this.files, this.clientPort);
+    this.daemon = await spawnServer(this.release, this.files, this.clientPort);
     await this.waitMember();
   }
 
@@ -254,7 +271,7 @@ class ClusterMember implements OvsdbClusterMember {
   }
 
   async startNoWait(): Promise<void> {
-    this.daemon = await spawnServer(this.files, this.clientPort);
+    this.daemon = await spawnServer(this.release, this.files, this.clientPort);
   }
 
   async kill(): Promise<void> {
@@ -271,7 +288,8 @@ class ClusterMember implements OvsdbClusterMember {
  * others from `join-cluster`. Resolves once every member is a cluster member that knows the leader.
  */
 export async function startOvsdbCluster(opts: OvsdbClusterOptions): Promise<OvsdbClusterHandle> {
-  const dbName = await schemaName(opts.schema);
+  const release = opts.release ?? (await OvnRelease.resolve());
+  const dbName = await schemaName(opts.schema, release);
   const ownsDir = !opts.dir;
   const dir = opts.dir ?? (await makeRunDir());
   const stem = opts.name ?? dbName.toLowerCase();
@@ -282,15 +300,19 @@ export async function startOvsdbCluster(opts: OvsdbClusterOptions): Promise<Ovsd
     await fs.mkdir(mdir, { recursive: true });
     const files = filesFor(mdir, stem);
     const raft = `tcp:127.0.0.1:${ports[opts.size + i]}`;
-    members.push(new ClusterMember(i, files, dbName, ports[i], raft, opts.readyTimeoutMs ?? 60_000));
+    members.push(new ClusterMember(release, i, files, dbName, ports[i], raft, opts.readyTimeoutMs ?? 60_000));
   }
   const stopAll = async () => {
     await Promise.all(members.map((m) => m.stop()));
   };
   try {
-    await run('ovsdb-tool', ['create-cluster', members[0].dbPath, opts.schema, members[0].raftAddress]);
+    await run(
+      ...release.command('ovsdb-tool', ['create-cluster', members[0].dbPath, opts.schema, members[0].raftAddress]),
+    );
     for (const m of members.slice(1)) {
-      await run('ovsdb-tool', ['join-cluster', m.dbPath, dbName, m.raftAddress, members[0].raftAddress]);
+      await run(
+        ...release.command('ovsdb-tool', ['join-cluster', m.dbPath, dbName, m.raftAddress, members[0].raftAddress]),
+      );
     }
     for (const m of members) await m.startNoWait();
     for (const m of members) await m.waitMember();

@@ -2,8 +2,10 @@ import { promises as fs } from 'node:fs';
 import { ipIn, netnsAdd, netnsDel, netnsExec, netnsList } from './netns';
 import { OvnCentral } from './ovn-central';
 import { NetnsEndpoint, OvnNode } from './ovn-node';
+import { OvnRelease } from './ovn-release';
 import { ovnTrace, OvnTraceOptions } from './ovn-trace';
 import { makeRunDir, runIdOf, TESTBED_PREFIX } from './process';
+import { testbedOptions } from './testbed-options';
 
 export interface SharedExternalNetworkOptions {
   /** The physical network name (`ovn-bridge-mappings`, localnet `network_name`). */
@@ -24,6 +26,8 @@ export interface OvnTestbedOptions {
   /** Underlay subnet prefix for Geneve tunnel IPs (node i gets <prefix>.<i+1>/24). */
   underlayPrefix?: string;
   readyTimeoutMs?: number;
+  /** The OVN / OVS release to run; default: the test bed options' (`YCLOUD_OVN`). */
+  release?: OvnRelease;
 }
 
 /**
@@ -37,17 +41,25 @@ export class OvnTestbed {
     readonly runId: string,
     readonly central: OvnCentral,
     private readonly nodes: Map<string, OvnNode>,
-    private readonly underlayNetns?: string,
+    private readonly underlayNetns: string | undefined,
+    /** The OVN / OVS release this bed runs (`YCLOUD_OVN`). */
+    readonly release: OvnRelease,
   ) {}
 
   static async start(opts: OvnTestbedOptions): Promise<OvnTestbed> {
+    const release = opts.release ?? (await OvnRelease.resolve());
     const dir = await makeRunDir();
     const runId = runIdOf(dir);
     const nodes = new Map<string, OvnNode>();
     let central: OvnCentral | undefined;
     let underlay: string | undefined;
     try {
-      central = await OvnCentral.start({ dir, clustered: opts.clustered, readyTimeoutMs: opts.readyTimeoutMs });
+      central = await OvnCentral.start({
+        dir,
+        clustered: opts.clustered,
+        readyTimeoutMs: opts.readyTimeoutMs,
+        release,
+      });
       const multi = opts.nodes.length > 1;
       if (multi) {
         underlay = `${TESTBED_PREFIX}-${runId}-underlay`;
@@ -74,18 +86,19 @@ export class OvnTestbed {
           runId,
           underlay: ul,
           readyTimeoutMs: opts.readyTimeoutMs,
+          release,
         });
         nodes.set(name, node);
         if (opts.gatewayNodes?.includes(name)) {
           await node.ovsVsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-cms-options=enable-chassis-as-gw');
         }
       }
-      return new OvnTestbed(dir, runId, central, nodes, underlay);
+      return new OvnTestbed(dir, runId, central, nodes, underlay, release);
     } catch (err) {
-      const bed = new OvnTestbed(dir, runId, central as OvnCentral, nodes, underlay);
+      const bed = new OvnTestbed(dir, runId, central as OvnCentral, nodes, underlay, release);
       // Keep the files (logs) for the post-mortem; everything else goes.
       await bed.stop({ keepDir: true, noCentral: !central }).catch(() => undefined);
-      (err as Error).message += ` (test bed files kept in ${dir})`;
+      (err as Error).message += ` (test bed files kept in ${dir}; ${release.description})`;
       throw err;
     }
   }
@@ -103,7 +116,7 @@ export class OvnTestbed {
 
   /** ovn-trace against this bed's SB. */
   trace(opts: Omit<OvnTraceOptions, 'sbRemote'>): Promise<string> {
-    return ovnTrace({ ...opts, sbRemote: this.central.ctlRemote('sb') });
+    return ovnTrace({ ...opts, sbRemote: this.central.ctlRemote('sb'), release: this.release });
   }
 
   /**
@@ -168,7 +181,10 @@ export class OvnTestbed {
     if (!opts.noCentral) await this.central.stop().catch((e: unknown) => errors.push(e));
     await keepLogs(this.dir, this.runId).catch((e: unknown) => errors.push(e));
     if (!opts.keepDir && !errors.length) await fs.rm(this.dir, { recursive: true, force: true });
-    if (errors.length) throw new Error(`test bed stop: ${errors.map(String).join('; ')} (files kept in ${this.dir})`);
+    if (errors.length) {
+      const why = errors.map(String).join('; ');
+      throw new Error(`test bed stop: ${why} (files kept in ${this.dir}; ${this.release.description})`);
+    }
   }
 }
 
@@ -185,7 +201,7 @@ async function noTxOffload(netns: string, dev: string): Promise<void> {
  * `ovsdb-tool show-log` reads) to <dir>/<run id> before the run directory goes: a CI failure keeps its evidence.
  */
 async function keepLogs(dir: string, runId: string): Promise<void> {
-  const into = process.env.YCLOUD_TESTBED_KEEP_LOGS;
+  const into = testbedOptions().keepLogsDir;
   if (!into) return;
   await fs.cp(dir, `${into}/${runId}`, {
     recursive: true,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { Sandbox, SandboxState, SimulatedKubelet, requireState, sandboxDir, parseServe } from '@ycloud/sandbox';
+import { DEFAULT_OVN_SERIES, OVN_SERIES, testbedOptions } from '@ycloud/testbed';
 
 const out = (line: string): void => void process.stdout.write(line + '\n');
 
@@ -16,9 +17,14 @@ export function registerSandboxCommands(program: Command): void {
     .description('start the sandbox in the foreground (Ctrl-C or `ycloud sandbox down` stops it)')
     .option('--nodes <names>', 'comma-separated node names', 'node-1')
     .option('--no-example', 'do not apply deploy/examples/hello.yaml')
-    .action(async (o: { nodes: string; example: boolean }) => {
+    .option(
+      '--ovn <series>',
+      `OVN / Open vSwitch release: ${OVN_SERIES.join(' or ')} (default: $YCLOUD_OVN or ${DEFAULT_OVN_SERIES})`,
+    )
+    .action(async (o: { nodes: string; example: boolean; ovn?: string }) => {
       const t0 = Date.now();
       const sb = await Sandbox.up({
+        ovn: o.ovn === undefined ? undefined : testbedOptions({ YCLOUD_OVN: o.ovn }).ovn,
         nodes: o.nodes.split(',').filter(Boolean),
         example: o.example ? undefined : null,
         log: (l) => out(`[sandbox] ${l}`),
@@ -70,6 +76,7 @@ export function registerSandboxCommands(program: Command): void {
       }
       const st = s.state!;
       out(`sandbox up since ${st.startedAt} (pid ${st.pid}); kubeconfig ${st.kubeconfig}`);
+      out(`  ${st.testbed.release ?? 'OVN / OVS release not recorded'}`);
       for (const p of s.processes) out(`  ${p.alive ? 'running' : 'DEAD   '} ${p.name} (pid ${p.pid})`);
       out('datapath (as each node agent reports it):');
       for (const n of s.nodes) {
@@ -206,6 +213,7 @@ function summary(s: SandboxState, seconds: string): string {
     `  kubeconfig:  ${s.kubeconfig}      (export KUBECONFIG=${s.kubeconfig}; kubectl get pods -A)`,
     `  apiserver:   ${s.apiServer}`,
     `  OVN NB:      ${s.testbed.nbRemote}`,
+    `  OVN / OVS:   ${s.testbed.release ?? 'unknown'}`,
     `  nodes:       ${s.nodes.map((n) => `${n.name} (${n.ip}, netns ${n.netns})`).join(', ')}`,
     `  logs:        ${path.join(s.dir, 'logs')}/`,
     '',

@@ -1,3 +1,4 @@
+import { reconcileContext } from '@ycloud/k8s';
 import { API_VERSION, type BareMetalServer, type Subnet, type VNic } from '@ycloud/api';
 import type { DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import { SubnetIpam } from '../ipam/subnet-ipam';
@@ -42,20 +43,20 @@ const server = (name: string, ip: string, vpc = 'blue'): BareMetalServer => ({
 describe('NetworkAttachmentController', () => {
   it('attaches a server, holds its address, and writes status once', async () => {
     const { controller, applied, writes, ipam } = setup([server('a', '10.1.0.9')]);
-    await controller.reconcile('a', 'test');
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
     expect(applied[0].rows.map((r) => r.columns.name)).toEqual(['bms.a']);
     expect(ipam.allocator(subnet).ownerOf('10.1.0.9')).toBe('BareMetalServer/a');
     expect(writes).toHaveLength(1);
     expect(writes[0].status.conditions[0]).toMatchObject({ type: 'Ready', status: 'True', reason: 'Attached' });
     // The cache has not caught up with our write yet: the same status is not written twice.
-    await controller.reconcile('a', 'test');
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
     expect(writes).toHaveLength(1);
   });
 
   it('refuses a taken address with AddressConflict and no port, and never throws', async () => {
     const { controller, applied, writes } = setup([server('a', '10.1.0.9'), server('b', '10.1.0.9')]);
-    await controller.reconcile('a', 'test');
-    await controller.reconcile('b', 'test');
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
+    await controller.reconcile('b', reconcileContext('b', { reason: 'test' }));
     expect(applied[1].rows).toEqual([]);
     expect(writes[1].status.conditions[0]).toMatchObject({ status: 'False', reason: 'AddressConflict' });
     expect(controller.conflictedKeys()).toEqual(['b']);
@@ -63,7 +64,7 @@ describe('NetworkAttachmentController', () => {
 
   it('reports a server in another Vpc than its subnet', async () => {
     const { controller, writes } = setup([server('a', '10.1.0.9', 'red')]);
-    await controller.reconcile('a', 'test');
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
     expect(writes[0].status.conditions[0]).toMatchObject({ status: 'False', reason: 'VpcMismatch' });
   });
 
@@ -75,7 +76,7 @@ describe('NetworkAttachmentController', () => {
       spec: { subnet: 'db' },
     };
     const { controller, applied, writes, ipam } = setup([], [nic]);
-    await controller.reconcile('shop/n', 'test');
+    await controller.reconcile('shop/n', reconcileContext('shop/n', { reason: 'test' }));
     const status = writes[0].status;
     expect(status).toMatchObject({ ip: '10.1.0.2', logicalSwitchPort: 'vnic.shop.n' });
     expect(applied[0].rows[0].columns.addresses).toEqual([`${status.mac} 10.1.0.2`]);
@@ -99,9 +100,9 @@ describe('NetworkAttachmentController', () => {
   it('removes the port and frees the address of a deleted object', async () => {
     const items = [server('a', '10.1.0.9')];
     const { controller, applied, ipam } = setup(items);
-    await controller.reconcile('a', 'test');
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
     items.pop();
-    await controller.reconcile('a', 'test');
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
     expect(applied[1]).toMatchObject({ owner: { kind: 'BareMetalServer', name: 'a' }, rows: [] });
     expect(ipam.allocator(subnet).ownerOf('10.1.0.9')).toBeUndefined();
   });

@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   cidrContains,
@@ -139,7 +140,7 @@ export class NetworkAttachmentController {
     }
   }
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     this.restoreAll();
     const ref = attachmentRefOfKey(key);
     const owner = attachmentOwner(ref);

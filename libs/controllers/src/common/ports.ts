@@ -20,19 +20,6 @@ export interface ObjectReference {
   uid?: string;
 }
 
-/** The reason a key was queued, kept beside the queue for the change journal (reconcile never branches on it). */
-export class ReasonBook {
-  private readonly reasons = new Map<string, string>();
-  note(key: string, reason: string): void {
-    if (!this.reasons.has(key)) this.reasons.set(key, reason);
-  }
-  take(key: string, fallback = 'resync'): string {
-    const r = this.reasons.get(key) ?? fallback;
-    this.reasons.delete(key);
-    return r;
-  }
-}
-
 export interface ControllerDeps {
   log: Logger;
   events: EventSink;

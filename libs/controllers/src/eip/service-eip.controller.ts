@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import {
   API_VERSION,
@@ -46,7 +47,7 @@ export function serviceEipName(namespace: string, name: string): string {
 export class ServiceEipController {
   constructor(private readonly deps: ServiceEipControllerDeps) {}
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     const owner = { kind: OWNER_KINDS.ServiceEip, name: key };
     const [namespace, name] = key.split('/');
     const svc = this.deps.services.get(key);

@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1Node } from '@kubernetes/client-node';
 import {
   NODE_ALLOCATION_ANNOTATION,
@@ -43,7 +44,7 @@ export class NodeNetworkController {
     }
   }
 
-  async reconcile(name: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(name: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     this.restoreAll();
     const node = this.deps.nodes.get(name);
     const owner = { kind: OWNER_KINDS.Node, name };

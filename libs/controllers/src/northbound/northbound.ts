@@ -1,5 +1,16 @@
-import { IndexedRowView, NorthboundApplier, RawSchema, SchemaInfo } from '@ycloud/ovn';
+import {
+  enabledFeatures,
+  IndexedRowView,
+  NB_FEATURES,
+  NorthboundApplier,
+  NorthboundFeature,
+  northboundFeatures,
+  NorthboundFeatures,
+  RawSchema,
+  SchemaInfo,
+} from '@ycloud/ovn';
 import { OvsdbClient, OvsdbClientOptions } from '@ycloud/ovsdb';
+import { Gauge, Registry } from 'prom-client';
 
 /** The Northbound tables ycloud writes or references; only these are replicated into the controller. */
 export const NORTHBOUND_TABLES = [
@@ -35,6 +46,8 @@ export class Northbound {
     readonly view: IndexedRowView,
     readonly applier: NorthboundApplier,
     readonly schema: SchemaInfo,
+    /** Optional features the server's NB schema has (OVN 23.03 lacks some that 25.03 has). */
+    readonly features: NorthboundFeatures,
   ) {}
 
   static async connect(options: NorthboundOptions): Promise<Northbound> {
@@ -51,10 +64,43 @@ export class Northbound {
     const tables = NORTHBOUND_TABLES.filter((t) => schema.hasTable(t));
     const view = new IndexedRowView(schema).follow(client as never, tables);
     const applier = new NorthboundApplier(client as never, view, schema);
-    return new Northbound(client, view, applier, schema);
+    return new Northbound(client, view, applier, schema, northboundFeatures(schema.raw));
   }
 
   async close(): Promise<void> {
     await this.client.close();
   }
+}
+
+/**
+ * `ycloud_ovn_nb_feature{feature}` (1 on, 0 off) and `ycloud_ovn_nb_schema_info{version}` for the connected NB
+ * server, so a fleet's dashboards show which OVN capabilities each controller found. Returns the log fields.
+ */
+export function recordNorthboundFeatures(
+  registry: Registry,
+  f: NorthboundFeatures,
+): { schemaVersion: string; enabled: string; disabled: string } {
+  const feature =
+    (registry.getSingleMetric('ycloud_ovn_nb_feature') as Gauge<'feature'> | undefined) ??
+    new Gauge({
+      name: 'ycloud_ovn_nb_feature',
+      help: 'Optional OVN Northbound features found in the server schema (1 on, 0 off).',
+      labelNames: ['feature'],
+      registers: [registry],
+    });
+  const info =
+    (registry.getSingleMetric('ycloud_ovn_nb_schema_info') as Gauge<'version'> | undefined) ??
+    new Gauge({
+      name: 'ycloud_ovn_nb_schema_info',
+      help: 'The OVN Northbound schema version of the connected server (value 1).',
+      labelNames: ['version'],
+      registers: [registry],
+    });
+  for (const name of Object.keys(NB_FEATURES) as NorthboundFeature[])
+    feature.set({ feature: name }, f.features[name] ? 1 : 0);
+  info.reset();
+  info.set({ version: f.schemaVersion }, 1);
+  const on = enabledFeatures(f);
+  const off = (Object.keys(NB_FEATURES) as NorthboundFeature[]).filter((n) => !f.features[n]);
+  return { schemaVersion: f.schemaVersion, enabled: on.join(',') || '-', disabled: off.join(',') || '-' };
 }

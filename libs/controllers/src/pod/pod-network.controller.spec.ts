@@ -1,3 +1,4 @@
+import { reconcileContext } from '@ycloud/k8s';
 import type { V1Pod } from '@kubernetes/client-node';
 import { IP_ALLOCATION_ANNOTATION, parseIpAllocationAnnotation, type Subnet } from '@ycloud/api';
 import type { KubeClient } from '@ycloud/k8s';
@@ -59,7 +60,7 @@ describe('PodNetworkController subnet choice', () => {
   it('puts a pod of an unclaimed namespace in the default subnet', async () => {
     const t = controller(base, {});
     t.add(pod('web', 'a'));
-    await t.c.reconcile('web/a', 'test');
+    await t.c.reconcile('web/a', reconcileContext('web/a', { reason: 'test' }));
     expect(t.subnetOf('web/a')).toBe('default');
   });
 
@@ -67,21 +68,21 @@ describe('PodNetworkController subnet choice', () => {
     const subnets = [...base];
     const t = controller(subnets, { shop: 'shop' });
     t.add(pod('shop', 'a'));
-    await expect(t.c.reconcile('shop/a', 'test')).rejects.toThrow(
+    await expect(t.c.reconcile('shop/a', reconcileContext('shop/a', { reason: 'test' }))).rejects.toThrow(
       'namespace shop belongs to Vpc shop, which has no Subnet for it yet',
     );
     expect(t.subnetOf('shop/a')).toBeUndefined();
     expect(t.applied).toEqual([]);
 
     subnets.push(subnet('shop', 'shop', '10.3.0.0/24', ['shop']));
-    await t.c.reconcile('shop/a', 'retry');
+    await t.c.reconcile('shop/a', reconcileContext('shop/a', { reason: 'retry' }));
     expect(t.subnetOf('shop/a')).toBe('shop');
   });
 
   it("takes a subnet of the namespace's VPC that names no namespaces", async () => {
     const t = controller([...base, subnet('shop-any', 'shop', '10.3.0.0/24')], { shop: 'shop' });
     t.add(pod('shop', 'a'));
-    await t.c.reconcile('shop/a', 'test');
+    await t.c.reconcile('shop/a', reconcileContext('shop/a', { reason: 'test' }));
     expect(t.subnetOf('shop/a')).toBe('shop-any');
   });
 });

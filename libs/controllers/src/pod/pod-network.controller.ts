@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   IP_ALLOCATION_ANNOTATION,
@@ -51,7 +52,7 @@ export class PodNetworkController {
     }
   }
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     this.restoreAll();
     const owner = { kind: 'Pod', name: key };
     const pod = this.deps.pods.get(key);

@@ -1,3 +1,4 @@
+import { reconcileContext } from '@ycloud/k8s';
 import type { Subnet } from '@ycloud/api';
 import type { DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import type { ProbePortPlug } from '@ycloud/probe';
@@ -29,7 +30,7 @@ describe('ProbePortController', () => {
       wantedVpcs: () => wanted,
       publish: (vpc, plug) => void published.push([vpc, plug]),
     });
-    await c.reconcile('vpc-a', 'test');
+    await c.reconcile('vpc-a', reconcileContext('vpc-a', { reason: 'test' }));
     const row = applied[0].rows[0];
     expect(applied[0].owner).toEqual({ kind: 'ProbePort', name: 'vpc-a' });
     expect(row.columns).toMatchObject({ name: 'probe.vpc-a', options: { 'requested-chassis': 'node-1' } });
@@ -38,10 +39,10 @@ describe('ProbePortController', () => {
     expect(plug.ipCidr).toMatch(/^10\.1\.0\.\d+\/24$/);
     expect(plug.ipCidr).not.toBe('10.1.0.2/24');
     // Stable across reconciles.
-    await c.reconcile('vpc-a', 'test');
+    await c.reconcile('vpc-a', reconcileContext('vpc-a', { reason: 'test' }));
     expect(published[1][1]).toEqual(plug);
     wanted.clear();
-    await c.reconcile('vpc-a', 'test');
+    await c.reconcile('vpc-a', reconcileContext('vpc-a', { reason: 'test' }));
     expect(applied[2].rows).toEqual([]);
     expect(published[2]).toEqual(['vpc-a', undefined]);
     expect(ipam.subnetOf('probe/vpc-a')).toBeUndefined();
@@ -65,7 +66,7 @@ describe('ProbePortController', () => {
     expect(c.restore('vpc-z', [])).toMatch(/no address/);
     // A pod asking for that address does not get it; the port does.
     expect(ipam.allocator(subnets[0]).allocate('shop/web-1', ['10.1.0.7']).ok).toBe(false);
-    await c.reconcile('vpc-a', 'test');
+    await c.reconcile('vpc-a', reconcileContext('vpc-a', { reason: 'test' }));
     expect(published[0]).toMatchObject({ ipCidr: '10.1.0.7/24', mac: '0a:58:0a:01:00:07' }); // the MAC it had, too
   });
 });

@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import { cidrContains, parseCidr, parseIp, type ControllerConfig, type Subnet } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { probeLspName, type ProbePortPlug } from '@ycloud/probe';
@@ -63,7 +64,7 @@ export class ProbePortController {
   }
 
   /** Key: the VPC name. */
-  async reconcile(vpc: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(vpc: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     const owner = { kind: 'ProbePort', name: vpc };
     const subnet = this.podSubnets(vpc)[0];
     if (!this.deps.wantedVpcs().has(vpc) || !subnet) {

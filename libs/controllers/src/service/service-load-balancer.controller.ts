@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { OWNER_KINDS } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
@@ -38,7 +39,7 @@ export class ServiceLoadBalancerController {
     };
   }
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     const owner = { kind: OWNER_KINDS.Service, name: key };
     const service = this.deps.services.get(key);
     if (!service) {

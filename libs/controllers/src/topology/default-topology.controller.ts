@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { ControllerConfig } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { translateDefaultTopology } from '@ycloud/translate/topology';
@@ -15,7 +16,7 @@ export class DefaultTopologyController {
     private readonly applier: NorthboundApplier,
   ) {}
 
-  async reconcile(reason: string): Promise<ApplyRecord[]> {
+  async reconcile({ reason }: Pick<ReconcileContext, 'reason'>): Promise<ApplyRecord[]> {
     const result = translateDefaultTopology(this.config);
     if (!result.ok) {
       // The configuration itself is wrong: retrying cannot help, and the process reports it at start.

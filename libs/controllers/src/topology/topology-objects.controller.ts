@@ -1,3 +1,4 @@
+import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1Node } from '@kubernetes/client-node';
 import {
   API_VERSION,
@@ -11,16 +12,7 @@ import {
   crdResources,
   parseCidr,
 } from '@ycloud/api';
-import {
-  Informer,
-  KubeClient,
-  KubeObject,
-  Logger,
-  ResourceType,
-  isNotFound,
-  resourceType,
-  setCondition,
-} from '@ycloud/k8s';
+import { KubeClient, Logger, ResourceType, isNotFound, resourceType, setCondition } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import {
   TranslationIssue,
@@ -87,6 +79,35 @@ export function vpcForNamespace(vpcs: Vpc[], namespace: string, defaultVpc: stri
   return claim ?? defaultVpc;
 }
 
+/**
+ * The Vpcs as translation and the EIP controller see them: the Vpc resources plus, with `eip.defaultPool`, the
+ * default VPC with its transit address in status (it has no resource; built-in names in the cache are ignored).
+ * Its transit address (defaultVpcTransitAddress) is reserved in `addresses`, so no Vpc resource is given it.
+ */
+export function vpcsWithDefault(
+  config: ControllerConfig,
+  vpcs: ObjectCache<Vpc>,
+  addresses: EipAddressBook,
+): ObjectCache<Vpc> {
+  const resources = () => vpcs.list().filter((v) => v.metadata.name !== config.defaultVpc);
+  const defaultVpc = (): Vpc | undefined => {
+    if (!config.eip.defaultPool) return undefined;
+    const address = defaultVpcTransitAddress(config);
+    const r = address
+      ? addresses.reserveTransit(config.defaultVpc, address, resources(), config.eip.transitCIDR)
+      : undefined;
+    return defaultVpcWithStatus(config, r?.ok ? r.address : undefined);
+  };
+  return {
+    get: (name) => (name === config.defaultVpc ? defaultVpc() : vpcs.get(name)),
+    list: () => {
+      const def = defaultVpc();
+      const rest = resources();
+      return def ? [...rest, def] : rest;
+    },
+  };
+}
+
 /** A Node is Ready when its Ready condition is True. */
 function nodeReady(node: V1Node | undefined): boolean {
   return node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
@@ -104,33 +125,11 @@ export class TopologyObjectsController {
   /** Last problem logged for the default VPC's gateway (logged once per change: it has no status to carry it). */
   private defaultGatewayProblem = '';
 
-  constructor(private readonly deps: TopologyObjectsControllerDeps) {}
+  /** The Vpcs as translation and the EIP controller see them (see vpcsWithDefault). */
+  readonly vpcs: ObjectCache<Vpc>;
 
-  /**
-   * The Vpcs as translation and the EIP controller see them: the Vpc resources plus, with `eip.defaultPool`, the
-   * default VPC with its transit address in status (it has no resource; built-in names in the cache are ignored).
-   */
-  readonly vpcs: ObjectCache<Vpc> = {
-    get: (name) => (name === this.deps.config.defaultVpc ? this.defaultVpc() : this.deps.caches.vpcs.get(name)),
-    list: () => {
-      const def = this.defaultVpc();
-      const rest = this.deps.caches.vpcs.list().filter((v) => v.metadata.name !== this.deps.config.defaultVpc);
-      return def ? [...rest, def] : rest;
-    },
-  };
-
-  /**
-   * The default Vpc object when it has an external gateway (`eip.defaultPool`), with its transit address
-   * (defaultVpcTransitAddress, reserved in the transit allocator so no Vpc resource is given it).
-   */
-  private defaultVpc(): Vpc | undefined {
-    const c = this.deps.config;
-    if (!c.eip.defaultPool) return undefined;
-    const address = defaultVpcTransitAddress(c);
-    const r = address
-      ? this.deps.addresses.reserveTransit(c.defaultVpc, address, this.vpcResources(), c.eip.transitCIDR)
-      : undefined;
-    return defaultVpcWithStatus(c, r?.ok ? r.address : undefined);
+  constructor(private readonly deps: TopologyObjectsControllerDeps) {
+    this.vpcs = vpcsWithDefault(deps.config, deps.caches.vpcs, deps.addresses);
   }
 
   /** Every key of every topology object in the caches, and the default VPC's (its external gateway). */
@@ -149,7 +148,7 @@ export class TopologyObjectsController {
     return vpcForNamespace(this.deps.caches.vpcs.list(), namespace, this.deps.config.defaultVpc);
   }
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     const i = key.indexOf('/');
     const kind = key.slice(0, i) as TopologyKind;
     const name = key.slice(i + 1);
@@ -273,7 +272,7 @@ export class TopologyObjectsController {
 
   private async allocateVpc(vpc: Vpc): Promise<Allocated> {
     if (!vpc.spec.externalGateway) return { ok: true, obj: vpc };
-    this.defaultVpc(); // reserves the default VPC's transit address before any Vpc is given a new one
+    this.vpcs.get(this.deps.config.defaultVpc); // reserves the default VPC's transit address before any Vpc is given a new one
     const a = this.deps.addresses.allocateTransit(vpc, this.vpcResources(), this.deps.config.eip.transitCIDR);
     if (!a.ok) return { ok: false, errors: [{ reason: a.reason, message: a.message }] };
     if (vpc.status?.transitAddress !== a.address) await this.patchStatus('Vpc', vpc, { transitAddress: a.address });
@@ -377,32 +376,4 @@ export class TopologyObjectsController {
 
 function describe(e: TranslationIssue): string {
   return e.field ? `${e.field}: ${e.message}` : e.message;
-}
-
-/** Informers of the topology custom resources (cluster-scoped). */
-export interface TopologyInformers {
-  vpcs: Informer<Vpc & KubeObject>;
-  subnets: Informer<Subnet & KubeObject>;
-  eipPools: Informer<EipPool & KubeObject>;
-  eips: Informer<Eip & KubeObject>;
-}
-
-export function createTopologyInformers(kube: KubeClient, logger: Logger): TopologyInformers {
-  return {
-    vpcs: new Informer(kube, TOPOLOGY_RESOURCES.Vpc, { logger }),
-    subnets: new Informer(kube, TOPOLOGY_RESOURCES.Subnet, { logger }),
-    eipPools: new Informer(kube, TOPOLOGY_RESOURCES.EipPool, { logger }),
-    eips: new Informer(kube, TOPOLOGY_RESOURCES.Eip, { logger }),
-  };
-}
-
-/** Whether the apiserver serves every topology CRD (a 404 on listing means it is not installed). */
-export async function topologyCrdsServed(kube: KubeClient): Promise<boolean> {
-  try {
-    await Promise.all(Object.values(TOPOLOGY_RESOURCES).map((rt) => kube.list(rt, undefined, { limit: 1 })));
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
 }

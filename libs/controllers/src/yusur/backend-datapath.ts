@@ -52,3 +52,19 @@ export function backendDatapathVerdict(
     allDown: down.length === placed && placed === backends.length,
   };
 }
+
+/**
+ * A key mapper for Node changes: every service (`all()`) when a Node's YcloudDatapathReady status or reason changed,
+ * else none. Nodes change every few seconds (heartbeats), their datapath rarely.
+ */
+export function onDatapathChange(all: () => string[]): (node: V1Node) => string[] {
+  const seen = new Map<string, string>();
+  return (n) => {
+    const c = n.status?.conditions?.find((x) => x.type === DATAPATH_READY_CONDITION);
+    const sig = c ? `${c.status}/${c.reason ?? ''}` : '';
+    const name = n.metadata?.name ?? '';
+    if ((seen.get(name) ?? '') === sig) return [];
+    seen.set(name, sig);
+    return all();
+  };
+}

@@ -1,4 +1,5 @@
 import type { V1Node } from '@kubernetes/client-node';
+import type { ReconcileContext } from '@ycloud/k8s';
 import {
   API_VERSION,
   OWNER_KINDS,
@@ -100,7 +101,7 @@ const bad = (reason: string, message: string): Verdict => ({ status: 'False', re
 export class YusurServiceController {
   constructor(private readonly deps: YusurServiceControllerDeps) {}
 
-  async reconcile(key: string, reason: string): Promise<ApplyRecord> {
+  async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     const owner = { kind: OWNER_KINDS.YusurService, name: key };
     const svc = this.deps.services.get(key);
     const empty: DesiredState = { owner, rows: [], memberships: [], mapEntries: [] };

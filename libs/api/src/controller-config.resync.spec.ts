@@ -1,0 +1,25 @@
+import { ControllerConfigError, parseControllerConfig } from './controller-config';
+
+describe('ControllerConfig resync (the periodic full reconcile)', () => {
+  it('defaults to every 300 s with 10 % jitter, and takes 0 to turn it off', () => {
+    expect(parseControllerConfig({}).resync).toEqual({ intervalSeconds: 300, jitter: 0.1 });
+    expect(parseControllerConfig({ resync: { intervalSeconds: 0 } }).resync).toEqual({
+      intervalSeconds: 0,
+      jitter: 0.1,
+    });
+  });
+
+  it('rejects a negative interval, a jitter above 1 and unknown keys, naming each', () => {
+    let err: ControllerConfigError | undefined;
+    try {
+      parseControllerConfig({ resync: { intervalSeconds: -1, jitter: 2, every: 5 } });
+    } catch (e) {
+      err = e as ControllerConfigError;
+    }
+    expect(err?.errors).toEqual([
+      'resync.every: unknown key (allowed: intervalSeconds, jitter)',
+      'resync.intervalSeconds: must be a number of seconds, 0 or more (0: off)',
+      'resync.jitter: must be a fraction between 0 and 1',
+    ]);
+  });
+});

@@ -1,0 +1,105 @@
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { API_VERSION, EIP_ANNOTATION, parseControllerConfig, type Eip, type Vpc } from '@ycloud/api';
+import { reconcileContext, type KubeObject } from '@ycloud/k8s';
+import { MapCache, RecordingApplier, RecordingEvents, RecordingKube } from '../common/testing';
+import { ServiceEipController } from './service-eip.controller';
+
+type Svc = V1Service & KubeObject;
+const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
+
+const lbService = (name: string, annotations: Record<string, string> = {}): Svc => ({
+  metadata: { name, namespace: 'blue', annotations },
+  spec: {
+    type: 'LoadBalancer',
+    clusterIP: '10.96.0.20',
+    clusterIPs: ['10.96.0.20'],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 as never }],
+  },
+});
+const eip = (name: string, address: string, binding?: Eip['spec']['binding']): Eip & KubeObject => ({
+  apiVersion: API_VERSION,
+  kind: 'Eip',
+  metadata: { name },
+  spec: { pool: 'ext', binding },
+  status: { address },
+});
+const blue: Vpc & KubeObject = {
+  apiVersion: API_VERSION,
+  kind: 'Vpc',
+  metadata: { name: 'blue' },
+  spec: { namespaces: ['blue'], externalGateway: { eipPool: 'ext' } },
+  status: { transitAddress: '100.65.0.2' },
+};
+const slice: V1EndpointSlice = {
+  metadata: { name: 'web-a', namespace: 'blue', labels: { 'kubernetes.io/service-name': 'web' } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  endpoints: [{ addresses: ['10.1.0.5'], conditions: { ready: true } }],
+};
+
+function setup(eips: Array<Eip & KubeObject>) {
+  const services = new MapCache<Svc>();
+  const applier = new RecordingApplier();
+  const kube = new RecordingKube();
+  const events = new RecordingEvents();
+  const controller = new ServiceEipController({
+    services,
+    endpointSlicesFor: (ns, name) => (ns === 'blue' && name === 'web' ? [slice] : []),
+    eips: new MapCache(eips),
+    vpcs: new MapCache([blue]),
+    vpcForNamespace: () => 'blue',
+    config,
+    applier,
+    kube,
+    events,
+  });
+  return { services, applier, kube, events, controller };
+}
+
+describe('ServiceEipController', () => {
+  it('writes the bound EIP to status.loadBalancer.ingress, then puts the Service VIPs on it in a router LB', async () => {
+    const t = setup([eip('fixed', '172.16.0.51', { kind: 'Service', namespace: 'blue', name: 'web' })]);
+    const svc = lbService('web', { [EIP_ANNOTATION]: 'fixed' });
+    t.services.put(svc);
+    await t.controller.reconcile('blue/web', reconcileContext('blue/web', { reason: 'Service changed' }));
+    const ingress = [{ ip: '172.16.0.51', ipMode: 'VIP' }];
+    expect(t.kube.patches).toEqual([
+      {
+        resource: 'services',
+        namespace: 'blue',
+        name: 'web',
+        subresource: 'status',
+        patch: { status: { loadBalancer: { ingress } } },
+      },
+    ]);
+    // The informer brings the Service back with its ingress: the VIP on the EIP goes on the VPC router.
+    t.services.put({ ...svc, status: { loadBalancer: { ingress } } });
+    await t.controller.reconcile('blue/web', reconcileContext('blue/web', { reason: 'Service changed' }));
+    expect(t.kube.patches).toHaveLength(1); // the ingress is right: not written again
+    const { state, reason } = t.applier.applied[1];
+    expect([state.owner, reason]).toEqual([{ kind: 'ServiceEip', name: 'blue/web' }, 'Service changed']);
+    const lb = state.rows.find((r) => r.table === 'Load_Balancer');
+    expect(lb?.columns.vips).toEqual({ '172.16.0.51:80': '10.1.0.5:8080' });
+  });
+
+  it('refuses a named Eip bound to another Service with a Warning Event, and owns no rows', async () => {
+    const t = setup([eip('fixed', '172.16.0.51', { kind: 'Service', namespace: 'blue', name: 'other' })]);
+    t.services.put(lbService('web', { [EIP_ANNOTATION]: 'fixed' }));
+    await t.controller.reconcile('blue/web', reconcileContext('blue/web'));
+    expect(t.events.events).toEqual([expect.stringMatching(/^Warning EipInUse Service\/web: Eip fixed is bound to/)]);
+    expect(t.applier.lastFor('blue/web')?.rows).toEqual([]);
+  });
+
+  it('applies an empty state for a Service that is not of type LoadBalancer', async () => {
+    const t = setup([]);
+    t.services.put({ ...lbService('web'), spec: { ...lbService('web').spec, type: 'ClusterIP' } });
+    await t.controller.reconcile('blue/web', reconcileContext('blue/web', { reason: 'Service changed' }));
+    expect(t.applier.applied).toEqual([
+      {
+        state: { owner: { kind: 'ServiceEip', name: 'blue/web' }, rows: [], memberships: [], mapEntries: [] },
+        reason: 'Service changed',
+      },
+    ]);
+    expect(t.kube.patches).toEqual([]);
+  });
+});

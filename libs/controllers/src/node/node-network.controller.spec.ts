@@ -1,0 +1,83 @@
+import type { V1Node } from '@kubernetes/client-node';
+import { NODE_ALLOCATION_ANNOTATION, parseControllerConfig, parseIpAllocationAnnotation } from '@ycloud/api';
+import { reconcileContext, type KubeObject } from '@ycloud/k8s';
+import { defaultTopologyObjects } from '@ycloud/translate/topology';
+import { MapCache, RecordingApplier, RecordingEvents, RecordingKube } from '../common/testing';
+import { SubnetIpam } from '../ipam/subnet-ipam';
+import { NodeNetworkController } from './node-network.controller';
+
+type Node = V1Node & KubeObject;
+const config = parseControllerConfig({ joinSubnet: { name: 'join', cidrBlocks: ['100.64.0.0/29'] } });
+const join = defaultTopologyObjects(config).subnets.find((s) => s.spec.role === 'join')!;
+const node = (name: string, annotations: Record<string, string> = {}): Node => ({
+  metadata: { name, annotations },
+  status: { addresses: [{ type: 'InternalIP', address: '192.168.0.1' }] },
+});
+
+function setup(nodes: Node[] = []) {
+  const cache = new MapCache<Node>(nodes);
+  const applier = new RecordingApplier();
+  const kube = new RecordingKube();
+  const events = new RecordingEvents();
+  const controller = new NodeNetworkController({
+    nodes: cache,
+    joinSubnet: () => join,
+    ipam: new SubnetIpam(),
+    applier,
+    kube,
+    events,
+    config,
+  });
+  /** The annotation value the controller last patched onto a node. */
+  const annotation = (name: string) => {
+    const patch = kube.patches.filter((p) => p.name === name).at(-1)?.patch as
+      { metadata: { annotations: Record<string, string> } } | undefined;
+    return patch?.metadata.annotations[NODE_ALLOCATION_ANNOTATION];
+  };
+  const annotated = (name: string) => parseIpAllocationAnnotation(annotation(name));
+  return { cache, applier, kube, events, controller, annotation, annotated };
+}
+
+describe('NodeNetworkController', () => {
+  it('gives a node a join-subnet port and Chassis_Template_Var, and annotates the address for the agent', async () => {
+    const t = setup([node('n1')]);
+    await t.controller.reconcile('n1', reconcileContext('n1', { reason: 'Node changed' }));
+    const { state, reason } = t.applier.applied[0];
+    expect(reason).toBe('Node changed');
+    expect(state.owner).toEqual({ kind: 'Node', name: 'n1' });
+    expect(state.rows.map((r) => r.table).sort()).toEqual(['Chassis_Template_Var', 'Logical_Switch_Port']);
+    const ann = t.annotated('n1');
+    expect(ann?.subnet).toBe('join');
+    expect(ann?.ips[0]).toMatch(/^100\.64\.0\.\d+\/29$/);
+  });
+
+  it('keeps the annotated address after a restart, and does not rewrite an annotation that is right', async () => {
+    const first = setup([node('n1')]);
+    await first.controller.reconcile('n1', reconcileContext('n1'));
+    const value = first.annotation('n1')!;
+    const second = setup([node('n2'), node('n1', { [NODE_ALLOCATION_ANNOTATION]: value })]);
+    await second.controller.reconcile('n2', reconcileContext('n2'));
+    await second.controller.reconcile('n1', reconcileContext('n1'));
+    expect(second.kube.patches.map((p) => p.name)).toEqual(['n2']);
+    expect(second.annotated('n2')?.ips).not.toEqual(first.annotated('n1')?.ips);
+  });
+
+  it('reports an exhausted join subnet as a Warning Event on the Node and fails the reconcile (retried)', async () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const t = setup(names.map((n) => node(n)));
+    const results = await Promise.allSettled(names.map((n) => t.controller.reconcile(n, reconcileContext(n))));
+    expect(results.some((r) => r.status === 'rejected')).toBe(true);
+    expect(t.events.events.some((e) => e.startsWith('Warning JoinAddressAllocationFailed Node/'))).toBe(true);
+  });
+
+  it('applies an empty state for a node that is gone, so its rows are deleted', async () => {
+    const t = setup([node('n1')]);
+    await t.controller.reconcile('n1', reconcileContext('n1'));
+    t.cache.remove('n1');
+    await t.controller.reconcile('n1', reconcileContext('n1', { reason: 'startup repair' }));
+    expect(t.applier.applied.at(-1)).toEqual({
+      state: { owner: { kind: 'Node', name: 'n1' }, rows: [], memberships: [], mapEntries: [] },
+      reason: 'startup repair',
+    });
+  });
+});
