@@ -1,6 +1,7 @@
-import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
 import {
   API_VERSION,
+  DATAPATH_READY_CONDITION,
   IP_ALLOCATION_ANNOTATION,
   parseIpAllocationAnnotation,
   type NetworkProbe,
@@ -175,6 +176,31 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     expect(reasons.size).toBeGreaterThan(0);
     for (const r of reasons)
       expect(r).toMatch(/^(YusurService|NetworkProbe|Pod|Namespace|Vpc|Subnet|EipPool|Eip) changed$/);
+  });
+
+  it('reports BackendDatapathReady=False (and Ready=False when every backend is affected) while the node agent says its datapath is down', async () => {
+    // What node-1's agent writes when ovs-vswitchd dies (libs/cni/test/datapath-health.test.ts runs the real agent).
+    const datapath = (status: string, reason: string, message: string) =>
+      core.patchNodeStatus(
+        {
+          name: 'node-1',
+          body: { status: { conditions: [{ type: DATAPATH_READY_CONDITION, status, reason, message }] } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+      );
+    await datapath('False', 'OvsVswitchdDown', 'ovs-vswitchd (pid 7) does not answer');
+    try {
+      const s = await condition('web', 'BackendDatapathReady', 'False', 'BackendDatapathDown');
+      expect(cond(s, 'BackendDatapathReady')?.message).toBe(
+        '2 of 2 backend(s) on a node whose datapath is down: ' +
+          'Pod/default/p1 on node-1 (OvsVswitchdDown), Pod/default/p2 on node-1 (OvsVswitchdDown)',
+      );
+      await condition('web', 'Ready', 'False', 'BackendDatapathDown');
+    } finally {
+      await datapath('True', 'DatapathReady', 'ovs-vswitchd (pid 8) answers');
+    }
+    await condition('web', 'BackendDatapathReady', 'True', 'DatapathReady');
+    await condition('web', 'Ready', 'True', 'Ready');
   });
 
   it('creates the <service>-backends NetworkProbe with an owner reference and follows its health results', async () => {

@@ -119,3 +119,24 @@ export const OWNER_KINDS = {
   BareMetalServer: 'BareMetalServer',
   VNic: 'VNic',
 } as const;
+
+/**
+ * Node condition type. The CNI agent writes it (status True/False, a DATAPATH_REASONS reason, the evidence in the
+ * message) from what it sees of the node's ovs-vswitchd and ovn-controller; `ycloud sandbox status` and the
+ * YusurService and NetworkProbe controllers read it.
+ */
+export const DATAPATH_READY_CONDITION = 'YcloudDatapathReady';
+
+/** Reasons of DATAPATH_READY_CONDITION (also the reasons of the agent's Events on the Node). */
+export const DATAPATH_REASONS = {
+  /** Both daemons answer, ovn-controller is connected to SB and caught up. */
+  ready: 'DatapathReady',
+  /** ovs-vswitchd does not answer on its unixctl socket (dead, or no pidfile). */
+  vswitchdDown: 'OvsVswitchdDown',
+  /** ovn-controller does not answer on its unixctl socket. */
+  controllerDown: 'OvnControllerDown',
+  /** ovn-controller answers but is not connected to the Southbound database. */
+  controllerDisconnected: 'OvnControllerDisconnected',
+  /** ovn-controller is connected but has not installed the SB's nb_cfg for longer than the agent's grace. */
+  controllerBehind: 'OvnControllerBehind',
+} as const;

@@ -29,3 +29,6 @@ export * from './agent/cni-agent';
 export * from './health/service-health';
 export * from './health/health-server';
 export * from './health/node-health';
+export * from './datapath/datapath-health';
+export * from './datapath/datapath-probe';
+export * from './datapath/datapath-monitor';

@@ -17,6 +17,7 @@ import {
   TestbedLeaks,
   waitFor,
 } from '@ycloud/testbed';
+import { DATAPATH_READY_CONDITION } from '@ycloud/api';
 import { KubeClient } from '@ycloud/k8s';
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
@@ -57,6 +58,16 @@ export interface SandboxStatus {
   processes: { name: string; pid: number; alive: boolean }[];
   pods: SimulatedPodRecord[];
   services: ServiceSummary[];
+  /** Each node's datapath as its agent reports it (the Node's YcloudDatapathReady condition). */
+  nodes: { name: string; agentAlive: boolean; datapath?: NodeDatapathState }[];
+}
+
+/** A Node's YcloudDatapathReady condition; `daemons` is its message split into one state per daemon. */
+export interface NodeDatapathState {
+  status: string;
+  reason: string;
+  since: string;
+  daemons: string[];
 }
 
 const SERVICE_CIDR = '10.96.0.0/16';
@@ -214,6 +225,11 @@ export class Sandbox {
               bridgeMappings: 'external:br-ex',
             },
             nodePort: { enabled: true, serviceCidrs: [SERVICE_CIDR], podCidrs: [POD_CIDR] },
+            // The test bed's daemons keep their pidfiles and control sockets in the node's directory.
+            datapath: {
+              vswitchd: { pidfile: path.join(node.dir, 'vswitchd.pid'), unixctl: path.join(node.dir, 'vswitchd.ctl') },
+              controller: { pidfile: path.join(node.dir, 'controller.pid'), unixctl: '' },
+            },
           }),
         );
         log(`starting the node agent of ${name}`);
@@ -354,7 +370,9 @@ export class Sandbox {
   /** What runs: processes, simulated pods, Services with their ClusterIPs and ready endpoints. */
   static async status(dir: string = sandboxDir()): Promise<SandboxStatus> {
     const state = await readState(dir);
-    if (!state || !isAlive(state.pid)) return { running: false, state, processes: [], pods: [], services: [] };
+    if (!state || !isAlive(state.pid)) {
+      return { running: false, state, processes: [], pods: [], services: [], nodes: [] };
+    }
     const proc = (name: string, pid: number) => ({ name, pid, alive: isAlive(pid) });
     const processes = [
       proc('sandbox up', state.pid),
@@ -368,7 +386,20 @@ export class Sandbox {
     const discovery = kubelet.kubeConfig.makeApiClient(DiscoveryV1Api);
     const slices = (await discovery.listEndpointSliceForAllNamespaces()).items;
     const services = serviceSummaries((await core.listServiceForAllNamespaces()).items, slices);
-    return { running: true, state, processes, pods, services };
+    const nodeObjects = (await core.listNode()).items;
+    const nodes = state.nodes.map((n) => {
+      const c = nodeObjects
+        .find((o) => o.metadata?.name === n.name)
+        ?.status?.conditions?.find((x) => x.type === DATAPATH_READY_CONDITION);
+      const datapath = c && {
+        status: c.status,
+        reason: c.reason ?? '',
+        since: c.lastTransitionTime ? new Date(c.lastTransitionTime).toISOString() : '',
+        daemons: (c.message ?? '').split('; '),
+      };
+      return { name: n.name, agentAlive: isAlive(n.agentPid), datapath };
+    });
+    return { running: true, state, processes, pods, services, nodes };
   }
 }
 

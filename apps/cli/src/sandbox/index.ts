@@ -78,6 +78,17 @@ export function registerSandboxCommands(program: Command): void {
       out(`sandbox up since ${st.startedAt} (pid ${st.pid}); kubeconfig ${st.kubeconfig}`);
       out(`  ${st.testbed.release ?? 'OVN / OVS release not recorded'}`);
       for (const p of s.processes) out(`  ${p.alive ? 'running' : 'DEAD   '} ${p.name} (pid ${p.pid})`);
+      out('datapath (as each node agent reports it):');
+      for (const n of s.nodes) {
+        const d = n.datapath;
+        const stale = n.agentAlive ? '' : '  (agent DEAD: this may be stale)';
+        if (!d) {
+          out(`  ${n.name}  not reported yet${stale}`);
+          continue;
+        }
+        out(`  ${n.name}  YcloudDatapathReady=${d.status} ${d.reason} since ${d.since}${stale}`);
+        for (const daemon of d.daemons) out(`    ${daemon}`);
+      }
       out('services:');
       for (const v of s.services) {
         out(`  ${v.namespace}/${v.name}  ${v.clusterIP}  ${v.ports.join(',')}  ready endpoints: ${v.readyEndpoints}`);

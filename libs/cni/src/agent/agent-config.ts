@@ -49,6 +49,19 @@ export interface CniAgentConfig {
    * `healthCheckNodePort`s are served whenever nodePort is enabled.
    */
   proxyHealthPort: number;
+  /**
+   * Datapath health: the agent probes the node's ovs-vswitchd and ovn-controller every `periodMs` and reports the
+   * YcloudDatapathReady Node condition, Events and metrics. Not in mode dpu-host (the datapath is on the DPU).
+   */
+  datapath: {
+    enabled: boolean;
+    periodMs: number;
+    /** A daemon that does not answer within this counts as down. */
+    timeoutSec: number;
+    /** Pidfile and unixctl socket (empty: `<pidfile dir>/<program>.<pid>.ctl`, the daemons' default). */
+    vswitchd: { pidfile: string; unixctl: string };
+    controller: { pidfile: string; unixctl: string };
+  };
 }
 
 export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
@@ -74,6 +87,13 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
   },
   metricsAddress: '',
   proxyHealthPort: 10256,
+  datapath: {
+    enabled: true,
+    periodMs: 2_000,
+    timeoutSec: 3,
+    vswitchd: { pidfile: '/var/run/openvswitch/ovs-vswitchd.pid', unixctl: '' },
+    controller: { pidfile: '/var/run/ovn/ovn-controller.pid', unixctl: '' },
+  },
 };
 
 type DeepPartial<T> = {

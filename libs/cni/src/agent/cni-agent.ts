@@ -19,6 +19,9 @@ import { DpuHostPlumber, SmartNicPlumber } from '../offload/offload-plumbers';
 import { OFFLOAD_ANNOTATION, OFFLOAD_MODE_LABEL, buildOffloadReport } from '../offload/offload-report';
 import { SriovSysfs } from '../offload/sriov-sysfs';
 import { VfPool } from '../offload/vf-pool';
+import { DatapathMetrics, DatapathMonitor } from '../datapath/datapath-monitor';
+import { DatapathProbe } from '../datapath/datapath-probe';
+import { EventRecorder, Logger } from '@ycloud/k8s';
 
 const NODE_PERIOD_MS = 5_000;
 const DPU_PERIOD_MS = 500;
@@ -54,6 +57,10 @@ export class CniAgent {
   private dpuSide?: DpuSideReconciler;
   private dpuHost?: DpuHostPlumber;
   private busy = new Set<string>();
+  private client?: KubeClient;
+  private events?: EventRecorder;
+  /** Watches ovs-vswitchd and ovn-controller (absent in mode dpu-host or when disabled). */
+  datapath?: DatapathMonitor;
 
   constructor(
     readonly cfg: CniAgentConfig,
@@ -131,9 +138,7 @@ export class CniAgent {
     }
     if (cfg.nodePort.enabled && cfg.mode !== 'dpu-host') {
       this.nodePort = new NodePortManager(this.runner, this.ovs, this.kube, cfg, this.log);
-      const client =
-        this.deps.kubeClient ??
-        (cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env));
+      const client = this.kubeClient();
       this.nodePorts = new NodePortWatcher(client, this.runner, cfg.nodeName, this.log);
       this.health = new NodeHealth(client, this.nodePorts, {
         nodeName: cfg.nodeName,
@@ -178,7 +183,42 @@ export class CniAgent {
       this.log(`cni agent (${cfg.mode}) listening on ${cfg.socketPath}`);
     }
     this.every('node', NODE_PERIOD_MS, () => this.nodeTick());
+    if (cfg.datapath.enabled && cfg.mode !== 'dpu-host') {
+      try {
+        this.startDatapathMonitor();
+      } catch (e) {
+        this.log(`datapath health: not started: ${(e as Error).message}`);
+      }
+    }
     if (cfg.metricsAddress) await this.startMetrics(cfg.metricsAddress);
+  }
+
+  private kubeClient(): KubeClient {
+    const cfg = this.cfg;
+    this.client ??=
+      this.deps.kubeClient ??
+      (cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env));
+    return this.client;
+  }
+
+  private startDatapathMonitor(): void {
+    const cfg = this.cfg;
+    const probe = new DatapathProbe(this.runner, {
+      vswitchd: cfg.datapath.vswitchd,
+      controller: cfg.datapath.controller,
+      ovsDb: cfg.ovsDb,
+      sbRemote: cfg.ovn.remote,
+      bridge: cfg.bridge,
+      timeoutSec: cfg.datapath.timeoutSec,
+    });
+    this.events = new EventRecorder(this.kubeClient(), {
+      reportingController: 'ycloud.io/agent',
+      reportingInstance: `ycloud-agent-${cfg.nodeName}`,
+      logger: new Logger({ sink: (line) => this.log(line) }),
+    });
+    const metrics = new DatapathMetrics(this.metrics.registry);
+    this.datapath = new DatapathMonitor(cfg.nodeName, probe, this.kubeClient(), this.events, metrics, this.log);
+    this.every('datapath', cfg.datapath.periodMs, () => this.datapath!.tick());
   }
 
   /** Node-level upkeep: OVS bootstrap (re-applied after an OVS restart), node port, offload report. */
@@ -246,6 +286,7 @@ export class CniAgent {
     await this.server?.close();
     await this.nodePorts?.stop();
     await this.health?.stop();
+    await this.events?.flush();
     await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
     for (let i = 0; i < 100 && this.busy.size; i++) await new Promise((r) => setTimeout(r, 50));
   }

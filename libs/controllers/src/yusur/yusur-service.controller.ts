@@ -1,3 +1,4 @@
+import type { V1Node } from '@kubernetes/client-node';
 import type { ReconcileContext } from '@ycloud/k8s';
 import {
   API_VERSION,
@@ -22,6 +23,7 @@ import {
 } from '@ycloud/translate';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { ServiceGatewayEips } from '../eip/service-gateway-eips';
+import { backendDatapathVerdict, backendNode } from './backend-datapath';
 import { backendProbePort } from './backend-probe';
 import { applyProbeHealth, resolveBackends, type BackendSources, type ResolvedBackend } from './backends';
 import { ClusterIpBook, type ClusterIpAllocation } from './cluster-ip-book';
@@ -48,9 +50,12 @@ export interface YusurServiceControllerDeps {
   links: ServiceGatewayLinkBook;
   /** Where the controller says which EIPs its service-gateways serve (the EipPool answers ARP for them). */
   serviceGatewayEips?: ServiceGatewayEips;
+  /** Nodes, for their agents' YcloudDatapathReady condition (condition BackendDatapathReady); omitted: not judged. */
+  nodes?: ObjectCache<V1Node>;
 }
 
-type ConditionType = 'Ready' | 'Programmed' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy';
+type ConditionType =
+  'Ready' | 'Programmed' | 'BackendsResolved' | 'AddressesAllocated' | 'ProbesHealthy' | 'BackendDatapathReady';
 type Verdict = { status: 'True' | 'False'; reason: string; message: string };
 
 /** What one reconcile worked out, before and after translation. */
@@ -62,6 +67,8 @@ interface Plan {
   backendsResolved: Verdict;
   addresses: Verdict;
   probes: Verdict;
+  /** Whether the backends' nodes have a working datapath; undefined when nodes are not watched. */
+  datapath?: Verdict & { allDown: boolean };
 }
 
 /** Max targets of a NetworkProbe (CRD limit). */
@@ -171,6 +178,9 @@ export class YusurServiceController {
       backendsResolved: this.backendsVerdict(svc, backends),
       addresses: ok('Allocated', 'addresses allocated'),
       probes: problem ?? this.probesVerdict(svc, backends),
+      datapath:
+        this.deps.nodes &&
+        backendDatapathVerdict(backends, (b) => backendNode(b, this.deps.sources.pods), this.deps.nodes),
     };
     const vpcKnown = vpc === this.deps.config.defaultVpc || !!this.deps.vpcs.get(vpc);
     if (!vpcKnown) {
@@ -274,6 +284,8 @@ export class YusurServiceController {
     }
     if (plan.addresses.status === 'False') return plan.addresses;
     if (plan.backendsResolved.status === 'False') return plan.backendsResolved;
+    // Programmed, but nothing can answer: every backend's node has lost its datapath.
+    if (plan.datapath?.allDown) return bad(plan.datapath.reason, plan.datapath.message);
     const w = t.result.warnings[0];
     if (w) return bad(w.reason, t.result.warnings.map((x) => x.message).join('; '));
     return ok('Programmed', 'programmed in OVN');
@@ -374,6 +386,14 @@ export class YusurServiceController {
       ['AddressesAllocated', plan.addresses],
       ['ProbesHealthy', plan.probes],
       ['Programmed', programmed],
+      ...(plan.datapath
+        ? [
+            [
+              'BackendDatapathReady',
+              { status: plan.datapath.status, reason: plan.datapath.reason, message: plan.datapath.message },
+            ] as [ConditionType, Verdict],
+          ]
+        : []),
       ['Ready', ready],
     ];
     for (const [type, v] of verdicts) {

@@ -1,4 +1,4 @@
-import type { V1Namespace } from '@kubernetes/client-node';
+import type { V1Namespace, V1Node } from '@kubernetes/client-node';
 import type {
   BackendKind,
   BareMetalServer,
@@ -22,6 +22,7 @@ import {
 import { EIP_LINK, LINK_CIDR_ID, LINK_ID } from '@ycloud/translate';
 import type { ControllerEnv, ControllerRegistration } from '../common/registration';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
+import { onDatapathChange } from './backend-datapath';
 import { selects, type BackendSources, type VirtualMachineInstance } from './backends';
 import { ClusterIpBook } from './cluster-ip-book';
 import { ClusterIpReservations } from './cluster-ip-reservations';
@@ -55,13 +56,15 @@ export const yusurServiceRegistration: ControllerRegistration = {
     const bareMetalServers = inf.get<BareMetalServer & KubeObject>(YUSUR_RESOURCES.BareMetalServer);
     const vnics = inf.get<VNic & KubeObject>(YUSUR_RESOURCES.VNic);
     const namespaces = inf.get<V1Namespace & KubeObject>(Resources.namespaces);
+    // Their agents' YcloudDatapathReady condition (the service's BackendDatapathReady).
+    const nodes = inf.get<V1Node & KubeObject>(Resources.nodes);
     const topo = {
       vpcs: inf.get<Vpc & KubeObject>(TOPOLOGY_RESOURCES.Vpc),
       subnets: inf.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet),
       eipPools: inf.get<EipPool & KubeObject>(TOPOLOGY_RESOURCES.EipPool),
       eips: inf.get<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip),
     };
-    await Promise.all([services, probes, bareMetalServers, vnics, namespaces].map((i) => i.waitForSync()));
+    await Promise.all([services, probes, bareMetalServers, vnics, namespaces, nodes].map((i) => i.waitForSync()));
     let vmis: Inf<VirtualMachineInstance> | undefined;
     const sources: BackendSources = {
       pods: env.caches.pods.store,
@@ -113,6 +116,7 @@ export const yusurServiceRegistration: ControllerRegistration = {
       reservations,
       links: new ServiceGatewayLinkBook(env.config.serviceGateway.linkCIDR, () => linkRecords(yusurRows())),
       serviceGatewayEips: env.serviceGatewayEips,
+      nodes: nodes.store,
     });
     const all = () => services.store.keys();
     b.watch(services, 'YusurService changed')
@@ -121,6 +125,7 @@ export const yusurServiceRegistration: ControllerRegistration = {
       .watch(bareMetalServers, 'BareMetalServer changed', selecting('BareMetal'))
       .watch(vnics, 'VNic changed', selecting('VNicIP'))
       .watch(namespaces, 'Namespace changed', all)
+      .watch(nodes, 'Node datapath changed', onDatapathChange(all))
       .watch(topo.vpcs, 'Vpc changed', all)
       .watch(topo.subnets, 'Subnet changed', all)
       .watch(topo.eipPools, 'EipPool changed', all)
