@@ -32,16 +32,10 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dependencies from the lockfile"
-  # npm 11 records only this platform's optional native packages (@swc/core-*, ...) in the lockfile and then
-  # refuses `npm ci` for the others it lists as missing (npm/cli#4828). Fall back to an install that still takes
-  # every version from the lockfile but does not rewrite it.
-  if ! npm ci --no-audit --no-fund --loglevel=error 2>/tmp/ycloud-npm-ci.log; then
-    grep -q 'can only install packages when your package.json and package-lock.json' /tmp/ycloud-npm-ci.log || {
-      cat /tmp/ycloud-npm-ci.log >&2
-      exit 1
-    }
-    npm install --no-audit --no-fund --no-save --loglevel=error
-  fi
+  # The lockfile lists every platform's optional native packages (@swc/core-*, @unrs/resolver-binding-*), so
+  # `npm ci` accepts it on any machine. After changing dependencies, regenerate it without an existing
+  # node_modules (`npm install --package-lock-only` in a fresh checkout), or npm records only this platform's.
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 log "building the Kubernetes control plane from the Go module proxy (cached)"
