@@ -9,6 +9,12 @@ out="${YCLOUD_K8S_BIN_CACHE:-$HOME/.cache/ycloud/k8s-bin}/${KUBE_VERSION}-${ETCD
 want=(kube-apiserver kube-controller-manager kube-proxy etcd)
 ok=1; for b in "${want[@]}"; do [ -x "$out/$b" ] || ok=0; done
 if [ "$ok" = 1 ]; then echo "$out"; exit 0; fi
+# Several test runs may ask at once: one builds, the others wait for it and take its result.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+ok=1; for b in "${want[@]}"; do [ -x "$out/$b" ] || ok=0; done
+if [ "$ok" = 1 ]; then echo "$out"; exit 0; fi
 mkdir -p "$out.tmp"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 minor=${KUBE_VERSION#v1.}; minor=${minor%%.*}

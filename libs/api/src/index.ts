@@ -15,3 +15,4 @@ export * from './crd-resources';
 export { crdDefinitions, crdObjects, undocumented } from './crds';
 export type { CrdDefinition } from './crds';
 export * from './ipam/ip-allocator';
+export * from './component-access';
