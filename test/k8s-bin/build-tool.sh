@@ -14,6 +14,11 @@ case "$tool" in
 esac
 out="${YCLOUD_K8S_BIN_CACHE:-$HOME/.cache/ycloud/k8s-bin}/${tool}-${version}"
 if [ -x "$out/$tool" ]; then echo "$out/$tool"; exit 0; fi
+# Several test runs may ask at once: one builds, the others wait for it and take its result.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
+if [ -x "$out/$tool" ]; then echo "$out/$tool"; exit 0; fi
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 echo "building $tool $version (first run only)" >&2

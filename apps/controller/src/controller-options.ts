@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ControllerConfig, ControllerConfigError, parseControllerConfig } from '@ycloud/api';
+import { ControllerConfig, ControllerConfigError, parseControllerConfig, ycloudVersion } from '@ycloud/api';
 import { JournalConfigError, JournalDatabaseConfig, journalDatabaseFromString } from '@ycloud/journal';
 import { LogLevel } from '@ycloud/k8s';
 import { parse as parseYaml } from 'yaml';
@@ -67,6 +67,7 @@ export function controllerCommand(): Command {
     .option('--ovs-db <remote>', "the node's Open vSwitch database (probe ports)", DEFAULT_OVS_DB)
     .option('--ovs-netns <name>', "network namespace the node's OVS datapath lives in (default: this process's)")
     .helpOption('-h, --help')
+    .version(ycloudVersion(), '--version', 'print the version and exit')
     .exitOverride()
     .allowExcessArguments(false);
 }
