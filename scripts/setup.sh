@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ycloud's tests and sandbox need on a fresh Debian 12 machine (run as root):
 # Debian's OVN 23.03 / Open vSwitch 3.1 and network tools, PostgreSQL (journal tests), the npm dependencies
-# from the lockfile, and kube-apiserver / kube-controller-manager / kube-proxy / etcd / cnitool built from the
-# Go module proxy (cached by version under ~/.cache/ycloud, so only the first run pays the build).
+# from the lockfile, and kube-apiserver / kube-controller-manager / kube-proxy / etcd / kubectl / helm / cnitool built
+# from the Go module proxy (cached by version under ~/.cache/ycloud, so only the first run pays the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   curl socat netcat-openbsd tcpdump jq iputils-ping openssl procps  # clients used by tests, probes, sandbox
   postgresql                                 # journal tests against a real PostgreSQL
   docker-compose                             # `docker-compose config` check (no engine needed)
+  debootstrap umoci runc skopeo              # scripts/images.sh (no container engine) and its runc test
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -41,6 +42,8 @@ fi
 log "building the Kubernetes control plane from the Go module proxy (cached)"
 K8S_BIN_DIR=$(test/k8s-bin/build.sh)
 log "kube binaries: $K8S_BIN_DIR"
+log "building kubectl and helm for the install tests (cached)"
+for tool in kubectl helm; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
 if [ -x libs/cni/test/build-cnitool.sh ]; then
   log "building cnitool (cached)"
   libs/cni/test/build-cnitool.sh >/dev/null
