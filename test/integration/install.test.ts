@@ -145,6 +145,8 @@ describe('install: kustomize base, overlay and Helm chart against a real kube-ap
     expect(central.spec.template.spec.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'ovn-tls' } });
     const ctrl = find('Deployment', 'ycloud-controller')!.spec.template.spec;
     expect(ctrl.containers[0].image).toBe('registry.invalid/ycloud:9.9.9');
+    expect(ctrl.containers[0].args).toContain('--nb-tls-dir=/etc/ovn/tls');
+    expect(ctrl.volumes).toContainEqual({ name: 'tls', secret: { secretName: 'ovn-tls' } });
     expect(ctrl.hostNetwork).toBeUndefined();
     expect(ctrl.securityContext.runAsNonRoot).toBe(true);
     expect(ctrl.containers[0].securityContext.capabilities).toEqual({ drop: ['ALL'] });

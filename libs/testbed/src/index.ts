@@ -10,3 +10,4 @@ export * from './testbed-leaks';
 export * from './k8s';
 export * from './eventually';
 export * from './tcp-client-loop';
+export * from './ovsdb-pki';
