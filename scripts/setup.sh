@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(
   postgresql                                 # journal tests against a real PostgreSQL
   docker-compose                             # `docker-compose config` check (no engine needed)
   debootstrap umoci runc skopeo              # scripts/images.sh (no container engine) and its runc test
+  containerd gcc libc6-dev                   # the real-kubelet test node (containerd, a static pause binary)
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -24,7 +25,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The packages' own services are not used: the test bed starts private instances in temporary directories.
-for s in ovn-central ovn-host openvswitch-switch postgresql; do
+for s in ovn-central ovn-host openvswitch-switch postgresql containerd; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$s" 2>/dev/null; then systemctl stop "$s" || true; fi
 done
 
@@ -42,8 +43,8 @@ fi
 log "building the Kubernetes control plane from the Go module proxy (cached)"
 K8S_BIN_DIR=$(test/k8s-bin/build.sh)
 log "kube binaries: $K8S_BIN_DIR"
-log "building kubectl and helm for the install tests (cached)"
-for tool in kubectl helm; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
+log "building kubectl, helm and kubelet for the install and real-node tests (cached)"
+for tool in kubectl helm kubelet; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
 if [ -x libs/cni/test/build-cnitool.sh ]; then
   log "building cnitool (cached)"
   libs/cni/test/build-cnitool.sh >/dev/null
