@@ -80,7 +80,7 @@ describe('images built by scripts/images.sh, run with runc', () => {
     // What the agent's init container and the agent run: Node 20 and the tools it drives.
     const node = await runc(b, ['node', '--version']);
     expect(node.stdout.trim()).toMatch(/^v20\./);
-    const tools = await runc(b, ['sh', '-c', 'command -v ovs-vsctl ip nsenter devlink ethtool']);
+    const tools = await runc(b, ['sh', '-c', 'for t in ovs-vsctl ip nsenter devlink ethtool; do command -v $t; done']);
     expect(tools.stdout.trim().split('\n')).toHaveLength(5);
   });
 
