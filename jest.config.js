@@ -46,6 +46,13 @@ module.exports = {
       // Per-project testTimeout is not applied to hooks; the setup file sets it for both.
       setupFilesAfterEnv: ['<rootDir>/test/jest-long-timeout.js'],
     },
+    // Builds the images (scripts/images.sh) and runs them with runc: minutes, so not part of `npm test`.
+    {
+      ...common,
+      displayName: 'images',
+      testMatch: ['<rootDir>/test/images/**/*.test.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/jest-long-timeout.js'],
+    },
     {
       ...common,
       displayName: 'e2e',

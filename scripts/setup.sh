@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs everything ycloud's tests and sandbox need on a fresh Debian 12 machine (run as root):
 # Debian's OVN 23.03 / Open vSwitch 3.1 and network tools, PostgreSQL (journal tests), the npm dependencies
-# from the lockfile, kube-apiserver / kube-controller-manager / kube-proxy / etcd / cnitool built from the
-# Go module proxy, and a Debian 13 root filesystem with OVN 25.03 / Open vSwitch 3.5 (`YCLOUD_OVN=25.03`; made by
-# debootstrap from the mirror apt already uses; the system's own packages are not touched). Both are cached by
-# version under ~/.cache/ycloud, so only the first run pays.
+# from the lockfile, kube-apiserver / kube-controller-manager / kube-proxy / etcd / kubectl / helm / kubelet / cnitool
+# built from the Go module proxy, and a Debian 13 root filesystem with OVN 25.03 / Open vSwitch 3.5
+# (`YCLOUD_OVN=25.03`; made by debootstrap from the mirror apt already uses; the system's own packages are not
+# touched). All are cached by version under ~/.cache/ycloud, so only the first run pays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -15,7 +15,9 @@ DEBIAN_PACKAGES=(
   curl socat netcat-openbsd tcpdump jq iputils-ping openssl procps  # clients used by tests, probes, sandbox
   postgresql                                 # journal tests against a real PostgreSQL
   docker-compose                             # `docker-compose config` check (no engine needed)
-  debootstrap                                # the OVN 25.03 / OVS 3.5 root filesystem (test/ovn-root/build.sh)
+  debootstrap                                # the OVN 25.03 / OVS 3.5 root filesystem (test/ovn-root/build.sh), images
+  umoci runc skopeo                          # scripts/images.sh (no container engine) and its runc test
+  containerd gcc libc6-dev                   # the real-kubelet test node (containerd, a static pause binary)
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -26,7 +28,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The packages' own services are not used: the test bed starts private instances in temporary directories.
-for s in ovn-central ovn-host openvswitch-switch postgresql; do
+for s in ovn-central ovn-host openvswitch-switch postgresql containerd; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$s" 2>/dev/null; then systemctl stop "$s" || true; fi
 done
 
@@ -35,16 +37,10 @@ if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split("."
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dependencies from the lockfile"
-  # npm 11 records only this platform's optional native packages (@swc/core-*, ...) in the lockfile and then
-  # refuses `npm ci` for the others it lists as missing (npm/cli#4828). Fall back to an install that still takes
-  # every version from the lockfile but does not rewrite it.
-  if ! npm ci --no-audit --no-fund --loglevel=error 2>/tmp/ycloud-npm-ci.log; then
-    grep -q 'can only install packages when your package.json and package-lock.json' /tmp/ycloud-npm-ci.log || {
-      cat /tmp/ycloud-npm-ci.log >&2
-      exit 1
-    }
-    npm install --no-audit --no-fund --no-save --loglevel=error
-  fi
+  # The lockfile lists every platform's optional native packages (@swc/core-*, @unrs/resolver-binding-*), so
+  # `npm ci` accepts it on any machine. After changing dependencies, regenerate it without an existing
+  # node_modules (`npm install --package-lock-only` in a fresh checkout), or npm records only this platform's.
+  npm ci --no-audit --no-fund --loglevel=error
 fi
 
 log "building the Kubernetes control plane from the Go module proxy (cached)"
@@ -52,6 +48,8 @@ K8S_BIN_DIR=$(test/k8s-bin/build.sh)
 log "kube binaries: $K8S_BIN_DIR"
 log "building the OVN 25.03 / OVS 3.5 root filesystem (cached)"
 log "OVN 25.03 root: $(test/ovn-root/build.sh 25.03)"
+log "building kubectl, helm and kubelet for the install and real-node tests (cached)"
+for tool in kubectl helm kubelet; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
 if [ -x libs/cni/test/build-cnitool.sh ]; then
   log "building cnitool (cached)"
   libs/cni/test/build-cnitool.sh >/dev/null

@@ -1,5 +1,5 @@
 import { AuthorizationV1Api, V1ResourceAttributes } from '@kubernetes/client-node';
-import { parseControllerConfig } from '@ycloud/api';
+import { COMPONENT_ACCESS, parseControllerConfig } from '@ycloud/api';
 import {
   KubeControlPlane,
   ManifestObject,
@@ -36,12 +36,9 @@ describe('deploy/base against a real kube-apiserver', () => {
     return o.object as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
   };
 
-  it('lists every CRD file in /crds', () => {
-    const crdDir = path.join(root, 'crds');
-    const onDisk = readdirSync(crdDir)
-      .filter((f) => /\.ya?ml$/.test(f) && !/^kustomization\.ya?ml$/.test(f))
-      .map((f) => path.join(crdDir, f));
-    const listed = new Set(objects.map((o) => o.file));
+  it('lists every generated CRD (deploy/base/crds, the same files as /crds)', () => {
+    const onDisk = readdirSync(path.join(root, 'crds')).filter((f) => /\.ya?ml$/.test(f));
+    const listed = new Set(objects.map((o) => path.relative(path.join(base, 'crds'), o.file)));
     expect(onDisk.filter((f) => !listed.has(f))).toEqual([]);
   });
 
@@ -83,39 +80,49 @@ describe('deploy/base against a real kube-apiserver', () => {
       });
       return r.status?.allowed === true;
     };
-    const cases: [string, V1ResourceAttributes, boolean][] = [
-      ['ycloud-controller', { verb: 'watch', resource: 'services' }, true],
-      ['ycloud-controller', { verb: 'list', group: 'discovery.k8s.io', resource: 'endpointslices' }, true],
-      ['ycloud-controller', { verb: 'watch', resource: 'nodes' }, true],
-      ['ycloud-controller', { verb: 'create', group: 'networking.k8s.io', resource: 'ipaddresses' }, true],
+    // Everything each component's code does (libs/api component-access.ts, checked against the code by its
+    // unit test) must be allowed; a few things it never does must not be.
+    const cases: [string, V1ResourceAttributes, boolean][] = [];
+    for (const [sa, table] of Object.entries(COMPONENT_ACCESS)) {
+      for (const a of table) {
+        for (const verb of a.verbs) {
+          const attrs: V1ResourceAttributes = { verb, group: a.group, resource: a.resource };
+          if (a.subresource) attrs.subresource = a.subresource;
+          if (a.names) attrs.name = a.names[0];
+          // Cluster-wide grants are checked in an arbitrary namespace (namespaced kinds) and across namespaces.
+          if (a.scope === 'own') attrs.namespace = NS;
+          cases.push([sa, attrs, true]);
+          if (a.scope === 'cluster') cases.push([sa, { ...attrs, namespace: 'default' }, true]);
+        }
+      }
+    }
+    expect(cases.length).toBeGreaterThan(40);
+    cases.push(
       ['ycloud-controller', { verb: 'update', group: 'networking.k8s.io', resource: 'ipaddresses' }, false],
-      ['ycloud-controller', { verb: 'watch', resource: 'namespaces' }, true],
-      ['ycloud-controller', { verb: 'patch', resource: 'pods', namespace: 'default' }, true],
       ['ycloud-controller', { verb: 'patch', resource: 'pods', subresource: 'status', namespace: 'default' }, false],
       ['ycloud-controller', { verb: 'delete', resource: 'pods', namespace: 'default' }, false],
-      ['ycloud-controller', { verb: 'update', group: 'sdn.ycloud.io', resource: 'vpcs', subresource: 'status' }, true],
-      ['ycloud-controller', { verb: 'create', group: 'sdn.ycloud.io', resource: 'subnets' }, true],
-      ['ycloud-controller', { verb: 'create', resource: 'events', namespace: 'default' }, true],
-      ['ycloud-controller', { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: NS }, true],
-      [
-        'ycloud-controller',
-        { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NS, name: 'ycloud-controller' },
-        true,
-      ],
+      ['ycloud-controller', { verb: 'delete', group: 'sdn.ycloud.io', resource: 'vpcs' }, false],
       [
         'ycloud-controller',
         { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'default' },
         false,
       ],
+      [
+        'ycloud-controller',
+        { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NS, name: 'other' },
+        false,
+      ],
       ['ycloud-controller', { verb: 'get', resource: 'secrets', namespace: NS }, false],
-      ['ycloud-agent', { verb: 'watch', resource: 'pods' }, true],
-      ['ycloud-agent', { verb: 'patch', resource: 'pods', namespace: 'default' }, true],
-      ['ycloud-agent', { verb: 'patch', resource: 'nodes', subresource: 'status' }, true],
       ['ycloud-agent', { verb: 'delete', resource: 'nodes' }, false],
-      ['ycloud-agent', { verb: 'update', group: 'coordination.k8s.io', resource: 'leases', namespace: NS }, true],
+      ['ycloud-agent', { verb: 'patch', resource: 'nodes', subresource: 'status' }, false],
       ['ycloud-agent', { verb: 'update', group: 'sdn.ycloud.io', resource: 'subnets', subresource: 'status' }, false],
+      [
+        'ycloud-agent',
+        { verb: 'create', group: 'coordination.k8s.io', resource: 'leases', namespace: 'default' },
+        false,
+      ],
       ['ycloud-agent', { verb: 'list', resource: 'secrets' }, false],
-    ];
+    );
     const wrong: string[] = [];
     for (const [sa, attrs, want] of cases) {
       if ((await can(sa, attrs)) !== want) wrong.push(`${sa} ${want ? 'cannot' : 'can'} ${JSON.stringify(attrs)}`);
@@ -134,7 +141,7 @@ describe('deploy/base against a real kube-apiserver', () => {
     const dep = one('Deployment', 'ycloud-controller');
     expect(dep.spec.replicas).toBe(2);
     const c = dep.spec.template.spec.containers[0];
-    expect(c.image).toBe('ycloud/ycloud:dev');
+    expect(c.image).toBe(`ycloud/ycloud:${JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version}`);
     expect(c.args).toContain('--leader-elect=true');
     expect([c.livenessProbe.httpGet.path, c.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
     expect(c.ports.map((p: { name: string }) => p.name)).toContain('metrics');
@@ -172,6 +179,26 @@ describe('deploy/base against a real kube-apiserver', () => {
     const agentMain = readFileSync(path.join(root, 'apps/cni/src/main.ts'), 'utf8');
     const flags = (spec.containers[0].args as string[]).map((a) => a.split('=')[0]);
     expect(flags.filter((f) => !agentMain.includes(`.option('${f} `))).toEqual([]);
+    // The agent serves metrics and its probes on the node's address (host network).
+    const agent = spec.containers[0];
+    expect(agent.ports).toEqual([{ name: 'metrics', containerPort: 9182, protocol: 'TCP' }]);
+    expect([agent.livenessProbe.httpGet.path, agent.readinessProbe.httpGet.path]).toEqual(['/healthz', '/readyz']);
+    expect(agent.args).toContain('--metrics=$(HOST_IP):9182');
+
+    // OVN itself: a 3-member RAFT StatefulSet (NB, SB, northd) and OVS + ovn-controller on every node.
+    const central = one('StatefulSet', 'ovn-central');
+    expect(central.spec.replicas).toBe(3);
+    expect(central.spec.template.spec.containers.map((x: { args: string[] }) => x.args[0])).toEqual([
+      'nb',
+      'sb',
+      'northd',
+    ]);
+    expect(central.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    expect(one('Service', 'ovn-central-raft').spec.publishNotReadyAddresses).toBe(true);
+    const ovs = one('DaemonSet', 'ycloud-ovs');
+    expect(ovs.spec.template.spec.containers[0].args).toEqual(['node']);
+    const nbRemote = parseControllerConfig(parseYaml(one('ConfigMap', 'ycloud-config').data['config.yaml'])).nbRemote;
+    expect(nbRemote.split(',')).toHaveLength(3);
     expect(
       ofKind('ServiceAccount')
         .map((s) => s.metadata?.name)

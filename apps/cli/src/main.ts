@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { ycloudVersion } from '@ycloud/api';
 import { runJournal } from './journal.command';
 import { registerSandboxCommands } from './sandbox';
 import { runTranslate } from './translate.command';
@@ -36,6 +37,7 @@ const DELEGATED: Record<string, { description: string; run: (argv: string[], io:
 export function cliProgram(io: CliIo): Command {
   const program = new Command('ycloud')
     .description('ycloud: SDN controller for Kubernetes on OVN — offline tools and a one-machine sandbox')
+    .version(ycloudVersion(), '--version', 'print the version and exit')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
   for (const [name, { description }] of Object.entries(DELEGATED)) {

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { Command } from 'commander';
+import { ycloudVersion } from '@ycloud/api';
 import { OffloadMode, loadAgentConfig } from '@ycloud/cni';
 import { CniAppModule } from './cni-app.module';
 
@@ -10,6 +11,8 @@ import { CniAppModule } from './cni-app.module';
  */
 async function main(): Promise<void> {
   const cmd = new Command('ycloud-cni-agent')
+    .description('ycloud CNI node agent: plugs pods into Open vSwitch; the CNI plugin forwards to it')
+    .version(ycloudVersion(), '--version', 'print the version and exit')
     .option('--config <file>', 'YAML/JSON config file (see CniAgentConfig)')
     .option('--node-name <name>', 'this node (default $NODE_NAME)')
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster)')

@@ -36,6 +36,17 @@ describe('ycloud-controller command line', () => {
     });
   });
 
+  it('reads the Northbound TLS key, certificate and CA from --nb-tls-dir; an ssl: remote without it is an error', () => {
+    files['ssl.yaml'] = 'nbRemote: ssl:10.0.0.2:6641,ssl:10.0.0.3:6641\n';
+    Object.assign(files, { 'tls/tls.key': 'KEY', 'tls/tls.crt': 'CERT', 'tls/ca.crt': 'CA' });
+    expect(parse('--config=ssl.yaml', '--nb-tls-dir=tls').nbTls).toEqual({ key: 'KEY', cert: 'CERT', ca: 'CA' });
+    expect(parse('--config=ok.yaml').nbTls).toBeUndefined();
+    expect(() => parse('--config=ssl.yaml')).toThrow('nbRemote uses ssl: but --nb-tls-dir');
+    expect(() => parse('--config=ssl.yaml', '--nb-tls-dir=missing')).toThrow(
+      '--nb-tls-dir: cannot read missing/tls.key: ENOENT',
+    );
+  });
+
   it('runs probes on --probe-node, else on $NODE_NAME, else not at all', () => {
     const withEnv = (env: Record<string, string>, ...argv: string[]) =>
       controllerAppConfig(argv, () => '', undefined, env);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ControllerConfig, ControllerConfigError, parseControllerConfig } from '@ycloud/api';
+import { ControllerConfig, ControllerConfigError, parseControllerConfig, ycloudVersion } from '@ycloud/api';
 import { JournalConfigError, JournalDatabaseConfig, journalDatabaseFromString } from '@ycloud/journal';
 import { LogLevel } from '@ycloud/k8s';
 import { parse as parseYaml } from 'yaml';
@@ -20,6 +21,8 @@ export interface ControllerAppConfig {
   logLevel: LogLevel;
   /** NetworkProbes (ADR 0003): run on `nodeName` with its local OVS; no node name means probes are off. */
   probe: { nodeName?: string; ovsDb: string; ovsNetns?: string };
+  /** Mutual TLS material (PEM) for `ssl:` Northbound remotes, read from --nb-tls-dir at start. */
+  nbTls?: { key: string; cert: string; ca: string };
 }
 
 /** A command line the controller cannot run with; the message is the one-line reason. */
@@ -66,7 +69,12 @@ export function controllerCommand(): Command {
     .option('--probe-node <name>', 'node this process runs on: NetworkProbes run here (default: $NODE_NAME; none: off)')
     .option('--ovs-db <remote>', "the node's Open vSwitch database (probe ports)", DEFAULT_OVS_DB)
     .option('--ovs-netns <name>', "network namespace the node's OVS datapath lives in (default: this process's)")
+    .option(
+      '--nb-tls-dir <dir>',
+      'client key and certificate for ssl: Northbound remotes: <dir>/tls.key, tls.crt, ca.crt (a TLS Secret)',
+    )
     .helpOption('-h, --help')
+    .version(ycloudVersion(), '--version', 'print the version and exit')
     .exitOverride()
     .allowExcessArguments(false);
 }
@@ -85,6 +93,7 @@ interface Flags {
   probeNode?: string;
   ovsDb: string;
   ovsNetns?: string;
+  nbTlsDir?: string;
 }
 
 /**
@@ -144,9 +153,24 @@ export function controllerAppConfig(
       throw err;
     }
   }
+  let nbTls: ControllerAppConfig['nbTls'];
+  if (f.nbTlsDir !== undefined) {
+    const read = (name: string): string => {
+      const file = join(f.nbTlsDir!, name);
+      try {
+        return readFile(file);
+      } catch (err) {
+        throw new ControllerUsageError(`--nb-tls-dir: cannot read ${file}: ${(err as Error).message}`);
+      }
+    };
+    nbTls = { key: read('tls.key'), cert: read('tls.crt'), ca: read('ca.crt') };
+  } else if (config.nbRemote.split(',').some((r) => r.trim().startsWith('ssl:'))) {
+    throw new ControllerUsageError('nbRemote uses ssl: but --nb-tls-dir (client key and certificate) is not set');
+  }
   return {
     config,
     configFile: f.config,
+    ...(nbTls ? { nbTls } : {}),
     kubeconfig: f.kubeconfig,
     leaderElection: { enabled: f.leaderElect, namespace: f.leaderElectionNamespace, id: f.leaderElectionId },
     bindAddress: f.bindAddress,

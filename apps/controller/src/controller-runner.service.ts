@@ -79,7 +79,7 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
     this.manager = new ControllerManager({
       config: cfg.config,
       kube: rt.kube,
-      northbound: { remotes: cfg.config.nbRemote },
+      northbound: { remotes: cfg.config.nbRemote, ...(cfg.nbTls ? { tls: cfg.nbTls } : {}) },
       logger: this.log,
       registry: this.registry,
       events,

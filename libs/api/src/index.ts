@@ -16,3 +16,5 @@ export * from './crd-resources';
 export { crdDefinitions, crdObjects, undocumented } from './crds';
 export type { CrdDefinition } from './crds';
 export * from './ipam/ip-allocator';
+export * from './component-access';
+export * from './version';

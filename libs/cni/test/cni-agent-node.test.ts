@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { OvnTestbed, TcpServer, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
+import { OvnTestbed, TcpServer, freePort, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
 import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
 import { NODE_ALLOCATION_ANNOTATION, POD_ALLOCATION_ANNOTATION } from '../src/k8s/allocation-annotation';
 import { cnitoolPath, installPlugin, run, allocationJson } from './cni-helpers';
@@ -22,6 +22,7 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
   let agentLog = '';
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-cni-agent-'));
   const socket = join(dir, 'cni.sock');
+  let metricsPort = 0;
   let podNs = '';
   const tcpServers: TcpServer[] = [];
   const vsctl = (...a: string[]): Promise<string> =>
@@ -136,6 +137,7 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         '  podCidrs: [10.16.0.0/16]',
       ].join('\n'),
     );
+    metricsPort = await freePort();
     agent = spawn(
       process.execPath,
       [
@@ -150,6 +152,8 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         cp.kubeconfigPath,
         '--socket',
         socket,
+        '--metrics',
+        `127.0.0.1:${metricsPort}`,
       ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -172,6 +176,23 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     await Promise.all([bed?.stop(), cp?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
+
+  it('serves /metrics and the DaemonSet probes: /healthz, and /readyz once br-int exists', async () => {
+    const get = async (p: string) => {
+      const r = await fetch(`http://127.0.0.1:${metricsPort}${p}`);
+      return [r.status, await r.text()] as const;
+    };
+    expect(await get('/healthz')).toEqual([200, 'ok\n']);
+    const deadline = Date.now() + 15_000;
+    let ready = await get('/readyz');
+    while (ready[0] !== 200 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      ready = await get('/readyz');
+    }
+    expect(ready).toEqual([200, 'ok\n']);
+    expect((await get('/metrics'))[0]).toBe(200);
+    expect((await get('/nothing'))[0]).toBe(404);
+  });
 
   it('configures the node OVS for OVN and re-applies it when it is lost', async () => {
     expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings')).toBe('"external:br-ex"');

@@ -14,3 +14,4 @@ export * from './eventually';
 export * from './tcp-client-loop';
 export * from './controller-test-env';
 export * from './controller-app';
+export * from './ovsdb-pki';

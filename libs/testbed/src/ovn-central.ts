@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { OvnRelease } from './ovn-release';
 import { OvsdbClusterHandle, OvsdbServerHandle, ovsEnv, startOvsdbCluster, startOvsdbServer } from './ovsdb-server';
-import { Daemon, makeRunDir, runText, sleep, waitFor } from './process';
+import { OvsdbPki, ovsTlsArgs } from './ovsdb-pki';
+import { Daemon, freePort, makeRunDir, runText, sleep, waitFor } from './process';
 
 /** Schema paths as the release's tools see them (inside its root filesystem when it has one). */
 export const NB_SCHEMA = '/usr/share/ovn/ovn-nb.ovsschema';
@@ -16,6 +17,11 @@ export interface OvnCentralOptions {
   dir?: string;
   /** Run NB and SB as 3-member raft clusters instead of standalone servers. */
   clustered?: boolean;
+  /**
+   * Also serve NB and SB over mutual TLS (`pssl:` on 127.0.0.1, certificates from `tls.server`): `nbSslRemote`
+   * and `sbSslRemote`. Standalone servers only.
+   */
+  tls?: OvsdbPki;
   readyTimeoutMs?: number;
   /** The OVN release to run; default: the test bed options' (`YCLOUD_OVN`). */
   release?: OvnRelease;
@@ -35,7 +41,18 @@ export class OvnCentral {
     readonly northdCtl: string,
     /** The OVN / OVS release the daemons run from. */
     readonly release: OvnRelease,
+    private readonly sslPorts?: { nb: number; sb: number },
   ) {}
+
+  /** `ssl:127.0.0.1:<port>` of NB when started with `tls` (mutual TLS: clients need a certificate of its CA). */
+  get nbSslRemote(): string {
+    if (!this.sslPorts) throw new Error('OvnCentral was started without tls');
+    return `ssl:127.0.0.1:${this.sslPorts.nb}`;
+  }
+  get sbSslRemote(): string {
+    if (!this.sslPorts) throw new Error('OvnCentral was started without tls');
+    return `ssl:127.0.0.1:${this.sslPorts.sb}`;
+  }
 
   /** NB over unix socket(s) (unix sockets also work from inside other network namespaces). */
   get nbRemote(): string {
@@ -70,13 +87,17 @@ export class OvnCentral {
     const started: Array<{ stop(): Promise<void> }> = [];
     try {
       await fs.writeFile(path.join(dir, 'release.log'), `${release.description}\n`);
-      const startDb = (schema: string, name: string) =>
+      if (opts.tls && opts.clustered) throw new Error('OvnCentral: tls is for standalone servers only');
+      const sslPorts = opts.tls ? { nb: await freePort(), sb: await freePort() } : undefined;
+      const sslArgs = (port?: number) =>
+        opts.tls && port ? [...ovsTlsArgs(opts.tls.server), `--remote=pssl:${port}:127.0.0.1`] : undefined;
+      const startDb = (schema: string, name: string, sslPort?: number) =>
         opts.clustered
           ? startOvsdbCluster({ schema, size: 3, dir, name, readyTimeoutMs: timeout, release })
-          : startOvsdbServer({ schema, dir, name, readyTimeoutMs: timeout, release });
-      const nb = await startDb(NB_SCHEMA, 'nb');
+          : startOvsdbServer({ schema, dir, name, readyTimeoutMs: timeout, release, extraArgs: sslArgs(sslPort) });
+      const nb = await startDb(NB_SCHEMA, 'nb', sslPorts?.nb);
       started.push(nb);
-      const sb = await startDb(SB_SCHEMA, 'sb');
+      const sb = await startDb(SB_SCHEMA, 'sb', sslPorts?.sb);
       started.push(sb);
       const unix = (h: OvsdbServerHandle | OvsdbClusterHandle) => ('members' in h ? h.unixRemotes : h.unixRemote);
       await runText(...release.command('ovn-nbctl', ['--db', unix(nb), '--timeout=20', 'init']));
@@ -123,7 +144,7 @@ export class OvnCentral {
         },
         { timeoutMs: timeout },
       );
-      return new OvnCentral(dir, ownsDir, nb, sb, northd, ctl, release);
+      return new OvnCentral(dir, ownsDir, nb, sb, northd, ctl, release, sslPorts);
     } catch (err) {
       for (const s of started.reverse()) await s.stop().catch(() => undefined);
       (err as Error).message += ` (${release.description})`;

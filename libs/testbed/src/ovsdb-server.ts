@@ -102,7 +102,8 @@ async function logSize(file: string): Promise<number> {
 /** Port ovsdb-server reported for `ptcp:0` in its log, after byte offset `from`. */
 async function listeningPort(logPath: string, from: number): Promise<number | undefined> {
   const text = (await fs.readFile(logPath, 'utf8').catch(() => '')).slice(from);
-  const m = /0:127\.0\.0\.1: listening on port (\d+)/.exec(text);
+  // `|0:127.0.0.1:` exactly: a pssl:<port> remote logs `<port>:127.0.0.1: listening` too.
+  const m = /\|0:127\.0\.0\.1: listening on port (\d+)/.exec(text);
   return m ? Number(m[1]) : undefined;
 }
 

@@ -76,6 +76,33 @@ function forward(stdin) {
   });
 }
 
+// Stamped with package.json's version when an image is built (scripts/images.sh); from the sources, read it.
+const STAMPED_VERSION = '@YCLOUD_VERSION@';
+function ownVersion() {
+  if (STAMPED_VERSION !== '@' + 'YCLOUD_VERSION@') return STAMPED_VERSION;
+  try {
+    return require(require('path').join(__dirname, '../../../../package.json')).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+// Container runtimes run CNI plugins without arguments; an operator checking the installed file gets these.
+const arg = process.argv[2];
+if (arg === '--version' || arg === '--help' || arg === '-h') {
+  process.stdout.write(
+    arg === '--version'
+      ? ownVersion() + '\n'
+      : 'ycloud CNI plugin ' +
+          ownVersion() +
+          ': run by the container runtime (CNI_COMMAND and the network configuration on stdin); forwards to the\n' +
+          'ycloud agent on ' +
+          socketPath +
+          ' (YCLOUD_CNI_SOCKET). Options: --version, --help.\n',
+  );
+  process.exit(0);
+}
+
 const input = [];
 process.stdin.on('data', (d) => input.push(d));
 process.stdin.on('end', () => forward(Buffer.concat(input).toString('utf8')));

@@ -4,6 +4,20 @@
 # hosts without socat); this one starts about 8x faster (results/cni-add-latency.md). VERSION is answered here so
 # the runtime can probe the plugin while the agent is down.
 sock="${YCLOUD_CNI_SOCKET:-/run/ycloud/cni.sock}"
+# Runtimes run CNI plugins without arguments; an operator checking the installed file gets these. The version is
+# stamped when an image is built (scripts/images.sh); from the sources it is read from package.json.
+case "${1:-}" in
+  --version | --help | -h)
+    v='@YCLOUD_VERSION@'
+    if [ "$v" = "@YCLOUD""_VERSION@" ]; then
+      v=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$(dirname "$0")/../../../../package.json" 2>/dev/null)
+    fi
+    if [ "$1" = --version ]; then echo "${v:-unknown}"; else
+      echo "ycloud CNI plugin ${v:-unknown}: run by the container runtime (CNI_COMMAND, configuration on stdin);"
+      echo "forwards to the ycloud agent on $sock (YCLOUD_CNI_SOCKET). Options: --version, --help."
+    fi
+    exit 0 ;;
+esac
 timeout="${YCLOUD_CNI_TIMEOUT_SECONDS:-150}"
 conf=$(cat; printf x)
 conf=${conf%x}

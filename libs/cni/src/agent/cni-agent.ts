@@ -269,6 +269,20 @@ export class CniAgent {
       ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)]
       : ['127.0.0.1', address];
     this.metricsServer = createServer((req, res) => {
+      // Kubelet probes: /healthz answers while the process serves; /readyz when the node can plug pods (OVS
+      // bridge present, or the DPU healthy), with the reason when it cannot.
+      if (req.url === '/healthz') {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+        return;
+      }
+      if (req.url === '/readyz') {
+        void this.notReadyReason().then(
+          (reason) =>
+            res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' }).end(reason ? `${reason}\n` : 'ok\n'),
+          (e: Error) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
+        );
+        return;
+      }
       if (req.url !== '/metrics') {
         res.writeHead(404).end();
         return;

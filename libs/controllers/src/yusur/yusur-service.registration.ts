@@ -50,19 +50,19 @@ export const yusurServiceRegistration: ControllerRegistration = {
   ownerKey: (owner) => (owner.kind === 'YusurService' ? owner.name : undefined),
   async setup(b) {
     const env = b.env;
-    const inf = env.informers;
-    const services = inf.get<YusurService & KubeObject>(YUSUR_RESOURCES.YusurService);
-    const probes = inf.get<NetworkProbe & KubeObject>(YUSUR_RESOURCES.NetworkProbe);
-    const bareMetalServers = inf.get<BareMetalServer & KubeObject>(YUSUR_RESOURCES.BareMetalServer);
-    const vnics = inf.get<VNic & KubeObject>(YUSUR_RESOURCES.VNic);
-    const namespaces = inf.get<V1Namespace & KubeObject>(Resources.namespaces);
+    const { informers } = env;
+    const services = informers.get<YusurService & KubeObject>(YUSUR_RESOURCES.YusurService);
+    const probes = informers.get<NetworkProbe & KubeObject>(YUSUR_RESOURCES.NetworkProbe);
+    const bareMetalServers = informers.get<BareMetalServer & KubeObject>(YUSUR_RESOURCES.BareMetalServer);
+    const vnics = informers.get<VNic & KubeObject>(YUSUR_RESOURCES.VNic);
+    const namespaces = informers.get<V1Namespace & KubeObject>(Resources.namespaces);
     // Their agents' YcloudDatapathReady condition (the service's BackendDatapathReady).
-    const nodes = inf.get<V1Node & KubeObject>(Resources.nodes);
+    const nodes = informers.get<V1Node & KubeObject>(Resources.nodes);
     const topo = {
-      vpcs: inf.get<Vpc & KubeObject>(TOPOLOGY_RESOURCES.Vpc),
-      subnets: inf.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet),
-      eipPools: inf.get<EipPool & KubeObject>(TOPOLOGY_RESOURCES.EipPool),
-      eips: inf.get<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip),
+      vpcs: informers.get<Vpc & KubeObject>(TOPOLOGY_RESOURCES.Vpc),
+      subnets: informers.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet),
+      eipPools: informers.get<EipPool & KubeObject>(TOPOLOGY_RESOURCES.EipPool),
+      eips: informers.get<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip),
     };
     await Promise.all([services, probes, bareMetalServers, vnics, namespaces, nodes].map((i) => i.waitForSync()));
     let vmis: Inf<VirtualMachineInstance> | undefined;

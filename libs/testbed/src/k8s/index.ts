@@ -4,3 +4,4 @@ export * from './cluster-objects';
 export * from './kustomize-lite';
 export * from './kube-proxy';
 export * from './crds';
+export * from './kubelet-node';

@@ -30,3 +30,21 @@ export async function resolveK8sBinDir(env: NodeJS.ProcessEnv = process.env): Pr
   }
   return dir;
 }
+
+/** Tools the install tests run, built on demand by test/k8s-bin/build-tool.sh (cached by version). */
+export type K8sTool = 'kubectl' | 'kubelet' | 'helm';
+
+/**
+ * Path of kubectl, kubelet or helm: `YCLOUD_<TOOL>` when set (read at call time), otherwise whatever
+ * `test/k8s-bin/build-tool.sh <tool>` prints (it builds once from the Go module proxy, then reuses its cache).
+ */
+export async function resolveK8sTool(tool: K8sTool, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const override = env[`YCLOUD_${tool.toUpperCase()}`];
+  const file = override
+    ? path.resolve(override)
+    : (
+        await run(path.join(repoRoot(), 'test/k8s-bin/build-tool.sh'), [tool], { timeoutMs: BUILD_TIMEOUT_MS })
+      ).stdout.trim();
+  if (!existsSync(file)) throw new Error(`${tool}: ${file} does not exist`);
+  return file;
+}
