@@ -206,8 +206,11 @@ export class Sandbox {
               bridgeMappings: 'external:br-ex',
             },
             nodePort: { enabled: true, serviceCidrs: [SERVICE_CIDR], podCidrs: [POD_CIDR] },
+            // The test bed's daemons keep their sockets and pidfiles in the node's directory.
+            diagnose: { ovsRundir: node.dir, ovnControllerPidfile: path.join(node.dir, 'controller.pid') },
           }),
         );
+        const opsPort = await freePort();
         log(`starting the node agent of ${name}`);
         const agentLog = path.join(logDir, `agent-${name}.log`);
         const agent = await startChild(children, `agent ${name}`, agentLog, [
@@ -226,6 +229,8 @@ export class Sandbox {
           node.ovsRemote,
           '--node-netns',
           node.netns,
+          '--metrics',
+          `127.0.0.1:${opsPort}`,
         ]);
         await waitForLog(agent, /listening on/);
         nodeStates.push({
@@ -236,6 +241,7 @@ export class Sandbox {
           cniSocket,
           agentPid: agent.proc.pid ?? -1,
           agentLog,
+          opsUrl: `http://127.0.0.1:${opsPort}`,
         });
       }
 

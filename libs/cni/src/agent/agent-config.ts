@@ -42,8 +42,15 @@ export interface CniAgentConfig {
     /** Mode dpu: phys_switch_id of the DPU's eswitch ('' = any). */
     switchId: string;
   };
-  /** Prometheus metrics on this address (host:port), empty for off. */
+  /** Prometheus metrics and the diagnose routes on this address (host:port), empty for off. */
   metricsAddress: string;
+  /** Where `ycloud diagnose` finds this node's daemons (read-only). */
+  diagnose: {
+    /** Open vSwitch run directory (holds `<bridge>.mgmt`). */
+    ovsRundir: string;
+    /** ovn-controller's pidfile (its control socket lies beside it). */
+    ovnControllerPidfile: string;
+  };
 }
 
 export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
@@ -68,6 +75,7 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
     switchId: '',
   },
   metricsAddress: '',
+  diagnose: { ovsRundir: '/var/run/openvswitch', ovnControllerPidfile: '/var/run/ovn/ovn-controller.pid' },
 };
 
 type DeepPartial<T> = {

@@ -1,4 +1,4 @@
-import { Server, createServer } from 'node:http';
+import { registerAgentDiagnoseRoutes } from '@ycloud/diagnose';
 import { CniAgentConfig } from './agent-config';
 import { CniHandler } from './cni-handler';
 import { CniMetrics } from './cni-metrics';
@@ -11,7 +11,7 @@ import { PodPlumber } from '../plumbing/pod-plumber';
 import { NodeBootstrapper } from '../node/node-bootstrap';
 import { NodePortManager } from '../node/node-port';
 import { NodePortWatcher } from '../node/nodeport.programmer';
-import { KubeClient } from '@ycloud/k8s';
+import { KubeClient, OpsServer } from '@ycloud/k8s';
 import { DPU_LEASE_RENEW_SECONDS } from '../offload/dpu-annotations';
 import { DpuSideReconciler } from '../offload/dpu-side';
 import { DpuHostPlumber, SmartNicPlumber } from '../offload/offload-plumbers';
@@ -43,7 +43,7 @@ export class CniAgent {
   readonly sysfs: SriovSysfs;
   private readonly log: (line: string) => void;
   private server?: CniServer;
-  private metricsServer?: Server;
+  private metricsServer?: OpsServer;
   private readonly timers: NodeJS.Timeout[] = [];
   private bootstrap?: NodeBootstrapper;
   private nodePort?: NodePortManager;
@@ -214,20 +214,21 @@ export class CniAgent {
     this.timers.push(setInterval(tick, periodMs));
   }
 
+  /** /metrics and the read-only diagnose routes (`ycloud diagnose` reaches them through the apiserver's proxy). */
   private async startMetrics(address: string): Promise<void> {
     const [host, port] = address.includes(':')
       ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)]
       : ['127.0.0.1', address];
-    this.metricsServer = createServer((req, res) => {
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      void this.metrics.registry
-        .metrics()
-        .then((body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body));
+    this.metricsServer = new OpsServer({ host, port: Number(port), registry: this.metrics.registry });
+    this.metricsServer.addHealthCheck('ping', () => true);
+    registerAgentDiagnoseRoutes(this.metricsServer, {
+      runner: this.runner,
+      sbRemote: this.cfg.ovn.remote,
+      node: this.cfg.nodeName,
+      bridge: this.cfg.bridge,
+      ...this.cfg.diagnose,
     });
-    await new Promise<void>((resolve) => this.metricsServer!.listen(Number(port), host, resolve));
+    await this.metricsServer.listen();
   }
 
   async stop(): Promise<void> {
@@ -235,7 +236,7 @@ export class CniAgent {
     this.timers.length = 0;
     await this.server?.close();
     await this.nodePorts?.stop();
-    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+    await this.metricsServer?.close();
     for (let i = 0; i < 100 && this.busy.size; i++) await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -1,0 +1,81 @@
+import { KubeClient } from '@ycloud/k8s';
+import { collectKube } from './collect/kube.collector';
+import { OpsEndpoints } from './collect/ops-endpoints';
+import { sourceNodeName } from './checks/southbound.checks';
+import {
+  DiagnoseFacts,
+  DiagnoseSource,
+  DiagnoseTarget,
+  Maybe,
+  NodeFacts,
+  NorthboundFacts,
+  SouthboundFacts,
+} from './facts';
+import { DIAGNOSE_QUERY as Q, DIAGNOSE_ROUTES } from './routes';
+import { backendPods, expectedVips } from './service-path';
+
+const reason = (e: unknown): { unavailable: string } => ({ unavailable: e instanceof Error ? e.message : String(e) });
+
+async function maybe<T>(p: Promise<unknown>): Promise<Maybe<T>> {
+  return p.then(
+    (v) => v as T,
+    (e) => reason(e),
+  );
+}
+
+/**
+ * Gathers every fact of one diagnosis: Kubernetes with the kubeconfig, then in parallel the Northbound view of the
+ * controller, Southbound and the source node from the source node's agent, and each backend node from its agent.
+ */
+export async function gatherFacts(
+  kube: KubeClient,
+  endpoints: OpsEndpoints,
+  target: DiagnoseTarget,
+  source: DiagnoseSource,
+  port?: string,
+): Promise<DiagnoseFacts> {
+  const kubeFacts = await collectKube(kube, target, source);
+  const facts: DiagnoseFacts = {
+    source,
+    port,
+    kube: kubeFacts,
+    northbound: { unavailable: 'not asked' },
+    southbound: { unavailable: 'not asked' },
+    backendNodes: {},
+  };
+  const vips = expectedVips(facts);
+  if (!kubeFacts.service || !vips.length || source.kind === 'external') return facts;
+  const backends = backendPods(kubeFacts);
+  const lsps = [...backends.values()].map((b) => b.lsp).filter((l): l is string => !!l);
+  const backendNodes = [...new Set([...backends.values()].map((b) => b.node).filter((n): n is string => !!n))].sort();
+  const srcNode = sourceNodeName(facts);
+  // Southbound is the same from any node: ask the source node's agent, else a backend node's.
+  const sbNode = srcNode ?? backendNodes[0];
+  const [nb, sb, sourceNode, ...others] = await Promise.all([
+    maybe<NorthboundFacts>(
+      endpoints.controller(DIAGNOSE_ROUTES.northbound, {
+        [Q.kind]: target.kind,
+        [Q.namespace]: target.namespace,
+        [Q.name]: target.name,
+        [Q.vips]: vips.map((v) => v.key).join(','),
+      }),
+    ),
+    sbNode
+      ? maybe<SouthboundFacts>(
+          endpoints.agent(sbNode, DIAGNOSE_ROUTES.southbound, {
+            [Q.vips]: vips.map((v) => v.key).join(','),
+            [Q.ports]: lsps.join(','),
+          }),
+        )
+      : Promise.resolve({ unavailable: 'no node to ask' }),
+    srcNode ? maybe<NodeFacts>(endpoints.agent(srcNode, DIAGNOSE_ROUTES.node, {})) : Promise.resolve(undefined),
+    ...backendNodes
+      .filter((n) => n !== srcNode)
+      .map((n) => maybe<NodeFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.node, {}))),
+  ]);
+  facts.northbound = nb;
+  facts.southbound = sb;
+  if (sourceNode) facts.sourceNode = sourceNode;
+  backendNodes.filter((n) => n !== srcNode).forEach((n, i) => (facts.backendNodes[n] = others[i]));
+  return facts;
+}
