@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ExecCommandRunner } from '@ycloud/cni';
 import { ControllerManager, type EventSink, type ProbeRuntimeOptions } from '@ycloud/controllers';
-import { registerControllerDiagnoseRoutes } from '@ycloud/diagnose';
+import { registerControllerDiagnoseRoutes, registerServiceBackendMetrics } from '@ycloud/diagnose';
 import { Journal, parseJournalConfig } from '@ycloud/journal';
 import { EventRecorder, KubeClient, LeaderElector, Logger, OpsServer } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
@@ -87,6 +87,8 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
       onApply: (record) => this.onApply(record),
       probe: this.probeRuntime(),
     });
+    const slices = this.manager.endpointSlices.store;
+    registerServiceBackendMetrics(this.registry, () => slices.list());
     this.manager.endpointSlices.addHandler({
       onAdd: (s) => telemetry.onEndpointSlice(s),
       onUpdate: (_, s) => telemetry.onEndpointSlice(s),

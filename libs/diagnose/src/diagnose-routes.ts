@@ -4,6 +4,8 @@ import { NbRowSource, collectNorthbound } from './collect/northbound.collector';
 import { DiagnoseCommandRunner } from './collect/command';
 import { collectSouthbound } from './collect/southbound.collector';
 import { NodeCollectorOptions, collectNode } from './collect/node.collector';
+import { registerBackendPacketMetrics } from './diagnose-metrics';
+import { Registry } from 'prom-client';
 
 type Route = (url: URL) => Promise<{ status: number; body: unknown }>;
 
@@ -49,11 +51,16 @@ export interface AgentDiagnoseDeps extends NodeCollectorOptions {
   sbRemote: string;
 }
 
-/** Registers the node agent's diagnose routes (Southbound facts; this node's OVS facts). */
-export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnoseDeps): void {
+/**
+ * Registers the node agent's diagnose routes (Southbound facts; this node's OVS facts) and, with a registry, the
+ * per-backend packet counters of this node's load-balancer groups.
+ */
+export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnoseDeps, registry?: Registry): void {
+  if (registry) registerBackendPacketMetrics(registry, () => collectNode(deps.runner, deps));
   host.addRoute(DIAGNOSE_ROUTES.southbound, async (url) => {
-    if (!deps.sbRemote) return fail(503, 'this agent has no Southbound remote configured');
-    const remote = deps.sbRemote.split(',')[0];
+    const remote = (deps.sbRemote || (await ovnRemoteOfNode(deps.runner))).split(',')[0];
+    if (!remote)
+      return fail(503, 'no Southbound remote: neither the agent config nor external_ids:ovn-remote names one');
     try {
       const facts = await collectSouthbound(deps.runner, remote, {
         vips: queryList(url.searchParams.get(Q.vips)),
@@ -65,4 +72,17 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
     }
   });
   host.addRoute(DIAGNOSE_ROUTES.node, async () => ({ status: 200, body: await collectNode(deps.runner, deps) }));
+}
+
+/** external_ids:ovn-remote of the node's Open vSwitch (what ovn-controller connects to). */
+async function ovnRemoteOfNode(runner: DiagnoseCommandRunner): Promise<string> {
+  const r = await runner.run('ovs-vsctl', [
+    '--timeout=5',
+    '--if-exists',
+    'get',
+    'Open_vSwitch',
+    '.',
+    'external_ids:ovn-remote',
+  ]);
+  return r.code === 0 ? r.stdout.trim().replace(/^"|"$/g, '') : '';
 }

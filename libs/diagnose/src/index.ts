@@ -13,3 +13,4 @@ export * from './collect/node.collector';
 export * from './collect/kube.collector';
 export * from './collect/ops-endpoints';
 export * from './gather';
+export * from './diagnose-metrics';

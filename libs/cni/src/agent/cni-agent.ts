@@ -221,13 +221,17 @@ export class CniAgent {
       : ['127.0.0.1', address];
     this.metricsServer = new OpsServer({ host, port: Number(port), registry: this.metrics.registry });
     this.metricsServer.addHealthCheck('ping', () => true);
-    registerAgentDiagnoseRoutes(this.metricsServer, {
-      runner: this.runner,
-      sbRemote: this.cfg.ovn.remote,
-      node: this.cfg.nodeName,
-      bridge: this.cfg.bridge,
-      ...this.cfg.diagnose,
-    });
+    registerAgentDiagnoseRoutes(
+      this.metricsServer,
+      {
+        runner: this.runner,
+        sbRemote: this.cfg.ovn.remote,
+        node: this.cfg.nodeName,
+        bridge: this.cfg.bridge,
+        ...this.cfg.diagnose,
+      },
+      this.metrics.registry,
+    );
     await this.metricsServer.listen();
   }
 

@@ -4,7 +4,7 @@ import { ExpectedVip, expectedVips } from '../service-path';
 
 const L = 'northbound' as const;
 const DRIFT_FIX =
-  'ycloud rewrites rows it owns on its next reconcile; if this stays, look at the controller log and `ycloud journal`';
+  'ycloud rewrites the rows it owns when it next reconciles the Service (a change to it or its endpoints, or a controller restart); `ycloud journal` shows what it wrote last';
 
 /** Northbound hops: load balancer rows, each VIP, its backends, options, LB group attachment, journal. */
 export function northboundHops(facts: DiagnoseFacts, nb: NorthboundFacts): Hop[] {
@@ -124,7 +124,7 @@ function groupHop(nb: NorthboundFacts, lbs: NbLoadBalancerFact[]): Hop {
       L,
       'northbound/lb-group',
       problems.join('; '),
-      `re-attach the group (ycloud repairs the switches it owns on its next reconcile): ovn-nbctl add Logical_Switch <switch> load_balancer_group <group>`,
+      `re-attach the group: ovn-nbctl add Logical_Switch <switch> load_balancer_group <group> (ycloud also does when it next reconciles the switch's Subnet, e.g. at controller start)`,
     );
   }
   return ok(L, 'northbound/lb-group', seen.join('; '));
