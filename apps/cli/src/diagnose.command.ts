@@ -35,6 +35,7 @@ interface DiagnoseFlags {
   controllerUrl?: string;
   agentUrl: string[];
   sandbox?: string | boolean;
+  trace?: boolean;
 }
 
 const TARGET_KINDS: Record<string, DiagnoseTarget['kind']> = { service: 'Service', yusurservice: 'YusurService' };
@@ -58,6 +59,7 @@ function buildCommand(io: DiagnoseCommandIo): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
+    .option('--trace', 'also ovn-trace a first packet from the source pod to each VIP (through its node agent)')
     .option('--sandbox [dir]', "use the running sandbox: its kubeconfig and its components' addresses")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -132,8 +134,9 @@ export async function runDiagnosis(
   target: DiagnoseTarget,
   source: DiagnoseSource,
   port?: string,
+  opts: { trace?: boolean } = {},
 ): Promise<Diagnosis> {
-  return diagnose(await gatherFacts(kube, endpoints, target, source, port));
+  return diagnose(await gatherFacts(kube, endpoints, target, source, port, opts));
 }
 
 /**
@@ -171,7 +174,7 @@ export async function runDiagnose(
     return 1;
   }
   try {
-    const d = await runDiagnosis(conn.kube, conn.endpoints, target, source, flags.port);
+    const d = await runDiagnosis(conn.kube, conn.endpoints, target, source, flags.port, { trace: flags.trace });
     io.stdout(flags.output === 'json' ? renderJson(d) : renderTable(d));
     return exitCodeOf(d);
   } catch (err) {

@@ -3,6 +3,7 @@ import { DIAGNOSE_QUERY as Q, DIAGNOSE_ROUTES, queryList } from './routes';
 import { NbRowSource, collectNorthbound } from './collect/northbound.collector';
 import { DiagnoseCommandRunner } from './collect/command';
 import { collectSouthbound } from './collect/southbound.collector';
+import { TraceQuery, collectTrace } from './collect/trace.collector';
 import { NodeCollectorOptions, collectNode } from './collect/node.collector';
 import { registerBackendPacketMetrics } from './diagnose-metrics';
 import { Registry } from 'prom-client';
@@ -57,8 +58,19 @@ export interface AgentDiagnoseDeps extends NodeCollectorOptions {
  */
 export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnoseDeps, registry?: Registry): void {
   if (registry) registerBackendPacketMetrics(registry, () => collectNode(deps.runner, deps));
+  const sbRemote = async () => (deps.sbRemote || (await ovnRemoteOfNode(deps.runner))).split(',')[0];
+  host.addRoute(DIAGNOSE_ROUTES.trace, async (url) => {
+    const remote = await sbRemote();
+    if (!remote) return fail(503, 'no Southbound remote');
+    const q = Object.fromEntries(url.searchParams) as unknown as TraceQuery;
+    try {
+      return { status: 200, body: await collectTrace(deps.runner, remote, q) };
+    } catch (err) {
+      return fail(400, err instanceof Error ? err.message : String(err));
+    }
+  });
   host.addRoute(DIAGNOSE_ROUTES.southbound, async (url) => {
-    const remote = (deps.sbRemote || (await ovnRemoteOfNode(deps.runner))).split(',')[0];
+    const remote = await sbRemote();
     if (!remote)
       return fail(503, 'no Southbound remote: neither the agent config nor external_ids:ovn-remote names one');
     try {

@@ -313,6 +313,31 @@ describe('diagnose (pod -> ClusterIP)', () => {
     expect(firstBroken(f)).toBe('node/node-2/backend-node');
   });
 
+  it('--trace: a trace that load-balances to the ready endpoints is ok; one that drops is broken', () => {
+    const f = healthy();
+    f.trace = {
+      '10.96.0.10:80': {
+        lbBackends: ['10.16.0.5:8080', '10.16.0.6:8080'],
+        outputs: ['web.a'],
+        dropped: false,
+        rejected: false,
+        microflow: 'm',
+      },
+    };
+    let d = diagnose(f);
+    expect(d.hops[d.hops.length - 1]).toEqual({
+      layer: 'trace',
+      id: 'trace/10.96.0.10:80',
+      status: 'ok',
+      evidence: 'ovn-trace: load-balanced to 2 backend(s), output to web.a',
+    });
+    f.trace['10.96.0.10:80'] = { outputs: [], dropped: true, rejected: false, microflow: 'm' };
+    d = diagnose(f);
+    expect(d.verdict.firstBroken).toBe('trace/10.96.0.10:80');
+    f.trace['10.96.0.10:80'] = { unavailable: 'no agent' };
+    expect(diagnose(f).hops.pop()!.status).toBe('unknown');
+  });
+
   it('unreachable components give unknown hops with the reason, not a broken verdict', () => {
     const f = healthy();
     f.northbound = { unavailable: 'HTTP 503: standby' };

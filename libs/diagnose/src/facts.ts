@@ -52,8 +52,10 @@ export interface PodFact {
   node?: string;
   ready: boolean;
   phase?: string;
-  /** OVN logical switch port (from ycloud's ip-allocation annotation). */
+  /** OVN logical switch port, switch and MAC (from ycloud's ip-allocation annotation). */
   logicalSwitchPort?: string;
+  logicalSwitch?: string;
+  mac?: string;
 }
 
 export interface EndpointFact {
@@ -138,6 +140,8 @@ export interface NorthboundFacts {
   groups: NbGroupFact[];
   /** VPC name -> every logical switch of the VPC (attached to its router). */
   vpcSwitches: Record<string, string[]>;
+  /** Switch name -> MAC of its VPC router port (the first hop's eth.dst, for ovn-trace). */
+  routerMacs?: Record<string, string>;
   /** The journal's last change for the target, when the controller keeps a journal. */
   lastChange?: { time: string; summary: string };
 }
@@ -190,6 +194,18 @@ export interface NodeFacts {
   groups: OfGroupFact[];
 }
 
+/** What `ovn-trace` made of a synthetic packet from the source to the VIP (summarised). */
+export interface TraceFacts {
+  /** Backends of the load-balancing action the packet hit, if any. */
+  lbBackends?: string[];
+  /** Logical ports the packet was output to. */
+  outputs: string[];
+  dropped: boolean;
+  rejected: boolean;
+  /** The microflow traced. */
+  microflow: string;
+}
+
 /** A fact source that could not be read: the reason becomes an `unknown` hop. */
 export interface Unavailable {
   unavailable: string;
@@ -213,4 +229,6 @@ export interface DiagnoseFacts {
   sourceNode?: Maybe<NodeFacts>;
   /** Nodes of the ready backends (other than the source node). */
   backendNodes: Record<string, Maybe<NodeFacts>>;
+  /** Only with --trace, per VIP key. */
+  trace?: Record<string, Maybe<TraceFacts>>;
 }

@@ -10,6 +10,8 @@ import {
   NodeFacts,
   NorthboundFacts,
   SouthboundFacts,
+  TraceFacts,
+  isUnavailable,
 } from './facts';
 import { DIAGNOSE_QUERY as Q, DIAGNOSE_ROUTES } from './routes';
 import { backendPods, expectedVips } from './service-path';
@@ -33,6 +35,7 @@ export async function gatherFacts(
   target: DiagnoseTarget,
   source: DiagnoseSource,
   port?: string,
+  opts: { trace?: boolean } = {},
 ): Promise<DiagnoseFacts> {
   const kubeFacts = await collectKube(kube, target, source);
   const facts: DiagnoseFacts = {
@@ -77,5 +80,37 @@ export async function gatherFacts(
   facts.southbound = sb;
   if (sourceNode) facts.sourceNode = sourceNode;
   backendNodes.filter((n) => n !== srcNode).forEach((n, i) => (facts.backendNodes[n] = others[i]));
+  if (opts.trace) facts.trace = await traces(endpoints, facts, vips);
   return facts;
+}
+
+/** ovn-trace of a first packet from the source pod to each VIP, through the source node's agent. */
+async function traces(
+  endpoints: OpsEndpoints,
+  facts: DiagnoseFacts,
+  vips: ReturnType<typeof expectedVips>,
+): Promise<Record<string, Maybe<TraceFacts>>> {
+  const out: Record<string, Maybe<TraceFacts>> = {};
+  const pod = facts.kube.sourcePod;
+  const nb = isUnavailable(facts.northbound) ? undefined : facts.northbound;
+  const gwMac = pod?.logicalSwitch ? nb?.routerMacs?.[pod.logicalSwitch] : undefined;
+  for (const v of vips) {
+    if (facts.source.kind !== 'pod' || !pod?.node) {
+      out[v.key] = { unavailable: 'ovn-trace runs from a pod source only' };
+    } else if (!pod.mac || !pod.logicalSwitchPort || !pod.logicalSwitch || !pod.ip || !gwMac) {
+      out[v.key] = { unavailable: "the source pod's port, MAC or gateway MAC is unknown" };
+    } else {
+      const query: Record<string, string> = {
+        datapath: pod.logicalSwitch,
+        inport: pod.logicalSwitchPort,
+        ethSrc: pod.mac,
+        ethDst: gwMac,
+        ipSrc: pod.ip,
+        vip: v.key,
+        protocol: v.protocol,
+      };
+      out[v.key] = await maybe<TraceFacts>(endpoints.agent(pod.node, DIAGNOSE_ROUTES.trace, query));
+    }
+  }
+  return out;
 }

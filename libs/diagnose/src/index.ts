@@ -14,3 +14,4 @@ export * from './collect/kube.collector';
 export * from './collect/ops-endpoints';
 export * from './gather';
 export * from './diagnose-metrics';
+export * from './collect/trace.collector';

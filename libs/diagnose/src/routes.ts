@@ -9,6 +9,8 @@ export const DIAGNOSE_ROUTES = {
   southbound: '/diagnose/v1/southbound',
   /** Node agent: its node's ovn-controller and OpenFlow groups with bucket counters (query: backends). */
   node: '/diagnose/v1/node',
+  /** Node agent: ovn-trace of a synthetic packet to a VIP (query: the TraceQuery fields). */
+  trace: '/diagnose/v1/trace',
 } as const;
 
 /** Query parameter names of the routes above (comma-separated lists). */

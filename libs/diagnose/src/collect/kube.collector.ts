@@ -75,6 +75,8 @@ function podFact(p: PodObj): PodFact {
     phase: p.status?.phase,
     ready: (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
     logicalSwitchPort: alloc?.logicalSwitchPort,
+    logicalSwitch: alloc?.logicalSwitch,
+    mac: alloc?.mac,
   };
 }
 

@@ -61,8 +61,11 @@ export function collectNorthbound(src: NbRowSource, target: DiagnoseTarget, vips
 
   const vpcs = new Set(loadBalancers.map((lb) => lb.externalIds[VPC]).filter(Boolean));
   const vpcSwitches: Record<string, string[]> = {};
+  const routerMacs: Record<string, string> = {};
   if (vpcs.size) {
-    const lrpName = new Map([...src.rows('Logical_Router_Port')].map((p) => [p._uuid, String(p.name)]));
+    const lrps = [...src.rows('Logical_Router_Port')];
+    const lrpName = new Map(lrps.map((p) => [p._uuid, String(p.name)]));
+    const lrpMac = new Map(lrps.map((p) => [String(p.name), String(p.mac ?? '')]));
     const routerPortsOfVpc = new Map<string, Set<string>>();
     for (const r of routers) {
       const key = map(r.external_ids)[KEY] ?? '';
@@ -73,13 +76,19 @@ export function collectNorthbound(src: NbRowSource, target: DiagnoseTarget, vips
     for (const p of src.rows('Logical_Switch_Port')) {
       if (p.type === 'router') lspToRouterPort.set(p._uuid, map(p.options)['router-port'] ?? '');
     }
-    for (const [vpc, lrps] of routerPortsOfVpc) {
-      vpcSwitches[vpc] = switches
-        .filter((s) => map(s.external_ids)[OWNER_KIND] === 'Subnet')
-        .filter((s) => arr(s.ports).some((u) => lrps.has(lspToRouterPort.get(u) ?? '\0')))
-        .map((s) => String(s.name))
-        .sort();
+    for (const [vpc, ports] of routerPortsOfVpc) {
+      const members: string[] = [];
+      for (const s of switches) {
+        if (map(s.external_ids)[OWNER_KIND] !== 'Subnet') continue;
+        const lrp = arr(s.ports)
+          .map((u) => lspToRouterPort.get(u))
+          .find((p) => p !== undefined && ports.has(p));
+        if (lrp === undefined) continue;
+        members.push(String(s.name));
+        routerMacs[String(s.name)] = lrpMac.get(lrp) ?? '';
+      }
+      vpcSwitches[vpc] = members.sort();
     }
   }
-  return { connected: true, loadBalancers, groups: groupFacts, vpcSwitches };
+  return { connected: true, loadBalancers, groups: groupFacts, vpcSwitches, routerMacs };
 }

@@ -1,0 +1,37 @@
+import { DiagnoseFacts, isUnavailable } from '../facts';
+import { Hop, broken, ok, unknown } from '../hop';
+import { expectedVips } from '../service-path';
+
+const L = 'trace' as const;
+
+/** `--trace`: what ovn-trace did with a first packet from the source to each VIP. */
+export function traceHops(facts: DiagnoseFacts): Hop[] {
+  if (!facts.trace) return [];
+  return expectedVips(facts).map((v) => {
+    const id = `trace/${v.key}`;
+    const t = facts.trace![v.key];
+    if (!t) return unknown(L, id, 'not traced', 'ovn-trace runs from a pod source only');
+    if (isUnavailable(t)) return unknown(L, id, `ovn-trace not run: ${t.unavailable}`);
+    if (t.rejected && !t.lbBackends)
+      return broken(L, id, 'ovn-trace: the VIP rejects the packet (no backend)', 'see the endpoints hop');
+    if (!t.lbBackends) {
+      return broken(
+        L,
+        id,
+        `ovn-trace: the packet is not load-balanced${t.dropped ? ' and dropped' : ''}`,
+        'see the northbound and southbound hops',
+      );
+    }
+    const want = v.backends.join(',');
+    if (t.lbBackends.join(',') !== want) {
+      return broken(
+        L,
+        id,
+        `ovn-trace: load-balanced to [${t.lbBackends.join(' ')}], expected [${v.backends.join(' ')}]`,
+        'see the northbound backends hop',
+      );
+    }
+    const out = t.outputs.length ? `, output to ${t.outputs.join(', ')}` : '';
+    return ok(L, id, `ovn-trace: load-balanced to ${t.lbBackends.length} backend(s)${out}`);
+  });
+}
