@@ -329,7 +329,7 @@ describe('diagnose (pod -> ClusterIP)', () => {
       layer: 'trace',
       id: 'trace/10.96.0.10:80',
       status: 'ok',
-      evidence: 'ovn-trace: load-balanced to 2 backend(s), output to web.a',
+      evidence: 'ovn-trace: load-balanced to 2 backend(s), delivered to web.a',
     });
     f.trace['10.96.0.10:80'] = { outputs: [], dropped: true, rejected: false, microflow: 'm' };
     d = diagnose(f);

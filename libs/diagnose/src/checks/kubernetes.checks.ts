@@ -133,7 +133,9 @@ function endpointsHop(facts: DiagnoseFacts): Hop {
       L,
       'kubernetes/endpoints',
       `no usable endpoint for ${empty.map((v) => `${v.key}/${v.protocol}`).join(', ')} (${counts}${who})`,
-      'the backends fail their readiness probes or have no port of that name: kubectl describe pod',
+      notReady.length
+        ? `the pods are not Ready (readiness probe failing?): kubectl describe pod -n ${kube.target.namespace} ${notReady[0]}`
+        : "the endpoints have no port of that name: compare the Service port names with the pods' ports",
     );
   }
   return ok(L, 'kubernetes/endpoints', counts);

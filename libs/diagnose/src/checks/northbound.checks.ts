@@ -11,8 +11,9 @@ export function northboundHops(facts: DiagnoseFacts, nb: NorthboundFacts): Hop[]
   const hops: Hop[] = [];
   const vips = expectedVips(facts);
   const t = facts.kube.target;
-  const lbs = nb.loadBalancers.filter((lb) => lb.owned);
   const protocols = [...new Set(vips.map((v) => v.protocol))];
+  // Only the load balancers of the protocols on the path (--port may pick one).
+  const lbs = nb.loadBalancers.filter((lb) => lb.owned && protocols.includes((lb.protocol ?? 'tcp') as never));
   const lbOf = (v: ExpectedVip): NbLoadBalancerFact | undefined =>
     lbs.find((lb) => (lb.protocol ?? 'tcp') === v.protocol && v.key in lb.vips) ??
     lbs.find((lb) => (lb.protocol ?? 'tcp') === v.protocol);

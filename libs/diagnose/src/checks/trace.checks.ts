@@ -31,7 +31,7 @@ export function traceHops(facts: DiagnoseFacts): Hop[] {
         'see the northbound backends hop',
       );
     }
-    const out = t.outputs.length ? `, output to ${t.outputs.join(', ')}` : '';
+    const out = t.outputs.length ? `, delivered to ${t.outputs[t.outputs.length - 1]}` : '';
     return ok(L, id, `ovn-trace: load-balanced to ${t.lbBackends.length} backend(s)${out}`);
   });
 }
