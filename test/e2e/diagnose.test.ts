@@ -175,18 +175,20 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     expect(controllerMetrics).toContain(`ycloud_service_backends{namespace="${NS}",service="web",state="ready"} 2`);
   });
 
-  it('reports a healthy node -> ClusterIP path ok', async () => {
-    const r = await diagnoseCli('service', `${NS}/web`, '--from', 'node', 'node-1');
+  it('reports a healthy node -> ClusterIP path ok, and a real connection from the node succeeds', async () => {
+    const r = await diagnoseCli('service', `${NS}/web`, '--from', 'node', 'node-1', '--connect');
     expect(r.code).toBe(0);
     expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
     expect(r.d.source).toBe('node node-1');
     expect(r.d.hops.every((h) => h.status === 'ok')).toBe(true);
-    expect(r.d.hops.map((h) => h.id).slice(-4)).toEqual([
+    expect(r.d.hops.map((h) => h.id).slice(-5)).toEqual([
       'node/node-1/ovn-controller',
       'node/node-1/datapath',
       'node/node-1/vip-groups',
       'node/node-2/backend-node',
+      `connect/${webIP}:80`,
     ]);
+    expect(r.d.hops[r.d.hops.length - 1].evidence).toMatch(/^TCP connection from the source node in \d+ ms$/);
   });
 
   it('reports a healthy YusurService pod -> ClusterIP path ok', async () => {
@@ -302,6 +304,12 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     expect(hop.evidence).toMatch(
       /^no usable endpoint for .*:80\/tcp \(1 EndpointSlice\(s\), 1 endpoint\(s\): 0 ready, .*not ready: unready-0\)$/,
     );
+    // From the node, a real connection is refused too (the VIP rejects: no backend).
+    const fromNode = await diagnoseCli('service', `${NS}/unready`, '--from', 'node', 'node-1', '--connect');
+    expectBrokenAt(fromNode, 'kubernetes/endpoints');
+    const connect = fromNode.d.hops[fromNode.d.hops.length - 1];
+    expect([connect.layer, connect.status]).toEqual(['connect', 'broken']);
+    expect(connect.evidence).toMatch(/^TCP connection from the source node failed after \d+ ms: /);
   });
 
   it('fault: a backend failing its NetworkProbe', async () => {

@@ -36,6 +36,7 @@ interface DiagnoseFlags {
   agentUrl: string[];
   sandbox?: string | boolean;
   trace?: boolean;
+  connect?: boolean;
 }
 
 const TARGET_KINDS: Record<string, DiagnoseTarget['kind']> = { service: 'Service', yusurservice: 'YusurService' };
@@ -60,6 +61,7 @@ function buildCommand(io: DiagnoseCommandIo): Command {
       [] as string[],
     )
     .option('--trace', 'also ovn-trace a first packet from the source pod to each VIP (through its node agent)')
+    .option('--connect', 'also make a real TCP connection to each VIP from the source node (through its agent)')
     .option('--sandbox [dir]', "use the running sandbox: its kubeconfig and its components' addresses")
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
@@ -134,7 +136,7 @@ export async function runDiagnosis(
   target: DiagnoseTarget,
   source: DiagnoseSource,
   port?: string,
-  opts: { trace?: boolean } = {},
+  opts: { trace?: boolean; connect?: boolean } = {},
 ): Promise<Diagnosis> {
   return diagnose(await gatherFacts(kube, endpoints, target, source, port, opts));
 }
@@ -174,7 +176,10 @@ export async function runDiagnose(
     return 1;
   }
   try {
-    const d = await runDiagnosis(conn.kube, conn.endpoints, target, source, flags.port, { trace: flags.trace });
+    const d = await runDiagnosis(conn.kube, conn.endpoints, target, source, flags.port, {
+      trace: flags.trace,
+      connect: flags.connect,
+    });
     io.stdout(flags.output === 'json' ? renderJson(d) : renderTable(d));
     return exitCodeOf(d);
   } catch (err) {

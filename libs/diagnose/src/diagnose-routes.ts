@@ -4,6 +4,8 @@ import { NbRowSource, collectNorthbound } from './collect/northbound.collector';
 import { DiagnoseCommandRunner } from './collect/command';
 import { collectSouthbound } from './collect/southbound.collector';
 import { TraceQuery, collectTrace } from './collect/trace.collector';
+import { collectConnect } from './collect/connect.collector';
+import { ipOfHostPort } from './service-path';
 import { NodeCollectorOptions, collectNode } from './collect/node.collector';
 import { registerBackendPacketMetrics } from './diagnose-metrics';
 import { Registry } from 'prom-client';
@@ -81,6 +83,15 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
       return { status: 200, body: facts };
     } catch (err) {
       return fail(502, err instanceof Error ? err.message : String(err));
+    }
+  });
+  host.addRoute(DIAGNOSE_ROUTES.connect, async (url) => {
+    const vip = url.searchParams.get(Q.vips) ?? '';
+    try {
+      const port = Number(vip.slice(vip.lastIndexOf(':') + 1));
+      return { status: 200, body: await collectConnect(deps.runner, ipOfHostPort(vip), port) };
+    } catch (err) {
+      return fail(400, err instanceof Error ? err.message : String(err));
     }
   });
   host.addRoute(DIAGNOSE_ROUTES.node, async () => ({ status: 200, body: await collectNode(deps.runner, deps) }));

@@ -338,6 +338,20 @@ describe('diagnose (pod -> ClusterIP)', () => {
     expect(diagnose(f).hops.pop()!.status).toBe('unknown');
   });
 
+  it('--connect: a refused connection is broken, a pod source cannot connect (unknown)', () => {
+    const f = healthy();
+    f.source = { kind: 'node', name: 'node-1' };
+    f.connect = { '10.96.0.10:80': { connected: false, ms: 20, detail: 'Connection refused' } };
+    const d = diagnose(f);
+    expect(d.hops[d.hops.length - 1]).toMatchObject({
+      id: 'connect/10.96.0.10:80',
+      status: 'broken',
+      evidence: 'TCP connection from the source node failed after 20 ms: Connection refused',
+    });
+    f.connect = { '10.96.0.10:80': { unavailable: 'the agent connects from its node: use --from node' } };
+    expect(diagnose(f).hops.pop()).toMatchObject({ status: 'unknown' });
+  });
+
   it('unreachable components give unknown hops with the reason, not a broken verdict', () => {
     const f = healthy();
     f.northbound = { unavailable: 'HTTP 503: standby' };

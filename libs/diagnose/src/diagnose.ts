@@ -2,7 +2,7 @@ import { kubernetesHops } from './checks/kubernetes.checks';
 import { nodeHops } from './checks/node.checks';
 import { northboundHops } from './checks/northbound.checks';
 import { southboundHops } from './checks/southbound.checks';
-import { traceHops } from './checks/trace.checks';
+import { connectHops, traceHops } from './checks/trace.checks';
 import { DiagnoseFacts, DiagnoseSource, isUnavailable } from './facts';
 import { Diagnosis, Hop, unknown } from './hop';
 import { expectedVips } from './service-path';
@@ -63,6 +63,7 @@ export function diagnose(facts: DiagnoseFacts): Diagnosis {
     } else hops.push(...southboundHops(facts, facts.southbound));
     hops.push(...nodeHops(facts));
     hops.push(...traceHops(facts));
+    hops.push(...connectHops(facts));
   }
   const firstBroken = hops.find((h) => h.status === 'broken');
   return {

@@ -231,4 +231,6 @@ export interface DiagnoseFacts {
   backendNodes: Record<string, Maybe<NodeFacts>>;
   /** Only with --trace, per VIP key. */
   trace?: Record<string, Maybe<TraceFacts>>;
+  /** Only with --connect, per VIP key: a real TCP connection from the source node. */
+  connect?: Record<string, Maybe<{ connected: boolean; ms: number; detail: string }>>;
 }

@@ -35,7 +35,7 @@ export async function gatherFacts(
   target: DiagnoseTarget,
   source: DiagnoseSource,
   port?: string,
-  opts: { trace?: boolean } = {},
+  opts: { trace?: boolean; connect?: boolean } = {},
 ): Promise<DiagnoseFacts> {
   const kubeFacts = await collectKube(kube, target, source);
   const facts: DiagnoseFacts = {
@@ -81,6 +81,7 @@ export async function gatherFacts(
   if (sourceNode) facts.sourceNode = sourceNode;
   backendNodes.filter((n) => n !== srcNode).forEach((n, i) => (facts.backendNodes[n] = others[i]));
   if (opts.trace) facts.trace = await traces(endpoints, facts, vips);
+  if (opts.connect) facts.connect = await connects(endpoints, facts, vips);
   return facts;
 }
 
@@ -111,6 +112,21 @@ async function traces(
       };
       out[v.key] = await maybe<TraceFacts>(endpoints.agent(pod.node, DIAGNOSE_ROUTES.trace, query));
     }
+  }
+  return out;
+}
+
+/** One TCP connection from the source node to each TCP VIP, made by the node's agent. */
+async function connects(
+  endpoints: OpsEndpoints,
+  facts: DiagnoseFacts,
+  vips: ReturnType<typeof expectedVips>,
+): Promise<NonNullable<DiagnoseFacts['connect']>> {
+  const out: NonNullable<DiagnoseFacts['connect']> = {};
+  for (const v of vips) {
+    if (facts.source.kind !== 'node') out[v.key] = { unavailable: 'the agent connects from its node: use --from node' };
+    else if (v.protocol !== 'tcp') out[v.key] = { unavailable: `${v.protocol}: only TCP is tried` };
+    else out[v.key] = await maybe(endpoints.agent(facts.source.name, DIAGNOSE_ROUTES.connect, { [Q.vips]: v.key }));
   }
   return out;
 }

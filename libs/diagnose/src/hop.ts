@@ -1,7 +1,7 @@
 /** One step of a Service path and what diagnose found there. */
 export type HopStatus = 'ok' | 'broken' | 'unknown';
 
-export type HopLayer = 'kubernetes' | 'northbound' | 'southbound' | 'node' | 'trace';
+export type HopLayer = 'kubernetes' | 'northbound' | 'southbound' | 'node' | 'trace' | 'connect';
 
 export interface Hop {
   layer: HopLayer;

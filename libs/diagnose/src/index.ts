@@ -15,3 +15,4 @@ export * from './collect/ops-endpoints';
 export * from './gather';
 export * from './diagnose-metrics';
 export * from './collect/trace.collector';
+export * from './collect/connect.collector';

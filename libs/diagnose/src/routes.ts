@@ -11,6 +11,8 @@ export const DIAGNOSE_ROUTES = {
   node: '/diagnose/v1/node',
   /** Node agent: ovn-trace of a synthetic packet to a VIP (query: the TraceQuery fields). */
   trace: '/diagnose/v1/trace',
+  /** Node agent: one TCP connection attempt from the node to a VIP (query: vips = one ip:port). */
+  connect: '/diagnose/v1/connect',
 } as const;
 
 /** Query parameter names of the routes above (comma-separated lists). */

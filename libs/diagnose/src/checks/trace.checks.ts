@@ -35,3 +35,21 @@ export function traceHops(facts: DiagnoseFacts): Hop[] {
     return ok(L, id, `ovn-trace: load-balanced to ${t.lbBackends.length} backend(s)${out}`);
   });
 }
+
+/** `--connect`: a real TCP connection from the source node to each TCP VIP. */
+export function connectHops(facts: DiagnoseFacts): Hop[] {
+  if (!facts.connect) return [];
+  return expectedVips(facts).map((v) => {
+    const id = `connect/${v.key}`;
+    const c = facts.connect![v.key];
+    if (!c) return unknown('connect', id, 'no connection attempted', 'diagnose --connect from a node, on a TCP port');
+    if (isUnavailable(c)) return unknown('connect', id, `no connection attempted: ${c.unavailable}`);
+    if (c.connected) return ok('connect', id, `TCP connection from the source node in ${c.ms} ms`);
+    return broken(
+      'connect',
+      id,
+      `TCP connection from the source node failed after ${c.ms} ms: ${c.detail}`,
+      'every hop above passed: check that the backends listen on the target port and answer (curl from the node)',
+    );
+  });
+}
