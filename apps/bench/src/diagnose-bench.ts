@@ -62,6 +62,13 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ycloud-bench-diagnose-'));
   const log = (l: string) => process.stdout.write(`[bench] ${l}\n`);
   const sb = await Sandbox.up({ dir, example: null, log: (l) => log(l) });
+  // Ctrl-C: tear the sandbox down rather than leave it running.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      log(`${sig}: stopping the sandbox`);
+      void sb.down().finally(() => process.exit(130));
+    });
+  }
   const results: StepResult[] = [];
   const kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
   try {
@@ -79,7 +86,7 @@ async function main(): Promise<void> {
     let created = 0;
     for (const total of steps) {
       log(`creating Services ${created}..${total - 1}`);
-      await forEachLimit(total - created, 16, async (k) => {
+      await forEachLimit(total - created, 48, async (k) => {
         const i = created + k;
         const name = `s${i}`;
         await kube.create(Resources.services, NS, {

@@ -94,7 +94,14 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
       return fail(400, err instanceof Error ? err.message : String(err));
     }
   });
-  host.addRoute(DIAGNOSE_ROUTES.node, async () => ({ status: 200, body: await collectNode(deps.runner, deps) }));
+  host.addRoute(DIAGNOSE_ROUTES.node, async (url) => {
+    const vips = url.searchParams.has(Q.vips) ? queryList(url.searchParams.get(Q.vips)) : undefined;
+    try {
+      return { status: 200, body: await collectNode(deps.runner, deps, vips) };
+    } catch (err) {
+      return fail(400, err instanceof Error ? err.message : String(err));
+    }
+  });
 }
 
 /** external_ids:ovn-remote of the node's Open vSwitch (what ovn-controller connects to). */

@@ -54,6 +54,7 @@ export async function gatherFacts(
   const srcNode = sourceNodeName(facts);
   // Southbound is the same from any node: ask the source node's agent, else a backend node's.
   const sbNode = srcNode ?? backendNodes[0];
+  const nodeQuery = { [Q.vips]: vips.map((v) => `${v.key}/${v.protocol}`).join(',') };
   const [nb, sb, sourceNode, ...others] = await Promise.all([
     maybe<NorthboundFacts>(
       endpoints.controller(DIAGNOSE_ROUTES.northbound, {
@@ -71,10 +72,10 @@ export async function gatherFacts(
           }),
         )
       : Promise.resolve({ unavailable: 'no node to ask' }),
-    srcNode ? maybe<NodeFacts>(endpoints.agent(srcNode, DIAGNOSE_ROUTES.node, {})) : Promise.resolve(undefined),
+    srcNode ? maybe<NodeFacts>(endpoints.agent(srcNode, DIAGNOSE_ROUTES.node, nodeQuery)) : Promise.resolve(undefined),
     ...backendNodes
       .filter((n) => n !== srcNode)
-      .map((n) => maybe<NodeFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.node, {}))),
+      .map((n) => maybe<NodeFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.node, nodeQuery))),
   ]);
   facts.northbound = nb;
   facts.southbound = sb;

@@ -7,7 +7,7 @@ export const DIAGNOSE_ROUTES = {
   northbound: '/diagnose/v1/northbound',
   /** Node agent: Southbound rows for VIPs, logical ports and chassis (query: vips, ports, chassis). */
   southbound: '/diagnose/v1/southbound',
-  /** Node agent: its node's ovn-controller and OpenFlow groups with bucket counters (query: backends). */
+  /** Node agent: its node's ovn-controller and the OpenFlow groups of VIPs (query: vips = ip:port/protocol). */
   node: '/diagnose/v1/node',
   /** Node agent: ovn-trace of a synthetic packet to a VIP (query: the TraceQuery fields). */
   trace: '/diagnose/v1/trace',
@@ -23,7 +23,6 @@ export const DIAGNOSE_QUERY = {
   vips: 'vips',
   ports: 'ports',
   chassis: 'chassis',
-  backends: 'backends',
 } as const;
 
 /** Where diagnose finds ycloud's components in a cluster (deploy/base names them so). */

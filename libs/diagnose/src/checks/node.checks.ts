@@ -61,7 +61,7 @@ function datapathHop(n: NodeFacts): Hop {
       `br-int of ${n.node} does not answer: ${n.datapath.detail}`,
       `start ovs-vswitchd on ${n.node}`,
     );
-  return ok(L, id, `br-int of ${n.node} answers (${n.groups.length} OpenFlow group(s))`);
+  return ok(L, id, `br-int of ${n.node} answers`);
 }
 
 function groupHop(facts: DiagnoseFacts, n: NodeFacts): Hop {

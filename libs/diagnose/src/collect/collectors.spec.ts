@@ -1,5 +1,5 @@
 import { collectNorthbound, NbRow } from './northbound.collector';
-import { addGroupStats, parseGroups } from './node.collector';
+import { addGroupStats, groupIdsOfFlows, parseGroups, vipFlowMatch } from './node.collector';
 import { southboundFacts, southboundTransaction, vipOfMatch } from './southbound.collector';
 
 describe('node collector parsers', () => {
@@ -24,6 +24,19 @@ describe('node collector parsers', () => {
       },
       { id: 2, buckets: [{ backend: '[fd00::5]:80', packets: 0, bytes: 0 }] },
     ]);
+  });
+});
+
+describe('node collector: the groups of one VIP', () => {
+  it("matches the VIP's load-balancing flows and reads their groups", () => {
+    expect(vipFlowMatch('10.96.0.10:80', 'tcp')).toBe('tcp,nw_dst=10.96.0.10,tp_dst=80');
+    expect(vipFlowMatch('[fd00::10]:53', 'udp')).toBe('udp6,ipv6_dst=fd00::10,tp_dst=53');
+    expect(() => vipFlowMatch('10.96.0.10:80;x', 'tcp')).toThrow(/bad VIP/);
+    const flows = [
+      ' cookie=0x9eea7670, duration=614.697s, table=20, n_packets=0, n_bytes=0, idle_age=614, priority=120,ct_state=+new+trk,tcp,metadata=0x3,nw_dst=10.96.103.188,tp_dst=80 actions=set_field:0/0x2000000000000000000000000->xxreg0,group:2',
+      ' cookie=0x9eea7670, duration=614.697s, table=20, n_packets=0, n_bytes=0, idle_age=614, priority=120,ct_state=+new+trk,tcp,metadata=0x2,nw_dst=10.96.103.188,tp_dst=80 actions=set_field:0/0x2000000000000000000000000->xxreg0,group:2',
+    ].join('\n');
+    expect(groupIdsOfFlows(flows)).toEqual([2]);
   });
 });
 

@@ -62,29 +62,68 @@ async function ovnController(
   return { running: true, connected: status === 'connected', detail: `SB ${status}` };
 }
 
-/** What the node agent sees of its node: ovn-controller, br-int, and the OpenFlow groups with counters. */
-export async function collectNode(runner: DiagnoseCommandRunner, o: NodeCollectorOptions): Promise<NodeFacts> {
-  const mgmt = `unix:${path.join(o.ovsRundir, `${o.bridge}.mgmt`)}`;
-  const [controller, groups, stats] = await Promise.all([
-    ovnController(runner, o),
-    runner.run('ovs-ofctl', ['-O', 'OpenFlow15', '--timeout=5', 'dump-groups', mgmt], { timeoutMs: 10_000 }),
-    runner.run('ovs-ofctl', ['-O', 'OpenFlow15', '--timeout=5', 'dump-group-stats', mgmt], { timeoutMs: 10_000 }),
-  ]);
-  if (groups.code !== 0) {
-    return {
-      node: o.node,
-      ovnController: controller,
-      datapath: {
-        reachable: false,
-        detail: (groups.stderr || groups.stdout).trim().split('\n')[0] || `exit ${groups.code}`,
-      },
-      groups: [],
-    };
+/** `tcp,nw_dst=A,tp_dst=P` (or tcp6/ipv6_dst) for a VIP key and protocol: the OpenFlow match of its LB flows. */
+export function vipFlowMatch(vip: string, protocol: string): string {
+  const six = vip.startsWith('[');
+  const ip = six ? vip.slice(1, vip.indexOf(']')) : vip.slice(0, vip.lastIndexOf(':'));
+  const port = vip.slice(vip.lastIndexOf(':') + 1);
+  if (!/^[0-9a-fA-F:.]+$/.test(ip) || !/^\d+$/.test(port) || !['tcp', 'udp', 'sctp'].includes(protocol)) {
+    throw new Error(`bad VIP ${vip}/${protocol}`);
   }
+  return six ? `${protocol}6,ipv6_dst=${ip},tp_dst=${port}` : `${protocol},nw_dst=${ip},tp_dst=${port}`;
+}
+
+/** Group ids the flows of `ovs-ofctl dump-flows` send to. Pure. */
+export function groupIdsOfFlows(text: string): number[] {
+  return [...new Set([...text.matchAll(/group:(\d+)/g)].map((m) => Number(m[1])))].sort((a, b) => a - b);
+}
+
+/**
+ * What the node agent sees of its node: ovn-controller, br-int, and OpenFlow groups with bucket counters. With
+ * `vips` (`ip:port/protocol`), only the groups their load-balancing flows use (a few lookups instead of a dump of
+ * every group: the cost does not grow with the number of Services); without, every group (for metrics).
+ */
+export async function collectNode(
+  runner: DiagnoseCommandRunner,
+  o: NodeCollectorOptions,
+  vips?: string[],
+): Promise<NodeFacts> {
+  const mgmt = `unix:${path.join(o.ovsRundir, `${o.bridge}.mgmt`)}`;
+  const ofctl = (...args: string[]) =>
+    runner.run('ovs-ofctl', ['-O', 'OpenFlow15', '--timeout=5', ...args], { timeoutMs: 10_000 });
+  const controller = ovnController(runner, o);
+  let ids: number[] | undefined;
+  if (vips) {
+    ids = [];
+    for (const v of vips) {
+      const [key, protocol] = v.split('/');
+      const flows = await ofctl('dump-flows', mgmt, vipFlowMatch(key, protocol ?? 'tcp'));
+      if (flows.code !== 0) return unreachable(o, await controller, flows);
+      ids.push(...groupIdsOfFlows(flows.stdout));
+    }
+    ids = [...new Set(ids)];
+  }
+  const one = async (id?: number) => {
+    const extra = id === undefined ? [] : [String(id)];
+    const [desc, stats] = [await ofctl('dump-groups', mgmt, ...extra), await ofctl('dump-group-stats', mgmt, ...extra)];
+    return { desc, stats };
+  };
+  const dumps = ids ? await Promise.all(ids.map((id) => one(id))) : [await one()];
+  const failed = dumps.find((d) => d.desc.code !== 0);
+  if (failed) return unreachable(o, await controller, failed.desc);
   return {
     node: o.node,
-    ovnController: controller,
+    ovnController: await controller,
     datapath: { reachable: true, detail: `${o.bridge} answers` },
-    groups: addGroupStats(parseGroups(groups.stdout), stats.code === 0 ? stats.stdout : ''),
+    groups: dumps.flatMap((d) => addGroupStats(parseGroups(d.desc.stdout), d.stats.code === 0 ? d.stats.stdout : '')),
   };
+}
+
+function unreachable(
+  o: NodeCollectorOptions,
+  controller: NodeFacts['ovnController'],
+  r: { code: number; stdout: string; stderr: string },
+): NodeFacts {
+  const detail = (r.stderr || r.stdout).trim().split('\n')[0] || `exit ${r.code}`;
+  return { node: o.node, ovnController: controller, datapath: { reachable: false, detail }, groups: [] };
 }
