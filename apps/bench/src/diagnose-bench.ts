@@ -14,7 +14,7 @@ import { Command } from 'commander';
 import type { V1Service } from '@kubernetes/client-node';
 import { forEachLimit } from '@ycloud/bench';
 import { DirectEndpoints, OpsEndpoints, diagnose, gatherFacts } from '@ycloud/diagnose';
-import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
+import { KubeClient, Resources, isAlreadyExists, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, repoRoot } from '@ycloud/sandbox';
 import { createNamespace, eventually, runText } from '@ycloud/testbed';
 
@@ -42,7 +42,22 @@ function timed(inner: OpsEndpoints, times: Record<string, number>): OpsEndpoints
   };
 }
 
+/** A create that survives an overloaded apiserver: retried on timeouts, done when it already exists. */
+async function retried(create: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await create();
+      return;
+    } catch (e) {
+      if (isAlreadyExists(e)) return;
+      if (attempt >= 5) throw e;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
 interface StepResult {
+  at: string;
   services: number;
   lbs: number;
   totalMs: number[];
@@ -86,22 +101,26 @@ async function main(): Promise<void> {
     let created = 0;
     for (const total of steps) {
       log(`creating Services ${created}..${total - 1}`);
-      await forEachLimit(total - created, 48, async (k) => {
+      await forEachLimit(total - created, 24, async (k) => {
         const i = created + k;
         const name = `s${i}`;
-        await kube.create(Resources.services, NS, {
-          metadata: { name, namespace: NS },
-          spec: { ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
-        } as V1Service & KubeObject);
-        await kube.create(Resources.endpointSlices, NS, {
-          metadata: { name: `${name}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': name } },
-          addressType: 'IPv4',
-          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-          endpoints: Array.from({ length: 10 }, (_, e) => ({
-            addresses: [endpointIp(i * 10 + e)],
-            conditions: { ready: true },
-          })),
-        } as KubeObject);
+        await retried(() =>
+          kube.create(Resources.services, NS, {
+            metadata: { name, namespace: NS },
+            spec: { ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+          } as V1Service & KubeObject),
+        );
+        await retried(() =>
+          kube.create(Resources.endpointSlices, NS, {
+            metadata: { name: `${name}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': name } },
+            addressType: 'IPv4',
+            ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+            endpoints: Array.from({ length: 10 }, (_, e) => ({
+              addresses: [endpointIp(i * 10 + e)],
+              conditions: { ready: true },
+            })),
+          } as KubeObject),
+        );
       });
       created = total;
       const want = total + 1;
@@ -145,19 +164,33 @@ async function main(): Promise<void> {
         if (e.code !== 1) throw e;
       });
       const cliMs = performance.now() - c0;
-      const step = { services: total + 1, lbs, totalMs, parts, cliMs, verdict, load: os.loadavg()[0] };
+      const step = {
+        at: new Date().toISOString().slice(0, 16).replace('T', ' '),
+        services: total + 1,
+        lbs,
+        totalMs,
+        parts,
+        cliMs,
+        verdict,
+        load: os.loadavg()[0],
+      };
       results.push(step);
       log(JSON.stringify(step));
+      if (o.write) writeFileSync(RESULTS, report(results));
     }
   } finally {
     kube.close();
     await sb.down();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The results table (written after every step, so a later step that fails keeps the earlier ones). */
+function report(results: StepResult[]): string {
   const ms = (x: number) => x.toFixed(0);
   const rows = results.map((r) => {
     const s = [...r.totalMs].sort((a, b) => a - b);
-    return `| ${new Date().toISOString().slice(0, 16).replace('T', ' ')} | ${r.services} | ${ms(s[2])} (${ms(s[0])}–${ms(s[4])}) | ${ms(r.parts.northbound ?? NaN)} | ${ms(r.parts.southbound ?? NaN)} | ${ms(r.parts.node ?? NaN)} | ${ms(r.cliMs)} | ${r.verdict} | ${r.load.toFixed(2)} |`;
+    return `| ${r.at} | ${r.services} | ${ms(s[2])} (${ms(s[0])}–${ms(s[4])}) | ${ms(r.parts.northbound ?? NaN)} | ${ms(r.parts.southbound ?? NaN)} | ${ms(r.parts.node ?? NaN)} | ${ms(r.cliMs)} | ${r.verdict} | ${r.load.toFixed(2)} |`;
   });
   const text = [
     '# ycloud diagnose: time per diagnosis (issue 15)',
@@ -174,8 +207,7 @@ async function main(): Promise<void> {
     ...rows,
     '',
   ].join('\n');
-  process.stdout.write(text);
-  if (o.write) writeFileSync(RESULTS, text);
+  return text;
 }
 
 main().catch((e: unknown) => {

@@ -175,7 +175,8 @@ function eventsHop(facts: DiagnoseFacts): Hop {
 function probesHop(facts: DiagnoseFacts): Hop {
   const backends = backendPods(facts.kube);
   const relevant = facts.kube.probes.filter((p) => p.address && backends.has(p.address));
-  if (!facts.kube.probes.length) return ok(L, 'kubernetes/network-probes', 'no NetworkProbe watches these backends');
+
+  if (!relevant.length) return ok(L, 'kubernetes/network-probes', 'no NetworkProbe watches these backends');
   const failing = relevant.filter((p) => !p.healthy);
   if (failing.length) {
     const f = failing[0];

@@ -103,9 +103,12 @@ export async function collectNode(
     }
     ids = [...new Set(ids)];
   }
+  // OVS 3.1's ovs-ofctl takes a bare id for dump-groups but `group_id=N` for dump-group-stats.
   const one = async (id?: number) => {
-    const extra = id === undefined ? [] : [String(id)];
-    const [desc, stats] = [await ofctl('dump-groups', mgmt, ...extra), await ofctl('dump-group-stats', mgmt, ...extra)];
+    const [desc, stats] = await Promise.all([
+      ofctl('dump-groups', mgmt, ...(id === undefined ? [] : [String(id)])),
+      ofctl('dump-group-stats', mgmt, ...(id === undefined ? [] : [`group_id=${id}`])),
+    ]);
     return { desc, stats };
   };
   const dumps = ids ? await Promise.all(ids.map((id) => one(id))) : [await one()];
