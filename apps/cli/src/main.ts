@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ycloudVersion } from '@ycloud/api';
+import { runDiagnose } from './diagnose.command';
 import { runJournal } from './journal.command';
 import { registerSandboxCommands } from './sandbox';
 import { runTranslate } from './translate.command';
@@ -30,6 +31,10 @@ const DELEGATED: Record<string, { description: string; run: (argv: string[], io:
   journal: {
     description: 'show what the controller changed in OVN Northbound: when, for which object, and why',
     run: (argv, io) => runJournal(argv, io),
+  },
+  diagnose: {
+    description: 'walk a Service path (Kubernetes, OVN NB/SB, the node) and name the first broken hop',
+    run: (argv, io) => runDiagnose(argv, io),
   },
 };
 

@@ -1,6 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { ExecCommandRunner } from '@ycloud/cni';
 import { ControllerManager, type EventSink, type ProbeRuntimeOptions } from '@ycloud/controllers';
+import { registerControllerDiagnoseRoutes, registerServiceBackendMetrics } from '@ycloud/diagnose';
 import { Journal, parseJournalConfig } from '@ycloud/journal';
 import { EventRecorder, KubeClient, LeaderElector, Logger, OpsServer } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
@@ -86,6 +87,8 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
       onApply: (record) => this.onApply(record),
       probe: this.probeRuntime(),
     });
+    const slices = this.manager.endpointSlices.store;
+    registerServiceBackendMetrics(this.registry, () => slices.list());
     this.manager.endpointSlices.addHandler({
       onAdd: (s) => telemetry.onEndpointSlice(s),
       onUpdate: (_, s) => telemetry.onEndpointSlice(s),
@@ -160,6 +163,20 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
     this.rt.exit(1);
   }
 
+  /** What `ycloud diagnose` reads from this replica: the NB view while leading, the journal's last entry. */
+  private diagnoseSources(): Parameters<typeof registerControllerDiagnoseRoutes>[1] {
+    return {
+      northbound: () => {
+        const client = this.started ? this.manager?.northbound.client : undefined;
+        return client && { rows: { rows: (t) => client.table(t).all() as never }, connected: client.connected };
+      },
+      lastChange: async (ownerKind, owner) => {
+        const [last] = (await this.journal?.query({ ownerKind, owner, limit: 1 })) ?? [];
+        return last && { time: last.at.toISOString(), summary: `${last.reason} (${last.opCount} op(s))` };
+      },
+    };
+  }
+
   /** Health and metrics servers: one when the ports are equal, else /metrics apart from the probes. */
   private async serve(): Promise<void> {
     const { bindAddress: host, healthPort, metricsPort } = this.cfg;
@@ -181,6 +198,7 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
       this.servers.push(metrics);
       urls.metrics = (await metrics.listen()).url;
     }
+    for (const server of this.servers) registerControllerDiagnoseRoutes(server, this.diagnoseSources());
     this.log.info('serving', { healthz: `${urls.health}/healthz`, metrics: `${urls.metrics}/metrics` });
   }
 }

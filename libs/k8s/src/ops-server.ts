@@ -9,6 +9,9 @@ import { Logger } from './logger';
  */
 export type Check = () => boolean | void | string | Promise<boolean | void | string>;
 
+/** A read-only JSON route: the answer's status and body (serialised as JSON). */
+export type OpsRoute = (url: URL) => Promise<{ status: number; body: unknown }>;
+
 export interface OpsServerOptions {
   /** Default 127.0.0.1. */
   host?: string;
@@ -27,6 +30,7 @@ export interface OpsServerOptions {
 export class OpsServer {
   private readonly healthChecks = new Map<string, Check>();
   private readonly readyChecks = new Map<string, Check>();
+  private readonly routes = new Map<string, OpsRoute>();
   private server?: http.Server;
   private readonly log: Logger;
 
@@ -43,6 +47,12 @@ export class OpsServer {
   /** Adds a readiness check (`/readyz`). */
   addReadyCheck(name: string, check: Check): this {
     this.readyChecks.set(name, check);
+    return this;
+  }
+
+  /** Adds a read-only JSON route (GET) at `path`, e.g. diagnose's. */
+  addRoute(path: string, route: OpsRoute): this {
+    this.routes.set(path, route);
     return this;
   }
 
@@ -89,6 +99,12 @@ export class OpsServer {
       res.writeHead(200, { 'Content-Type': this.options.registry.contentType }).end(body);
       return;
     }
+    const route = this.routes.get(url.pathname);
+    if (route) {
+      const { status, body } = await route(url);
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+      return;
+    }
     const checks =
       url.pathname === '/healthz' ? this.healthChecks : url.pathname === '/readyz' ? this.readyChecks : undefined;
     if (!checks) {
@@ -120,7 +136,7 @@ export class OpsServer {
       return { ok: result !== false, detail: typeof result === 'string' ? result : undefined };
     } catch (err) {
       this.log.warn('check failed', { check: name, err });
-      return { ok: false };
+      return { ok: false, detail: (err as Error).message };
     } finally {
       clearTimeout(timer);
     }

@@ -33,4 +33,26 @@ describe('OpsServer', () => {
       await ops.close();
     }
   });
+
+  it('serves read-only JSON routes with their status and the query they were asked', async () => {
+    const ops = new OpsServer({ registry: new Registry(), logger: testLogger() }).addRoute('/things', async (u) =>
+      u.searchParams.has('name')
+        ? { status: 200, body: { name: u.searchParams.get('name') } }
+        : { status: 400, body: { error: 'need name' } },
+    );
+    const { url } = await ops.listen();
+    try {
+      const ok = await fetch(`${url}/things?name=a`);
+      expect([ok.status, ok.headers.get('content-type'), await ok.json()]).toEqual([
+        200,
+        'application/json',
+        { name: 'a' },
+      ]);
+      const bad = await fetch(`${url}/things`);
+      expect([bad.status, await bad.json()]).toEqual([400, { error: 'need name' }]);
+      expect((await fetch(`${url}/things`, { method: 'POST' })).status).toBe(405);
+    } finally {
+      await ops.close();
+    }
+  });
 });

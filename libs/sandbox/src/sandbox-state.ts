@@ -24,6 +24,8 @@ export interface SandboxNodeState {
   cniSocket: string;
   agentPid: number;
   agentLog: string;
+  /** The node agent's ops server (metrics, diagnose routes), e.g. `http://127.0.0.1:40123`. */
+  opsUrl?: string;
 }
 
 /** What `Sandbox.up()` writes to `<dir>/state.json`; every other command reads it. */

@@ -230,8 +230,11 @@ export class Sandbox {
               vswitchd: { pidfile: path.join(node.dir, 'vswitchd.pid'), unixctl: path.join(node.dir, 'vswitchd.ctl') },
               controller: { pidfile: path.join(node.dir, 'controller.pid'), unixctl: '' },
             },
+            // The test bed's daemons keep their sockets and pidfiles in the node's directory.
+            diagnose: { ovsRundir: node.dir, ovnControllerPidfile: path.join(node.dir, 'controller.pid') },
           }),
         );
+        const opsPort = await freePort();
         log(`starting the node agent of ${name}`);
         const agentLog = path.join(logDir, `agent-${name}.log`);
         const agent = await startChild(children, `agent ${name}`, agentLog, [
@@ -250,6 +253,8 @@ export class Sandbox {
           node.ovsRemote,
           '--node-netns',
           node.netns,
+          '--metrics',
+          `127.0.0.1:${opsPort}`,
         ]);
         await waitForLog(agent, /listening on/);
         nodeStates.push({
@@ -260,6 +265,7 @@ export class Sandbox {
           cniSocket,
           agentPid: agent.proc.pid ?? -1,
           agentLog,
+          opsUrl: `http://127.0.0.1:${opsPort}`,
         });
       }
 

@@ -42,7 +42,7 @@ export interface CniAgentConfig {
     /** Mode dpu: phys_switch_id of the DPU's eswitch ('' = any). */
     switchId: string;
   };
-  /** Prometheus metrics on this address (host:port), empty for off. */
+  /** Prometheus metrics and the diagnose routes on this address (host:port), empty for off. */
   metricsAddress: string;
   /**
    * With nodePort enabled: the proxy health port (`/healthz`, `/livez`; kube-proxy's 10256), 0 for none. Services'
@@ -61,6 +61,13 @@ export interface CniAgentConfig {
     /** Pidfile and unixctl socket (empty: `<pidfile dir>/<program>.<pid>.ctl`, the daemons' default). */
     vswitchd: { pidfile: string; unixctl: string };
     controller: { pidfile: string; unixctl: string };
+  };
+  /** Where `ycloud diagnose` finds this node's daemons (read-only). */
+  diagnose: {
+    /** Open vSwitch run directory (holds `<bridge>.mgmt`). */
+    ovsRundir: string;
+    /** ovn-controller's pidfile (its control socket lies beside it). */
+    ovnControllerPidfile: string;
   };
 }
 
@@ -94,6 +101,7 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
     vswitchd: { pidfile: '/var/run/openvswitch/ovs-vswitchd.pid', unixctl: '' },
     controller: { pidfile: '/var/run/ovn/ovn-controller.pid', unixctl: '' },
   },
+  diagnose: { ovsRundir: '/var/run/openvswitch', ovnControllerPidfile: '/var/run/ovn/ovn-controller.pid' },
 };
 
 type DeepPartial<T> = {

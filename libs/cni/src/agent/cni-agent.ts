@@ -1,4 +1,4 @@
-import { Server, createServer } from 'node:http';
+import { registerAgentDiagnoseRoutes } from '@ycloud/diagnose';
 import { CniAgentConfig } from './agent-config';
 import { CniHandler } from './cni-handler';
 import { CniMetrics } from './cni-metrics';
@@ -12,7 +12,7 @@ import { NodeBootstrapper } from '../node/node-bootstrap';
 import { NodePortManager } from '../node/node-port';
 import { NodePortWatcher } from '../node/nodeport.programmer';
 import { NodeHealth } from '../health/node-health';
-import { KubeClient } from '@ycloud/k8s';
+import { KubeClient, OpsServer } from '@ycloud/k8s';
 import { DPU_LEASE_RENEW_SECONDS } from '../offload/dpu-annotations';
 import { DpuSideReconciler } from '../offload/dpu-side';
 import { DpuHostPlumber, SmartNicPlumber } from '../offload/offload-plumbers';
@@ -47,7 +47,7 @@ export class CniAgent {
   readonly sysfs: SriovSysfs;
   private readonly log: (line: string) => void;
   private server?: CniServer;
-  private metricsServer?: Server;
+  private metricsServer?: OpsServer;
   private readonly timers: NodeJS.Timeout[] = [];
   private bootstrap?: NodeBootstrapper;
   private nodePort?: NodePortManager;
@@ -264,34 +264,30 @@ export class CniAgent {
     this.timers.push(setInterval(tick, periodMs));
   }
 
+  /** /metrics and the read-only diagnose routes (`ycloud diagnose` reaches them through the apiserver's proxy). */
   private async startMetrics(address: string): Promise<void> {
     const [host, port] = address.includes(':')
       ? [address.slice(0, address.lastIndexOf(':')), address.slice(address.lastIndexOf(':') + 1)]
       : ['127.0.0.1', address];
-    this.metricsServer = createServer((req, res) => {
-      // Kubelet probes: /healthz answers while the process serves; /readyz when the node can plug pods (OVS
-      // bridge present, or the DPU healthy), with the reason when it cannot.
-      if (req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
-        return;
-      }
-      if (req.url === '/readyz') {
-        void this.notReadyReason().then(
-          (reason) =>
-            res.writeHead(reason ? 503 : 200, { 'content-type': 'text/plain' }).end(reason ? `${reason}\n` : 'ok\n'),
-          (e: Error) => res.writeHead(503, { 'content-type': 'text/plain' }).end(`${e.message}\n`),
-        );
-        return;
-      }
-      if (req.url !== '/metrics') {
-        res.writeHead(404).end();
-        return;
-      }
-      void this.metrics.registry
-        .metrics()
-        .then((body) => res.writeHead(200, { 'content-type': this.metrics.registry.contentType }).end(body));
+    this.metricsServer = new OpsServer({ host, port: Number(port), registry: this.metrics.registry });
+    this.metricsServer.addHealthCheck('ping', () => true);
+    // Kubelet's readiness probe: the node can plug pods (OVS bridge present, or the DPU healthy); says why not.
+    this.metricsServer.addReadyCheck('plumbing', async () => {
+      const reason = await this.notReadyReason();
+      if (reason) throw new Error(reason);
     });
-    await new Promise<void>((resolve) => this.metricsServer!.listen(Number(port), host, resolve));
+    registerAgentDiagnoseRoutes(
+      this.metricsServer,
+      {
+        runner: this.runner,
+        sbRemote: this.cfg.ovn.remote,
+        node: this.cfg.nodeName,
+        bridge: this.cfg.bridge,
+        ...this.cfg.diagnose,
+      },
+      this.metrics.registry,
+    );
+    await this.metricsServer.listen();
   }
 
   async stop(): Promise<void> {
@@ -301,7 +297,7 @@ export class CniAgent {
     await this.nodePorts?.stop();
     await this.health?.stop();
     await this.events?.flush();
-    await new Promise<void>((resolve) => (this.metricsServer ? this.metricsServer.close(() => resolve()) : resolve()));
+    await this.metricsServer?.close();
     for (let i = 0; i < 100 && this.busy.size; i++) await new Promise((r) => setTimeout(r, 50));
   }
 }

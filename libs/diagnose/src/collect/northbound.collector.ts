@@ -1,0 +1,94 @@
+import { DiagnoseTarget, NbGroupFact, NbLoadBalancerFact, NorthboundFacts } from '../facts';
+
+/** A row as the OVSDB cache holds it: sets are arrays, maps records, references uuid strings. */
+export type NbRow = Record<string, unknown> & { _uuid: string };
+
+/** Read access to the controller's replicated Northbound tables. */
+export interface NbRowSource {
+  rows(table: string): Iterable<NbRow>;
+}
+
+// external_ids keys ycloud writes (libs/ovn OWNERSHIP); read here only, never written.
+const OWNER_KIND = 'ycloud.io/owner-kind';
+const OWNER = 'ycloud.io/owner';
+const KEY = 'ycloud.io/key';
+const VPC = 'ycloud.io/vpc';
+
+const arr = (v: unknown): string[] =>
+  Array.isArray(v) ? (v as string[]) : v === undefined || v === '' ? [] : [String(v)];
+const map = (v: unknown): Record<string, string> =>
+  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, string>) : {};
+
+/**
+ * The Northbound facts of one target: its load balancers (owned, or holding one of `vips`), the groups holding
+ * them and where those are attached, and every subnet switch of each VPC involved. One pass per table.
+ */
+export function collectNorthbound(src: NbRowSource, target: DiagnoseTarget, vips: string[]): NorthboundFacts {
+  const owner = `${target.namespace}/${target.name}`;
+  const lbRows = [...src.rows('Load_Balancer')].filter((lb) => {
+    const ids = map(lb.external_ids);
+    if (ids[OWNER_KIND] === target.kind && ids[OWNER] === owner) return true;
+    const keys = Object.keys(map(lb.vips));
+    return vips.some((v) => keys.includes(v));
+  });
+  const lbIds = new Set(lbRows.map((r) => r._uuid));
+  const groups = [...src.rows('Load_Balancer_Group')].filter((g) => arr(g.load_balancer).some((u) => lbIds.has(u)));
+  const groupIds = new Map(groups.map((g) => [g._uuid, String(g.name)]));
+  const switches = [...src.rows('Logical_Switch')];
+  const routers = [...src.rows('Logical_Router')];
+
+  const groupFacts: NbGroupFact[] = groups.map((g) => ({
+    name: String(g.name),
+    switches: switches.filter((s) => arr(s.load_balancer_group).includes(g._uuid)).map((s) => String(s.name)),
+    routers: routers.filter((r) => arr(r.load_balancer_group).includes(g._uuid)).map((r) => String(r.name)),
+  }));
+  const loadBalancers: NbLoadBalancerFact[] = lbRows.map((lb) => {
+    const ids = map(lb.external_ids);
+    return {
+      uuid: lb._uuid,
+      name: String(lb.name ?? ''),
+      protocol: arr(lb.protocol)[0],
+      vips: map(lb.vips),
+      options: map(lb.options),
+      selectionFields: arr(lb.selection_fields),
+      externalIds: ids,
+      owned: ids[OWNER_KIND] === target.kind && ids[OWNER] === owner,
+      groups: groups.filter((g) => arr(g.load_balancer).includes(lb._uuid)).map((g) => groupIds.get(g._uuid)!),
+      switches: switches.filter((s) => arr(s.load_balancer).includes(lb._uuid)).map((s) => String(s.name)),
+      routers: routers.filter((r) => arr(r.load_balancer).includes(lb._uuid)).map((r) => String(r.name)),
+    };
+  });
+
+  const vpcs = new Set(loadBalancers.map((lb) => lb.externalIds[VPC]).filter(Boolean));
+  const vpcSwitches: Record<string, string[]> = {};
+  const routerMacs: Record<string, string> = {};
+  if (vpcs.size) {
+    const lrps = [...src.rows('Logical_Router_Port')];
+    const lrpName = new Map(lrps.map((p) => [p._uuid, String(p.name)]));
+    const lrpMac = new Map(lrps.map((p) => [String(p.name), String(p.mac ?? '')]));
+    const routerPortsOfVpc = new Map<string, Set<string>>();
+    for (const r of routers) {
+      const key = map(r.external_ids)[KEY] ?? '';
+      const m = /^vpc\/(.+)\/router$/.exec(key);
+      if (m && vpcs.has(m[1])) routerPortsOfVpc.set(m[1], new Set(arr(r.ports).map((u) => lrpName.get(u) ?? '')));
+    }
+    const lspToRouterPort = new Map<string, string>();
+    for (const p of src.rows('Logical_Switch_Port')) {
+      if (p.type === 'router') lspToRouterPort.set(p._uuid, map(p.options)['router-port'] ?? '');
+    }
+    for (const [vpc, ports] of routerPortsOfVpc) {
+      const members: string[] = [];
+      for (const s of switches) {
+        if (map(s.external_ids)[OWNER_KIND] !== 'Subnet') continue;
+        const lrp = arr(s.ports)
+          .map((u) => lspToRouterPort.get(u))
+          .find((p) => p !== undefined && ports.has(p));
+        if (lrp === undefined) continue;
+        members.push(String(s.name));
+        routerMacs[String(s.name)] = lrpMac.get(lrp) ?? '';
+      }
+      vpcSwitches[vpc] = members.sort();
+    }
+  }
+  return { connected: true, loadBalancers, groups: groupFacts, vpcSwitches, routerMacs };
+}

@@ -1,0 +1,236 @@
+/**
+ * Snapshots diagnose judges: plain data gathered from Kubernetes, OVN Northbound/Southbound and a node's Open
+ * vSwitch. The checks are pure functions of these, so every verdict can be unit-tested from a literal.
+ */
+
+export type TargetKind = 'Service' | 'YusurService';
+
+export interface DiagnoseTarget {
+  kind: TargetKind;
+  namespace: string;
+  name: string;
+}
+
+/** Where the traffic comes from. */
+export type DiagnoseSource =
+  { kind: 'pod'; namespace: string; name: string } | { kind: 'node'; name: string } | { kind: 'external' };
+
+export interface ServicePortFact {
+  name?: string;
+  protocol: string;
+  port: number;
+  targetPort?: number | string;
+  nodePort?: number;
+}
+
+/** The Service (or YusurService, normalised to the same shape). */
+export interface ServiceFact {
+  type: string;
+  clusterIPs: string[];
+  ports: ServicePortFact[];
+  /** Undefined: no selector (endpoints managed by hand). */
+  selector?: Record<string, string>;
+  labels: Record<string, string>;
+  sessionAffinity?: string;
+  affinityTimeoutSeconds?: number;
+  publishNotReadyAddresses?: boolean;
+  /** YusurService status conditions (type, status, reason, message). */
+  conditions?: ConditionFact[];
+}
+
+export interface ConditionFact {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface PodFact {
+  namespace: string;
+  name: string;
+  ip?: string;
+  node?: string;
+  ready: boolean;
+  phase?: string;
+  /** OVN logical switch port, switch and MAC (from ycloud's ip-allocation annotation). */
+  logicalSwitchPort?: string;
+  logicalSwitch?: string;
+  mac?: string;
+}
+
+export interface EndpointFact {
+  addresses: string[];
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+  nodeName?: string;
+  /** Pod name when the endpoint is a pod. */
+  podName?: string;
+}
+
+export interface EndpointSliceFact {
+  name: string;
+  addressType: string;
+  ports: Array<{ name?: string; port?: number; protocol?: string }>;
+  endpoints: EndpointFact[];
+}
+
+export interface EventFact {
+  type: string;
+  reason: string;
+  message: string;
+  count: number;
+  /** ISO time of the last occurrence. */
+  time?: string;
+  source?: string;
+}
+
+export interface ProbeResultFact {
+  probe: string;
+  target: string;
+  address?: string;
+  healthy: boolean;
+  message?: string;
+}
+
+export interface KubeFacts {
+  target: DiagnoseTarget;
+  /** Undefined when the object does not exist (see `error`). */
+  service?: ServiceFact;
+  error?: string;
+  /** Pods the selector matches (same namespace). */
+  selectedPods: PodFact[];
+  endpointSlices: EndpointSliceFact[];
+  /** Events about the object, newest last. */
+  events: EventFact[];
+  probes: ProbeResultFact[];
+  /** The client pod, when the source is a pod. */
+  sourcePod?: PodFact;
+  sourceError?: string;
+}
+
+export interface NbLoadBalancerFact {
+  uuid: string;
+  name: string;
+  protocol?: string;
+  vips: Record<string, string>;
+  options: Record<string, string>;
+  selectionFields: string[];
+  externalIds: Record<string, string>;
+  /** Owned by ycloud for this target (external_ids owner). */
+  owned: boolean;
+  groups: string[];
+  switches: string[];
+  routers: string[];
+}
+
+export interface NbGroupFact {
+  name: string;
+  switches: string[];
+  routers: string[];
+}
+
+export interface NorthboundFacts {
+  /** The replica answering is not the leader (has no NB connection). */
+  standby?: boolean;
+  connected: boolean;
+  /** Load balancers owned by the target or holding one of the asked VIPs. */
+  loadBalancers: NbLoadBalancerFact[];
+  /** Groups holding one of those load balancers, with the switches and routers they are attached to. */
+  groups: NbGroupFact[];
+  /** VPC name -> every logical switch of the VPC (attached to its router). */
+  vpcSwitches: Record<string, string[]>;
+  /** Switch name -> MAC of its VPC router port (the first hop's eth.dst, for ovn-trace). */
+  routerMacs?: Record<string, string>;
+  /** The journal's last change for the target, when the controller keeps a journal. */
+  lastChange?: { time: string; summary: string };
+}
+
+export interface SbLogicalFlowFact {
+  /** `ip:port` or `ip` the match names. */
+  vip: string;
+  stage: string;
+  datapaths: string[];
+  actions: string;
+}
+
+export interface SbPortBindingFact {
+  logicalPort: string;
+  chassis?: string;
+  up?: boolean;
+}
+
+export interface SbChassisFact {
+  name: string;
+  hostname?: string;
+  /** Chassis_Private.nb_cfg: the last NB configuration this chassis applied. */
+  nbCfg?: number;
+}
+
+export interface SouthboundFacts {
+  /** SB_Global.nb_cfg: the configuration northd has propagated. */
+  nbCfg: number;
+  lflows: SbLogicalFlowFact[];
+  portBindings: SbPortBindingFact[];
+  chassis: SbChassisFact[];
+}
+
+export interface OfGroupBucketFact {
+  /** `ip:port` the bucket sends to (from its nat(dst=...)). */
+  backend: string;
+  packets: number;
+  bytes: number;
+}
+
+export interface OfGroupFact {
+  id: number;
+  buckets: OfGroupBucketFact[];
+}
+
+export interface NodeFacts {
+  node: string;
+  ovnController: { running: boolean; connected?: boolean; detail: string };
+  datapath: { reachable: boolean; detail: string };
+  groups: OfGroupFact[];
+}
+
+/** What `ovn-trace` made of a synthetic packet from the source to the VIP (summarised). */
+export interface TraceFacts {
+  /** Backends of the load-balancing action the packet hit, if any. */
+  lbBackends?: string[];
+  /** Logical ports the packet was output to. */
+  outputs: string[];
+  dropped: boolean;
+  rejected: boolean;
+  /** The microflow traced. */
+  microflow: string;
+}
+
+/** A fact source that could not be read: the reason becomes an `unknown` hop. */
+export interface Unavailable {
+  unavailable: string;
+}
+
+export function isUnavailable(x: unknown): x is Unavailable {
+  return typeof x === 'object' && x !== null && 'unavailable' in x;
+}
+
+export type Maybe<T> = T | Unavailable;
+
+/** Everything one diagnosis looked at. */
+export interface DiagnoseFacts {
+  source: DiagnoseSource;
+  /** Only this Service port (number or name), when asked. */
+  port?: string;
+  kube: KubeFacts;
+  northbound: Maybe<NorthboundFacts>;
+  southbound: Maybe<SouthboundFacts>;
+  /** The node the client is on (pod's node or the node itself). */
+  sourceNode?: Maybe<NodeFacts>;
+  /** Nodes of the ready backends (other than the source node). */
+  backendNodes: Record<string, Maybe<NodeFacts>>;
+  /** Only with --trace, per VIP key. */
+  trace?: Record<string, Maybe<TraceFacts>>;
+  /** Only with --connect, per VIP key: a real TCP connection from the source node. */
+  connect?: Record<string, Maybe<{ connected: boolean; ms: number; detail: string }>>;
+}

@@ -1,0 +1,45 @@
+/**
+ * The read-only HTTP routes diagnose reads through ycloud's own components. Defined once: the controller and the
+ * node agent serve them, the CLI calls them (directly or through the kube-apiserver's proxy).
+ */
+export const DIAGNOSE_ROUTES = {
+  /** Controller: the Northbound rows of one Service or YusurService (query: kind, namespace, name, vips). */
+  northbound: '/diagnose/v1/northbound',
+  /** Node agent: Southbound rows for VIPs, logical ports and chassis (query: vips, ports, chassis). */
+  southbound: '/diagnose/v1/southbound',
+  /** Node agent: its node's ovn-controller and the OpenFlow groups of VIPs (query: vips = ip:port/protocol). */
+  node: '/diagnose/v1/node',
+  /** Node agent: ovn-trace of a synthetic packet to a VIP (query: the TraceQuery fields). */
+  trace: '/diagnose/v1/trace',
+  /** Node agent: one TCP connection attempt from the node to a VIP (query: vips = one ip:port). */
+  connect: '/diagnose/v1/connect',
+} as const;
+
+/** Query parameter names of the routes above (comma-separated lists). */
+export const DIAGNOSE_QUERY = {
+  kind: 'kind',
+  namespace: 'namespace',
+  name: 'name',
+  vips: 'vips',
+  ports: 'ports',
+  chassis: 'chassis',
+} as const;
+
+/** Where diagnose finds ycloud's components in a cluster (deploy/base names them so). */
+export const DIAGNOSE_DEFAULTS = {
+  namespace: 'ycloud-system',
+  /** Service in front of the controller's ops port (its metrics port). */
+  controllerService: 'ycloud-controller-metrics',
+  controllerPort: 'metrics',
+  /** Label of the node agent's pods, and the port its ops server listens on. */
+  agentSelector: 'app.kubernetes.io/name=ycloud-agent',
+  agentPort: 9182,
+} as const;
+
+/** Splits a comma-separated query value; empty parts dropped. */
+export function queryList(value: string | null | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,448 @@
+import { CoreV1Api, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
+import { API_VERSION, crdResources } from '@ycloud/api';
+import type { Diagnosis, Hop } from '@ycloud/diagnose';
+import { KubeClient, type KubeObject } from '@ycloud/k8s';
+import { Sandbox, repoRoot } from '@ycloud/sandbox';
+import { createNamespace, eventually, isClean, runText } from '@ycloud/testbed';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sandboxLeaks } from '@ycloud/sandbox';
+
+/**
+ * `ycloud diagnose` against a live two-node sandbox: the real controller, node agents, OVN and kube-apiserver.
+ * One sandbox for the file (about 1.5 min to bring up); each test injects one fault and checks, from the CLI's
+ * `-o json` output and exit code, that the first broken hop is the one the fault breaks and every hop before it
+ * is ok. Destructive faults (a node's datapath, an ovn-controller) come last.
+ */
+describe('ycloud diagnose: names the broken hop of a Service path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ycloud-e2e-diagnose-'));
+  const NS = 'diag';
+  /** The default VPC's Load_Balancer_Group (ycloud's identity is its name: the table has no external_ids). */
+  const GROUP = 'ycloud|Vpc|default|vpc/default/lb-group';
+  let sb: Sandbox;
+  let core: CoreV1Api;
+  let kube: KubeClient;
+  const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
+
+  /** Runs the CLI as a user would: its JSON and its exit code. */
+  function diagnoseCli(...args: string[]): Promise<{ code: number; d: Diagnosis; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      execFile(
+        join(repoRoot(), 'bin/ycloud'),
+        ['diagnose', ...args, '-o', 'json', '--sandbox', dir],
+        { timeout: 120_000 },
+        (err, stdout, stderr) => {
+          const code = err ? ((err as { code?: number }).code ?? -1) : 0;
+          try {
+            resolve({ code: typeof code === 'number' ? code : -1, d: JSON.parse(stdout) as Diagnosis, stderr });
+          } catch {
+            reject(new Error(`diagnose ${args.join(' ')}: exit ${String(code)}, stdout ${stdout}, stderr ${stderr}`));
+          }
+        },
+      );
+    });
+  }
+
+  /** The first broken hop is `id`, every hop before it is ok, the exit code is 1; returns that hop. */
+  function expectBrokenAt(r: { code: number; d: Diagnosis }, id: string): Hop {
+    const i = r.d.hops.findIndex((h) => h.status !== 'ok');
+    expect({ first: r.d.hops[i]?.id, status: r.d.hops[i]?.status }).toEqual({ first: id, status: 'broken' });
+    expect(r.d.hops.slice(0, i).every((h) => h.status === 'ok')).toBe(true);
+    expect(r.d.verdict).toEqual({ status: 'broken', firstBroken: id, unknown: 0 });
+    expect(r.code).toBe(1);
+    expect(r.d.hops[i].fix).toBeTruthy();
+    return r.d.hops[i];
+  }
+
+  const svc = (name: string, selector?: Record<string, string>): V1Service => ({
+    metadata: { name, namespace: NS },
+    spec: { selector, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never }] },
+  });
+
+  let webIP = '';
+
+  beforeAll(async () => {
+    sb = await Sandbox.up({ dir, nodes: ['node-1', 'node-2'], example: null });
+    core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
+    kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
+    await createNamespace(sb.kubelet.kubeConfig, NS);
+    webIP = (await core.createNamespacedService({ namespace: NS, body: svc('web', { app: 'web' }) })).spec!.clusterIP!;
+    for (const [name, selector] of [
+      ['nosel', { app: 'nothing' }],
+      ['noep', undefined],
+      ['unready', { app: 'unready' }],
+      ['probed', { app: 'probed' }],
+      ['local', { app: 'local' }],
+    ] as const) {
+      await core.createNamespacedService({ namespace: NS, body: svc(name, selector) });
+    }
+    const pod = (name: string, node: string, labels: Record<string, string>, serve: string[] = [], ready = true) =>
+      sb.kubelet.createPod({ name, namespace: NS, node, labels, serve, ready });
+    await Promise.all([
+      pod('client', 'node-1', { app: 'client' }),
+      pod('web-0', 'node-2', { app: 'web' }, ['http:8080']),
+      pod('web-1', 'node-2', { app: 'web' }, ['http:8080']),
+      pod('unready-0', 'node-1', { app: 'unready' }, ['http:8080'], false),
+      pod('probed-0', 'node-1', { app: 'probed' }, ['http:8080']),
+      // Ready, but nothing listens on the probed port.
+      pod('probed-1', 'node-1', { app: 'probed' }),
+      pod('local-0', 'node-1', { app: 'local' }, ['http:8080']),
+    ]);
+    await kube.create(crdResources.NetworkProbe, NS, {
+      apiVersion: API_VERSION,
+      kind: 'NetworkProbe',
+      metadata: { name: 'probed-backends', namespace: NS },
+      spec: {
+        type: 'tcp',
+        port: 8080,
+        intervalSeconds: 1,
+        timeoutSeconds: 1,
+        failureThreshold: 2,
+        targets: [{ backendRef: { kind: 'Pod', name: 'probed-0' } }, { backendRef: { kind: 'Pod', name: 'probed-1' } }],
+      },
+    } as never);
+    // The client reaches web through OVN: the controller, northd and both nodes have caught up.
+    await eventually(
+      () => sb.kubelet.traffic({ namespace: NS, name: 'client' }, 'http', webIP, 80, 10),
+      (s) => s.errors.length === 0 && Object.keys(s.replies).length === 2,
+      'web to answer from both backends',
+    );
+  });
+
+  afterAll(async () => {
+    kube?.close();
+    let leaks = 'not checked';
+    try {
+      await sb?.down();
+      leaks = isClean(await sandboxLeaks(sb.state)) ? 'none' : 'some';
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(leaks).toBe('none');
+  });
+
+  it('reports a healthy pod -> ClusterIP path ok on every hop, with traffic counted per backend', async () => {
+    const counted = (d: Diagnosis) =>
+      [...(d.hops.find((h) => h.id === 'node/node-1/vip-groups')?.evidence ?? '').matchAll(/(\d+) pkt/g)].map((m) =>
+        Number(m[1]),
+      );
+    // Traffic from the client right before: both backends answer, so both buckets count. (ovn-controller may
+    // reinstall a group on a full recompute, which restarts its counters: then send again.)
+    const r = await eventually(
+      async () => {
+        const t = await sb.kubelet.traffic({ namespace: NS, name: 'client' }, 'http', webIP, 80, 10);
+        if (Object.keys(t.replies).length !== 2) throw new Error(`replies ${JSON.stringify(t.replies)}`);
+        return diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`);
+      },
+      (x) => counted(x.d).length === 2 && counted(x.d).every((c) => c > 0),
+      'both backends counted in the VIP group',
+      90_000,
+      1000,
+    );
+    expect(r.code).toBe(0);
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    expect(r.d.target).toBe(`Service ${NS}/web`);
+    expect(r.d.source).toBe(`pod ${NS}/client`);
+    expect(r.d.vips).toEqual([`${webIP}:80/tcp`]);
+    expect(r.d.hops.map((h) => [h.id, h.status])).toEqual([
+      ['kubernetes/object', 'ok'],
+      ['kubernetes/proxy-labels', 'ok'],
+      ['kubernetes/port', 'ok'],
+      ['kubernetes/selector', 'ok'],
+      ['kubernetes/endpoints', 'ok'],
+      ['kubernetes/events', 'ok'],
+      ['kubernetes/network-probes', 'ok'],
+      ['northbound/load-balancer', 'ok'],
+      ['northbound/vips', 'ok'],
+      ['northbound/backends', 'ok'],
+      ['northbound/options', 'ok'],
+      ['northbound/lb-group', 'ok'],
+      ['northbound/journal', 'ok'],
+      ['southbound/logical-flows', 'ok'],
+      ['southbound/port-bindings', 'ok'],
+      ['southbound/chassis', 'ok'],
+      ['node/node-1/ovn-controller', 'ok'],
+      ['node/node-1/datapath', 'ok'],
+      ['node/node-1/vip-groups', 'ok'],
+      ['node/node-2/backend-node', 'ok'],
+    ]);
+    const hop = (id: string) => r.d.hops.find((h) => h.id === id)!.evidence;
+    expect(hop('kubernetes/endpoints')).toBe('1 EndpointSlice(s), 2 endpoint(s): 2 ready, 2 serving, 0 terminating');
+    expect(hop('northbound/load-balancer')).toBe(`Service_${NS}/web_TCP (tcp)`);
+    expect(hop('northbound/lb-group')).toBe(`Service_${NS}/web_TCP via ${GROUP} on 2 switch(es)`);
+    expect(hop('northbound/journal')).toMatch(/^last change /);
+    expect(hop('southbound/port-bindings')).toBe('2 backend port(s) bound and up');
+    expect(hop('node/node-1/ovn-controller')).toBe('ovn-controller on node-1: SB connected');
+    // The same counters as metrics of node-1's agent.
+    const metrics = await fetchText(`${sb.state.nodes[0].opsUrl!}/metrics`);
+    const backendIps = (await podIps(['web-0', 'web-1'])).map((ip) => `${ip}:8080`);
+    for (const b of backendIps) {
+      expect(metrics).toMatch(
+        new RegExp(`ycloud_service_backend_packets_total\\{group="\\d+",backend="${b}"\\} [1-9]`),
+      );
+    }
+    const controllerMetrics = await fetchText(`${sb.state.controller.health}/metrics`);
+    expect(controllerMetrics).toContain(`ycloud_service_backends{namespace="${NS}",service="web",state="ready"} 2`);
+  });
+
+  it('reports a healthy node -> ClusterIP path ok, and a real connection from the node succeeds', async () => {
+    const r = await diagnoseCli('service', `${NS}/web`, '--from', 'node', 'node-1', '--connect');
+    expect(r.code).toBe(0);
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    expect(r.d.source).toBe('node node-1');
+    expect(r.d.hops.every((h) => h.status === 'ok')).toBe(true);
+    expect(r.d.hops.map((h) => h.id).slice(-5)).toEqual([
+      'node/node-1/ovn-controller',
+      'node/node-1/datapath',
+      'node/node-1/vip-groups',
+      'node/node-2/backend-node',
+      `connect/${webIP}:80`,
+    ]);
+    expect(r.d.hops[r.d.hops.length - 1].evidence).toMatch(/^TCP connection from the source node in \d+ ms$/);
+  });
+
+  it('reports a healthy YusurService pod -> ClusterIP path ok', async () => {
+    await kube.create(crdResources.YusurService, NS, {
+      apiVersion: API_VERSION,
+      kind: 'YusurService',
+      metadata: { name: 'yweb', namespace: NS },
+      spec: {
+        backends: [{ kind: 'Pod', selector: { matchLabels: { app: 'web' } } }],
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+        scenarios: { clusterIP: {} },
+        probe: { type: 'tcp', intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 },
+      },
+    } as never);
+    const ys = await eventually(
+      () =>
+        kube.get<KubeObject & { status?: { clusterIPs?: string[]; healthyBackends?: number } }>(
+          crdResources.YusurService,
+          NS,
+          'yweb',
+        ),
+      (y) => (y.status?.clusterIPs?.length ?? 0) > 0 && y.status?.healthyBackends === 2,
+      'yweb to get a ClusterIP and two healthy backends',
+    );
+    const r = await eventually(
+      () => diagnoseCli('yusurservice', `${NS}/yweb`, '--from', 'pod', `${NS}/client`),
+      (x) => x.code === 0,
+      'yweb diagnosed ok',
+      60_000,
+      1000,
+    );
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    expect(r.d.target).toBe(`YusurService ${NS}/yweb`);
+    expect(r.d.vips).toEqual([`${ys.status!.clusterIPs![0]}:80/tcp`]);
+    expect(r.d.hops.every((h) => h.status === 'ok')).toBe(true);
+    expect(r.d.hops.find((h) => h.id === 'kubernetes/network-probes')!.evidence).toBe('2 probed backend(s) healthy');
+    expect(r.d.hops.find((h) => h.id === 'northbound/backends')!.evidence).toMatch(/-> 2 backend\(s\)$/);
+    // Its NetworkProbe watches web's pods: gone with it, so that later faults on web see no probe.
+    await kube.delete(crdResources.YusurService, NS, 'yweb');
+    await kube.delete(crdResources.NetworkProbe, NS, 'yweb-backends').catch(() => undefined);
+    await eventually(
+      () => kube.list(crdResources.NetworkProbe, NS),
+      (l) => l.items.every((p) => p.metadata?.name === 'probed-backends'),
+      "yweb's NetworkProbe gone",
+    );
+  });
+
+  it('with only a kubeconfig, goes through the apiserver proxy and says why a hop is unknown', async () => {
+    // The sandbox runs the controller and agents as host processes, not as the Deployment and DaemonSet of
+    // deploy/base: the apiserver has no Service or agent pod to proxy to, and diagnose says so per hop.
+    const r = await new Promise<{ code: number; d: Diagnosis }>((resolve, reject) =>
+      execFile(
+        join(repoRoot(), 'bin/ycloud'),
+        [
+          'diagnose',
+          'service',
+          `${NS}/web`,
+          '--from',
+          'pod',
+          `${NS}/client`,
+          '-o',
+          'json',
+          '--kubeconfig',
+          sb.state.kubeconfig,
+        ],
+        { timeout: 120_000 },
+        (err, stdout) => {
+          try {
+            resolve({ code: err ? Number((err as { code?: number }).code) : 0, d: JSON.parse(stdout) as Diagnosis });
+          } catch (e) {
+            reject(e as Error);
+          }
+        },
+      ),
+    );
+    expect(r.code).toBe(0);
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 4 });
+    expect(r.d.hops.filter((h) => h.status === 'unknown').map((h) => [h.id, h.evidence])).toEqual([
+      ['northbound', expect.stringMatching(/^controller not reachable: .*ycloud-controller-metrics.*not found/)],
+      ['southbound', 'node agent not reachable for Southbound: no ycloud agent pod on node node-1 in ycloud-system'],
+      ['node/node-1', 'node agent of node-1 not reachable: no ycloud agent pod on node node-1 in ycloud-system'],
+      [
+        'node/node-2/backend-node',
+        'node agent of node-2 not reachable: no ycloud agent pod on node node-2 in ycloud-system',
+      ],
+    ]);
+    expect(r.d.hops.filter((h) => h.layer === 'kubernetes').every((h) => h.status === 'ok')).toBe(true);
+  });
+
+  it('fault: a selector matching no pod', async () => {
+    const r = await diagnoseCli('service', `${NS}/nosel`, '--from', 'pod', `${NS}/client`);
+    const hop = expectBrokenAt(r, 'kubernetes/selector');
+    expect(hop.evidence).toBe(`selector app=nothing matches no pod in ${NS}`);
+  });
+
+  it('fault: no endpoints (a Service without selector and without EndpointSlices)', async () => {
+    const r = await diagnoseCli('service', `${NS}/noep`, '--from', 'pod', `${NS}/client`);
+    const hop = expectBrokenAt(r, 'kubernetes/endpoints');
+    expect(hop.evidence).toMatch(/^no endpoints \(0 EndpointSlice\(s\)/);
+    expect(r.d.hops.find((h) => h.id === 'kubernetes/selector')!.evidence).toBe(
+      'no selector: EndpointSlices are managed by hand',
+    );
+  });
+
+  it('fault: every backend not ready', async () => {
+    await eventually(
+      () => sliceEndpoints('unready'),
+      (n) => n === 1,
+      'the EndpointSlice to list the unready pod',
+    );
+    const r = await diagnoseCli('service', `${NS}/unready`, '--from', 'pod', `${NS}/client`);
+    const hop = expectBrokenAt(r, 'kubernetes/endpoints');
+    expect(hop.evidence).toMatch(
+      /^no usable endpoint for .*:80\/tcp \(1 EndpointSlice\(s\), 1 endpoint\(s\): 0 ready, .*not ready: unready-0\)$/,
+    );
+    // From the node, a real connection is refused too (the VIP rejects: no backend).
+    const fromNode = await diagnoseCli('service', `${NS}/unready`, '--from', 'node', 'node-1', '--connect');
+    expectBrokenAt(fromNode, 'kubernetes/endpoints');
+    const connect = fromNode.d.hops[fromNode.d.hops.length - 1];
+    expect([connect.layer, connect.status]).toEqual(['connect', 'broken']);
+    expect(connect.evidence).toMatch(/^TCP connection from the source node failed after \d+ ms: /);
+  });
+
+  it('fault: a backend failing its NetworkProbe', async () => {
+    await eventually(
+      () =>
+        kube.get<KubeObject & { status?: { targets?: Array<{ healthy: boolean }> } }>(
+          crdResources.NetworkProbe,
+          NS,
+          'probed-backends',
+        ),
+      (p) => p.status?.targets?.length === 2 && p.status.targets.filter((t) => !t.healthy).length === 1,
+      'probed-1 unhealthy in the NetworkProbe status',
+    );
+    const r = await diagnoseCli('service', `${NS}/probed`, '--from', 'pod', `${NS}/client`);
+    const hop = expectBrokenAt(r, 'kubernetes/network-probes');
+    const [ip1] = await podIps(['probed-1']);
+    expect(hop.evidence).toMatch(
+      new RegExp(`^1 of 2 probed backend\\(s\\) unhealthy: ${ip1.replace(/\./g, '\\.')} \\(probed-backends: `),
+    );
+    expect(hop.fix).toMatch(/backend probed-1 does not answer its probe/);
+  });
+
+  it('fault: a Service labelled for another proxy', async () => {
+    await kube.mergePatch(
+      { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
+      NS,
+      'web',
+      {
+        metadata: { labels: { 'service.kubernetes.io/service-proxy-name': 'other-proxy' } },
+      },
+    );
+    try {
+      const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`);
+      const hop = expectBrokenAt(r, 'kubernetes/proxy-labels');
+      expect(hop.evidence).toBe(
+        'labelled service.kubernetes.io/service-proxy-name=other-proxy: Service proxies (ycloud, kube-proxy) leave it alone',
+      );
+    } finally {
+      await kube.mergePatch(
+        { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true },
+        NS,
+        'web',
+        {
+          metadata: { labels: { 'service.kubernetes.io/service-proxy-name': null } },
+        },
+      );
+    }
+    await eventually(
+      () => diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`),
+      (r) => r.code === 0,
+      'web healthy again once the label is gone',
+      60_000,
+      1000,
+    );
+  });
+
+  it('fault: the LB group detached from one switch by hand', async () => {
+    const group = await nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer_Group', `name="${GROUP}"`);
+    await nbctl('remove', 'Logical_Switch', 'subnet-join', 'load_balancer_group', group);
+    try {
+      const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`);
+      const hop = expectBrokenAt(r, 'northbound/lb-group');
+      expect(hop.evidence).toBe(
+        `Service_${NS}/web_TCP (group ${GROUP}) does not reach switch(es) subnet-join of VPC default`,
+      );
+    } finally {
+      await nbctl('add', 'Logical_Switch', 'subnet-join', 'load_balancer_group', group);
+    }
+  });
+
+  it("fault: a VIP's backends edited by hand in NB", async () => {
+    const lb = await nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name="Service_${NS}/web_TCP"`);
+    const before = await nbctl('get', 'Load_Balancer', lb, `vips:"${webIP}:80"`);
+    await nbctl('set', 'Load_Balancer', lb, `vips:"${webIP}:80"="10.16.250.250:8080"`);
+    try {
+      const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`);
+      const hop = expectBrokenAt(r, 'northbound/backends');
+      const want = (await podIps(['web-0', 'web-1'])).map((ip) => `${ip}:8080`).sort();
+      expect(hop.evidence).toBe(`${webIP}:80: NB has [10.16.250.250:8080], ready endpoints are [${want.join(' ')}]`);
+    } finally {
+      await nbctl('set', 'Load_Balancer', lb, `vips:"${webIP}:80"=${before}`);
+    }
+  });
+
+  it("fault: a backend's node datapath killed", async () => {
+    const nodeDir = join(sb.state.testbed.dir, 'node-2');
+    for (const daemon of ['controller', 'vswitchd']) {
+      process.kill(Number(readFileSync(join(nodeDir, `${daemon}.pid`), 'utf8').trim()), 'SIGKILL');
+    }
+    const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`);
+    const hop = expectBrokenAt(r, 'node/node-2/backend-node');
+    expect(hop.evidence).toMatch(/^backends on node-2 unreachable: br-int does not answer/);
+  });
+
+  it("fault: ovn-controller of the client's node stopped", async () => {
+    const r0 = await diagnoseCli('service', `${NS}/local`, '--from', 'pod', `${NS}/client`);
+    expect(r0.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    const pidfile = join(sb.state.testbed.dir, 'node-1', 'controller.pid');
+    process.kill(Number(readFileSync(pidfile, 'utf8').trim()), 'SIGKILL');
+    const r = await diagnoseCli('service', `${NS}/local`, '--from', 'pod', `${NS}/client`);
+    const hop = expectBrokenAt(r, 'node/node-1/ovn-controller');
+    expect(hop.evidence).toMatch(/^ovn-controller is not running on node-1: pid \d+ does not answer/);
+  });
+
+  async function podIps(names: string[]): Promise<string[]> {
+    return Promise.all(
+      names.map(async (n) => (await core.readNamespacedPod({ namespace: NS, name: n })).status!.podIP!),
+    );
+  }
+
+  async function sliceEndpoints(service: string): Promise<number> {
+    const discovery = sb.kubelet.kubeConfig.makeApiClient(DiscoveryV1Api);
+    const slices = await discovery.listNamespacedEndpointSlice({
+      namespace: NS,
+      labelSelector: `kubernetes.io/service-name=${service}`,
+    });
+    return slices.items.reduce((n, s) => n + (s.endpoints?.length ?? 0), 0);
+  }
+});
+
+async function fetchText(url: string): Promise<string> {
+  const res = await fetch(url);
+  return res.text();
+}
