@@ -13,6 +13,7 @@ DEBIAN_PACKAGES=(
   curl socat netcat-openbsd tcpdump jq iputils-ping openssl procps  # clients used by tests, probes, sandbox
   postgresql                                 # journal tests against a real PostgreSQL
   docker-compose                             # `docker-compose config` check (no engine needed)
+  iperf3 sockperf apache2-utils nginx-light  # `ycloud bench datapath`: throughput, pps/latency, short connections
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -23,7 +24,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The packages' own services are not used: the test bed starts private instances in temporary directories.
-for s in ovn-central ovn-host openvswitch-switch postgresql; do
+for s in ovn-central ovn-host openvswitch-switch postgresql nginx iperf3; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$s" 2>/dev/null; then systemctl stop "$s" || true; fi
 done
 

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { runBench } from './bench.command';
 import { runJournal } from './journal.command';
 import { registerSandboxCommands } from './sandbox';
 import { runTranslate } from './translate.command';
@@ -29,6 +30,10 @@ const DELEGATED: Record<string, { description: string; run: (argv: string[], io:
   journal: {
     description: 'show what the controller changed in OVN Northbound: when, for which object, and why',
     run: (argv, io) => runJournal(argv, io),
+  },
+  bench: {
+    description: 'benchmarks against kube-proxy (programming latency, data path); results in results/',
+    run: runBench,
   },
 };
 

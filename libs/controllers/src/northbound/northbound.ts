@@ -1,5 +1,6 @@
 import { IndexedRowView, NorthboundApplier, RawSchema, SchemaInfo } from '@ycloud/ovn';
 import { OvsdbClient, OvsdbClientOptions } from '@ycloud/ovsdb';
+import { NbCfgBarrier } from './nb-cfg-barrier';
 
 /** The Northbound tables ycloud writes or references; only these are replicated into the controller. */
 export const NORTHBOUND_TABLES = [
@@ -23,6 +24,11 @@ export interface NorthboundOptions {
   remotes: string;
   tls?: OvsdbClientOptions['tls'];
   inactivityProbeMs?: number;
+  /**
+   * Increment NB_Global nb_cfg in each transaction ycloud commits, so `nbCfg.whenInstalled()` can tell when the
+   * nodes' ovn-controllers have installed it (default true; one extra operation per transaction).
+   */
+  trackNodeInstall?: boolean;
 }
 
 /**
@@ -35,6 +41,8 @@ export class Northbound {
     readonly view: IndexedRowView,
     readonly applier: NorthboundApplier,
     readonly schema: SchemaInfo,
+    /** NB_Global nb_cfg -> hv_cfg: when every node's ovn-controller has installed what ycloud committed. */
+    readonly nbCfg: NbCfgBarrier,
   ) {}
 
   static async connect(options: NorthboundOptions): Promise<Northbound> {
@@ -50,8 +58,10 @@ export class Northbound {
     const schema = new SchemaInfo(client.schema() as unknown as RawSchema);
     const tables = NORTHBOUND_TABLES.filter((t) => schema.hasTable(t));
     const view = new IndexedRowView(schema).follow(client as never, tables);
-    const applier = new NorthboundApplier(client as never, view, schema);
-    return new Northbound(client, view, applier, schema);
+    const nbCfg = new NbCfgBarrier(client as never);
+    const source = options.trackNodeInstall === false ? client : nbCfg.source(client as never);
+    const applier = new NorthboundApplier(source as never, view, schema);
+    return new Northbound(client, view, applier, schema, nbCfg);
   }
 
   async close(): Promise<void> {
