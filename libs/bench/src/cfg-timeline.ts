@@ -44,6 +44,7 @@ export class CfgTimeline {
         this.waiters = this.waiters.filter((x) => x !== w);
         resolve(undefined);
       }, timeoutMs);
+      timer.unref();
       this.waiters.push(w);
     });
   }

@@ -13,9 +13,7 @@
  * kube-proxy is measured by its own kubeproxy_network_programming_duration_seconds (the slices carry
  * endpoints.kubernetes.io/last-change-trigger-time) and sync durations, as deltas over its own blocks.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
 import { VersionApi, type KubeConfig, type V1EndpointSlice, type V1Service } from '@kubernetes/client-node';
 import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
@@ -26,7 +24,9 @@ import {
   UNLIMITED_APISERVER_ARGS,
   createNode,
   installCrds,
+  makeRunDir,
   netnsAdd,
+  runIdOf,
   netnsDel,
   startKubeProxy,
   waitFor,
@@ -123,7 +123,8 @@ const NODE = 'bench-node';
 const NODE_IP = '10.200.0.1';
 const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 const PROBE_PORT = 'bench-node-probe';
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A timer that does not keep the process alive (the races below leave theirs pending). */
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
 const serviceName = (i: number): string => `svc-${i}`;
 const lbName = (i: number): string => `Service_${NAMESPACE}/${serviceName(i)}_TCP`;
@@ -171,8 +172,12 @@ class ProgrammingBenchRun {
   private readonly rate: number;
   private readonly systems: ProgrammingSystem[];
   private readonly loadStart = load1();
-  private readonly workDir = mkdtempSync(path.join(os.tmpdir(), 'ycloud-prog-bench-'));
-  private readonly runId = randomBytes(3).toString('hex');
+  /**
+   * A test-bed run directory (`/tmp/ycn-<id>` with an owner file): other engineers' `cleanupStale` kills the
+   * processes and deletes the namespaces of `ycn-<id>-*` runs whose directory or owner is gone.
+   */
+  private workDir = '';
+  private runId = '';
   private readonly ps = new ProcessSet();
   private readonly results = new Map<ProgrammingSystem, SystemResult>();
   private readonly procsOf = new Map<ProgrammingSystem, string[]>();
@@ -191,6 +196,8 @@ class ProgrammingBenchRun {
   private stride = 1;
   private readonly ycloudSamples: Array<Record<string, number>> = [];
   private ycloudTimedOut = 0;
+  /** kube-proxy's programming-latency count at its start (observations of changes made before it are none). */
+  private readonly kpBaseline = new Map<KubeProxyMode, number>();
   private readonly kpDelta = new Map<
     KubeProxyMode,
     { prog?: HistogramSnapshot; sync?: HistogramSnapshot; timedOut: number }
@@ -215,6 +222,8 @@ class ProgrammingBenchRun {
   }
 
   async run(): Promise<ProgrammingBenchReport> {
+    this.workDir = await makeRunDir();
+    this.runId = runIdOf(this.workDir);
     await this.startInfrastructure();
     if (this.systems.includes('ycloud')) await this.prepareYcloudNode();
     const createMs = await this.createObjects();
@@ -368,7 +377,14 @@ class ProgrammingBenchRun {
       s === 'ycloud'
         ? [this.controller?.pid ?? -1]
         : (this.proxies.find((p) => p.mode === s)?.proxy.pids.slice(-1) ?? []);
-    for (const pid of pids) if (pid > 0) process.kill(pid, sig);
+    for (const pid of pids) {
+      if (pid <= 0) continue;
+      try {
+        process.kill(pid, sig);
+      } catch (err) {
+        throw new Error(`${s} (pid ${pid}) is gone: ${(err as Error).message}`);
+      }
+    }
   }
 
   private async coldStartYcloud(): Promise<void> {
@@ -452,6 +468,7 @@ class ProgrammingBenchRun {
     this.ps.add(name, pid);
     this.procsOf.set(mode, [name]);
     const text = await proxy.metrics();
+    this.kpBaseline.set(mode, parseHistogram(text, 'kubeproxy_network_programming_duration_seconds').count);
     const syncs = parseHistogram(text, 'kubeproxy_sync_proxy_rules_duration_seconds');
     const lastSync = parseScalar(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') * 1000;
     // With a single sync so far, its end is exact; otherwise the /healthz poll (200 ms steps) is the bound.
@@ -461,7 +478,7 @@ class ProgrammingBenchRun {
       ran: true,
       coldStart: {
         ms: end - t0,
-        stages: { firstSync: syncs.count === 1 ? syncs.sum * 1000 : NaN, healthz: tReady - t0 },
+        stages: { healthz: tReady - t0 },
         load1: loadCold,
         // CPU since its start is all cold start (it was not running before).
         cpuMs: { [name]: cpuSinceStart(pid) },
@@ -479,21 +496,26 @@ class ProgrammingBenchRun {
       await this.sbWatch!.installed.reach(this.watch!.nbCfg(), 300_000);
       return;
     }
-    const kp = this.proxies.find((p) => p.mode === s)!;
-    const thawed = Date.now() / 1000;
-    await sleep(1500);
-    await waitFor(
-      `kube-proxy ${s} to catch up`,
-      async () => {
-        const t = await kp.proxy.metrics();
-        const pending =
-          parseScalar(t, 'kubeproxy_sync_proxy_rules_endpoint_changes_pending') +
-          parseScalar(t, 'kubeproxy_sync_proxy_rules_service_changes_pending');
-        const last = parseScalar(t, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds');
-        return (pending === 0 || Number.isNaN(pending)) && last >= thawed;
-      },
-      { timeoutMs: 600_000, intervalMs: 500 },
-    );
+    // kube-proxy observes each change's trigger time exactly once, at the sync that programs it: caught up means
+    // it has observed every change made so far (those made while it was frozen carry the freeze in their
+    // latency, which is why they must be observed before this block's snapshot).
+    await this.awaitObserved(s, this.changeNo, 600_000);
+  }
+
+  /** Waits until kube-proxy `s` has observed `changes` trigger times since it started; returns its snapshot. */
+  private async awaitObserved(
+    s: KubeProxyMode,
+    changes: number,
+    timeoutMs: number,
+  ): Promise<{ prog: HistogramSnapshot; sync: HistogramSnapshot }> {
+    const want = (this.kpBaseline.get(s) ?? 0) + changes;
+    const deadline = Date.now() + timeoutMs;
+    let snap = await this.kpSnapshot(s);
+    while (snap.prog.count < want && Date.now() < deadline) {
+      await sleep(250);
+      snap = await this.kpSnapshot(s);
+    }
+    return snap;
   }
 
   private async kpSnapshot(mode: KubeProxyMode): Promise<{ prog: HistogramSnapshot; sync: HistogramSnapshot }> {
@@ -579,12 +601,7 @@ class ProgrammingBenchRun {
     s: KubeProxyMode,
     before: { prog: HistogramSnapshot; sync: HistogramSnapshot },
   ): Promise<void> {
-    let after = await this.kpSnapshot(s);
-    const deadline = Date.now() + 300_000;
-    while (after.prog.count - before.prog.count < this.perBlock && Date.now() < deadline) {
-      await sleep(500);
-      after = await this.kpSnapshot(s);
-    }
+    const after = await this.awaitObserved(s, this.changeNo, 300_000);
     const acc = this.kpDelta.get(s) ?? { timedOut: 0 };
     const dProg = histogramDelta(after.prog, before.prog);
     const dSync = histogramDelta(after.sync, before.sync);
@@ -696,7 +713,7 @@ class ProgrammingBenchRun {
     await this.node?.stop().catch(() => undefined);
     await this.central?.stop().catch(() => undefined);
     await this.k8s?.stop().catch(() => undefined);
-    rmSync(this.workDir, { recursive: true, force: true });
+    if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
   }
 }
 

@@ -16,6 +16,8 @@ import {
   createNamespace,
   createNode,
   ipIn,
+  makeRunDir,
+  runIdOf,
   netnsAdd,
   netnsDel,
   netnsExec,
@@ -24,7 +26,6 @@ import {
   type KubeProxy,
   type KubeProxyMode,
 } from '@ycloud/testbed';
-import { randomBytes } from 'node:crypto';
 import { load1 } from '../environment';
 import {
   DATAPATH_PORTS,
@@ -212,11 +213,13 @@ export async function runKubeProxyDatapath(
   opts: DatapathTestOptions,
   log: (l: string) => void,
 ): Promise<PathResult[]> {
-  const id = randomBytes(2).toString('hex');
-  const ns = (n: string): string => `ycn-dp${id}-${n}`;
+  // A test-bed run directory with its owner file: namespaces `ycn-<id>-*` of a run whose directory is gone are
+  // removed by other test runs' cleanupStale.
+  const scratch = await makeRunDir();
+  const id = runIdOf(scratch);
+  const ns = (n: string): string => `ycn-${id}-${n}`;
   const made: string[] = [];
   const proxies: KubeProxy[] = [];
-  const scratch = await mkdtemp(path.join(os.tmpdir(), 'ycloud-dp-server-'));
   let cp: KubeControlPlane | undefined;
   let server: Exec | undefined;
   try {
