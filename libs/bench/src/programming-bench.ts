@@ -467,7 +467,7 @@ class ProgrammingBenchRun {
     const pid = proxy.pids[proxy.pids.length - 1];
     this.ps.add(name, pid);
     this.procsOf.set(mode, [name]);
-    const text = await proxy.metrics();
+    const text = await waitFor(`kube-proxy ${mode} metrics`, () => proxy.metrics(), { timeoutMs: 120_000 });
     this.kpBaseline.set(mode, parseHistogram(text, 'kubeproxy_network_programming_duration_seconds').count);
     const syncs = parseHistogram(text, 'kubeproxy_sync_proxy_rules_duration_seconds');
     const lastSync = parseScalar(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') * 1000;
@@ -519,7 +519,12 @@ class ProgrammingBenchRun {
   }
 
   private async kpSnapshot(mode: KubeProxyMode): Promise<{ prog: HistogramSnapshot; sync: HistogramSnapshot }> {
-    const t = await this.proxies.find((p) => p.mode === mode)!.proxy.metrics();
+    const kp = this.proxies.find((p) => p.mode === mode)!;
+    // A kube-proxy busy in a long sync on a loaded machine can miss the 2 s metrics timeout: retry for a while.
+    const t = await waitFor(`kube-proxy ${mode} metrics`, () => kp.proxy.metrics(), {
+      timeoutMs: 120_000,
+      intervalMs: 500,
+    });
     return {
       prog: parseHistogram(t, 'kubeproxy_network_programming_duration_seconds'),
       sync: parseHistogram(t, 'kubeproxy_sync_proxy_rules_duration_seconds'),

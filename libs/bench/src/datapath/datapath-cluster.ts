@@ -58,6 +58,8 @@ function pod(
       nodeName: node,
       ...(hostNetwork ? { hostNetwork: true } : {}),
       restartPolicy: 'Never',
+      // The benchmark needs no API access.
+      automountServiceAccountToken: false,
       terminationGracePeriodSeconds: 1,
       tolerations: [{ operator: 'Exists' }],
       containers: [

@@ -252,7 +252,7 @@ export async function runKubeProxyDatapath(
       await ipIn(ns(node), 'link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns(name));
       await sh(
         node,
-        `ip link set ${host} up; sysctl -qw net.ipv4.conf.${host}.proxy_arp=1; ip route add ${ip}/32 dev ${host}`,
+        `ip addr add 169.254.1.1/32 dev ${host}; ip link set ${host} up; ip route add ${ip}/32 dev ${host}`,
       );
       await sh(
         name,
@@ -266,8 +266,8 @@ export async function runKubeProxyDatapath(
     const kc = cp.kubeConfig;
     await createNode(kc, 'node-1', '192.168.200.1');
     await createNode(kc, 'node-2', '192.168.200.2');
-    await createNamespace(kc, NS);
     const core = kc.makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: NS } } });
     const svc = await core.createNamespacedService({ namespace: NS, body: benchService(undefined) });
     const vip = svc.spec!.clusterIP!;
     await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({

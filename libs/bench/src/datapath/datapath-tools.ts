@@ -57,26 +57,21 @@ export function busyCores(a: string, b: string, seconds: number): number {
 
 /** iperf3 -J: receiver bits per second (TCP) or received packets per second and loss (UDP). */
 export function parseIperf3(json: string): { gbps: number; pps?: number; lossPercent?: number } {
-  const r = JSON.parse(json) as {
-    error?: string;
-    end?: {
-      sum_received?: { bits_per_second: number; seconds: number };
-      sum?: {
-        bits_per_second: number;
-        packets?: number;
-        lost_packets?: number;
-        lost_percent?: number;
-        seconds: number;
-      };
-    };
+  type Sum = {
+    bits_per_second: number;
+    seconds: number;
+    packets?: number;
+    lost_packets?: number;
+    lost_percent?: number;
   };
+  const r = JSON.parse(json) as { error?: string; end?: { sum_received?: Sum; sum?: Sum } };
   if (r.error) throw new Error(`iperf3: ${r.error}`);
-  const end = r.end ?? {};
-  if (end.sum_received) return { gbps: end.sum_received.bits_per_second / 1e9 };
-  const sum = end.sum;
-  if (!sum) throw new Error('iperf3: no summary in its output');
-  const received = (sum.packets ?? 0) - (sum.lost_packets ?? 0);
-  return { gbps: sum.bits_per_second / 1e9, pps: received / sum.seconds, lossPercent: sum.lost_percent };
+  const rx = r.end?.sum_received ?? r.end?.sum;
+  if (!rx) throw new Error('iperf3: no summary in its output');
+  if (rx.packets === undefined) return { gbps: rx.bits_per_second / 1e9 };
+  // UDP: the receiver's count includes the datagrams it found missing.
+  const received = rx.packets - (rx.lost_packets ?? 0);
+  return { gbps: rx.bits_per_second / 1e9, pps: received / rx.seconds, lossPercent: rx.lost_percent };
 }
 
 /** sockperf ping-pong: the 50th and 99th percentile lines (µs, round trip = 2 x the reported one-way latency). */
