@@ -242,6 +242,10 @@ export async function runKubeProxyDatapath(
     );
     await sh('node-1', 'ip route add 10.244.2.0/24 via 192.168.200.2');
     await sh('node-2', 'ip route add 10.244.1.0/24 via 192.168.200.1');
+    // A node's own connections to a ClusterIP need a route before kube-proxy's output DNAT (real nodes have a
+    // default route): the Service CIDR towards the other node.
+    await sh('node-1', 'ip route add 10.96.0.0/16 via 192.168.200.2');
+    await sh('node-2', 'ip route add 10.96.0.0/16 via 192.168.200.1');
     // outside <-> node-1
     await ipIn(ns('node-1'), 'link', 'add', 'ext', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns('ext'));
     await sh('node-1', 'ip addr add 172.16.1.1/24 dev ext; ip link set ext up');
