@@ -121,6 +121,8 @@ const NAMESPACE = 'default';
 const SERVICE_CIDR = '10.96.0.0/16';
 const NODE = 'bench-node';
 const NODE_IP = '10.200.0.1';
+/** kube-proxy runs one proxier per IP family (the IPv6 one syncs too, with nothing to program): IPv4 only. */
+const IPV4 = { ip_family: 'IPv4' };
 const TRIGGER_TIME = 'endpoints.kubernetes.io/last-change-trigger-time';
 const PROBE_PORT = 'bench-node-probe';
 /** A timer that does not keep the process alive (the races below leave theirs pending). */
@@ -475,13 +477,13 @@ class ProgrammingBenchRun {
       `kube-proxy ${mode} first sync`,
       async () => {
         text = await proxy.metrics();
-        syncs = parseHistogram(text, 'kubeproxy_sync_proxy_rules_duration_seconds');
+        syncs = parseHistogram(text, 'kubeproxy_sync_proxy_rules_duration_seconds', IPV4);
         return syncs.count >= 1;
       },
       { timeoutMs: 600_000, intervalMs: 100 },
     );
-    this.kpBaseline.set(mode, parseHistogram(text, 'kubeproxy_network_programming_duration_seconds').count);
-    const lastSync = parseScalar(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds') * 1000;
+    this.kpBaseline.set(mode, parseHistogram(text, 'kubeproxy_network_programming_duration_seconds', IPV4).count);
+    const lastSync = parseScalar(text, 'kubeproxy_sync_proxy_rules_last_timestamp_seconds', IPV4) * 1000;
     // With a single sync so far its end is exact; otherwise our poll (100 ms steps) bounds it.
     const end = syncs.count === 1 && Number.isFinite(lastSync) ? lastSync : nowMs();
     this.results.set(mode, {
@@ -537,8 +539,8 @@ class ProgrammingBenchRun {
       intervalMs: 500,
     });
     return {
-      prog: parseHistogram(t, 'kubeproxy_network_programming_duration_seconds'),
-      sync: parseHistogram(t, 'kubeproxy_sync_proxy_rules_duration_seconds'),
+      prog: parseHistogram(t, 'kubeproxy_network_programming_duration_seconds', IPV4),
+      sync: parseHistogram(t, 'kubeproxy_sync_proxy_rules_duration_seconds', IPV4),
     };
   }
 
