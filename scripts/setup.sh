@@ -18,6 +18,7 @@ DEBIAN_PACKAGES=(
   debootstrap                                # the OVN 25.03 / OVS 3.5 root filesystem (test/ovn-root/build.sh), images
   umoci runc skopeo                          # scripts/images.sh (no container engine) and its runc test
   containerd gcc libc6-dev                   # the real-kubelet test node (containerd, a static pause binary)
+  iperf3 sockperf apache2-utils nginx-light  # `ycloud bench datapath`: throughput, pps/latency, short connections
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
@@ -28,7 +29,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # The packages' own services are not used: the test bed starts private instances in temporary directories.
-for s in ovn-central ovn-host openvswitch-switch postgresql containerd; do
+for s in ovn-central ovn-host openvswitch-switch postgresql containerd nginx iperf3; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$s" 2>/dev/null; then systemctl stop "$s" || true; fi
 done
 

@@ -12,7 +12,7 @@ describe('ycloud (runCli)', () => {
   it('names the commands when none is given', async () => {
     const r = await run();
     expect(r.code).toBe(EXIT_USAGE);
-    expect(r.err).toBe('ycloud: missing command (translate, journal, diagnose, sandbox); see ycloud --help\n');
+    expect(r.err).toBe('ycloud: missing command (translate, journal, diagnose, bench, sandbox); see ycloud --help\n');
   });
 
   it('rejects an unknown command or option with one line', async () => {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { ycloudVersion } from '@ycloud/api';
 import { runDiagnose } from './diagnose.command';
+import { runBench } from './bench.command';
 import { runJournal } from './journal.command';
 import { registerSandboxCommands } from './sandbox';
 import { runTranslate } from './translate.command';
@@ -35,6 +36,10 @@ const DELEGATED: Record<string, { description: string; run: (argv: string[], io:
   diagnose: {
     description: 'walk a Service path (Kubernetes, OVN NB/SB, the node) and name the first broken hop',
     run: (argv, io) => runDiagnose(argv, io),
+  },
+  bench: {
+    description: 'benchmarks against kube-proxy (programming latency, data path); results in results/',
+    run: runBench,
   },
 };
 

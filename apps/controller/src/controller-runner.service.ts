@@ -65,6 +65,7 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
       registry: this.registry,
       ownedCounts: () => (this.started ? this.manager?.northbound.view.ownedCounts() : undefined),
       journalDropped: this.journal ? () => this.journal!.droppedCount : undefined,
+      whenInstalled: () => (this.started ? this.manager?.northbound.nbCfg.whenInstalled() : undefined),
     });
     this.telemetry = telemetry;
     this.recorder = new EventRecorder(rt.kube, {

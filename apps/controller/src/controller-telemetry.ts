@@ -37,25 +37,32 @@ export interface ControllerTelemetryOptions {
   ownedCounts: () => Map<string, number> | undefined;
   /** Entries the journal dropped so far (cumulative), or undefined without a journal. */
   journalDropped?: () => number;
+  /**
+   * Resolves with the epoch ms at which every node's ovn-controller had installed what is committed now (NB_Global
+   * nb_cfg -> hv_cfg), or undefined while not connected.
+   */
+  whenInstalled?: () => Promise<number> | undefined;
   now?: () => number;
 }
 
 /**
  * The controller process's own metrics: Northbound transactions (latency, operations, writes, owned rows),
  * the journal's dropped entries, leadership, and network programming latency — from the EndpointSlice
- * controller's `last-change-trigger-time` (when a Pod's readiness or a Service changed) to the commit of the
- * Service's LB, kube-proxy's SLI measured the same way.
+ * controller's `last-change-trigger-time` (when a Pod's readiness or a Service changed) to every node's
+ * ovn-controller having installed the Service's LB (hv_cfg), kube-proxy's SLI measured the same way; the NB
+ * commit stage is its own histogram.
  */
 export class ControllerTelemetry {
   readonly txnDuration: Histogram<'kind'>;
   readonly txnOperations: Histogram<'kind'>;
   readonly writes: Counter<'kind'>;
   readonly programmingLatency: Histogram;
+  readonly programmingNbLatency: Histogram;
   readonly leader: Gauge;
   private readonly triggers = new Map<string, { at: number; seen: number }>();
   private readonly now: () => number;
 
-  constructor(options: ControllerTelemetryOptions) {
+  constructor(private readonly options: ControllerTelemetryOptions) {
     const registers = [options.registry];
     this.now = options.now ?? Date.now;
     this.txnDuration = new Histogram({
@@ -78,10 +85,18 @@ export class ControllerTelemetry {
       labelNames: ['kind'],
       registers,
     });
+    // Finer than kube-proxy's buckets (0.25 s and up): ycloud's figures are tens to hundreds of ms.
+    const buckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
     this.programmingLatency = new Histogram({
       name: 'ycloud_network_programming_duration_seconds',
-      help: 'EndpointSlice last-change-trigger-time to the commit of the Service load balancer in NB.',
-      buckets: [0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60],
+      help: "EndpointSlice last-change-trigger-time to every node's ovn-controller having installed the Service's LB (NB_Global hv_cfg).",
+      buckets,
+      registers,
+    });
+    this.programmingNbLatency = new Histogram({
+      name: 'ycloud_network_programming_nb_commit_duration_seconds',
+      help: "EndpointSlice last-change-trigger-time to the commit of the Service's LB in NB (the first stage).",
+      buckets,
       registers,
     });
     this.leader = new Gauge({
@@ -125,7 +140,11 @@ export class ControllerTelemetry {
     if (!trigger) return;
     this.triggers.delete(record.owner.name);
     const now = this.now();
-    if (now - trigger.seen <= TRIGGER_TTL_MS) this.programmingLatency.observe(Math.max(0, now - trigger.at) / 1000);
+    if (now - trigger.seen > TRIGGER_TTL_MS) return;
+    this.programmingNbLatency.observe(Math.max(0, now - trigger.at) / 1000);
+    void this.options
+      .whenInstalled?.()
+      ?.then((at) => this.programmingLatency.observe(Math.max(0, at - trigger.at) / 1000));
   }
 
   /** Notes an EndpointSlice add/update: its Service's next LB write is what programs the change. */

@@ -1,4 +1,5 @@
 import { OvsdbClient, type Row, type RowChange } from '@ycloud/ovsdb';
+import { CfgTimeline, nowMs } from './cfg-timeline';
 
 /** Tables whose changes count as "ycloud wrote something" (NB_Global is excluded: northd writes it). */
 const WATCHED_TABLES = [
@@ -31,6 +32,10 @@ export class NbWatch {
   private readonly matched = new Set<string>();
   private readonly lbByName = new Map<string, Row>();
   private readonly waiters = new Map<string, (atMs: number) => void>();
+  /** NB_Global nb_cfg in the update that made each LB match (the value its transaction committed). */
+  private readonly matchedCfg = new Map<string, number>();
+  /** NB_Global hv_cfg as it rose (with `nbGlobal`); epoch ms of our receipt. */
+  readonly hvCfg = new CfgTimeline();
   private allWaiter?: { resolve: (atMs: number) => void };
   /** Row changes seen per table (inserts, updates and deletes). */
   readonly changes = new Map<string, number>();
@@ -39,9 +44,11 @@ export class NbWatch {
     client.on('change', (c) => this.onChange(c));
   }
 
-  static async connect(remote: string): Promise<NbWatch> {
+  /** With `nbGlobal`, NB_Global's nb_cfg/hv_cfg are followed too (not counted as changes: northd writes it). */
+  static async connect(remote: string, opts: { nbGlobal?: boolean } = {}): Promise<NbWatch> {
     const monitor: Record<string, { columns?: string[] }> = {};
     for (const t of WATCHED_TABLES) monitor[t] = t === 'Load_Balancer' ? { columns: ['name', 'vips'] } : {};
+    if (opts.nbGlobal) monitor.NB_Global = { columns: ['nb_cfg', 'hv_cfg'] };
     const client = await OvsdbClient.connect({
       remotes: remote,
       database: 'OVN_Northbound',
@@ -49,6 +56,17 @@ export class NbWatch {
       inactivityProbeMs: 0,
     });
     return new NbWatch(client);
+  }
+
+  /** NB_Global nb_cfg as our cache shows it now (0 without `nbGlobal`). */
+  nbCfg(): number {
+    const row = this.client.table('NB_Global').values().next().value as Row | undefined;
+    return Number(row?.nb_cfg ?? 0);
+  }
+
+  /** nb_cfg of the update in which LB `name` last came to match (undefined if it never did). */
+  cfgOfMatch(name: string): number | undefined {
+    return this.matchedCfg.get(name);
   }
 
   get matchedCount(): number {
@@ -86,6 +104,10 @@ export class NbWatch {
   }
 
   private onChange(c: RowChange): void {
+    if (c.table === 'NB_Global') {
+      if (c.new) this.hvCfg.note(Number((c.new as Row).hv_cfg ?? 0), nowMs());
+      return;
+    }
     this.changes.set(c.table, (this.changes.get(c.table) ?? 0) + 1);
     if (c.table !== 'Load_Balancer') return;
     const now = performance.now();
@@ -107,6 +129,7 @@ export class NbWatch {
     if (got !== undefined && normalizeBackends(got) === exp.backends) {
       if (this.matched.has(name)) return;
       this.matched.add(name);
+      this.matchedCfg.set(name, this.nbCfg());
       const w = this.waiters.get(name);
       if (w) {
         this.waiters.delete(name);

@@ -1,5 +1,6 @@
 export * from './common/ports';
 export * from './northbound/northbound';
+export * from './northbound/nb-cfg-barrier';
 export * from './service/service-load-balancer.controller';
 export * from './topology/default-topology.controller';
 export * from './controller-manager';

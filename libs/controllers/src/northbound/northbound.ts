@@ -11,6 +11,7 @@ import {
 } from '@ycloud/ovn';
 import { OvsdbClient, OvsdbClientOptions } from '@ycloud/ovsdb';
 import { Gauge, Registry } from 'prom-client';
+import { NbCfgBarrier } from './nb-cfg-barrier';
 
 /** The Northbound tables ycloud writes or references; only these are replicated into the controller. */
 export const NORTHBOUND_TABLES = [
@@ -35,6 +36,11 @@ export interface NorthboundOptions {
   remotes: string;
   tls?: OvsdbClientOptions['tls'];
   inactivityProbeMs?: number;
+  /**
+   * Increment NB_Global nb_cfg in each transaction ycloud commits, so `nbCfg.whenInstalled()` can tell when the
+   * nodes' ovn-controllers have installed it (default true; one extra operation per transaction).
+   */
+  trackNodeInstall?: boolean;
 }
 
 /**
@@ -49,6 +55,8 @@ export class Northbound {
     readonly schema: SchemaInfo,
     /** Optional features the server's NB schema has (OVN 23.03 lacks some that 25.03 has). */
     readonly features: NorthboundFeatures,
+    /** NB_Global nb_cfg -> hv_cfg: when every node's ovn-controller has installed what ycloud committed. */
+    readonly nbCfg: NbCfgBarrier,
   ) {}
 
   static async connect(options: NorthboundOptions): Promise<Northbound> {
@@ -64,8 +72,10 @@ export class Northbound {
     const schema = new SchemaInfo(client.schema() as unknown as RawSchema);
     const tables = NORTHBOUND_TABLES.filter((t) => schema.hasTable(t));
     const view = new IndexedRowView(schema).follow(client as never, tables);
-    const applier = new NorthboundApplier(client as never, view, schema);
-    return new Northbound(client, view, applier, schema, northboundFeatures(schema.raw));
+    const nbCfg = new NbCfgBarrier(client as never);
+    const source = options.trackNodeInstall === false ? client : nbCfg.source(client as never);
+    const applier = new NorthboundApplier(source as never, view, schema);
+    return new Northbound(client, view, applier, schema, northboundFeatures(schema.raw), nbCfg);
   }
 
   async close(): Promise<void> {

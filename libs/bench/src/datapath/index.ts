@@ -1,0 +1,4 @@
+export * from './datapath-tools';
+export * from './datapath-testbed';
+export * from './datapath-cluster';
+export * from './datapath.report';
