@@ -183,6 +183,13 @@ describe('ycloud-controller process (real apiserver + real OVN NB)', () => {
   it('serves probes and metrics, leads, and programs a Service load balancer (journaled)', async () => {
     leader = await replica([`--journal=${journalFile()}`]);
     expect((await get(leader, '/healthz')).status).toBe(200);
+    // A replica is ready as a standby before it holds the Lease: wait for leadership first, as a rollout would.
+    await eventually(
+      () => role(leader),
+      (r) => r === 'leader',
+      'the only replica to take the lease',
+      60_000,
+    );
     await ready(leader, 'leader ready');
     const checks = (await get(leader, '/readyz?verbose')).body;
     expect(checks).toContain('[+]leader-election ok (leader)');
