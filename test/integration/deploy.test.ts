@@ -114,7 +114,7 @@ describe('deploy/base against a real kube-apiserver', () => {
       ],
       ['ycloud-controller', { verb: 'get', resource: 'secrets', namespace: NS }, false],
       ['ycloud-agent', { verb: 'delete', resource: 'nodes' }, false],
-      ['ycloud-agent', { verb: 'patch', resource: 'nodes', subresource: 'status' }, false],
+      ['ycloud-agent', { verb: 'update', resource: 'nodes', subresource: 'status' }, false],
       ['ycloud-agent', { verb: 'update', group: 'sdn.ycloud.io', resource: 'subnets', subresource: 'status' }, false],
       [
         'ycloud-agent',
