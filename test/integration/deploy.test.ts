@@ -11,6 +11,7 @@ import {
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { cniAgentCommand } from '../../apps/cni/src/cni-options';
 
 const root = repoRoot();
 const base = path.join(root, 'deploy/base');
@@ -176,9 +177,9 @@ describe('deploy/base against a real kube-apiserver', () => {
     );
     expect(spec.initContainers[0].command.join(' ')).toMatch(/\/host\/opt\/cni\/bin\/ycloud[\s\S]*10-ycloud\.conflist/);
     // Every flag the DaemonSet passes is one the agent's command line declares.
-    const agentMain = readFileSync(path.join(root, 'apps/cni/src/main.ts'), 'utf8');
+    const declared = cniAgentCommand().options.map((o) => o.long);
     const flags = (spec.containers[0].args as string[]).map((a) => a.split('=')[0]);
-    expect(flags.filter((f) => !agentMain.includes(`.option('${f} `))).toEqual([]);
+    expect(flags.filter((f) => !declared.includes(f))).toEqual([]);
     // The agent serves metrics and its probes on the node's address (host network).
     const agent = spec.containers[0];
     expect(agent.ports).toEqual([{ name: 'metrics', containerPort: 9182, protocol: 'TCP' }]);

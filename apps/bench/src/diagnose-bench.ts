@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { V1Service } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
 import { forEachLimit } from '@ycloud/bench';
 import { DirectEndpoints, OpsEndpoints, diagnose, gatherFacts } from '@ycloud/diagnose';
 import { KubeClient, Resources, isAlreadyExists, type KubeObject } from '@ycloud/k8s';
@@ -112,7 +113,7 @@ async function main(): Promise<void> {
         );
         await retried(() =>
           kube.create(Resources.endpointSlices, NS, {
-            metadata: { name: `${name}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': name } },
+            metadata: { name: `${name}-1`, namespace: NS, labels: { [SERVICE_NAME_LABEL]: name } },
             addressType: 'IPv4',
             ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
             endpoints: Array.from({ length: 10 }, (_, e) => ({

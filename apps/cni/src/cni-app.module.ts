@@ -1,10 +1,10 @@
 import { DynamicModule, Module } from '@nestjs/common';
-import { CniAgentConfig } from '@ycloud/cni';
-import { CNI_AGENT_CONFIG, CniAgentService } from './cni-agent.service';
+import { CNI_APP_OPTIONS, CniAgentService } from './cni-agent.service';
+import type { CniAppOptions } from './cni-options';
 
 @Module({})
 export class CniAppModule {
-  static forConfig(cfg: CniAgentConfig): DynamicModule {
-    return { module: CniAppModule, providers: [{ provide: CNI_AGENT_CONFIG, useValue: cfg }, CniAgentService] };
+  static forOptions(options: CniAppOptions): DynamicModule {
+    return { module: CniAppModule, providers: [{ provide: CNI_APP_OPTIONS, useValue: options }, CniAgentService] };
   }
 }

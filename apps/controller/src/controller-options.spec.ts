@@ -64,6 +64,14 @@ describe('ycloud-controller command line', () => {
     });
   });
 
+  it('takes its pod name and the in-cluster API server from the environment it is given', () => {
+    const withEnv = (env: Record<string, string>) => controllerAppConfig([], () => '', undefined, env);
+    const c = withEnv({ POD_NAME: 'ycloud-controller-7d9f', KUBERNETES_SERVICE_HOST: '10.96.0.1', HOME: '/root' });
+    expect(c.podName).toBe('ycloud-controller-7d9f');
+    expect(c.inCluster).toEqual({ KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: undefined });
+    expect(withEnv({ POD_NAME: '' }).podName).toBeUndefined();
+  });
+
   it('plugs probe ports with ovs-vsctl against --ovs-db', async () => {
     const runner = new RecordedCommandRunner().on(/ovs-vsctl .* get /, { code: 1, stderr: 'no row' });
     const host = probePortHost('unix:/run/ovs.sock', runner);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ControllerConfig, ControllerConfigError, parseControllerConfig, ycloudVersion } from '@ycloud/api';
 import { JournalConfigError, JournalDatabaseConfig, journalDatabaseFromString } from '@ycloud/journal';
-import { LogLevel } from '@ycloud/k8s';
+import { InClusterEnv, LogLevel } from '@ycloud/k8s';
 import { parse as parseYaml } from 'yaml';
 
 /** Everything the controller process needs, parsed and validated once at start (the app's one typed config). */
@@ -12,6 +12,10 @@ export interface ControllerAppConfig {
   configFile?: string;
   /** Kubeconfig file; undefined means in-cluster. */
   kubeconfig?: string;
+  /** The API server when there is no kubeconfig (KUBERNETES_SERVICE_HOST/PORT, set by the kubelet). */
+  inCluster: InClusterEnv;
+  /** This pod's name (POD_NAME, from the Deployment's downward API): the start of the leader-election identity. */
+  podName?: string;
   leaderElection: { enabled: boolean; namespace: string; id: string };
   bindAddress: string;
   /** 0 = any free port. Equal ports mean one server for both. */
@@ -98,7 +102,8 @@ interface Flags {
 
 /**
  * Parses `argv` (the arguments after the program name) and reads and validates the config file. `env` supplies
- * NODE_NAME (the Deployment sets it from `spec.nodeName`), the default of --probe-node.
+ * NODE_NAME (the Deployment sets it from `spec.nodeName`), the default of --probe-node; POD_NAME; and the
+ * in-cluster API server address. Nothing else in the process reads the environment.
  * Throws `ControllerUsageError` (bad flag, unreadable or invalid config) with the reason, or a CommanderError
  * for --help (exit code 0) after commander has printed.
  */
@@ -172,6 +177,11 @@ export function controllerAppConfig(
     configFile: f.config,
     ...(nbTls ? { nbTls } : {}),
     kubeconfig: f.kubeconfig,
+    inCluster: {
+      KUBERNETES_SERVICE_HOST: env.KUBERNETES_SERVICE_HOST,
+      KUBERNETES_SERVICE_PORT: env.KUBERNETES_SERVICE_PORT,
+    },
+    ...(env.POD_NAME ? { podName: env.POD_NAME } : {}),
     leaderElection: { enabled: f.leaderElect, namespace: f.leaderElectionNamespace, id: f.leaderElectionId },
     bindAddress: f.bindAddress,
     healthPort: f.healthPort,

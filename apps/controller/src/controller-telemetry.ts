@@ -1,3 +1,4 @@
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
 import type { JournalEntry, RowChange } from '@ycloud/journal';
 import type { KubeObject } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
@@ -149,7 +150,7 @@ export class ControllerTelemetry {
 
   /** Notes an EndpointSlice add/update: its Service's next LB write is what programs the change. */
   onEndpointSlice(slice: KubeObject): void {
-    const svc = slice.metadata?.labels?.['kubernetes.io/service-name'];
+    const svc = slice.metadata?.labels?.[SERVICE_NAME_LABEL];
     const ns = slice.metadata?.namespace;
     const stamp = slice.metadata?.annotations?.[LAST_CHANGE_TRIGGER_TIME];
     if (!svc || !ns || !stamp) return;

@@ -26,8 +26,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = new Logger({ level: cfg.logLevel, fields: { component: 'ycloud-controller' } });
-  const kube = cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env);
-  const identity = `${process.env.POD_NAME || hostname()}_${randomBytes(4).toString('hex')}`;
+  const kube = cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(cfg.inCluster);
+  const identity = `${cfg.podName || hostname()}_${randomBytes(4).toString('hex')}`;
   const app = await NestFactory.createApplicationContext(
     ControllerAppModule.forConfig(cfg, { kube, identity, log, exit: (code) => process.exit(code) }),
     { logger: ['error', 'warn'] },

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
 import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
 import {
   KubeControlPlane,
@@ -150,7 +151,7 @@ function sliceBody(i: number, ips: string[]): V1EndpointSlice & KubeObject {
     metadata: {
       name: `${serviceName(i)}-bench`,
       namespace: NAMESPACE,
-      labels: { 'kubernetes.io/service-name': serviceName(i) },
+      labels: { [SERVICE_NAME_LABEL]: serviceName(i) },
     },
     addressType: 'IPv4',
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],

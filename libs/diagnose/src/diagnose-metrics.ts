@@ -1,3 +1,4 @@
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { NodeFacts } from './facts';
 
@@ -16,7 +17,7 @@ export function backendCounts(
 ): Map<string, { ready: number; serving: number; terminating: number }> {
   const out = new Map<string, { ready: number; serving: number; terminating: number }>();
   for (const s of slices) {
-    const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+    const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
     if (!svc) continue;
     const key = `${s.metadata?.namespace ?? ''}/${svc}`;
     const c = out.get(key) ?? { ready: 0, serving: 0, terminating: 0 };

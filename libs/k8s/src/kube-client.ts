@@ -66,6 +66,12 @@ interface KubeconfigFile {
   users?: Array<{ name: string; user?: Record<string, unknown> }>;
 }
 
+/** What KubeClient.inCluster reads of the environment (the kubelet sets both in every pod). */
+export interface InClusterEnv {
+  KUBERNETES_SERVICE_HOST?: string;
+  KUBERNETES_SERVICE_PORT?: string;
+}
+
 /**
  * A small REST client for the apiserver on node:https, with one keep-alive agent per client.
  *
@@ -131,7 +137,7 @@ export class KubeClient {
   }
 
   /** Inside a pod: the service-account token and CA, the service host from the given environment. */
-  static inCluster(env: NodeJS.ProcessEnv): KubeClient {
+  static inCluster(env: InClusterEnv): KubeClient {
     const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
     const host = env.KUBERNETES_SERVICE_HOST;
     const port = env.KUBERNETES_SERVICE_PORT ?? '443';

@@ -17,7 +17,7 @@ import {
   TestbedLeaks,
   waitFor,
 } from '@ycloud/testbed';
-import { DATAPATH_READY_CONDITION } from '@ycloud/api';
+import { DATAPATH_READY_CONDITION, EIP_GATEWAY_LABEL } from '@ycloud/api';
 import { KubeClient } from '@ycloud/k8s';
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
@@ -156,7 +156,7 @@ export class Sandbox {
       await fs.mkdir(work, { recursive: true });
 
       for (const name of nodes) {
-        const labels: Record<string, string> = name === nodes[0] ? { 'ycloud.io/eip-gateway': 'true' } : {};
+        const labels: Record<string, string> = name === nodes[0] ? { [EIP_GATEWAY_LABEL]: 'true' } : {};
         await createNode(cp.kubeConfig, name, bed.node(name).encapIp, labels);
       }
       await setExternalIP(cp.kubeConfig.makeApiClient(CoreV1Api), nodes[0], gw.encapIp, GATEWAY_NODE_EXTERNAL_IP);

@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
 
 /** One Service as `ycloud sandbox status` shows it. */
 export interface ServiceSummary {
@@ -31,7 +32,7 @@ export function serviceSummaries(
           .filter(
             (sl) =>
               sl.metadata?.namespace === s.metadata?.namespace &&
-              sl.metadata?.labels?.['kubernetes.io/service-name'] === s.metadata?.name,
+              sl.metadata?.labels?.[SERVICE_NAME_LABEL] === s.metadata?.name,
           )
           .flatMap((sl) =>
             (sl.endpoints ?? []).filter((e) => e?.conditions?.ready !== false).flatMap((e) => e?.addresses ?? []),

@@ -28,6 +28,8 @@ export interface OvnTestbedOptions {
   readyTimeoutMs?: number;
   /** The OVN / OVS release to run; default: the test bed options' (`YCLOUD_OVN`). */
   release?: OvnRelease;
+  /** Copy the daemons' logs here when the bed stops; default: the test bed options' (`YCLOUD_TESTBED_KEEP_LOGS`). */
+  keepLogsDir?: string;
 }
 
 /**
@@ -44,10 +46,12 @@ export class OvnTestbed {
     private readonly underlayNetns: string | undefined,
     /** The OVN / OVS release this bed runs (`YCLOUD_OVN`). */
     readonly release: OvnRelease,
+    private readonly keepLogsDir: string | undefined,
   ) {}
 
   static async start(opts: OvnTestbedOptions): Promise<OvnTestbed> {
     const release = opts.release ?? (await OvnRelease.resolve());
+    const keepLogsDir = opts.keepLogsDir ?? testbedOptions().keepLogsDir;
     const dir = await makeRunDir();
     const runId = runIdOf(dir);
     const nodes = new Map<string, OvnNode>();
@@ -93,9 +97,9 @@ export class OvnTestbed {
           await node.ovsVsctl('set', 'Open_vSwitch', '.', 'external_ids:ovn-cms-options=enable-chassis-as-gw');
         }
       }
-      return new OvnTestbed(dir, runId, central, nodes, underlay, release);
+      return new OvnTestbed(dir, runId, central, nodes, underlay, release, keepLogsDir);
     } catch (err) {
-      const bed = new OvnTestbed(dir, runId, central as OvnCentral, nodes, underlay, release);
+      const bed = new OvnTestbed(dir, runId, central as OvnCentral, nodes, underlay, release, keepLogsDir);
       // Keep the files (logs) for the post-mortem; everything else goes.
       await bed.stop({ keepDir: true, noCentral: !central }).catch(() => undefined);
       (err as Error).message += ` (test bed files kept in ${dir}; ${release.description})`;
@@ -179,7 +183,7 @@ export class OvnTestbed {
       await netnsDel(ns).catch((e: unknown) => errors.push(e));
     }
     if (!opts.noCentral) await this.central.stop().catch((e: unknown) => errors.push(e));
-    await keepLogs(this.dir, this.runId).catch((e: unknown) => errors.push(e));
+    await keepLogs(this.dir, this.runId, this.keepLogsDir).catch((e: unknown) => errors.push(e));
     if (!opts.keepDir && !errors.length) await fs.rm(this.dir, { recursive: true, force: true });
     if (errors.length) {
       const why = errors.map(String).join('; ');
@@ -197,11 +201,11 @@ async function noTxOffload(netns: string, dev: string): Promise<void> {
 }
 
 /**
- * With YCLOUD_TESTBED_KEEP_LOGS=<dir>, copies the bed's daemon logs (and the NB database, whose transaction log
- * `ovsdb-tool show-log` reads) to <dir>/<run id> before the run directory goes: a CI failure keeps its evidence.
+ * With a keep-logs directory `into` (YCLOUD_TESTBED_KEEP_LOGS), copies the bed's daemon logs (and the NB database,
+ * whose transaction log `ovsdb-tool show-log` reads) to <into>/<run id> before the run directory goes: a CI failure
+ * keeps its evidence.
  */
-async function keepLogs(dir: string, runId: string): Promise<void> {
-  const into = testbedOptions().keepLogsDir;
+async function keepLogs(dir: string, runId: string, into: string | undefined): Promise<void> {
   if (!into) return;
   await fs.cp(dir, `${into}/${runId}`, {
     recursive: true,

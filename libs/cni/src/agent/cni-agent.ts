@@ -12,7 +12,7 @@ import { NodeBootstrapper } from '../node/node-bootstrap';
 import { NodePortManager } from '../node/node-port';
 import { NodePortWatcher } from '../node/nodeport.programmer';
 import { NodeHealth } from '../health/node-health';
-import { KubeClient, OpsServer } from '@ycloud/k8s';
+import { KubeClient, OpsServer, type InClusterEnv } from '@ycloud/k8s';
 import { DPU_LEASE_RENEW_SECONDS } from '../offload/dpu-annotations';
 import { DpuSideReconciler } from '../offload/dpu-side';
 import { DpuHostPlumber, SmartNicPlumber } from '../offload/offload-plumbers';
@@ -29,8 +29,10 @@ const DPU_PERIOD_MS = 500;
 export interface CniAgentDeps {
   kube?: KubeApi;
   runner?: CommandRunner;
-  /** Client for the Service informer (host NodePorts); default from cfg.kubeconfig. */
+  /** Client for the Service informer (host NodePorts); default from cfg.kubeconfig, else `inCluster`. */
   kubeClient?: KubeClient;
+  /** The in-cluster API server address when cfg.kubeconfig is empty; the app reads it from its environment. */
+  inCluster?: InClusterEnv;
   log?: (line: string) => void;
 }
 
@@ -197,7 +199,9 @@ export class CniAgent {
     const cfg = this.cfg;
     this.client ??=
       this.deps.kubeClient ??
-      (cfg.kubeconfig ? KubeClient.fromKubeconfigFile(cfg.kubeconfig) : KubeClient.inCluster(process.env));
+      (cfg.kubeconfig
+        ? KubeClient.fromKubeconfigFile(cfg.kubeconfig)
+        : KubeClient.inCluster(this.deps.inCluster ?? {}));
     return this.client;
   }
 

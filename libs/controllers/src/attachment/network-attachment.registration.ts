@@ -1,5 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import type { BareMetalServer, Subnet, VNic } from '@ycloud/api';
+import { OWNER_KINDS, type BareMetalServer, type Subnet, type VNic } from '@ycloud/api';
 import { isNotFound, type KubeObject } from '@ycloud/k8s';
 import type { ControllerRegistration } from '../common/registration';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
@@ -7,7 +7,7 @@ import { YUSUR_RESOURCES } from '../yusur/yusur-resources';
 import { NetworkAttachmentController } from './network-attachment.controller';
 
 /** NB owner kinds of attachment rows; the controller's keys are these owners' names. */
-export const ATTACHMENT_OWNER_KINDS = ['BareMetalServer', 'VNic'] as const;
+export const ATTACHMENT_OWNER_KINDS = [OWNER_KINDS.BareMetalServer, OWNER_KINDS.VNic] as const;
 
 /**
  * Network attachments of BareMetalServers and VNics (ADR 0006). Setup re-records the attached addresses in the

@@ -1,5 +1,3 @@
-import type { Logger } from '@ycloud/k8s';
-
 /** Read access to an informer's cache. */
 export interface ObjectCache<T> {
   get(key: string): T | undefined;
@@ -18,9 +16,4 @@ export interface ObjectReference {
   namespace?: string;
   name: string;
   uid?: string;
-}
-
-export interface ControllerDeps {
-  log: Logger;
-  events: EventSink;
 }

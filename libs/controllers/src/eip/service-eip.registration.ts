@@ -1,4 +1,4 @@
-import type { Eip, Vpc } from '@ycloud/api';
+import { OWNER_KINDS, type Eip, type Vpc } from '@ycloud/api';
 import { serviceKeyOfEndpointSlice, type KubeObject } from '@ycloud/k8s';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
@@ -9,7 +9,7 @@ import { ServiceEipController } from './service-eip.controller';
 export const serviceEipRegistration: ControllerRegistration = {
   name: 'service-eip',
   requires: Object.values(TOPOLOGY_RESOURCES),
-  ownerKey: (owner) => (owner.kind === 'ServiceEip' ? owner.name : undefined),
+  ownerKey: (owner) => (owner.kind === OWNER_KINDS.ServiceEip ? owner.name : undefined),
   setup(b) {
     const env = b.env;
     const { services, endpointSlices } = env.caches;

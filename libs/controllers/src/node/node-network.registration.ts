@@ -1,10 +1,11 @@
+import { OWNER_KINDS } from '@ycloud/api';
 import type { ControllerRegistration } from '../common/registration';
 import { NodeNetworkController } from './node-network.controller';
 
 /** Nodes: a join-subnet port and address each, and the Chassis_Template_Var of template LBs (owner `Node/<name>`). */
 export const nodeNetworkRegistration: ControllerRegistration = {
   name: 'node-network',
-  ownerKey: (owner) => (owner.kind === 'Node' ? owner.name : undefined),
+  ownerKey: (owner) => (owner.kind === OWNER_KINDS.Node ? owner.name : undefined),
   setup(b) {
     const env = b.env;
     const nodeNetwork = new NodeNetworkController({

@@ -2,6 +2,7 @@ import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1Pod } from '@kubernetes/client-node';
 import {
   IP_ALLOCATION_ANNOTATION,
+  OWNER_KINDS,
   POD_SUBNET_ANNOTATION,
   parseIpAllocationAnnotation,
   type ControllerConfig,
@@ -54,7 +55,7 @@ export class PodNetworkController {
 
   async reconcile(key: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
     this.restoreAll();
-    const owner = { kind: 'Pod', name: key };
+    const owner = { kind: OWNER_KINDS.Pod, name: key };
     const pod = this.deps.pods.get(key);
     if (!pod || !needsNetwork(pod)) {
       this.deps.ipam.release(key);

@@ -1,4 +1,4 @@
-import type { Subnet } from '@ycloud/api';
+import { OWNER_KINDS, type Subnet } from '@ycloud/api';
 import type { KubeObject } from '@ycloud/k8s';
 import type { ControllerRegistration } from '../common/registration';
 import { wireSubnetStatus } from '../ipam/subnet-status';
@@ -8,7 +8,7 @@ import { PodNetworkController } from './pod-network.controller';
 /** Pods: addresses, switch ports and the annotation the CNI agent plugs interfaces from (owner `Pod/<ns>/<name>`). */
 export const podNetworkRegistration: ControllerRegistration = {
   name: 'pod-network',
-  ownerKey: (owner) => (owner.kind === 'Pod' ? owner.name : undefined),
+  ownerKey: (owner) => (owner.kind === OWNER_KINDS.Pod ? owner.name : undefined),
   async setup(b) {
     const env = b.env;
     const podNetwork = new PodNetworkController({

@@ -1,4 +1,4 @@
-import { crdResources, type NetworkProbe } from '@ycloud/api';
+import { crdResources, OWNER_KINDS, type NetworkProbe } from '@ycloud/api';
 import type { KubeObject } from '@ycloud/k8s';
 import { Prober, listProbePorts, plugProbePort, unplugProbePort, type ProbePortHost } from '@ycloud/probe';
 import type { ControllerBuilder, ControllerRegistration, Reconciler } from '../common/registration';
@@ -35,13 +35,11 @@ export const networkProbeRegistration: ControllerRegistration = {
   setup: (b) => setupNetworkProbes(b, b.env.probe!),
   // No prober here, so nothing plugs these ports: remove them (their addresses go back to the pods' IPAM).
   async notRun(env) {
-    for (const owner of env.northbound.view.allOwners().filter((o) => o.kind === PROBE_PORT_OWNER)) {
+    for (const owner of env.northbound.view.allOwners().filter((o) => o.kind === OWNER_KINDS.ProbePort)) {
       await env.northbound.applier.apply({ owner, rows: [], memberships: [], mapEntries: [] }, 'NetworkProbes not run');
     }
   },
 };
-
-const PROBE_PORT_OWNER = 'ProbePort';
 
 async function setupNetworkProbes(b: ControllerBuilder, runtime: ProbeRuntimeOptions): Promise<Reconciler> {
   const env = b.env;
@@ -106,13 +104,13 @@ async function setupNetworkProbes(b: ControllerBuilder, runtime: ProbeRuntimeOpt
   });
   // Before any pod allocates (controllers start after every setup): the probe ports keep their addresses.
   const view = env.northbound.view;
-  for (const owner of view.allOwners().filter((o) => o.kind === PROBE_PORT_OWNER)) {
+  for (const owner of view.allOwners().filter((o) => o.kind === OWNER_KINDS.ProbePort)) {
     const problem = ports.restore(owner.name, probePortAddresses(view.ownedBy(owner)));
     if (problem)
       env.log.warn('probe port address not restored; a new one will be allocated', { vpc: owner.name, problem });
   }
   const portController = b.controller('probe-port', (vpc, ctx) => ports.reconcile(vpc, ctx), {
-    ownerKey: (owner) => (owner.kind === PROBE_PORT_OWNER ? owner.name : undefined),
+    ownerKey: (owner) => (owner.kind === OWNER_KINDS.ProbePort ? owner.name : undefined),
   });
   const enqueuePorts = (reason: string) =>
     new Set([...wantedVpcs(), ...plugged.keys(), ...leftover]).forEach((v) => portController.enqueue(v, reason));

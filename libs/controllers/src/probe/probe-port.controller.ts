@@ -1,5 +1,5 @@
 import type { ReconcileContext } from '@ycloud/k8s';
-import { cidrContains, parseCidr, parseIp, type ControllerConfig, type Subnet } from '@ycloud/api';
+import { cidrContains, OWNER_KINDS, parseCidr, parseIp, type ControllerConfig, type Subnet } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { probeLspName, type ProbePortPlug } from '@ycloud/probe';
 import { portAllocation, translatePodPort } from '@ycloud/translate/topology';
@@ -65,7 +65,7 @@ export class ProbePortController {
 
   /** Key: the VPC name. */
   async reconcile(vpc: string, { reason }: ReconcileContext): Promise<ApplyRecord> {
-    const owner = { kind: 'ProbePort', name: vpc };
+    const owner = { kind: OWNER_KINDS.ProbePort, name: vpc };
     const subnet = this.podSubnets(vpc)[0];
     if (!this.deps.wantedVpcs().has(vpc) || !subnet) {
       this.deps.ipam.release(probePortOwner(vpc));

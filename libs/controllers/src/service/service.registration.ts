@@ -1,3 +1,4 @@
+import { OWNER_KINDS } from '@ycloud/api';
 import { serviceKeyOfEndpointSlice } from '@ycloud/k8s';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
@@ -7,7 +8,7 @@ import { routerAddressesOf } from './service-address-conflicts';
 /** Services → Load_Balancer rows (owner `Service/<ns>/<name>`). */
 export const serviceRegistration: ControllerRegistration = {
   name: 'service',
-  ownerKey: (owner) => (owner.kind === 'Service' ? owner.name : undefined),
+  ownerKey: (owner) => (owner.kind === OWNER_KINDS.Service ? owner.name : undefined),
   setup(b) {
     const { caches, config, northbound, events } = b.env;
     const services = new ServiceLoadBalancerController({

@@ -1,5 +1,17 @@
+import { OWNER_KINDS, type ControllerConfig } from '@ycloud/api';
 import type { ControllerRegistration } from '../common/registration';
 import { DEFAULT_TOPOLOGY_KEY, DefaultTopologyController } from './default-topology.controller';
+
+/** Whether an NB owner is the built-in default VPC or one of its subnets (the config's), not a user's object. */
+export function isDefaultTopologyOwner(
+  { kind, name }: { kind: string; name: string },
+  config: ControllerConfig,
+): boolean {
+  return (
+    (kind === OWNER_KINDS.Vpc && name === config.defaultVpc) ||
+    (kind === OWNER_KINDS.Subnet && (name === config.defaultSubnet.name || name === config.joinSubnet.name))
+  );
+}
 
 /**
  * The default VPC and its pod and join subnets, from the config. Written once in setup, before any other
@@ -7,12 +19,7 @@ import { DEFAULT_TOPOLOGY_KEY, DefaultTopologyController } from './default-topol
  */
 export const defaultTopologyRegistration: ControllerRegistration = {
   name: 'default-topology',
-  ownerKey: ({ kind, name }, config) => {
-    const builtin =
-      (kind === 'Vpc' && name === config.defaultVpc) ||
-      (kind === 'Subnet' && (name === config.defaultSubnet.name || name === config.joinSubnet.name));
-    return builtin ? DEFAULT_TOPOLOGY_KEY : undefined;
-  },
+  ownerKey: (owner, config) => (isDefaultTopologyOwner(owner, config) ? DEFAULT_TOPOLOGY_KEY : undefined),
   async setup(b) {
     const { config, northbound } = b.env;
     const topology = new DefaultTopologyController(config, northbound.applier);

@@ -1,23 +1,23 @@
-import type { Eip, EipPool, Subnet, Vpc } from '@ycloud/api';
+import { OWNER_KINDS, type Eip, type EipPool, type Subnet, type Vpc } from '@ycloud/api';
 import type { KubeObject } from '@ycloud/k8s';
 import { DEFAULT_VPC_GATEWAY_KIND } from '@ycloud/translate/topology';
 import type { ControllerRegistration, Watchable } from '../common/registration';
+import { isDefaultTopologyOwner } from './default-topology.registration';
 import { TOPOLOGY_RESOURCES, TopologyObjectsController, type TopologyKind } from './topology-objects.controller';
 
-const KINDS: readonly TopologyKind[] = ['Vpc', 'Subnet', 'EipPool', 'Eip'];
+const KINDS: readonly TopologyKind[] = [OWNER_KINDS.Vpc, OWNER_KINDS.Subnet, OWNER_KINDS.EipPool, OWNER_KINDS.Eip];
 
 /** Vpc, Subnet, EipPool and Eip resources → routers, switches, gateways (owners `<Kind>/<name>`; keys the same). */
 export const topologyRegistration: ControllerRegistration = {
   name: 'topology',
   requires: Object.values(TOPOLOGY_RESOURCES),
-  ownerKey: ({ kind, name }, config) => {
+  ownerKey: (owner, config) => {
+    const { kind, name } = owner;
     // The default VPC's external gateway is reconciled under the default Vpc's key.
-    if (kind === DEFAULT_VPC_GATEWAY_KIND) return `Vpc/${name}`;
+    if (kind === DEFAULT_VPC_GATEWAY_KIND) return `${OWNER_KINDS.Vpc}/${name}`;
     if (!(KINDS as readonly string[]).includes(kind)) return undefined;
-    const builtin =
-      (kind === 'Vpc' && name === config.defaultVpc) ||
-      (kind === 'Subnet' && (name === config.defaultSubnet.name || name === config.joinSubnet.name));
-    return builtin ? undefined : `${kind}/${name}`; // built-in ones are the default topology's
+    // Built-in ones are the default topology's.
+    return isDefaultTopologyOwner(owner, config) ? undefined : `${kind}/${name}`;
   },
   setup(b) {
     const env = b.env;

@@ -1,14 +1,16 @@
 import type { V1Namespace, V1Node } from '@kubernetes/client-node';
-import type {
-  BackendKind,
-  BareMetalServer,
-  Eip,
-  EipPool,
-  NetworkProbe,
-  Subnet,
-  VNic,
-  Vpc,
-  YusurService,
+import {
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  type BackendKind,
+  type BareMetalServer,
+  type Eip,
+  type EipPool,
+  type NetworkProbe,
+  type Subnet,
+  type VNic,
+  type Vpc,
+  type YusurService,
 } from '@ycloud/api';
 import {
   Resources,
@@ -19,7 +21,7 @@ import {
   type KeyMapper,
   type KubeObject,
 } from '@ycloud/k8s';
-import { EIP_LINK, LINK_CIDR_ID, LINK_ID } from '@ycloud/translate';
+import { EIP_LINK } from '@ycloud/translate';
 import type { ControllerEnv, ControllerRegistration } from '../common/registration';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 import { onDatapathChange } from './backend-datapath';
@@ -47,7 +49,7 @@ export const yusurServiceRegistration: ControllerRegistration = {
     YUSUR_RESOURCES.BareMetalServer,
     YUSUR_RESOURCES.VNic,
   ],
-  ownerKey: (owner) => (owner.kind === 'YusurService' ? owner.name : undefined),
+  ownerKey: (owner) => (owner.kind === OWNER_KINDS.YusurService ? owner.name : undefined),
   async setup(b) {
     const env = b.env;
     const { informers } = env;
@@ -89,7 +91,7 @@ export const yusurServiceRegistration: ControllerRegistration = {
     const yusurRows = () =>
       view
         .allOwners()
-        .filter((o) => o.kind === 'YusurService')
+        .filter((o) => o.kind === OWNER_KINDS.YusurService)
         .flatMap((o) => view.ownedBy(o));
     env.serviceGatewayEips.seed(yusurRows().flatMap((r) => (r.table === 'Logical_Router' ? [r.row] : [])));
 
@@ -179,7 +181,7 @@ function linkRecords(rows: Array<{ table: string; row: Record<string, unknown> }
   const out: LinkRecord[] = [];
   for (const { table, row } of rows) {
     const ids = (row.external_ids ?? {}) as Record<string, string>;
-    const [service, link, cidr] = [ids['ycloud.io/service'], ids[LINK_ID], ids[LINK_CIDR_ID]];
+    const [service, link, cidr] = [ids[EXTERNAL_IDS.service], ids[EXTERNAL_IDS.link], ids[EXTERNAL_IDS.linkCidr]];
     if (table !== 'Logical_Switch' || !service || !cidr || !(link === EIP_LINK || link?.startsWith('vpc/'))) continue;
     out.push({ service, link, cidr });
   }

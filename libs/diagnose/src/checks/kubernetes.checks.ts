@@ -1,10 +1,7 @@
+import { SERVICE_HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL } from '@ycloud/api';
 import { DiagnoseFacts, EndpointFact } from '../facts';
 import { Hop, broken, ok } from '../hop';
 import { backendPods, expectedVips, selectedPorts } from '../service-path';
-
-/** Kubernetes labels that hand a Service to another proxy or none (kube-proxy honours both). */
-export const SERVICE_PROXY_NAME_LABEL = 'service.kubernetes.io/service-proxy-name';
-export const HEADLESS_LABEL = 'service.kubernetes.io/headless';
 
 const L = 'kubernetes' as const;
 
@@ -51,8 +48,8 @@ export function kubernetesHops(facts: DiagnoseFacts): Hop[] {
   hops.push(ok(L, 'kubernetes/object', `${what} type ${svc.type}, cluster IP ${vipsText}`));
 
   const proxyName = svc.labels[SERVICE_PROXY_NAME_LABEL];
-  if (proxyName !== undefined || svc.labels[HEADLESS_LABEL] !== undefined) {
-    const label = proxyName !== undefined ? `${SERVICE_PROXY_NAME_LABEL}=${proxyName}` : HEADLESS_LABEL;
+  if (proxyName !== undefined || svc.labels[SERVICE_HEADLESS_LABEL] !== undefined) {
+    const label = proxyName !== undefined ? `${SERVICE_PROXY_NAME_LABEL}=${proxyName}` : SERVICE_HEADLESS_LABEL;
     hops.push(
       broken(
         L,

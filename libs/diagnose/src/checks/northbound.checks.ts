@@ -1,3 +1,4 @@
+import { EXTERNAL_IDS } from '@ycloud/api';
 import { DiagnoseFacts, NbLoadBalancerFact, NorthboundFacts } from '../facts';
 import { Hop, broken, ok } from '../hop';
 import { ExpectedVip, expectedVips } from '../service-path';
@@ -104,7 +105,7 @@ function groupHop(nb: NorthboundFacts, lbs: NbLoadBalancerFact[]): Hop {
   const problems: string[] = [];
   const seen: string[] = [];
   for (const lb of lbs) {
-    const vpc = lb.externalIds['ycloud.io/vpc'];
+    const vpc = lb.externalIds[EXTERNAL_IDS.vpc];
     const switches = vpc ? (nb.vpcSwitches[vpc] ?? []) : [];
     const groups = nb.groups.filter((g) => lb.groups.includes(g.name));
     if (!groups.length && !lb.switches.length) {

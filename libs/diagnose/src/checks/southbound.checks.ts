@@ -1,3 +1,4 @@
+import { EXTERNAL_IDS } from '@ycloud/api';
 import { DiagnoseFacts, NorthboundFacts, SouthboundFacts, isUnavailable } from '../facts';
 import { Hop, broken, ok } from '../hop';
 import { backendPods, expectedVips } from '../service-path';
@@ -22,7 +23,7 @@ function flowsHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
     }
     const covered = new Set(flows.flatMap((f) => f.datapaths));
     const lb = nb?.loadBalancers.find((l) => l.owned && v.key in l.vips);
-    const vpc = lb?.externalIds['ycloud.io/vpc'];
+    const vpc = lb?.externalIds[EXTERNAL_IDS.vpc];
     const needed = vpc ? (nb?.vpcSwitches[vpc] ?? []) : [];
     const missing = needed.filter((s) => !covered.has(s));
     if (missing.length) lacking.push(`${v.key} has no flow on ${missing.join(', ')}`);

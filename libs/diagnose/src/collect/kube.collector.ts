@@ -1,4 +1,4 @@
-import { crdResources, IP_ALLOCATION_ANNOTATION, parseIpAllocationAnnotation } from '@ycloud/api';
+import { crdResources, IP_ALLOCATION_ANNOTATION, parseIpAllocationAnnotation, SERVICE_NAME_LABEL } from '@ycloud/api';
 import { KubeClient, KubeObject, Resources, isNotFound, resourceType } from '@ycloud/k8s';
 import {
   ConditionFact,
@@ -62,8 +62,6 @@ interface EventObj extends KubeObject {
 interface ProbeObj extends KubeObject {
   status?: { targets?: Array<{ target: string; address?: string; healthy: boolean; message?: string }> };
 }
-
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function podFact(p: PodObj): PodFact {
   const alloc = parseIpAllocationAnnotation(p.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION]);

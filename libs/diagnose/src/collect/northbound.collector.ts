@@ -1,3 +1,5 @@
+import { EXTERNAL_IDS, OWNER_KINDS } from '@ycloud/api';
+import { OWNERSHIP } from '@ycloud/ovn';
 import { DiagnoseTarget, NbGroupFact, NbLoadBalancerFact, NorthboundFacts } from '../facts';
 
 /** A row as the OVSDB cache holds it: sets are arrays, maps records, references uuid strings. */
@@ -8,11 +10,9 @@ export interface NbRowSource {
   rows(table: string): Iterable<NbRow>;
 }
 
-// external_ids keys ycloud writes (libs/ovn OWNERSHIP); read here only, never written.
-const OWNER_KIND = 'ycloud.io/owner-kind';
-const OWNER = 'ycloud.io/owner';
-const KEY = 'ycloud.io/key';
-const VPC = 'ycloud.io/vpc';
+// external_ids keys ycloud writes; read here only, never written.
+const { ownerKind: OWNER_KIND, owner: OWNER, key: KEY } = OWNERSHIP;
+const VPC = EXTERNAL_IDS.vpc;
 
 const arr = (v: unknown): string[] =>
   Array.isArray(v) ? (v as string[]) : v === undefined || v === '' ? [] : [String(v)];
@@ -79,7 +79,7 @@ export function collectNorthbound(src: NbRowSource, target: DiagnoseTarget, vips
     for (const [vpc, ports] of routerPortsOfVpc) {
       const members: string[] = [];
       for (const s of switches) {
-        if (map(s.external_ids)[OWNER_KIND] !== 'Subnet') continue;
+        if (map(s.external_ids)[OWNER_KIND] !== OWNER_KINDS.Subnet) continue;
         const lrp = arr(s.ports)
           .map((u) => lspToRouterPort.get(u))
           .find((p) => p !== undefined && ports.has(p));

@@ -124,6 +124,8 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   private dbSchema: DatabaseSchema | undefined;
   private readonly tables = new Map<string, TableCache>();
   private lastId = ZERO_UUID;
+  /** Transactions built so far (numbers their named-uuid tokens). */
+  private transactions = 0;
   /** Highest _Server Database.index seen (the C IDL rejects servers behind it). */
   private highestIndex = 0;
   private clusterId: string | undefined;
@@ -192,11 +194,15 @@ export class OvsdbClient<T extends TableMap = Record<string, Row>> extends Event
   }
 
   transaction(): Transaction<T> {
-    return new Transaction<T>({
-      databaseName: this.opts.database,
-      schema: () => this.schema(),
-      commitTransaction: (ops, described) => this.commitTransaction(ops, described),
-    });
+    this.transactions = (this.transactions + 1) % 1e9;
+    return new Transaction<T>(
+      {
+        databaseName: this.opts.database,
+        schema: () => this.schema(),
+        commitTransaction: (ops, described) => this.commitTransaction(ops, described),
+      },
+      this.transactions,
+    );
   }
 
   /**

@@ -39,8 +39,6 @@ function tableName(t: string | TableRef<unknown>): string {
   return typeof t === 'string' ? t : t.name;
 }
 
-let txCounter = 0;
-
 /**
  * Collects operations; `commit()` sends them in one transaction. Operation indexes in errors are the order of
  * the calls (0-based). Rows, conditions and mutations take plain JS values encoded by the schema.
@@ -48,10 +46,19 @@ let txCounter = 0;
 export class Transaction<T extends TableMap = Record<string, Row>> {
   private readonly ops: Array<() => unknown> = [];
   private readonly described: unknown[] = [];
-  private readonly prefix = `ycl${(txCounter = (txCounter + 1) % 1e9)}_`;
+  private readonly prefix: string;
   private nextRow = 0;
 
-  constructor(private readonly host: TransactionHost) {}
+  /**
+   * `id` numbers the host's transactions: it makes insert() tokens distinct between them, so a token used in the
+   * wrong transaction fails on the server instead of naming another row.
+   */
+  constructor(
+    private readonly host: TransactionHost,
+    id: number,
+  ) {
+    this.prefix = `ycl${id}_`;
+  }
 
   /** Number of operations so far. */
   get size(): number {

@@ -7,6 +7,7 @@ import {
   V1Pod,
   setHeaderOptions,
 } from '@kubernetes/client-node';
+import { SERVICE_NAME_LABEL } from '@ycloud/api';
 import { sleep } from '../process';
 import { eventually } from '../eventually';
 
@@ -152,7 +153,7 @@ export async function createLoadBalancerService(kc: KubeConfig, s: LoadBalancerS
   await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
     namespace,
     body: {
-      metadata: { name: `${name}-manual`, namespace, labels: { 'kubernetes.io/service-name': name } },
+      metadata: { name: `${name}-manual`, namespace, labels: { [SERVICE_NAME_LABEL]: name } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port: s.targetPort, protocol: 'TCP' }],
       endpoints: s.endpoints.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),

@@ -1,3 +1,4 @@
+import { API_VERSION } from '@ycloud/api';
 import { isAlreadyExists, type KubeClient, type KubeObject, type ResourceType } from '@ycloud/k8s';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -74,7 +75,7 @@ export async function installAdmissionPolicy(
       kube
         .request('POST', '/apis/sdn.ycloud.io/v1alpha1/vpcs', {
           query: { dryRun: 'All' },
-          body: { apiVersion: 'sdn.ycloud.io/v1alpha1', kind: 'Vpc', metadata: { name: defaultVpc }, spec: {} },
+          body: { apiVersion: API_VERSION, kind: 'Vpc', metadata: { name: defaultVpc }, spec: {} },
         })
         .then(
           () => 'admitted',

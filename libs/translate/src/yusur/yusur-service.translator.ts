@@ -55,9 +55,6 @@ export interface ServiceGatewayLinks {
   vpcs: Record<string, string>;
 }
 
-/** external_ids keys of a service-gateway link switch; the names the controller's wiring still imports. */
-export const LINK_ID = EXTERNAL_IDS.link;
-export const LINK_CIDR_ID = EXTERNAL_IDS.linkCidr;
 /** EXTERNAL_IDS.link of the link towards the EipPool's gateway router. */
 export const EIP_LINK = 'eip';
 /** EXTERNAL_IDS.link of the link towards a backend VPC's router. */
