@@ -311,7 +311,8 @@ export const bareMetalServerCrd: CrdDefinition = {
       mac: mac("The server NIC's MAC, for a static neighbour entry; optional."),
       node: name(
         'Node (OVN chassis) carrying the server\'s port (a DPU representor or the OVS port it is cabled to): ' +
-          'the port is bound there only. Default: wherever an OVS interface with iface-id bms.<name> appears.',
+          'the port is bound there only. Default: wherever an OVS interface with iface-id bms.<name> appears. A Node ' +
+          'that does not exist: Ready=False, reason NodeNotFound naming it, and no port until the Node appears.',
       ),
     },
     ['vpc', 'subnet', 'ip'],
@@ -345,7 +346,9 @@ export const vnicCrd: CrdDefinition = {
       ip: ip('Fixed address; default: allocated.'),
       mac: mac('Fixed MAC; default: derived from the address.'),
       attachedTo: obj(
-        'The pod or VM in this namespace that carries the NIC.',
+        'The pod or VM in this namespace that carries the NIC. Only a Pod or VM: a VNic attached to itself or to ' +
+          'another VNic is refused at admission (spec.attachedTo.kind). A Pod that does not exist: the port and ' +
+          'address are kept, Ready=False with reason PodNotFound until the pod appears, then bound to its node.',
         {
           kind: str('Pod or VM (KubeVirt VirtualMachineInstance).', { enum: ['Pod', 'VM'] }),
           name: name('Object name.'),

@@ -116,7 +116,9 @@ export const subnetCrd: CrdDefinition = {
           'the Service CIDRs, the EIP transit or service-gateway link networks (any VPC) or the default subnet (default ' +
           'VPC) is refused at admission (deploy/base ValidatingAdmissionPolicy) and reported by the controller ' +
           '(CidrOverlap). Overlapping another Subnet of the VPC: the one already serving (Ready) keeps its claim, else ' +
-          'the older, else the first by name; the other is Ready=False with reason CidrOverlap naming the winner.',
+          'the older, else the first by name; the other is Ready=False with reason CidrOverlap naming the winner. A ' +
+          "Service with a ClusterIP of a family none of its VPC's Subnets has (an IPv6 ClusterIP in an IPv4-only VPC) " +
+          'is still programmed and gets a Warning Event (IPFamilyNotInVpc) naming spec.clusterIPs[i] and the Vpc.',
         cidr('A CIDR with host bits zero.'),
         { minItems: 1, maxItems: 2 },
         [
@@ -216,7 +218,9 @@ export const eipPoolCrd: CrdDefinition = {
       ranges: arr(
         'Allocatable addresses: CIDRs or start-end ranges inside cidr; default: all of cidr except gateway and router ' +
           'addresses. A reversed range is reported (Ready=False, reason InvalidRange, naming the entry) and the pool ' +
-          'hands out no address until it is fixed.',
+          'hands out no address until it is fixed. A LoadBalancer Service whose spec.loadBalancerIP (or whose named ' +
+          "Eip's spec.address) is outside these ranges gets no EIP and a Warning Event (AddressOutsidePool) naming the " +
+          'field, the address and the ranges.',
         str('A CIDR (172.18.10.0/24) or a range (172.18.10.5-172.18.10.50).', { maxLength: 93 }, [
           {
             rule: "isCIDR(self) || (self.split('-').size() == 2 && isIP(self.split('-')[0]) && isIP(self.split('-')[1]))",

@@ -1,3 +1,4 @@
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { reconcileContext } from '@ycloud/k8s';
 import { API_VERSION, type BareMetalServer, type Subnet, type VNic } from '@ycloud/api';
 import type { DesiredState, NorthboundApplier } from '@ycloud/ovn';
@@ -17,13 +18,15 @@ const cache = <T extends { metadata: { name: string; namespace?: string } }>(ite
   list: () => items,
 });
 
-function setup(bms: BareMetalServer[], vnics: VNic[] = []) {
+function setup(bms: BareMetalServer[], vnics: VNic[] = [], nodes: V1Node[] = [], pods: V1Pod[] = []) {
   const applied: DesiredState[] = [];
   const writes: Array<{ name: string; status: AttachmentStatusPatch }> = [];
   const ipam = new SubnetIpam();
   const controller = new NetworkAttachmentController({
     bareMetalServers: cache(bms),
     vnics: cache(vnics),
+    nodes: cache(nodes as Array<V1Node & { metadata: { name: string } }>),
+    pods: cache(pods as Array<V1Pod & { metadata: { name: string } }>),
     subnets: () => [subnet],
     ipam,
     applier: { apply: async (s: DesiredState) => void applied.push(s) } as unknown as NorthboundApplier,
@@ -68,6 +71,21 @@ describe('NetworkAttachmentController', () => {
     expect(writes[0].status.conditions[0]).toMatchObject({ status: 'False', reason: 'VpcMismatch' });
   });
 
+  it('refuses a server on a Node that does not exist (NodeNotFound naming spec.node) and attaches it once it appears', async () => {
+    const nodes: V1Node[] = [];
+    const bms = { ...server('a', '10.1.0.9'), spec: { ...server('a', '10.1.0.9').spec, node: 'ghost' } };
+    const { controller, applied, writes, ipam } = setup([bms], [], nodes);
+    await controller.reconcile('a', reconcileContext('a', { reason: 'test' }));
+    expect(applied[0].rows).toEqual([]);
+    expect(writes[0].status.conditions[0]).toMatchObject({ status: 'False', reason: 'NodeNotFound' });
+    expect(writes[0].status.conditions[0].message).toContain('spec.node: Node ghost does not exist');
+    expect(ipam.allocator(subnet).ownerOf('10.1.0.9')).toBeUndefined();
+    nodes.push({ metadata: { name: 'ghost' } });
+    await controller.reconcile('a', reconcileContext('a', { reason: 'Node changed' }));
+    expect(applied[1].rows.map((r) => r.columns.name)).toEqual(['bms.a']);
+    expect(writes[1].status.conditions[0]).toMatchObject({ status: 'True', reason: 'Attached' });
+  });
+
   it('gives a VNic in a dual-stack subnet one address and reports it in status', async () => {
     const nic: VNic = {
       apiVersion: API_VERSION,
@@ -81,6 +99,25 @@ describe('NetworkAttachmentController', () => {
     expect(status).toMatchObject({ ip: '10.1.0.2', logicalSwitchPort: 'vnic.shop.n' });
     expect(applied[0].rows[0].columns.addresses).toEqual([`${status.mac} 10.1.0.2`]);
     expect(ipam.counts(subnet).v6?.used).toBe(0);
+  });
+
+  it('keeps the port of a VNic attached to a missing Pod but reports PodNotFound, then binds it to the pod', async () => {
+    const pods: V1Pod[] = [];
+    const nic: VNic = {
+      apiVersion: API_VERSION,
+      kind: 'VNic',
+      metadata: { name: 'n', namespace: 'shop', generation: 1 },
+      spec: { subnet: 'db', attachedTo: { kind: 'Pod', name: 'web-0' } },
+    };
+    const { controller, applied, writes } = setup([], [nic], [], pods);
+    await controller.reconcile('shop/n', reconcileContext('shop/n', { reason: 'test' }));
+    expect(applied[0].rows.map((r) => r.columns.name)).toEqual(['vnic.shop.n']);
+    expect(writes[0].status.conditions[0]).toMatchObject({ status: 'False', reason: 'PodNotFound' });
+    expect(writes[0].status.conditions[0].message).toContain('spec.attachedTo: Pod shop/web-0 does not exist');
+    pods.push({ metadata: { name: 'web-0', namespace: 'shop' }, spec: { nodeName: 'node-1', containers: [] } });
+    await controller.reconcile('shop/n', reconcileContext('shop/n', { reason: 'Pod changed' }));
+    expect(writes[1].status.conditions[0]).toMatchObject({ status: 'True', reason: 'Attached' });
+    expect(writes[1].status.conditions[0].message).toContain('bound to node node-1');
   });
 
   it('re-records held addresses before anything is allocated', () => {

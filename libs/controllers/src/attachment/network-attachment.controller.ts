@@ -1,5 +1,5 @@
 import type { ReconcileContext } from '@ycloud/k8s';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import {
   cidrContains,
   formatIp,
@@ -39,6 +39,8 @@ export interface NetworkAttachmentDeps {
   vnics: ObjectCache<VNic>;
   /** A VNic attached to a pod is bound to the pod's node. Keyed `namespace/name`. */
   pods?: ObjectCache<V1Pod>;
+  /** A BareMetalServer's `spec.node` must name one of these. */
+  nodes?: ObjectCache<V1Node>;
   /** Every Subnet whose switch exists (built-in and Ready Subnet resources). */
   subnets(): Subnet[];
   /** The same SubnetIpam pods allocate from: an attached address is never handed to a pod. */
@@ -58,6 +60,8 @@ export interface NetworkAttachmentDeps {
 export type AttachmentReason =
   | 'Attached'
   | 'SubnetNotFound'
+  | 'NodeNotFound'
+  | 'PodNotFound'
   | 'VpcMismatch'
   | 'AddressOutOfRange'
   | 'AddressConflict'
@@ -65,7 +69,9 @@ export type AttachmentReason =
   | 'InvalidAddress';
 
 type Refusal = { ok: false; reason: AttachmentReason; message: string };
-type Plan = { ok: true; subnet: Subnet; ips: string[]; mac?: string; node?: string } | Refusal;
+/** `waiting`: attached, but not Ready until the object it is attached to exists. */
+type Plan =
+  { ok: true; subnet: Subnet; ips: string[]; mac?: string; node?: string; waiting?: Omit<Refusal, 'ok'> } | Refusal;
 type Held = { ok: true; ips: string[] } | Refusal;
 
 /** IPAM owner key of an attachment (Kubernetes names are lowercase, so these never equal a pod's `ns/name`). */
@@ -96,7 +102,7 @@ const REASON_OF: Record<IpamFailure, AttachmentReason> = {
  * (`bms.<name>`, `vnic.<namespace>.<name>`; addresses and port security like a pod's), which OVN binds wherever
  * an OVS interface with that `iface-id` appears (a DPU representor, the OVS port the server is cabled to), or only
  * on `spec.node` when set. The address is held in the pods' SubnetIpam. Bad input (no such subnet, an address
- * outside it or taken) is reported in the Ready condition and leaves no port; it never fails the reconcile.
+ * outside it or taken, a `spec.node` that is no Node) is reported in the Ready condition and leaves no port; it never fails the reconcile.
  */
 export class NetworkAttachmentController {
   private restored = false;
@@ -170,12 +176,15 @@ export class NetworkAttachmentController {
     const record = await this.deps.applier.apply(state, reason);
     const port = attachmentPortName(ref);
     const where = plan.node ? `, bound to node ${plan.node}` : '';
-    const cond = {
-      type: 'Ready',
-      status: 'True' as const,
-      reason: 'Attached',
-      message: `${allocation.ips[0].split('/')[0]} on port ${port} of Subnet ${plan.subnet.metadata.name}${where}`,
-    };
+    const attached = `${allocation.ips[0].split('/')[0]} on port ${port} of Subnet ${plan.subnet.metadata.name}${where}`;
+    const cond = plan.waiting
+      ? {
+          type: 'Ready',
+          status: 'False' as const,
+          reason: plan.waiting.reason,
+          message: `${plan.waiting.message}; ${attached}`,
+        }
+      : { type: 'Ready', status: 'True' as const, reason: 'Attached', message: attached };
     const fields =
       ref.kind === 'VNic' ? { ip: allocation.ips[0].split('/')[0], mac: allocation.mac, logicalSwitchPort: port } : {};
     await this.status(key, ref, obj, cond, fields);
@@ -193,6 +202,11 @@ export class NetworkAttachmentController {
       const message = `Subnet ${subnet.metadata.name} is in Vpc ${subnet.spec.vpc}, not ${bms.spec.vpc}`;
       return { ok: false, reason: 'VpcMismatch', message };
     }
+    // A port bound to a chassis that does not exist would carry nothing: refused until the Node appears.
+    if (bms.spec.node && this.deps.nodes && !this.deps.nodes.get(bms.spec.node)) {
+      const message = `spec.node: Node ${bms.spec.node} does not exist; the port is created when it appears`;
+      return { ok: false, reason: 'NodeNotFound', message };
+    }
     const ref: AttachmentRef = { kind: 'BareMetalServer', name: bms.metadata.name };
     const held = this.hold(ref, subnet, bms.spec.ip);
     return held.ok ? { ok: true, subnet, ips: held.ips, mac: bms.spec.mac, node: bms.spec.node } : held;
@@ -208,9 +222,16 @@ export class NetworkAttachmentController {
     const held = wanted ? this.hold(ref, subnet, wanted) : this.allocate(ref, subnet);
     if (!held.ok) return held;
     const attached = vnic.spec.attachedTo;
-    const node =
-      attached?.kind === 'Pod' ? this.deps.pods?.get(`${namespace}/${attached.name}`)?.spec?.nodeName : undefined;
-    return { ok: true, subnet, ips: held.ips, mac: vnic.spec.mac, node };
+    const pod = attached?.kind === 'Pod' ? this.deps.pods?.get(`${namespace}/${attached.name}`) : undefined;
+    // The port and address are kept for a pod that is not there (yet, or between restarts): Ready says so.
+    const waiting =
+      attached?.kind === 'Pod' && this.deps.pods && !pod
+        ? {
+            reason: 'PodNotFound' as const,
+            message: `spec.attachedTo: Pod ${namespace}/${attached.name} does not exist; the port is bound when it appears`,
+          }
+        : undefined;
+    return { ok: true, subnet, ips: held.ips, mac: vnic.spec.mac, node: pod?.spec?.nodeName, waiting };
   }
 
   /** Holds exactly `ip` in the subnet for the attachment (giving back what it held elsewhere or before). */

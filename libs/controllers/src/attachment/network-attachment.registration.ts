@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { OWNER_KINDS, type BareMetalServer, type Subnet, type VNic } from '@ycloud/api';
 import { isNotFound, type KubeObject } from '@ycloud/k8s';
 import type { ControllerRegistration } from '../common/registration';
@@ -28,11 +28,18 @@ export const networkAttachmentRegistration: ControllerRegistration = {
     const vnics = env.informers.get<VNic & KubeObject>(YUSUR_RESOURCES.VNic);
     const subnetObjects = env.informers.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet);
     const pods = env.caches.pods;
-    await Promise.all([bareMetalServers.waitForSync(), vnics.waitForSync(), subnetObjects.waitForSync()]);
+    const nodes = env.caches.nodes;
+    await Promise.all([
+      nodes.waitForSync(),
+      bareMetalServers.waitForSync(),
+      vnics.waitForSync(),
+      subnetObjects.waitForSync(),
+    ]);
     const attachments = new NetworkAttachmentController({
       bareMetalServers: bareMetalServers.store,
       vnics: vnics.store,
       pods: pods.store,
+      nodes: nodes.store,
       subnets: () => env.subnets(),
       ipam: env.ipam,
       applier: env.northbound.applier,
@@ -64,6 +71,13 @@ export const networkAttachmentRegistration: ControllerRegistration = {
             v.spec.attachedTo.name === pod.metadata?.name,
         )
         .map((v) => `${v.metadata.namespace}/${v.metadata.name}`),
+    );
+    // A BareMetalServer waiting for its spec.node (NodeNotFound) recovers when the Node appears, and is told when it goes.
+    b.watch<V1Node & KubeObject>(nodes, 'Node changed', (node) =>
+      bareMetalServers.store
+        .list()
+        .filter((s) => s.spec?.node === node.metadata?.name)
+        .map((s) => s.metadata.name),
     );
     b.resyncKeys(() => attachments.allKeys());
     return (key, ctx) => attachments.reconcile(key, ctx);

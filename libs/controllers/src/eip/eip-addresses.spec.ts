@@ -1,6 +1,6 @@
 import { API_VERSION, type Eip, type EipPool, type Vpc } from '@ycloud/api';
 import { vpcForNamespace } from '../topology/topology-objects.controller';
-import { EipAddressBook } from './eip-addresses';
+import { EipAddressBook, outsidePool } from './eip-addresses';
 
 const pool: EipPool = {
   apiVersion: API_VERSION,
@@ -89,5 +89,16 @@ describe('vpcForNamespace', () => {
     expect(vpcForNamespace(vpcs, 'shop', 'default')).toBe('b');
     expect(vpcForNamespace(vpcs, 'db', 'default')).toBe('b');
     expect(vpcForNamespace(vpcs, 'other', 'default')).toBe('default');
+  });
+});
+
+describe('outsidePool', () => {
+  it('is true only for an address outside every range (or the cidr when there are none)', () => {
+    expect(outsidePool(pool, '172.16.0.3')).toBe(false);
+    expect(outsidePool(pool, '172.16.0.5')).toBe(true);
+    expect(outsidePool(pool, 'fd00::5')).toBe(true);
+    expect(outsidePool({ ...pool, spec: { ...pool.spec, ranges: undefined } }, '172.16.0.200')).toBe(false);
+    // Unreadable ranges are the pool's own problem (its condition), not the Service's.
+    expect(outsidePool({ ...pool, spec: { ...pool.spec, ranges: ['172.16.0.9-172.16.0.2'] } }, '10.0.0.1')).toBe(false);
   });
 });

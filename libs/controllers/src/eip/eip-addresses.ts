@@ -1,5 +1,34 @@
-import { Eip, EipPool, IpAllocator, Vpc, describeIpamProblem, firstHost, formatIp, parseCidr } from '@ycloud/api';
+import {
+  Eip,
+  EipPool,
+  IpAllocator,
+  Vpc,
+  checkIpRange,
+  describeIpamProblem,
+  firstHost,
+  formatIp,
+  parseCidr,
+  parseIp,
+} from '@ycloud/api';
 import { defaultRouterAddress } from '@ycloud/translate/topology';
+
+/** The addresses a pool hands out: its `spec.ranges`, else all of `spec.cidr`. */
+export function poolRanges(pool: EipPool): string[] {
+  return pool.spec.ranges?.length ? pool.spec.ranges : [pool.spec.cidr];
+}
+
+/**
+ * Whether `ip` lies outside every range of the pool. False when the pool's ranges cannot be read (the EipPool's
+ * own condition reports that) or `ip` is no address (the apiserver's schema refuses it).
+ */
+export function outsidePool(pool: EipPool, ip: string): boolean {
+  const addr = parseIp(ip);
+  const ranges = poolRanges(pool).map(checkIpRange);
+  if (!addr || ranges.some((r) => !r.ok)) return false;
+  return !ranges.some(
+    (r) => r.ok && r.range.family === addr.family && r.range.start <= addr.value && addr.value <= r.range.end,
+  );
+}
 
 export type Allocation = { ok: true; address: string } | { ok: false; reason: string; message: string };
 

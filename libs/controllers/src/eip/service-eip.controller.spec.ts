@@ -1,5 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { API_VERSION, EIP_ANNOTATION, parseControllerConfig, type Eip, type Vpc } from '@ycloud/api';
+import { API_VERSION, EIP_ANNOTATION, parseControllerConfig, type Eip, type EipPool, type Vpc } from '@ycloud/api';
 import { reconcileContext, type KubeObject } from '@ycloud/k8s';
 import { MapCache, RecordingApplier, RecordingEvents, RecordingKube } from '../common/testing';
 import { ServiceEipController } from './service-eip.controller';
@@ -23,6 +23,18 @@ const eip = (name: string, address: string, binding?: Eip['spec']['binding']): E
   spec: { pool: 'ext', binding },
   status: { address },
 });
+const ext: EipPool & KubeObject = {
+  apiVersion: API_VERSION,
+  kind: 'EipPool',
+  metadata: { name: 'ext' },
+  spec: {
+    networkName: 'ext',
+    cidr: '172.16.0.0/24',
+    ranges: ['172.16.0.50-172.16.0.99'],
+    gateway: '172.16.0.254',
+    gatewayNodes: ['node-1'],
+  },
+};
 const blue: Vpc & KubeObject = {
   apiVersion: API_VERSION,
   kind: 'Vpc',
@@ -46,6 +58,7 @@ function setup(eips: Array<Eip & KubeObject>) {
     services,
     endpointSlicesFor: (ns, name) => (ns === 'blue' && name === 'web' ? [slice] : []),
     eips: new MapCache(eips),
+    eipPools: new MapCache([ext]),
     vpcs: new MapCache([blue]),
     vpcForNamespace: () => 'blue',
     config,
@@ -88,6 +101,30 @@ describe('ServiceEipController', () => {
     await t.controller.reconcile('blue/web', reconcileContext('blue/web'));
     expect(t.events.events).toEqual([expect.stringMatching(/^Warning EipInUse Service\/web: Eip fixed is bound to/)]);
     expect(t.applier.lastFor('blue/web')?.rows).toEqual([]);
+  });
+
+  it('refuses a loadBalancerIP outside the pool with a Warning naming field, value and ranges, and makes no Eip', async () => {
+    const t = setup([]);
+    t.services.put({ ...lbService('web'), spec: { ...lbService('web').spec, loadBalancerIP: '172.16.0.20' } });
+    // RecordingKube refuses any create: reconcile resolving proves no Eip was asked for.
+    await t.controller.reconcile('blue/web', reconcileContext('blue/web'));
+    expect(t.events.events).toEqual([
+      'Warning AddressOutsidePool Service/web: spec.loadBalancerIP: 172.16.0.20 is outside EipPool ext ' +
+        '(172.16.0.50-172.16.0.99): no EIP',
+    ]);
+    expect(t.kube.patches).toEqual([]);
+    expect(t.applier.lastFor('blue/web')?.rows).toEqual([]);
+  });
+
+  it('refuses a named Eip whose spec.address is outside its pool, without binding it', async () => {
+    const t = setup([{ ...eip('fixed', '', undefined), spec: { pool: 'ext', address: '10.9.9.9' }, status: {} }]);
+    t.services.put(lbService('web', { [EIP_ANNOTATION]: 'fixed' }));
+    await t.controller.reconcile('blue/web', reconcileContext('blue/web'));
+    expect(t.events.events).toEqual([
+      'Warning AddressOutsidePool Service/web: Eip fixed spec.address: 10.9.9.9 is outside EipPool ext ' +
+        '(172.16.0.50-172.16.0.99): no EIP',
+    ]);
+    expect(t.kube.patches).toEqual([]);
   });
 
   it('applies an empty state for a Service that is not of type LoadBalancer', async () => {

@@ -9,6 +9,7 @@ import {
   SERVICE_EIP_LABEL,
   type ControllerConfig,
   type Eip,
+  type EipPool,
   type Vpc,
 } from '@ycloud/api';
 import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
@@ -25,6 +26,7 @@ import {
 } from '@ycloud/translate';
 import { keys, lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache, ObjectReference } from '../common/ports';
+import { outsidePool, poolRanges } from './eip-addresses';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 
 /** Priority of the source-range drop ACLs (ycloud owns no other ACL on a transit switch). */
@@ -34,6 +36,8 @@ export interface ServiceEipControllerDeps {
   services: ObjectCache<V1Service>;
   endpointSlicesFor(namespace: string, name: string): V1EndpointSlice[];
   eips: ObjectCache<Eip>;
+  /** To refuse an address outside the pool before an Eip is made for it. */
+  eipPools: ObjectCache<EipPool>;
   vpcs: ObjectCache<Vpc>;
   vpcForNamespace(namespace: string): string;
   config: ControllerConfig;
@@ -189,6 +193,8 @@ export class ServiceEipController {
     if (b && (b.kind !== 'Service' || b.namespace !== binding.namespace || b.name !== binding.name)) {
       return this.warn(svc, 'EipInUse', `Eip ${named} is bound to ${b.kind} ${b.namespace}/${b.name}`);
     }
+    const fixed = eip.spec.address;
+    if (fixed && this.refuseOutsidePool(svc, `Eip ${named} spec.address`, fixed, eip.spec.pool)) return undefined;
     if (!b) await this.deps.kube.mergePatch(TOPOLOGY_RESOURCES.Eip, undefined, named, { spec: { binding } });
     return eip;
   }
@@ -212,6 +218,8 @@ export class ServiceEipController {
     }
     const eipName = serviceEipName(namespace, name);
     const address = svc.spec?.loadBalancerIP || undefined;
+    // No Eip for an address the pool cannot give (one already made is released by the caller).
+    if (address && this.refuseOutsidePool(svc, 'spec.loadBalancerIP', address, pool)) return undefined;
     const existing = this.deps.eips.get(eipName);
     if (existing && (existing.spec.pool !== pool || (address && existing.spec.address !== address))) {
       // Pool and address are immutable: replace the Eip (its address is freed when it is gone).
@@ -232,6 +240,15 @@ export class ServiceEipController {
       throw err;
     }
     return undefined; // the informer brings it back with its address
+  }
+
+  /** Tells the Service (Warning AddressOutsidePool) when `address` is outside the ranges of EipPool `poolName`. */
+  private refuseOutsidePool(svc: V1Service, field: string, address: string, poolName: string): boolean {
+    const pool = this.deps.eipPools.get(poolName);
+    if (!pool || !outsidePool(pool, address)) return false;
+    const ranges = poolRanges(pool).join(', ');
+    this.warn(svc, 'AddressOutsidePool', `${field}: ${address} is outside EipPool ${poolName} (${ranges}): no EIP`);
+    return true;
   }
 
   /** Deletes an Eip the controller created; unbinds one the user named. Either frees the address for the Service. */

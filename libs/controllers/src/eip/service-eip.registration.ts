@@ -1,4 +1,4 @@
-import { OWNER_KINDS, type Eip, type Vpc } from '@ycloud/api';
+import { OWNER_KINDS, type Eip, type EipPool, type Vpc } from '@ycloud/api';
 import { serviceKeyOfEndpointSlice, type KubeObject } from '@ycloud/k8s';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
@@ -15,10 +15,12 @@ export const serviceEipRegistration: ControllerRegistration = {
     const { services, endpointSlices } = env.caches;
     const eips = env.informers.get<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip);
     const vpcs = env.informers.get<Vpc & KubeObject>(TOPOLOGY_RESOURCES.Vpc);
+    const eipPools = env.informers.get<EipPool & KubeObject>(TOPOLOGY_RESOURCES.EipPool);
     const serviceEips = new ServiceEipController({
       services: services.store,
       endpointSlicesFor: endpointSlicesFor(env.caches),
       eips: eips.store,
+      eipPools: eipPools.store,
       vpcs: vpcsWithDefault(env.config, vpcs.store, env.eipAddresses), // with the default VPC when eip.defaultPool is set
       vpcForNamespace: (ns) => env.vpcForNamespace(ns),
       config: env.config,
@@ -32,6 +34,7 @@ export const serviceEipRegistration: ControllerRegistration = {
         e.spec.binding?.kind === 'Service' ? `${e.spec.binding.namespace}/${e.spec.binding.name}` : undefined,
       )
       .watch(vpcs, 'Vpc changed', () => services.store.keys())
+      .watch(eipPools, 'EipPool changed', () => services.store.keys())
       .resyncKeys(() => services.store.keys());
     return (key, ctx) => serviceEips.reconcile(key, ctx);
   },

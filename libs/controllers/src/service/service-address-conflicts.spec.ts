@@ -1,5 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { serviceAddressConflicts } from './service-address-conflicts';
+import { API_VERSION, type Subnet } from '@ycloud/api';
+import { serviceAddressConflicts, serviceFamilyMismatches, vpcFamiliesOf } from './service-address-conflicts';
 
 const svc = (name: string, spec: object, created = '2026-12-07T03:00:00Z'): V1Service =>
   ({ metadata: { namespace: 'ns', name, creationTimestamp: created }, spec }) as unknown as V1Service;
@@ -39,5 +40,33 @@ describe('serviceAddressConflicts', () => {
   it('reads absent lists and junk as nothing', () => {
     expect(serviceAddressConflicts(svc('x', { externalIPs: null, clusterIPs: null }), holders([]))).toEqual([]);
     expect(serviceAddressConflicts({} as V1Service, holders([{} as V1Service]))).toEqual([]);
+  });
+});
+
+describe('serviceFamilyMismatches', () => {
+  const subnet = (name: string, vpc: string, cidrBlocks: string[]): Subnet => ({
+    apiVersion: API_VERSION,
+    kind: 'Subnet',
+    metadata: { name },
+    spec: { vpc, cidrBlocks },
+  });
+  const subnets = [subnet('blue-1', 'blue', ['10.1.0.0/24']), subnet('red-1', 'red', ['10.2.0.0/24', 'fd00:2::/120'])];
+
+  it('names an IPv6 ClusterIP of a Service in an IPv4-only VPC, field, address and VPC', () => {
+    const dual = svc('web', { clusterIP: '10.96.0.9', clusterIPs: ['10.96.0.9', 'fd00:96:0:0::9'] });
+    expect(vpcFamiliesOf('blue', subnets)).toEqual({ vpc: 'blue', families: [4] });
+    expect(serviceFamilyMismatches(dual, vpcFamiliesOf('blue', subnets))).toEqual([
+      'spec.clusterIPs[1]: fd00:96::9 is IPv6, but the Subnets of Vpc blue are IPv4 only',
+    ]);
+    expect(serviceFamilyMismatches(dual, vpcFamiliesOf('red', subnets))).toEqual([]);
+  });
+
+  it('says nothing for a headless Service or a VPC without Subnets', () => {
+    expect(
+      serviceFamilyMismatches(svc('h', { clusterIP: 'None', clusterIPs: ['None'] }), vpcFamiliesOf('blue', subnets)),
+    ).toEqual([]);
+    expect(serviceFamilyMismatches(svc('v6', { clusterIPs: ['fd00::9'] }), vpcFamiliesOf('green', subnets))).toEqual(
+      [],
+    );
   });
 });

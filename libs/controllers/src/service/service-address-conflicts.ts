@@ -1,5 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { firstHost, formatIp, parseCidr, parseIp, type Subnet } from '@ycloud/api';
+import { firstHost, formatIp, parseCidr, parseIp, type IpFamily, type Subnet } from '@ycloud/api';
 
 /** Who else holds addresses a Service may ask for (all from caches). */
 export interface AddressHolders {
@@ -62,6 +62,43 @@ export function serviceAddressConflicts(svc: V1Service, holders: AddressHolders)
     }
   }
   return out;
+}
+
+/** A Service's VPC and the address families its Subnets have (from their cidrBlocks). */
+export interface ServiceVpcFamilies {
+  vpc: string;
+  families: IpFamily[];
+}
+
+/**
+ * ClusterIPs of a family the Service's VPC has no Subnet for (an IPv6 ClusterIP in an IPv4-only VPC): no pod there
+ * has an address of that family to reach it from. Pure; each message names the field, the address and the VPC. The
+ * Service is still programmed (its other families work): these become Warning Events (IPFamilyNotInVpc). A VPC
+ * with no Subnet at all says nothing either way.
+ */
+export function serviceFamilyMismatches(svc: V1Service, vpc: ServiceVpcFamilies): string[] {
+  if (!vpc.families.length) return [];
+  const have = [...new Set(vpc.families)].sort().map((f) => `IPv${f}`);
+  const ips = svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : []);
+  const field = svc.spec?.clusterIPs ? 'spec.clusterIPs' : 'spec.clusterIP';
+  return ips.flatMap((text, i) => {
+    const ip = parseIp(text);
+    if (!ip || vpc.families.includes(ip.family)) return [];
+    const at = field === 'spec.clusterIPs' ? `${field}[${i}]` : field;
+    return [`${at}: ${formatIp(ip)} is IPv${ip.family}, but the Subnets of Vpc ${vpc.vpc} are ${have.join('/')} only`];
+  });
+}
+
+/** The address families of a VPC's Subnets. */
+export function vpcFamiliesOf(vpc: string, subnets: Subnet[]): ServiceVpcFamilies {
+  const families = new Set<IpFamily>();
+  for (const s of subnets)
+    if (s.spec.vpc === vpc)
+      for (const c of s.spec.cidrBlocks ?? []) {
+        const cidr = parseCidr(c);
+        if (cidr) families.add(cidr.family);
+      }
+  return { vpc, families: [...families] };
 }
 
 /** The VPC router's address on each subnet: its gateways, else the first host of each CIDR. */

@@ -5,7 +5,12 @@ import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
 import { translateServiceFrom, type ServiceInputs } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
-import { serviceAddressConflicts, type AddressHolders } from './service-address-conflicts';
+import {
+  serviceAddressConflicts,
+  serviceFamilyMismatches,
+  type AddressHolders,
+  type ServiceVpcFamilies,
+} from './service-address-conflicts';
 
 export interface ServiceTopology {
   /** The VPC serving a namespace. */
@@ -22,6 +27,8 @@ export interface ServiceLoadBalancerControllerDeps {
   offloadSelectionFields: boolean;
   /** Who holds addresses a Service may clash with; absent: no AddressConflict Events. */
   addressHolders?: () => AddressHolders;
+  /** The families of the Subnets of a namespace's VPC; absent: no IPFamilyNotInVpc Events. */
+  vpcFamilies?: (namespace: string) => ServiceVpcFamilies;
 }
 
 /**
@@ -59,6 +66,10 @@ export class ServiceLoadBalancerController {
     const holders = this.deps.addressHolders?.();
     for (const m of holders ? serviceAddressConflicts(service, holders) : []) {
       this.deps.events.warning(ref, 'AddressConflict', m);
+    }
+    const vpc = this.deps.vpcFamilies?.(namespace);
+    for (const m of vpc ? serviceFamilyMismatches(service, vpc) : []) {
+      this.deps.events.warning(ref, 'IPFamilyNotInVpc', m);
     }
     return this.deps.applier.apply(state, reason);
   }

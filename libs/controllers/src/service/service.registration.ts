@@ -3,7 +3,7 @@ import { serviceKeyOfEndpointSlice } from '@ycloud/k8s';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
 import { ServiceLoadBalancerController } from './service-load-balancer.controller';
-import { routerAddressesOf } from './service-address-conflicts';
+import { routerAddressesOf, vpcFamiliesOf } from './service-address-conflicts';
 
 /** Services → Load_Balancer rows (owner `Service/<ns>/<name>`). */
 export const serviceRegistration: ControllerRegistration = {
@@ -28,6 +28,7 @@ export const serviceRegistration: ControllerRegistration = {
           return pod && `${pod.metadata?.namespace}/${pod.metadata?.name}`;
         },
       }),
+      vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
     });
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)
