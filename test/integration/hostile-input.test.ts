@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { CoreV1Api, DiscoveryV1Api } from '@kubernetes/client-node';
 import { serviceSummaries } from '@ycloud/sandbox';
-import { API_VERSION, IP_ALLOCATION_ANNOTATION } from '@ycloud/api';
-import { TOPOLOGY_RESOURCES, type TopologyKind } from '@ycloud/controllers';
+import { API_VERSION, EIP_POOL_ANNOTATION, IP_ALLOCATION_ANNOTATION } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES, type TopologyKind } from '@ycloud/controllers';
 import { KubeClient, Resources, type KubeObject } from '@ycloud/k8s';
 import {
   ControllerApp,
@@ -58,7 +58,11 @@ describe('hostile input: the controller survives and reports (real apiserver + O
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'ycloud-hostile-'));
-    [k8s, ovn] = await Promise.all([KubeControlPlane.start(), OvnCentral.start()]);
+    // Dual-stack Service CIDR: an IPv6 ClusterIP in the IPv4-only default VPC is one of the cases.
+    [k8s, ovn] = await Promise.all([
+      KubeControlPlane.start({ serviceClusterIpRange: '10.96.0.0/16,fd00:10:96::/112' }),
+      OvnCentral.start(),
+    ]);
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
@@ -326,5 +330,90 @@ describe('hostile input: the controller survives and reports (real apiserver + O
     );
     expect(lbNotes[0]).toContain('spec.loadBalancerIP: 172.38.0.77 is asked for by Service default/lb-a too');
     expect((await events('Service', 'lb-a')).filter((e) => e.reason === 'AddressConflict')).toEqual([]);
+  });
+  it('a BareMetalServer on a missing Node, a VNic on itself or a missing Pod, a loadBalancerIP outside the pool, an IPv6 ClusterIP in an IPv4-only VPC: each is told', async () => {
+    // BareMetalServer whose spec.node is no Node: NodeNotFound, then attached once the Node exists.
+    await kube.create(YUSUR_RESOURCES.BareMetalServer, undefined, {
+      apiVersion: API_VERSION,
+      kind: 'BareMetalServer',
+      metadata: { name: 'bms-ghost' },
+      spec: { vpc: 'default', subnet: 'default', ip: '10.16.0.240', node: 'node-9' },
+    } as never);
+    const bmsReady = () =>
+      kube
+        .get<Conditioned>(YUSUR_RESOURCES.BareMetalServer, undefined, 'bms-ghost')
+        .then((o) => o.status?.conditions?.find((c) => c.type === 'Ready'));
+    const missing = await eventually(bmsReady, (c) => c?.reason === 'NodeNotFound', 'bms-ghost NodeNotFound');
+    expect(missing).toMatchObject({ status: 'False' });
+    expect(missing?.message).toContain('spec.node: Node node-9 does not exist');
+    await createNode(k8s.kubeConfig, 'node-9', '192.168.100.19');
+    await eventually(bmsReady, (c) => c?.status === 'True', 'bms-ghost attached once node-9 exists');
+
+    // A VNic attached to itself is refused at admission; attached to a Pod that is not there, it is told.
+    const nic = (name: string, attachedTo: unknown) =>
+      kube.create(YUSUR_RESOURCES.VNic, 'default', {
+        apiVersion: API_VERSION,
+        kind: 'VNic',
+        metadata: { name },
+        spec: { subnet: 'default', attachedTo },
+      } as never);
+    const self = await nic('nic-self', { kind: 'VNic', name: 'nic-self' }).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
+    expect(self).toContain('spec.attachedTo.kind');
+    await nic('nic-orphan', { kind: 'Pod', name: 'no-such-pod' });
+    const orphan = await eventually(
+      () =>
+        kube
+          .get<Conditioned>(YUSUR_RESOURCES.VNic, 'default', 'nic-orphan')
+          .then((o) => o.status?.conditions?.find((c) => c.type === 'Ready')),
+      (c) => c?.reason === 'PodNotFound',
+      'nic-orphan PodNotFound',
+    );
+    expect(orphan?.message).toContain('spec.attachedTo: Pod default/no-such-pod does not exist');
+
+    // loadBalancerIP outside the pool: a Warning naming field, value and ranges, and no Eip.
+    await create('EipPool', 'narrow', {
+      networkName: 'ext',
+      cidr: '172.41.0.0/24',
+      gateway: '172.41.0.1',
+      ranges: ['172.41.0.10-172.41.0.20'],
+      gatewayNodes: ['node-1'],
+    });
+    await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'lb-outside', annotations: { [EIP_POOL_ANNOTATION]: 'narrow' } },
+        spec: { type: 'LoadBalancer', loadBalancerIP: '172.41.0.99', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
+    });
+    const outside = await eventually(
+      () => events('Service', 'lb-outside').then((l) => l.filter((e) => e.reason === 'AddressOutsidePool')),
+      (l) => l.length > 0,
+      'an AddressOutsidePool Event for lb-outside',
+    );
+    expect(outside[0]).toMatchObject({ type: 'Warning' });
+    expect(outside[0].note).toBe(
+      'spec.loadBalancerIP: 172.41.0.99 is outside EipPool narrow (172.41.0.10-172.41.0.20): no EIP',
+    );
+    const eips = await kube.list<KubeObject>(TOPOLOGY_RESOURCES.Eip);
+    expect(eips.items.map((e) => e.metadata?.name)).not.toContain('svc-default-lb-outside');
+
+    // An IPv6 ClusterIP in the default VPC, whose Subnets are IPv4 only.
+    const dual = await core.createNamespacedService({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'dual' },
+        spec: { ipFamilyPolicy: 'RequireDualStack', ports: [{ port: 80, protocol: 'TCP' }] },
+      },
+    });
+    const v6 = dual.spec!.clusterIPs![1];
+    const family = await eventually(
+      () => events('Service', 'dual').then((l) => l.filter((e) => e.reason === 'IPFamilyNotInVpc')),
+      (l) => l.length > 0,
+      'an IPFamilyNotInVpc Event for dual',
+    );
+    expect(family[0].note).toBe(`spec.clusterIPs[1]: ${v6} is IPv6, but the Subnets of Vpc default are IPv4 only`);
   });
 });
