@@ -44,7 +44,13 @@ describe('leader hand-over on a clean shutdown (two controller processes, real a
     const first = await ControllerApp.start({ configFile, kubeconfigPath: k8s.kubeconfigPath, podName: 'first' });
     apps.push(first);
     await first.ready();
-    expect(await role(first)).toBe('leader');
+    // Ready comes as a standby, before the Lease is taken: wait for leadership as a rollout would.
+    await eventually(
+      () => role(first),
+      (r) => r === 'leader',
+      'the first replica to take the lease',
+      60_000,
+    );
     const second = await ControllerApp.start({ configFile, kubeconfigPath: k8s.kubeconfigPath, podName: 'second' });
     apps.push(second);
     await second.ready();
