@@ -64,7 +64,15 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
   let webIP = '';
 
   beforeAll(async () => {
-    sb = await Sandbox.up({ dir, nodes: ['node-1', 'node-2'], example: null });
+    // The NB faults below (an LB group detached, a VIP edited by hand) must stay for diagnose to see them: with
+    // drift repair on, ycloud puts them back within about 0.1 s (test/integration/drift-repair.test.ts). Here the
+    // controller only counts and logs drift, as for an operator debugging OVN by hand, and runs no periodic resync.
+    sb = await Sandbox.up({
+      dir,
+      nodes: ['node-1', 'node-2'],
+      example: null,
+      controllerConfig: { drift: { repairOnChange: false }, resync: { intervalSeconds: 0 } },
+    });
     core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
     kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
     await createNamespace(sb.kubelet.kubeConfig, NS);

@@ -143,7 +143,9 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     const reasons = (kind: string) => new Set(env.records.filter((r) => r.owner.kind === kind).map((r) => r.reason));
     expect([...reasons('ServiceEip')].length).toBeGreaterThan(0);
     for (const r of reasons('ServiceEip'))
-      expect(['Service changed', 'EndpointSlice changed', 'Eip changed', 'Vpc changed']).toContain(r);
+      expect(['Service changed', 'EndpointSlice changed', 'Eip changed', 'Vpc changed', 'EipPool changed']).toContain(
+        r,
+      );
     for (const r of reasons('Service'))
       expect(['Service changed', 'EndpointSlice changed', 'Node changed']).toContain(r);
   });

@@ -23,3 +23,13 @@ describe('ControllerConfig resync (the periodic full reconcile)', () => {
     ]);
   });
 });
+
+describe('ControllerConfig drift (repair on a change by another writer)', () => {
+  it('repairs by default, takes false, and rejects anything but a boolean', () => {
+    expect(parseControllerConfig({}).drift).toEqual({ repairOnChange: true });
+    expect(parseControllerConfig({ drift: { repairOnChange: false } }).drift).toEqual({ repairOnChange: false });
+    expect(() => parseControllerConfig({ drift: { repairOnChange: 'no' } })).toThrow(
+      'drift.repairOnChange: must be true or false',
+    );
+  });
+});

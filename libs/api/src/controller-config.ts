@@ -58,6 +58,14 @@ export interface ControllerConfig {
     /** Each wait is lengthened by up to this fraction, at random, so replicas and restarts do not align (0.1). */
     jitter: number;
   };
+  drift: {
+    /**
+     * Repair an owned row as soon as the Northbound monitor shows another writer changed it (default true). false:
+     * drift is only counted (`ycloud_nb_drift_detected_total`) and logged, e.g. while someone debugs OVN by hand;
+     * the periodic resync and any change of the Kubernetes object still rewrite the rows.
+     */
+    repairOnChange: boolean;
+  };
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -71,6 +79,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   eip: { transitCIDR: '100.65.0.0/16', loadBalancerClass: DEFAULT_LOAD_BALANCER_CLASS },
   serviceGateway: { linkCIDR: '100.66.0.0/16' },
   resync: { intervalSeconds: 300, jitter: 0.1 },
+  drift: { repairOnChange: true },
 };
 
 /** Thrown by `parseControllerConfig`; `errors` lists every problem as `path: message`. */
@@ -172,6 +181,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
   const eip = parseEip(obj.eip, errors);
   const serviceGateway = parseServiceGateway(obj.serviceGateway, errors);
   const resync = parseResync(obj.resync, errors);
+  const drift = parseDrift(obj.drift, errors);
   const config: ControllerConfig = {
     defaultVpc,
     defaultSubnet: subnet('defaultSubnet'),
@@ -183,6 +193,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
     eip,
     serviceGateway,
     resync,
+    drift,
   };
   if (config.defaultSubnet.name === config.joinSubnet.name)
     errors.push('joinSubnet.name: must differ from defaultSubnet.name');
@@ -265,6 +276,21 @@ function parseResync(v: unknown, errors: string[]): ControllerConfig['resync'] {
     if (typeof v.jitter !== 'number' || !(v.jitter >= 0 && v.jitter <= 1))
       errors.push('resync.jitter: must be a fraction between 0 and 1');
     else out.jitter = v.jitter;
+  }
+  return out;
+}
+
+function parseDrift(v: unknown, errors: string[]): ControllerConfig['drift'] {
+  const out = { ...DEFAULT_CONTROLLER_CONFIG.drift };
+  if (v === undefined) return out;
+  if (!isObj(v)) {
+    errors.push('drift: must be an object');
+    return out;
+  }
+  checkKeys(v, ['repairOnChange'], 'drift.', errors);
+  if (v.repairOnChange !== undefined) {
+    if (typeof v.repairOnChange !== 'boolean') errors.push('drift.repairOnChange: must be true or false');
+    else out.repairOnChange = v.repairOnChange;
   }
   return out;
 }

@@ -151,6 +151,13 @@ export class ControllerManager {
     const throttle = new DriftThrottle();
     new DriftMonitor(nb.schema, nb.view, nb.applier).follow(nb.client as never).onDrift((d: Drift) => {
       drift.observeDrift(d);
+      if (!config.drift.repairOnChange) {
+        this.log.warn('owned row changed by another writer; not repaired (drift.repairOnChange: false)', {
+          owner: d.owner,
+          table: d.table,
+        });
+        return;
+      }
       const delay = throttle.delayFor(d.owner, Date.now());
       if (delay > 0) this.log.warn('owner keeps drifting: another writer?', { owner: d.owner, table: d.table, delay });
       this.queueOwner(d.owner, driftReason(d), delay);

@@ -49,6 +49,8 @@ export interface SandboxOptions {
   log?: (line: string) => void;
   /** OVN / Open vSwitch release to run (default: the test bed options', `YCLOUD_OVN`). */
   ovn?: OvnSeries;
+  /** More controller configuration (ControllerConfig keys), over the sandbox's own NB remote and Service CIDR. */
+  controllerConfig?: Record<string, unknown>;
 }
 
 /** What `Sandbox.status()` reports. */
@@ -165,7 +167,10 @@ export class Sandbox {
       await installSandboxCrds(kubeconfig);
 
       const controllerConfig = path.join(work, 'controller.yaml');
-      await fs.writeFile(controllerConfig, toYaml({ nbRemote: bed.central.nbRemote, serviceCIDRs: [SERVICE_CIDR] }));
+      await fs.writeFile(
+        controllerConfig,
+        toYaml({ ...opts.controllerConfig, nbRemote: bed.central.nbRemote, serviceCIDRs: [SERVICE_CIDR] }),
+      );
       const journal = path.join(dir, 'journal.sqlite');
       await fs.rm(journal, { force: true });
       const healthPort = await freePort();
