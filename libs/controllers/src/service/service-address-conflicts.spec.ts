@@ -1,6 +1,11 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { API_VERSION, type Subnet } from '@ycloud/api';
-import { serviceAddressConflicts, serviceFamilyMismatches, vpcFamiliesOf } from './service-address-conflicts';
+import {
+  asksForAddresses,
+  serviceAddressConflicts,
+  serviceFamilyMismatches,
+  vpcFamiliesOf,
+} from './service-address-conflicts';
 
 const svc = (name: string, spec: object, created = '2026-12-07T03:00:00Z'): V1Service =>
   ({ metadata: { namespace: 'ns', name, creationTimestamp: created }, spec }) as unknown as V1Service;
@@ -40,6 +45,15 @@ describe('serviceAddressConflicts', () => {
   it('reads absent lists and junk as nothing', () => {
     expect(serviceAddressConflicts(svc('x', { externalIPs: null, clusterIPs: null }), holders([]))).toEqual([]);
     expect(serviceAddressConflicts({} as V1Service, holders([{} as V1Service]))).toEqual([]);
+  });
+});
+
+describe('asksForAddresses (the controller reads the address holders only then)', () => {
+  it('is true for externalIPs or a LoadBalancer loadBalancerIP, false for a plain ClusterIP Service', () => {
+    expect(asksForAddresses({ spec: { clusterIP: '10.96.0.5' } })).toBe(false);
+    expect(asksForAddresses({ spec: { loadBalancerIP: '172.16.0.5' } })).toBe(false);
+    expect(asksForAddresses({ spec: { externalIPs: ['192.0.2.1'] } })).toBe(true);
+    expect(asksForAddresses({ spec: { type: 'LoadBalancer', loadBalancerIP: '172.16.0.5' } })).toBe(true);
   });
 });
 

@@ -29,6 +29,11 @@ const precedes = (a: V1Service, b: V1Service): boolean => {
   return ta !== tb ? ta < tb : keyOf(a) < keyOf(b);
 };
 
+/** Whether a Service asks for an address something else may hold: externalIPs, or a LoadBalancer's loadBalancerIP. */
+export function asksForAddresses(svc: V1Service): boolean {
+  return (svc.spec?.externalIPs ?? []).length > 0 || (svc.spec?.type === 'LoadBalancer' && !!svc.spec?.loadBalancerIP);
+}
+
 /**
  * Addresses a Service asks for that something else already has: an externalIP that is another Service's ClusterIP,
  * a VPC router port's or a pod's address (two things would answer for it), and a loadBalancerIP an older
@@ -37,6 +42,7 @@ const precedes = (a: V1Service, b: V1Service): boolean => {
  */
 export function serviceAddressConflicts(svc: V1Service, holders: AddressHolders): string[] {
   const out: string[] = [];
+  if (!asksForAddresses(svc)) return out;
   const me = keyOf(svc);
   const others = holders.services.filter((s) => keyOf(s) !== me);
   (svc.spec?.externalIPs ?? []).forEach((text, i) => {
