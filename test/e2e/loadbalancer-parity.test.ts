@@ -1,6 +1,7 @@
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
-import { API_VERSION, parseControllerConfig, type Eip } from '@ycloud/api';
+import { API_VERSION, EIP_GATEWAY_LABEL, parseControllerConfig, type Eip } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import { CniAgent, ClientNodeKubeApi, loadAgentConfig } from '@ycloud/cni';
 import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
 import {
   KubeControlPlane,
@@ -14,12 +15,16 @@ import {
   tcpRequest,
 } from '@ycloud/testbed';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 /**
  * kube-proxy parity for LoadBalancer Services on ycloud's EIPs (issue 12), mirroring upstream
  * test/e2e/network/loadbalancer.go with real traffic: two clients on the EIP pool's external network (one inside
  * the Service's source ranges, one outside), two backends on the default subnet (ports made by hand, no kubelet),
- * the controller in-process with `eip.defaultPool`. The pool has five addresses so that exhaustion is reachable.
+ * the controller in-process with `eip.defaultPool`, and the node agent of node-1 (the gateway node: it clears
+ * stale UDP conntrack there). The pool has five addresses so that exhaustion is reachable.
  */
 describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () => {
   let bed: OvnTestbed;
@@ -27,6 +32,9 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
   let kube: KubeClient;
   let core: CoreV1Api;
   let manager: ControllerManager | undefined;
+  let agent: CniAgent | undefined;
+  const agentLog: string[] = [];
+  const dir = mkdtempSync(path.join(tmpdir(), 'ycloud-e2e-lb-'));
   const servers: TcpServer[] = [];
   const udpServers: ChildProcess[] = [];
   let inside: NetnsEndpoint;
@@ -84,7 +92,8 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
     kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
     await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
+    // An EIP gateway node: its agent keeps the external network's bridge mapping.
+    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1', { [EIP_GATEWAY_LABEL]: 'true' });
     await core.createNamespace({ body: { metadata: { name: NS } } });
     manager = new ControllerManager({
       config,
@@ -114,6 +123,28 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
     const a = await pod('web-a', '0a:58:0a:10:00:15', '10.16.0.21');
     const b = await pod('web-b', '0a:58:0a:10:00:16', '10.16.0.22');
     servers.push(await TcpServer.start(a.netns, 8080, 'web-a'), await TcpServer.start(b.netns, 8080, 'web-b'));
+    agent = new CniAgent(
+      loadAgentConfig(undefined, {
+        nodeName: 'node-1',
+        kubeconfig: k8s.kubeconfigPath,
+        socketPath: path.join(dir, 'cni.sock'),
+        ovsDb: node.ovsRemote,
+        nodeNetns: node.netns,
+        ovn: {
+          systemId: 'node-1',
+          remote: bed.central.sbRemote,
+          encapIp: node.encapIp,
+          bridgeMappings: 'external:br-ex',
+        },
+        nodePort: { enabled: true, serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.16.0.0/16'] },
+        datapath: {
+          vswitchd: { pidfile: path.join(node.dir, 'vswitchd.pid'), unixctl: path.join(node.dir, 'vswitchd.ctl') },
+          controller: { pidfile: path.join(node.dir, 'controller.pid'), unixctl: '' },
+        },
+      }),
+      { kube: new ClientNodeKubeApi(k8s.kubeConfig), log: (l) => agentLog.push(l) },
+    );
+    await agent.start();
     const ext = { network: 'external', gateway: '172.16.0.1' };
     inside = await node.attachExternalNetwork({ ...ext, netns: 'inside', ip: '172.16.0.100/24' });
     outside = await node.attachExternalNetwork({ ...ext, netns: 'outside', ip: '172.16.0.101/24' });
@@ -121,9 +152,11 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
   afterAll(async () => {
     for (const s of servers) await s.stop();
     for (const u of udpServers) u.kill('SIGKILL');
+    await agent?.stop();
     await manager?.stop();
     kube?.close();
     await Promise.all([bed?.stop(), k8s?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
   it('should only allow access from service loadbalancer source ranges', async () => {
@@ -232,9 +265,15 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
       body: slice('10.16.0.22'),
     });
     const t0 = Date.now();
-    await eventually(udp, (r) => r === 'udp-b', 'udp-b answering the same flow', 20_000);
+    await eventually(udp, (r) => r === 'udp-b', 'udp-b answering the same flow', 20_000).catch(async (e: Error) => {
+      // What a stuck flow looks like: a conntrack entry in the router's zone still DNATing to the old backend.
+      const ct = await bed.node('node-1').appctl('vswitchd', 'dpctl/dump-conntrack');
+      const stale = ct.split('\n').filter((l) => l.includes('sport=40100') || l.includes('dport=40100'));
+      throw new Error(`${e.message}\nconntrack of the flow:\n${stale.join('\n')}\nagent:\n${agentLog.join('\n')}`);
+    });
     console.log(
-      `LoadBalancer UDP, fixed source port: new backend answered ${Date.now() - t0} ms after the slice changed`,
+      `LoadBalancer UDP, fixed source port: new backend answered ${Date.now() - t0} ms after the slice changed; ` +
+        `agent: ${agentLog.filter((l) => l.startsWith('conntrack')).join('; ')}`,
     );
   });
 

@@ -20,7 +20,9 @@ import { OFFLOAD_ANNOTATION, OFFLOAD_MODE_LABEL, buildOffloadReport } from '../o
 import { SriovSysfs } from '../offload/sriov-sysfs';
 import { VfPool } from '../offload/vf-pool';
 import { DatapathMetrics, DatapathMonitor } from '../datapath/datapath-monitor';
-import { DatapathProbe } from '../datapath/datapath-probe';
+import { DatapathProbe, controlSocket } from '../datapath/datapath-probe';
+import { udpLbFlows } from '../conntrack/lb-flows';
+import { StaleLbFlowSweeper } from '../conntrack/stale-flow-sweeper';
 import { EventRecorder, Logger } from '@ycloud/k8s';
 
 const NODE_PERIOD_MS = 5_000;
@@ -55,6 +57,7 @@ export class CniAgent {
   private nodePort?: NodePortManager;
   private nodePorts?: NodePortWatcher;
   private health?: NodeHealth;
+  private staleFlows?: StaleLbFlowSweeper;
   private pool?: VfPool;
   private dpuSide?: DpuSideReconciler;
   private dpuHost?: DpuHostPlumber;
@@ -148,8 +151,22 @@ export class CniAgent {
         netns: cfg.nodeNetns || undefined,
         log: this.log,
       });
+      const watcher = this.nodePorts;
+      const staleFlows = new StaleLbFlowSweeper(
+        this.runner,
+        () => udpLbFlows(watcher.serviceList(), (key) => watcher.slicesOf(key)),
+        () => controlSocket(cfg.datapath.vswitchd, 'ovs-vswitchd'),
+        this.log,
+      );
+      this.staleFlows = staleFlows;
+      watcher.onChange(() => {
+        if (watcher.synced()) staleFlows.observe();
+      });
       // Not awaited: the CNI socket must not wait for the Service list; the watcher programs once synced.
-      void this.nodePorts.start().catch((e: Error) => this.log(`nodeports: ${e.message}`));
+      void watcher
+        .start()
+        .then(() => staleFlows.observe())
+        .catch((e: Error) => this.log(`nodeports: ${e.message}`));
       this.health.start();
     }
     if (cfg.mode === 'dpu') {
@@ -299,6 +316,7 @@ export class CniAgent {
     this.timers.length = 0;
     await this.server?.close();
     await this.nodePorts?.stop();
+    await this.staleFlows?.stop();
     await this.health?.stop();
     await this.events?.flush();
     await this.metricsServer?.close();

@@ -24,6 +24,13 @@ export interface DatapathProbeOptions {
 
 const PROGRAMS = { vswitchd: 'ovs-vswitchd', controller: 'ovn-controller' } as const;
 
+/** A daemon's unixctl socket: the configured one, else `<pidfile dir>/<program>.<pid>.ctl` (read from the pidfile). */
+export async function controlSocket(loc: DaemonLocation, program: (typeof PROGRAMS)[keyof typeof PROGRAMS]) {
+  if (loc.unixctl) return loc.unixctl;
+  const pid = (await fs.readFile(loc.pidfile, 'utf8')).trim();
+  return path.join(path.dirname(loc.pidfile), `${program}.${pid}.ctl`);
+}
+
 /**
  * Looks at the node's ovs-vswitchd and ovn-controller the way an operator would: the pidfile, then the daemon's
  * unixctl socket (a dead daemon leaves both behind, but nobody accepts on the socket), then ovn-controller's
