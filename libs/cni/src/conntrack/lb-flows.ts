@@ -1,5 +1,6 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { isIP } from 'node:net';
+import { usableEndpoints } from '../k8s/service-endpoints';
 
 /**
  * One way a datagram reaches a backend through a Service's OVN load balancer: `frontend:port` (the VIP the client
@@ -50,7 +51,7 @@ export function udpLbFlows(services: V1Service[], slicesOf: (serviceKey: string)
       if (!protocol || !validPort(sp.port)) continue;
       const frontends: Array<[string, number]> = addresses.map((ip) => [ip, sp.port]);
       if (validPort(sp.nodePort)) frontends.push(['', sp.nodePort]);
-      for (const [backend, backendPort] of backendsOf(slices, sp.name ?? '', sp.protocol ?? 'TCP')) {
+      for (const [backend, backendPort] of usableEndpoints(slices, sp.name ?? '', sp.protocol ?? 'TCP')) {
         for (const [frontend, port] of frontends) {
           // A frontend reaches only backends of its own family.
           if (frontend && isIP(frontend) !== isIP(backend)) continue;
@@ -70,23 +71,6 @@ function frontendAddresses(svc: V1Service): string[] {
     ...(spec.externalIPs ?? []),
     ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''),
   ].filter((ip) => isIP(ip) !== 0);
-}
-
-function backendsOf(slices: V1EndpointSlice[], portName: string, protocol: string): Array<[string, number]> {
-  const pick = (want: (c: { ready?: boolean; serving?: boolean; terminating?: boolean }) => boolean) => {
-    const found: Array<[string, number]> = [];
-    for (const sl of slices) {
-      const port = (sl.ports ?? []).find((p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === protocol);
-      if (!validPort(port?.port)) continue;
-      for (const ep of sl.endpoints ?? []) {
-        if (!want(ep.conditions ?? {})) continue;
-        for (const ip of ep.addresses ?? []) if (isIP(ip) !== 0) found.push([ip, port.port]);
-      }
-    }
-    return found;
-  };
-  const ready = pick((c) => c.ready !== false);
-  return ready.length ? ready : pick((c) => c.serving === true && c.terminating === true);
 }
 
 /** Pure: the pairs in `before` that `after` no longer has (a backend left, or its Service or port went away). */

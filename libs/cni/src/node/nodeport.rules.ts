@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { usableEndpoints } from '../k8s/service-endpoints';
 import { NODE_PORT_NAME } from './node-port';
 
 /** The nftables table the agent owns in the node's host namespace; nothing else is touched. */
@@ -26,21 +27,8 @@ export function localEndpointsOf(
   portName: string,
   protocol: string,
 ): string[] {
-  const pick = (want: (c: { ready?: boolean; serving?: boolean; terminating?: boolean }) => boolean): string[] => {
-    const out = new Set<string>();
-    for (const sl of slices) {
-      if (sl.addressType !== 'IPv4') continue;
-      const port = (sl.ports ?? []).find((p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === protocol);
-      if (!validPort(port?.port)) continue;
-      for (const ep of sl.endpoints ?? []) {
-        if (ep.nodeName !== nodeName || !want(ep.conditions ?? {})) continue;
-        for (const ip of ep.addresses ?? []) if (IPV4.test(ip)) out.add(`${ip}:${port.port}`);
-      }
-    }
-    return [...out].sort();
-  };
-  const ready = pick((c) => c.ready !== false);
-  return ready.length ? ready : pick((c) => c.serving === true && c.terminating === true);
+  const found = usableEndpoints(slices, portName, protocol, (ep, ip) => ep.nodeName === nodeName && IPV4.test(ip));
+  return [...new Set(found.map(([ip, port]) => `${ip}:${port}`))].sort();
 }
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
