@@ -1,5 +1,5 @@
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
-import { API_VERSION, EIP_GATEWAY_LABEL, parseControllerConfig, type Eip } from '@ycloud/api';
+import { API_VERSION, EIP_GATEWAY_LABEL, SERVICE_PROXY_NAME_LABEL, parseControllerConfig, type Eip } from '@ycloud/api';
 import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { CniAgent, ClientNodeKubeApi, loadAgentConfig } from '@ycloud/cni';
 import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
@@ -274,6 +274,32 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
     console.log(
       `LoadBalancer UDP, fixed source port: new backend answered ${Date.now() - t0} ms after the slice changed; ` +
         `agent: ${agentLog.filter((l) => l.startsWith('conntrack')).join('; ')}`,
+    );
+  });
+
+  it('should implement service.kubernetes.io/service-proxy-name for a LoadBalancer: the EIP goes back and leaves the status', async () => {
+    await loadBalancer('moving');
+    const ip = (await ingressOf('moving')).status!.loadBalancer!.ingress![0].ip!;
+    await eventually(
+      () => attempt(inside.netns, ip, 80),
+      (r) => /^web-[ab] /.test(r),
+      'moving on its EIP',
+    );
+    await core.patchNamespacedService(
+      { namespace: NS, name: 'moving', body: { metadata: { labels: { [SERVICE_PROXY_NAME_LABEL]: 'other-proxy' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await eventually(
+      () => core.readNamespacedServiceStatus({ namespace: NS, name: 'moving' }),
+      (s) => !s.status?.loadBalancer?.ingress?.length,
+      'the ingress withdrawn',
+    );
+    const eips = await kube.list<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip);
+    expect(eips.items.filter((e) => e.spec.binding?.name === 'moving')).toEqual([]);
+    await eventually(
+      () => attempt(inside.netns, ip, 80),
+      (r) => r.startsWith('error'),
+      'nothing answering on the old EIP',
     );
   });
 

@@ -12,7 +12,7 @@ import {
   type EipPool,
   type Vpc,
 } from '@ycloud/api';
-import { KubeClient, Resources, isNotFound } from '@ycloud/k8s';
+import { KubeClient, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
 import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
 import {
   buildLoadBalancers,
@@ -70,8 +70,12 @@ export class ServiceEipController {
     const bound = this.boundEips(namespace, name);
     const empty: DesiredState = { owner, rows: [], memberships: [], mapEntries: [] };
     if (!svc || svc.spec?.type !== 'LoadBalancer') {
+      const released = bound.map((e) => e.status?.address).filter((a): a is string => !!a);
       for (const e of bound) await this.release(e);
       if (svc?.status?.loadBalancer?.ingress?.length) await this.writeIngress(svc, []);
+      // Gone from the cache but maybe not deleted: it now names another proxy (service-proxy-name), which the
+      // informer filters out. The addresses ycloud wrote there are no longer served: take them back out.
+      if (!svc && released.length) await this.withdrawIngress(namespace, name, released);
       return this.deps.applier.apply(empty, reason);
     }
     if (!this.isOurClass(svc)) {
@@ -266,6 +270,31 @@ export class ServiceEipController {
   private async deleteEip(name: string): Promise<void> {
     try {
       await this.deps.kube.delete(TOPOLOGY_RESOURCES.Eip, undefined, name);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Removes `addresses` from the live Service's ingress status (re-read: the cache no longer has it). */
+  private async withdrawIngress(namespace: string, name: string, addresses: string[]): Promise<void> {
+    let live: V1Service & KubeObject;
+    try {
+      live = await this.deps.kube.get<V1Service & KubeObject>(Resources.services, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    const ingress = live.status?.loadBalancer?.ingress ?? [];
+    const kept = ingress.filter((i) => !addresses.includes(i.ip ?? ''));
+    if (kept.length === ingress.length) return;
+    try {
+      await this.deps.kube.mergePatch(
+        Resources.services,
+        namespace,
+        name,
+        { status: { loadBalancer: { ingress: kept } } },
+        'status',
+      );
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
