@@ -117,7 +117,8 @@ describe('LeaderElector against a real apiserver', () => {
     );
     expect(lease.spec?.holderIdentity ?? '').toMatch(/^(|b)$/); // released (or already taken by b)
     await eventually(() => expect(b.isLeader()).toBe(true), 5000);
-    expect(Date.now() - stoppingAt).toBeLessThan(2000);
+    // Well under b's 5 s retry period: b took the released Lease at once, not at its next retry.
+    expect(Date.now() - stoppingAt).toBeLessThan(4000);
     expect(overlaps(terms)).toBe(0);
   });
 
