@@ -36,7 +36,13 @@ export const ACCESS_SDN_VERSION = VERSION;
  * test asks the apiserver, as the controller's ServiceAccount, for every entry).
  */
 export const CONTROLLER_ACCESS: readonly ResourceAccess[] = [
-  { group: '', resource: 'services', verbs: ['list', 'watch'], scope: 'cluster', why: 'Services become OVN LBs' },
+  {
+    group: '',
+    resource: 'services',
+    verbs: ['get', 'list', 'watch'],
+    scope: 'cluster',
+    why: 'Services become OVN LBs (get: re-read the ingress status before withdrawing an EIP)',
+  },
   {
     group: '',
     resource: 'services',

@@ -13,12 +13,12 @@ import {
   type Vpc,
 } from '@ycloud/api';
 import { KubeClient, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
-import { ref, type ApplyRecord, type DesiredRow, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
+import { type ApplyRecord, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
 import {
   buildLoadBalancers,
   lbProtocolOf,
   loadBalancerSourceRanges,
-  sourceRangeDropMatches,
+  sourceRangeAcls,
   translateService,
   type GuardedAddress,
   type LoadBalancerSpec,
@@ -28,9 +28,6 @@ import { keys, lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache, ObjectReference } from '../common/ports';
 import { outsidePool, poolRanges } from './eip-addresses';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
-
-/** Priority of the source-range drop ACLs (ycloud owns no other ACL on a transit switch). */
-const SOURCE_RANGE_ACL_PRIORITY = 2000;
 
 export interface ServiceEipControllerDeps {
   services: ObjectCache<V1Service>;
@@ -138,28 +135,16 @@ export class ServiceEipController {
       const protocol = lbProtocolOf(p.protocol);
       if (protocol && Number.isInteger(p.port)) guarded.ports.push({ protocol, port: p.port });
     }
-    const acls: DesiredRow[] = [...sourceRangeDropMatches(guarded, ranges)].map(([protocol, match]) => ({
-      table: 'ACL',
-      key: `acl:ServiceEip:${state.owner.name}:${protocol}`,
-      owner: state.owner,
-      columns: {
-        name: `${state.owner.name}`.slice(0, 63),
-        priority: SOURCE_RANGE_ACL_PRIORITY,
-        direction: 'from-lport',
-        match,
-        action: 'drop',
-        external_ids: { [EXTERNAL_IDS.service]: state.owner.name, [EXTERNAL_IDS.eip]: address },
-      },
-    }));
-    if (!acls.length) return state;
-    const membership = {
-      owner: state.owner,
-      table: 'Logical_Switch',
-      key: keys.poolTransitSwitch(pool),
-      column: 'acls',
-      members: acls.map((a) => ref('ACL', a.key)),
+    const acls = sourceRangeAcls(state.owner, keys.poolTransitSwitch(pool), guarded, ranges, {
+      [EXTERNAL_IDS.service]: state.owner.name,
+      [EXTERNAL_IDS.eip]: address,
+    });
+    if (!acls.rows.length) return state;
+    return {
+      ...state,
+      rows: [...state.rows, ...acls.rows],
+      memberships: [...state.memberships, ...acls.memberships],
     };
-    return { ...state, rows: [...state.rows, ...acls], memberships: [...state.memberships, membership] };
   }
 
   /** An Eip without an address says why in its Ready condition (pool exhausted, address taken): tell the Service. */

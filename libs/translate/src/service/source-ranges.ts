@@ -1,5 +1,6 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { parseCidr, parseIpAddress, type IpFamily } from '@ycloud/api';
+import { ref, type DesiredMembership, type DesiredRow, type Owner } from '@ycloud/ovn';
 
 /** The annotation older clients use instead of `spec.loadBalancerSourceRanges` (the field wins when both are set). */
 export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
@@ -33,6 +34,11 @@ export function loadBalancerSourceRanges(svc: V1Service): SourceRangesResult {
         .map((t) => t.trim())
         .filter((t) => t !== '')
         .map((text) => ({ field: `metadata.annotations[${SOURCE_RANGES_ANNOTATION}]`, text }));
+  return parseSourceRanges(entries);
+}
+
+/** Pure: allowed client ranges from `{ field, text }` entries; every entry that is not a CIDR is an error. */
+export function parseSourceRanges(entries: Array<{ field: string; text: unknown }>): SourceRangesResult {
   const out: SourceRangesResult = { ranges: [], errors: [] };
   const seen = new Set<string>();
   for (const { field, text } of entries) {
@@ -82,4 +88,37 @@ export function sourceRangeDropMatches(guarded: GuardedAddress, ranges: SourceRa
     out.set(protocol, `${ipField}.dst == ${dst.address} && ${protocol}.dst == ${portMatch}${src}`);
   }
   return out;
+}
+
+/** Priority of the source-range drop ACLs (ycloud owns no other ACL on the switches it puts them on). */
+export const SOURCE_RANGE_ACL_PRIORITY = 2000;
+
+/**
+ * Pure: the drop ACLs (one per protocol) keeping clients outside `ranges` away from `guarded`, on the switch
+ * `switchKey` that EIP traffic crosses before a router load balancer rewrites its destination, and their
+ * membership in that switch's `acls`. Nothing when the ranges let everyone in.
+ */
+export function sourceRangeAcls(
+  owner: Owner,
+  switchKey: string,
+  guarded: GuardedAddress,
+  ranges: SourceRange[],
+  externalIds: Record<string, string>,
+): { rows: DesiredRow[]; memberships: DesiredMembership[] } {
+  const rows: DesiredRow[] = [...sourceRangeDropMatches(guarded, ranges)].map(([protocol, match]) => ({
+    table: 'ACL',
+    key: `acl:${owner.kind}:${owner.name}:${protocol}`,
+    owner,
+    columns: {
+      name: owner.name.slice(0, 63),
+      priority: SOURCE_RANGE_ACL_PRIORITY,
+      direction: 'from-lport',
+      match,
+      action: 'drop',
+      external_ids: externalIds,
+    },
+  }));
+  if (!rows.length) return { rows, memberships: [] };
+  const members = rows.map((a) => ref('ACL', a.key));
+  return { rows, memberships: [{ owner, table: 'Logical_Switch', key: switchKey, column: 'acls', members }] };
 }
