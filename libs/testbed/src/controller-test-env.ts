@@ -1,7 +1,8 @@
-import { parseControllerConfig, type ControllerConfig } from '@ycloud/api';
-import { ControllerManager, type ControllerManagerOptions } from '@ycloud/controllers';
+import { API_VERSION, parseControllerConfig, type ControllerConfig } from '@ycloud/api';
+import { ControllerManager, TOPOLOGY_RESOURCES, type ControllerManagerOptions } from '@ycloud/controllers';
 import { KubeClient, Logger } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
+import { createNamespace, createNode } from './k8s/cluster-objects';
 import { installCrds } from './k8s/crds';
 import { KubeControlPlane, type KubeControlPlaneOptions } from './k8s/kube-control-plane';
 import { OvnCentral, type OvnCentralOptions } from './ovn-central';
@@ -13,6 +14,12 @@ export interface ControllerTestEnvOptions {
   ovn?: OvnCentralOptions;
   /** Simulated nodes (OVN chassis with OVS, see OvnTestbed) beside OVN central; default none (central only). */
   nodes?: string[];
+  /** Of `nodes`, the OVN gateway chassis (see OvnTestbed). */
+  gatewayNodes?: string[];
+  /** Register each of `nodes` as a Ready Kubernetes Node, the i-th at InternalIP 192.168.100.<i+1>. Default false. */
+  kubeNodes?: boolean;
+  /** Namespaces to create (each waited for until its `default` ServiceAccount exists) before the manager starts. */
+  namespaces?: Array<string | { name: string; labels: Record<string, string> }>;
   /** Install ycloud's CRDs (and wait until Established). Default true. */
   crds?: boolean;
   /** The controller config as a user writes it (parsed with parseControllerConfig). Default `{}`. */
@@ -50,7 +57,7 @@ export class ControllerTestEnv {
     const nodes = options.nodes ?? [];
     const [k8sStarted, ovnStarted] = await Promise.allSettled([
       KubeControlPlane.start(options.kube),
-      nodes.length ? OvnTestbed.start({ nodes }) : OvnCentral.start(options.ovn),
+      nodes.length ? OvnTestbed.start({ nodes, gatewayNodes: options.gatewayNodes }) : OvnCentral.start(options.ovn),
     ]);
     const k8s = k8sStarted.status === 'fulfilled' ? k8sStarted.value : undefined;
     const ovn = ovnStarted.status === 'fulfilled' ? ovnStarted.value : undefined;
@@ -69,12 +76,35 @@ export class ControllerTestEnv {
     );
     try {
       if (options.crds ?? true) await installCrds(env.kube);
+      if (options.kubeNodes) {
+        for (const [i, name] of nodes.entries()) await createNode(k8s.kubeConfig, name, `192.168.100.${i + 1}`);
+      }
+      for (const ns of options.namespaces ?? []) {
+        const { name, labels } = typeof ns === 'string' ? { name: ns, labels: undefined } : ns;
+        await createNamespace(k8s.kubeConfig, name, undefined, labels);
+      }
       if (options.manager ?? true) await env.startManager();
     } catch (err) {
       await env.stop();
       throw err;
     }
     return env;
+  }
+
+  /** The OVN test bed (throws when started without `nodes`). */
+  get testbed(): OvnTestbed {
+    if (!this.bed) throw new Error('no OVN test bed: start the ControllerTestEnv with nodes');
+    return this.bed;
+  }
+
+  /** Creates one of ycloud's cluster-scoped topology objects (Vpc, Subnet, EipPool, Eip). */
+  createTopology(kind: keyof typeof TOPOLOGY_RESOURCES, name: string, spec: unknown): Promise<unknown> {
+    return this.kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
+      apiVersion: API_VERSION,
+      kind,
+      metadata: { name },
+      spec,
+    } as never);
   }
 
   /** The running manager (throws when none runs). */

@@ -8,6 +8,7 @@ export * from './testbed-options';
 export * from './ovn-trace';
 export * from './testbed';
 export * from './traffic';
+export * from './eip-network';
 export * from './testbed-leaks';
 export * from './k8s';
 export * from './eventually';
