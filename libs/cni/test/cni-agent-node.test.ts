@@ -1,14 +1,20 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { OvnTestbed, TcpServer, freePort, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
+import {
+  AgentApp,
+  OvnTestbed,
+  TcpServer,
+  netnsAdd,
+  netnsDel,
+  netnsExecText,
+  startOvnAndKube,
+  tcpRequest,
+} from '@ycloud/testbed';
 import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
 import { NODE_ALLOCATION_ANNOTATION, POD_ALLOCATION_ANNOTATION } from '../src/k8s/allocation-annotation';
 import { cnitoolPath, installPlugin, run, allocationJson } from './cni-helpers';
-
-const ROOT = resolve(__dirname, '../../..');
 
 /**
  * The real `apps/cni` process (Nest standalone context) on a simulated node: it configures the node's OVS
@@ -18,25 +24,16 @@ const ROOT = resolve(__dirname, '../../..');
 describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
   let bed: OvnTestbed;
   let cp: KubeControlPlane;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentApp | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-cni-agent-'));
   const socket = join(dir, 'cni.sock');
-  let metricsPort = 0;
   let podNs = '';
   const tcpServers: TcpServer[] = [];
   const vsctl = (...a: string[]): Promise<string> =>
     run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, ...a], process.env).then((r) => r.stdout.trim());
 
   beforeAll(async () => {
-    const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes: ['node-1'] }),
-      KubeControlPlane.start({ controllers: [] }),
-    ]);
-    if (b.status === 'fulfilled') bed = b.value;
-    if (c.status === 'fulfilled') cp = c.value;
-    if (b.status === 'rejected') throw b.reason;
-    if (c.status === 'rejected') throw c.reason;
+    [bed, cp] = await startOvnAndKube(() => OvnTestbed.start({ nodes: ['node-1'] }), { controllers: [] });
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
     const nb = (...a: string[]): Promise<string> => bed.central.nbctl(...a);
@@ -118,9 +115,12 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
       },
     });
     const node = bed.node('node-1');
-    writeFileSync(
-      join(dir, 'cni.yaml'),
-      [
+    agent = await AgentApp.start({
+      dir,
+      socket,
+      nodeName: 'node-1',
+      kubeconfigPath: cp.kubeconfigPath,
+      config: [
         'datapathType: netdev',
         `ovsDb: ${node.ovsRemote}`,
         `nodeNetns: ${node.netns}`,
@@ -135,42 +135,12 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         '  enabled: true',
         '  serviceCidrs: [10.96.0.0/16]',
         '  podCidrs: [10.16.0.0/16]',
-      ].join('\n'),
-    );
-    metricsPort = await freePort();
-    agent = spawn(
-      process.execPath,
-      [
-        '-r',
-        join(ROOT, 'scripts/register.js'),
-        join(ROOT, 'apps/cni/src/main.ts'),
-        '--config',
-        join(dir, 'cni.yaml'),
-        '--node-name',
-        'node-1',
-        '--kubeconfig',
-        cp.kubeconfigPath,
-        '--socket',
-        socket,
-        '--metrics',
-        `127.0.0.1:${metricsPort}`,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!agentLog.includes('listening on')) {
-      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${agentLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    });
   }, 180_000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent!.once('exit', r));
-    }
+    await agent?.stop();
     for (const s of tcpServers) await s.stop();
     if (podNs) await netnsDel(podNs).catch(() => undefined);
     await Promise.all([bed?.stop(), cp?.stop()]);
@@ -179,7 +149,7 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
 
   it('serves /metrics and the DaemonSet probes: /healthz, and /readyz once br-int exists', async () => {
     const get = async (p: string) => {
-      const r = await fetch(`http://127.0.0.1:${metricsPort}${p}`);
+      const r = await fetch(`${agent!.url}${p}`);
       return [r.status, await r.text()] as const;
     };
     expect(await get('/healthz')).toEqual([200, 'ok\n']);
@@ -222,7 +192,7 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         'ovn-installed=true',
       )
     ) {
-      if (Date.now() > deadline) throw new Error(`ycloud0 not installed:\n${agentLog}`);
+      if (Date.now() > deadline) throw new Error(`ycloud0 not installed:\n${agent!.log}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(await netnsExecText(node.netns, ['ip', '-br', 'addr', 'show', 'ycloud0'])).toContain('100.64.0.2/16');

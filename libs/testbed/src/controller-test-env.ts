@@ -4,6 +4,7 @@ import { KubeClient, Logger } from '@ycloud/k8s';
 import type { ApplyRecord } from '@ycloud/ovn';
 import { createNamespace, createNode } from './k8s/cluster-objects';
 import { installCrds } from './k8s/crds';
+import { eventually } from './eventually';
 import { KubeControlPlane, type KubeControlPlaneOptions } from './k8s/kube-control-plane';
 import { OvnCentral, type OvnCentralOptions } from './ovn-central';
 import { OvnTestbed } from './testbed';
@@ -31,6 +32,25 @@ export interface ControllerTestEnvOptions {
 }
 
 /**
+ * Starts OVN (`startOvn`: a test bed or central only) and a kube control plane side by side. When either fails the
+ * other is stopped before the error is thrown, so there is nothing for an afterAll to clean up.
+ */
+export async function startOvnAndKube<T extends OvnTestbed | OvnCentral>(
+  startOvn: () => Promise<T>,
+  kube?: KubeControlPlaneOptions,
+): Promise<[T, KubeControlPlane]> {
+  const [ovnStarted, k8sStarted] = await Promise.allSettled([startOvn(), KubeControlPlane.start(kube)]);
+  if (ovnStarted.status === 'fulfilled' && k8sStarted.status === 'fulfilled') {
+    return [ovnStarted.value, k8sStarted.value];
+  }
+  await Promise.all([
+    ovnStarted.status === 'fulfilled' ? ovnStarted.value.stop() : undefined,
+    k8sStarted.status === 'fulfilled' ? k8sStarted.value.stop() : undefined,
+  ]);
+  throw ovnStarted.status === 'rejected' ? ovnStarted.reason : (k8sStarted as PromiseRejectedResult).reason;
+}
+
+/**
  * Everything an integration test of the controllers needs, in the spirit of controller-runtime's envtest: a real
  * kube-apiserver (+ etcd, kube-controller-manager), OVN central (NB, SB, northd; with `nodes`, the OVN test bed
  * with those simulated nodes), ycloud's CRDs, and a
@@ -55,16 +75,11 @@ export class ControllerTestEnv {
   static async start(options: ControllerTestEnvOptions = {}): Promise<ControllerTestEnv> {
     const config = parseControllerConfig(options.config ?? {});
     const nodes = options.nodes ?? [];
-    const [k8sStarted, ovnStarted] = await Promise.allSettled([
-      KubeControlPlane.start(options.kube),
-      nodes.length ? OvnTestbed.start({ nodes, gatewayNodes: options.gatewayNodes }) : OvnCentral.start(options.ovn),
-    ]);
-    const k8s = k8sStarted.status === 'fulfilled' ? k8sStarted.value : undefined;
-    const ovn = ovnStarted.status === 'fulfilled' ? ovnStarted.value : undefined;
-    if (!k8s || !ovn) {
-      await Promise.all([k8s?.stop(), ovn?.stop()]);
-      throw k8sStarted.status === 'rejected' ? k8sStarted.reason : (ovnStarted as PromiseRejectedResult).reason;
-    }
+    const [ovn, k8s] = await startOvnAndKube<OvnTestbed | OvnCentral>(
+      () =>
+        nodes.length ? OvnTestbed.start({ nodes, gatewayNodes: options.gatewayNodes }) : OvnCentral.start(options.ovn),
+      options.kube,
+    );
     const bed = ovn instanceof OvnTestbed ? ovn : undefined;
     const env = new ControllerTestEnv(
       k8s,
@@ -136,6 +151,25 @@ export class ControllerTestEnv {
     const m = this.manager;
     this.manager = undefined;
     await m?.stop();
+  }
+
+  /**
+   * Waits until the running manager has nothing queued or in flight for `quietMs` in a row: after a restart, its
+   * start-up repair has run, so "it wrote nothing" means something however slow the machine is.
+   */
+  async settled(quietMs = 1_000, timeoutMs = 60_000): Promise<void> {
+    const m = this.running;
+    let quietSince = Date.now();
+    await eventually(
+      async () => {
+        if (m.pendingKeys > 0) quietSince = Date.now();
+        return { pending: m.pendingKeys, quietMs: Date.now() - quietSince };
+      },
+      (s) => s.pending === 0 && s.quietMs >= quietMs,
+      'the controllers to have nothing queued or in flight',
+      timeoutMs,
+      50,
+    );
   }
 
   /** ovn-nbctl against the test bed's NB. */

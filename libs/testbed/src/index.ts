@@ -15,4 +15,5 @@ export * from './eventually';
 export * from './tcp-client-loop';
 export * from './controller-test-env';
 export * from './controller-app';
+export * from './agent-app';
 export * from './ovsdb-pki';
