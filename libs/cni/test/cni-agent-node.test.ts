@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import {
   AgentApp,
+  eventually,
   OvnTestbed,
   TcpServer,
   netnsAdd,
@@ -46,23 +47,7 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
       ['join', 'vpc0-join'],
     ]) {
       await nb('ls-add', ls);
-      await nb(
-        'lsp-add',
-        ls,
-        `${ls}-vpc0`,
-        '--',
-        'lsp-set-type',
-        `${ls}-vpc0`,
-        'router',
-        '--',
-        'lsp-set-addresses',
-        `${ls}-vpc0`,
-        'router',
-        '--',
-        'lsp-set-options',
-        `${ls}-vpc0`,
-        `router-port=${lrp}`,
-      );
+      await bed.central.addRouterLsp(ls, `${ls}-vpc0`, lrp);
     }
     await nb(
       'lsp-add',
@@ -153,12 +138,13 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
       return [r.status, await r.text()] as const;
     };
     expect(await get('/healthz')).toEqual([200, 'ok\n']);
-    const deadline = Date.now() + 15_000;
-    let ready = await get('/readyz');
-    while (ready[0] !== 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      ready = await get('/readyz');
-    }
+    const ready = await eventually(
+      () => get('/readyz'),
+      (r) => r[0] === 200,
+      '/readyz 200',
+      60_000,
+      250,
+    );
     expect(ready).toEqual([200, 'ok\n']);
     expect((await get('/metrics'))[0]).toBe(200);
     expect((await get('/nothing'))[0]).toBe(404);
@@ -168,33 +154,27 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings')).toBe('"external:br-ex"');
     expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-datapath-type')).toBe('netdev');
     await vsctl('remove', 'Open_vSwitch', '.', 'external_ids', 'ovn-bridge-mappings');
-    const deadline = Date.now() + 12_000;
-    let v = '';
-    while (Date.now() < deadline) {
-      v = (
-        await run(
-          'ovs-vsctl',
-          [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'],
-          process.env,
-        )
-      ).stdout.trim();
-      if (v) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // The agent re-checks the node every 5 s.
+    const v = await eventually(
+      () => vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'),
+      (x) => x !== '',
+      'ovn-bridge-mappings re-applied',
+      60_000,
+      250,
+    );
     expect(v).toBe('"external:br-ex"');
-  }, 30_000);
+  }, 90_000);
 
   it('plugs a pod via cnitool, and the node reaches it and a Service VIP through ycloud0', async () => {
     const node = bed.node('node-1');
-    const deadline = Date.now() + 15_000;
-    while (
-      !(await vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0')).includes(
-        'ovn-installed=true',
-      )
-    ) {
-      if (Date.now() > deadline) throw new Error(`ycloud0 not installed:\n${agent!.log}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await eventually(
+      () => vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0'),
+      (ids) => ids.includes('ovn-installed=true'),
+      'ycloud0 ovn-installed',
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${agent!.log}`);
+    });
     expect(await netnsExecText(node.netns, ['ip', '-br', 'addr', 'show', 'ycloud0'])).toContain('100.64.0.2/16');
     expect(await netnsExecText(node.netns, ['ip', 'route', 'show', '10.96.0.0/16'])).toContain(
       'via 100.64.0.1 dev ycloud0',
