@@ -158,6 +158,18 @@ describe('Journal write path', () => {
     ]);
   });
 
+  it('writes a retried batch and everything buffered behind it in one flush (query() sees recent entries)', async () => {
+    const store = new FakeStore();
+    const j = new Journal(store, options());
+    store.unreachableNext = 1;
+    for (let i = 0; i < 3; i++) j.record(entry(i));
+    await j.flush();
+    expect(j.stats).toMatchObject({ buffered: 3, written: 0 });
+    for (let i = 3; i < 5; i++) j.record(entry(i));
+    expect(await j.query({ limit: 10 })).toHaveLength(5);
+    expect(j.stats).toMatchObject({ buffered: 0, written: 5, failed: 0 });
+  });
+
   it('flushes on close, then closes the store; records after close are dropped', async () => {
     const store = new FakeStore();
     const j = new Journal(store, options());

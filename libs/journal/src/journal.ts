@@ -140,7 +140,8 @@ export class Journal {
   }
 
   private async drain(): Promise<void> {
-    let budget = this.buffer.size + (this.pending ? 1 : 0);
+    // Everything there is now, the retried batch included; what is recorded meanwhile waits for the next flush.
+    let budget = this.buffer.size + (this.pending?.entries.length ?? 0);
     while (budget > 0 && (this.pending || this.buffer.size > 0)) {
       const batch = this.pending ?? { entries: this.buffer.take(this.maxBatch), attempts: 0 };
       this.pending = null;
