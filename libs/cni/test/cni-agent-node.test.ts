@@ -99,23 +99,16 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] },
       },
     });
-    const node = bed.node('node-1');
     agent = await AgentApp.start({
       dir,
       socket,
+      bed,
       nodeName: 'node-1',
       kubeconfigPath: cp.kubeconfigPath,
+      ovn: ['bridgeMappings: external:br-ex'],
       config: [
-        'datapathType: netdev',
-        `ovsDb: ${node.ovsRemote}`,
-        `nodeNetns: ${node.netns}`,
         'allocationTimeoutMs: 5000',
         'plugTimeoutMs: 20000',
-        'ovn:',
-        '  systemId: node-1',
-        `  remote: "${bed.central.sbRemote}"`,
-        '  encapIp: 127.0.0.1',
-        '  bridgeMappings: external:br-ex',
         'nodePort:',
         '  enabled: true',
         '  serviceCidrs: [10.96.0.0/16]',

@@ -43,16 +43,10 @@ describe('agent datapath health: a dead ovs-vswitchd or ovn-controller is report
     const node = bed.node('node-1');
     agent = await AgentApp.start({
       dir,
+      bed,
       nodeName: 'node-1',
       kubeconfigPath: cp.kubeconfigPath,
       config: [
-        'datapathType: netdev',
-        `ovsDb: ${node.ovsRemote}`,
-        `nodeNetns: ${node.netns}`,
-        'ovn:',
-        '  systemId: node-1',
-        `  remote: "${bed.central.sbRemote}"`,
-        '  encapIp: 127.0.0.1',
         // The test bed's daemons keep their files in the node's directory, not /var/run.
         'datapath:',
         `  vswitchd: { pidfile: ${join(node.dir, 'vswitchd.pid')}, unixctl: ${join(node.dir, 'vswitchd.ctl')} }`,

@@ -4,13 +4,18 @@ import { join } from 'node:path';
 import { eventually } from './eventually';
 import { repoRoot } from './k8s/k8s-binaries';
 import { freePort } from './process';
+import type { OvnTestbed } from './testbed';
 
 export interface AgentAppOptions {
   /** Where its config file (`cni.yaml`) and, by default, its CNI socket go. */
   dir: string;
-  /** The agent config, as YAML lines. */
-  config: string[];
+  /** The test bed whose node `nodeName` the agent runs on: its OVS, namespace and the bed's SB. */
+  bed: OvnTestbed;
   nodeName: string;
+  /** More top-level config, as YAML lines. */
+  config?: string[];
+  /** More settings of the `ovn:` section, as YAML lines (unindented). */
+  ovn?: string[];
   kubeconfigPath: string;
   /** The CNI socket (`--socket`); default `<dir>/cni.sock`. */
   socket?: string;
@@ -37,7 +42,19 @@ export class AgentApp {
   /** Writes the config, starts the process and waits until it listens on its CNI socket. */
   static async start(opts: AgentAppOptions): Promise<AgentApp> {
     const configFile = join(opts.dir, 'cni.yaml');
-    writeFileSync(configFile, opts.config.join('\n'));
+    const node = opts.bed.node(opts.nodeName);
+    const config = [
+      'datapathType: netdev',
+      `ovsDb: ${node.ovsRemote}`,
+      `nodeNetns: ${node.netns}`,
+      'ovn:',
+      `  systemId: ${opts.nodeName}`,
+      `  remote: "${opts.bed.central.sbRemote}"`,
+      '  encapIp: 127.0.0.1',
+      ...(opts.ovn ?? []).map((line) => `  ${line}`),
+      ...(opts.config ?? []),
+    ];
+    writeFileSync(configFile, config.join('\n'));
     const port = await freePort();
     const root = repoRoot();
     const proc = spawn(
