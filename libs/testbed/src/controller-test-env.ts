@@ -172,6 +172,13 @@ export class ControllerTestEnv {
     );
   }
 
+  /** Reconciles the running manager's `controller` has finished (`ycloud_controller_reconcile_total`). */
+  async reconciles(controller: string): Promise<number> {
+    const metric = this.running.registry.getSingleMetric('ycloud_controller_reconcile_total');
+    const values = (await metric?.get())?.values ?? [];
+    return values.filter((v) => v.labels.controller === controller).reduce((sum, v) => sum + v.value, 0);
+  }
+
   /** ovn-nbctl against the test bed's NB. */
   nbctl(...args: string[]): Promise<string> {
     return this.ovn.nbctl(...args);
