@@ -63,9 +63,11 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
       v6: { used: 3, available: v6Free - 3 },
     });
 
-    // Idle: nothing changes, so nothing is written (the object keeps its resourceVersion).
+    // Idle: nothing changes, so nothing is written (the object keeps its resourceVersion). Measured from when the
+    // controllers have caught up, over 2.5 s with nothing queued.
+    await env.settled();
     const rv = (await subnet()).metadata.resourceVersion;
-    await new Promise((r) => setTimeout(r, 2500));
+    await env.settled(2_500);
     expect((await subnet()).metadata.resourceVersion).toBe(rv);
 
     for (const name of ['p1', 'p2'])
