@@ -1,4 +1,4 @@
-import { OvnTestbed, TcpServer, netnsExecText, tcpRequest } from '@ycloud/testbed';
+import { OvnTestbed, TcpServer, attachEipClient, netnsExecText, tcpRequest } from '@ycloud/testbed';
 
 /**
  * The two datapath facts ADR 0001 rests on, checked with hand-made rows (no controller): proxy ARP
@@ -19,25 +19,7 @@ describe('EIP gateway datapath (ADR 0001)', () => {
 
   it('arp_proxy does not answer from a localnet port (OVN 23.03; 25.03 does); an identity dnat on the gateway router does, and the VPC router gateway port DNATs', async () => {
     const nb = (...a: string[]) => bed.central.nbctl(...a);
-    const routerLsp = (sw: string, lsp: string, lrp: string, extra: string[] = []) =>
-      nb(
-        'lsp-add',
-        sw,
-        lsp,
-        '--',
-        'lsp-set-type',
-        lsp,
-        'router',
-        '--',
-        'lsp-set-addresses',
-        lsp,
-        'router',
-        '--',
-        'lsp-set-options',
-        lsp,
-        `router-port=${lrp}`,
-        ...extra,
-      );
+    const routerLsp = (sw: string, lsp: string, lrp: string) => bed.central.addRouterLsp(sw, lsp, lrp);
     // VPC: distributed router with one subnet and one gateway port on the transit switch.
     await nb('lr-add', 'vr');
     await nb('ls-add', 'sub');
@@ -55,23 +37,7 @@ describe('EIP gateway datapath (ADR 0001)', () => {
     await nb('lrp-add', 'gw', 'gw-ext', '0a:58:ac:10:00:01', '172.16.0.1/24');
     await nb('ls-add', 'ext');
     await routerLsp('ext', 'ext-gw', 'gw-ext');
-    await nb(
-      'lsp-add',
-      'ext',
-      'ext-localnet',
-      '--',
-      'lsp-set-type',
-      'ext-localnet',
-      'localnet',
-      '--',
-      'lsp-set-addresses',
-      'ext-localnet',
-      'unknown',
-      '--',
-      'lsp-set-options',
-      'ext-localnet',
-      'network_name=external',
-    );
+    await bed.central.addLocalnetLsp('ext', 'ext-localnet', 'external');
     await nb('lsp-add', 'sub', 'pod-a', '--', 'lsp-set-addresses', 'pod-a', '0a:58:0a:01:00:05 10.1.0.5');
     const node = bed.node('node-1');
     const a = await node.plugPod({
@@ -81,12 +47,7 @@ describe('EIP gateway datapath (ADR 0001)', () => {
       ips: ['10.1.0.5/24'],
       gateway: '10.1.0.1',
     });
-    const ext = await node.attachExternalNetwork({
-      network: 'external',
-      netns: 'ext',
-      ip: '172.16.0.100/24',
-      gateway: '172.16.0.1',
-    });
+    const ext = await attachEipClient(node);
     servers.push(await TcpServer.start(a.netns, 8080, 'pod-a'));
 
     // The EIP: proxy ARP on the external switch, /32 to the VPC's transit address, LB on the VPC router.

@@ -1,16 +1,18 @@
 import { CoreV1Api } from '@kubernetes/client-node';
-import { API_VERSION, type Eip, parseControllerConfig } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
+import type { Eip } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import {
+  ControllerTestEnv,
   KubeControlPlane,
   NetnsEndpoint,
   OvnTestbed,
   TcpServer,
-  createNode,
+  attachEipClient,
+  tcpAttempt as attempt,
   tcpRequest,
   eventually,
-  installCrds,
+  testEipPoolSpec,
   createLoadBalancerService,
 } from '@ycloud/testbed';
 
@@ -22,62 +24,38 @@ import {
  * (no kubelet) on the default subnet's switch, which the controller created from its config.
  */
 describe('EIP gateway for the default VPC (eip.defaultPool, real traffic)', () => {
+  let env: ControllerTestEnv;
   let bed: OvnTestbed;
   let k8s: KubeControlPlane;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
   let ext: NetnsEndpoint;
 
-  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16', defaultPool: 'ext' } });
   const nb = (...a: string[]) => bed.central.nbctl(...a);
 
-  const attempt = (netns: string, host: string, port: number) =>
-    tcpRequest(netns, host, port, 2000).catch((e: Error) => `error: ${e.message.split('\n').pop() ?? ''}`);
-
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([
-      OvnTestbed.start({ nodes: ['node-1'], gatewayNodes: ['node-1'] }),
-      KubeControlPlane.start(),
-    ]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    await core.createNamespace({ body: { metadata: { name: 'web' } } });
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'warn' }),
+    env = await ControllerTestEnv.start({
+      nodes: ['node-1'],
+      gatewayNodes: ['node-1'],
+      kubeNodes: true,
+      namespaces: ['web'],
+      config: { eip: { transitCIDR: '100.65.0.0/16', defaultPool: 'ext' } },
+      logLevel: 'warn',
     });
-    await manager.start();
+    ({ testbed: bed, k8s, kube } = env);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
   }, 240_000);
   afterAll(async () => {
     for (const s of servers) await s.stop();
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
   }, 120_000);
 
   it('answers on the EIP from both default-VPC backends and stops when the Service is deleted', async () => {
     // Before the pool exists the default VPC has no gateway port.
     const lrps = () => nb('--bare', '--columns=name', 'list', 'Logical_Router_Port');
     expect(await lrps()).not.toMatch(/vpc-default-to-eip-ext/);
-    await kube.create(TOPOLOGY_RESOURCES.EipPool, undefined, {
-      apiVersion: API_VERSION,
-      kind: 'EipPool',
-      metadata: { name: 'ext' },
-      spec: {
-        networkName: 'external',
-        cidr: '172.16.0.0/24',
-        gateway: '172.16.0.254',
-        routerAddress: '172.16.0.1',
-        ranges: ['172.16.0.50-172.16.0.59'],
-        gatewayNodes: ['node-1'],
-      },
-    } as never);
+    await env.createTopology('EipPool', 'ext', testEipPoolSpec(['node-1']));
     // The default VPC's gateway port: last host of eip.transitCIDR, pinned to the pool's gateway node.
     await eventually(lrps, (t) => /vpc-default-to-eip-ext/.test(t), 'default VPC gateway port');
     expect(await nb('get', 'Logical_Router_Port', 'vpc-default-to-eip-ext', 'networks')).toContain('100.65.255.254/16');
@@ -94,12 +72,7 @@ describe('EIP gateway for the default VPC (eip.defaultPool, real traffic)', () =
     const a = await pod('web-a', '0a:58:0a:10:00:15', '10.16.0.21');
     const b = await pod('web-b', '0a:58:0a:10:00:16', '10.16.0.22');
     servers.push(await TcpServer.start(a.netns, 8080, 'web-a'), await TcpServer.start(b.netns, 8080, 'web-b'));
-    ext = await node.attachExternalNetwork({
-      network: 'external',
-      netns: 'ext',
-      ip: '172.16.0.100/24',
-      gateway: '172.16.0.1',
-    });
+    ext = await attachEipClient(node);
 
     const eip = await createLoadBalancerService(k8s.kubeConfig, {
       namespace: 'web',

@@ -1,21 +1,21 @@
-import { CoreV1Api } from '@kubernetes/client-node';
-import { API_VERSION, type EipPool, macFromIp, parseControllerConfig } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, type KubeObject, Logger, Resources } from '@ycloud/k8s';
+import { type EipPool, macFromIp } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import { type KubeClient, type KubeObject, Resources } from '@ycloud/k8s';
 import {
+  ControllerTestEnv,
   KubeControlPlane,
   NetnsEndpoint,
   OvnTestbed,
+  TEST_EIP_NETWORK,
   TcpServer,
-  createNode,
   eventually,
-  installCrds,
+  testEipPoolSpec,
   createLoadBalancerService,
 } from '@ycloud/testbed';
 import { type ClientAttempt, TcpClientLoop } from '@ycloud/testbed/tcp-client-loop';
 
 const GATEWAYS = ['gw-1', 'gw-2'];
-const ROUTER_IP = '172.16.0.1';
+const ROUTER_IP = TEST_EIP_NETWORK.routerAddress;
 /** Outage bound (kill → first successful connection through the other gateway); see results/eip-failover.md. */
 const OUTAGE_BOUND_MS = 15_000;
 
@@ -40,25 +40,16 @@ interface FailoverRun {
  * traffic keeps flowing and the gateway stays where it is.
  */
 describe('EIP gateway failover between two gateway nodes (real traffic)', () => {
+  let env: ControllerTestEnv;
   let bed: OvnTestbed;
   let k8s: KubeControlPlane;
   let kube: KubeClient;
-  let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
   let loop: TcpClientLoop | undefined;
   const servers: TcpServer[] = [];
   let ext: NetnsEndpoint;
   const runs: FailoverRun[] = [];
 
-  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
   const nb = (...a: string[]) => bed.central.nbctl(...a);
-  const create = (kind: keyof typeof TOPOLOGY_RESOURCES, name: string, spec: unknown) =>
-    kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-      apiVersion: API_VERSION,
-      kind,
-      metadata: { name },
-      spec,
-    } as never);
   const pool = () => kube.get<EipPool & KubeObject>(TOPOLOGY_RESOURCES.EipPool, undefined, 'ext');
   const activeNode = async () => (await pool()).status?.activeGatewayNode;
   /** Where the pool's gateway router really runs: the chassis bound to its port on the external switch. */
@@ -111,47 +102,31 @@ describe('EIP gateway failover between two gateway nodes (real traffic)', () => 
     );
 
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([
-      OvnTestbed.start({ nodes: ['node-1', ...GATEWAYS], gatewayNodes: GATEWAYS }),
-      KubeControlPlane.start(),
-    ]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    for (const [i, n] of ['node-1', ...GATEWAYS].entries()) await createNode(k8s.kubeConfig, n, `192.168.100.${i + 1}`);
-    await core.createNamespace({ body: { metadata: { name: 'blue' } } });
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'warn' }),
+    env = await ControllerTestEnv.start({
+      nodes: ['node-1', ...GATEWAYS],
+      gatewayNodes: GATEWAYS,
+      kubeNodes: true,
+      namespaces: ['blue'],
+      config: { eip: { transitCIDR: '100.65.0.0/16' } },
+      logLevel: 'warn',
     });
-    await manager.start();
+    ({ testbed: bed, k8s, kube } = env);
   }, 240_000);
   afterAll(async () => {
     await loop?.stop();
     for (const s of servers) await s.stop();
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
   }, 120_000);
 
   it('serves the EIP through gw-1 on a shared external network', async () => {
     ext = await bed.addSharedExternalNetwork({
       network: 'external',
       nodes: GATEWAYS,
-      client: { netns: 'ext', ip: '172.16.0.100/24', gateway: ROUTER_IP },
+      client: { ...TEST_EIP_NETWORK.client, gateway: ROUTER_IP },
     });
-    await create('EipPool', 'ext', {
-      networkName: 'external',
-      cidr: '172.16.0.0/24',
-      gateway: '172.16.0.254',
-      routerAddress: ROUTER_IP,
-      ranges: ['172.16.0.50-172.16.0.59'],
-      gatewayNodes: GATEWAYS,
-    });
-    await create('Vpc', 'blue', { namespaces: ['blue'], externalGateway: { eipPool: 'ext' } });
-    await create('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
+    await env.createTopology('EipPool', 'ext', testEipPoolSpec(GATEWAYS));
+    await env.createTopology('Vpc', 'blue', { namespaces: ['blue'], externalGateway: { eipPool: 'ext' } });
+    await env.createTopology('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
     await eventually(
       () => nb('--bare', '--columns=name', 'list', 'Logical_Switch_Port'),
       (t) => /eip-ext-transit-to-vpc-blue/.test(t),

@@ -1,16 +1,18 @@
 import { CoreV1Api } from '@kubernetes/client-node';
-import { API_VERSION, type EipPool, parseControllerConfig } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, type KubeObject, Logger } from '@ycloud/k8s';
+import type { EipPool } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import {
+  ControllerTestEnv,
   KubeControlPlane,
   NetnsEndpoint,
   OvnTestbed,
   TcpServer,
-  createNode,
+  attachEipClient,
+  tcpAttempt as attempt,
   tcpRequest,
   eventually,
-  installCrds,
+  testEipPoolSpec,
   waitForCondition,
   createLoadBalancerService,
 } from '@ycloud/testbed';
@@ -22,63 +24,39 @@ import {
  * (no kubelet here) on the switch the controller created.
  */
 describe('EIP gateway: external client → LoadBalancer Service EIP → backends in a VPC (real traffic)', () => {
+  let env: ControllerTestEnv;
   let bed: OvnTestbed;
   let k8s: KubeControlPlane;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
   let ext: NetnsEndpoint;
   let red: NetnsEndpoint;
   let eip = '';
 
-  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
   const nb = (...a: string[]) => bed.central.nbctl(...a);
   const create = (kind: keyof typeof TOPOLOGY_RESOURCES, name: string, spec: unknown) =>
-    kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-      apiVersion: API_VERSION,
-      kind,
-      metadata: { name },
-      spec,
-    } as never);
-
-  const attempt = (netns: string, host: string, port: number) =>
-    tcpRequest(netns, host, port, 2000).catch((e: Error) => `error: ${e.message.split('\n').pop() ?? ''}`);
+    env.createTopology(kind, name, spec);
 
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([
-      OvnTestbed.start({ nodes: ['node-1'], gatewayNodes: ['node-1'] }),
-      KubeControlPlane.start(),
-    ]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    for (const ns of ['blue', 'red']) await core.createNamespace({ body: { metadata: { name: ns } } });
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'warn' }),
+    env = await ControllerTestEnv.start({
+      nodes: ['node-1'],
+      gatewayNodes: ['node-1'],
+      kubeNodes: true,
+      namespaces: ['blue', 'red'],
+      config: { eip: { transitCIDR: '100.65.0.0/16' } },
+      logLevel: 'warn',
     });
-    await manager.start();
+    ({ testbed: bed, k8s, kube } = env);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
   }, 240_000);
   afterAll(async () => {
     for (const s of servers) await s.stop();
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
   }, 120_000);
 
   it('answers on the EIP from the VPC backends, not from another VPC, and stops when the Service is deleted', async () => {
-    await create('EipPool', 'ext', {
-      networkName: 'external',
-      cidr: '172.16.0.0/24',
-      gateway: '172.16.0.254',
-      routerAddress: '172.16.0.1',
-      ranges: ['172.16.0.50-172.16.0.59'],
-      gatewayNodes: ['node-1'],
-    });
+    await create('EipPool', 'ext', testEipPoolSpec(['node-1']));
     await create('Vpc', 'blue', { namespaces: ['blue'], externalGateway: { eipPool: 'ext' } });
     await create('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
     await create('Vpc', 'red', { namespaces: ['red'] });
@@ -100,12 +78,7 @@ describe('EIP gateway: external client → LoadBalancer Service EIP → backends
     const b = await pod('subnet-blue', 'blue-b', '0a:58:0a:01:00:06', '10.1.0.6', '10.1.0.1');
     red = await pod('subnet-red', 'red-c', '0a:58:0a:02:00:05', '10.2.0.5', '10.2.0.1');
     servers.push(await TcpServer.start(a.netns, 8080, 'blue-a'), await TcpServer.start(b.netns, 8080, 'blue-b'));
-    ext = await node.attachExternalNetwork({
-      network: 'external',
-      netns: 'ext',
-      ip: '172.16.0.100/24',
-      gateway: '172.16.0.1',
-    });
+    ext = await attachEipClient(node);
 
     const started = Date.now();
     eip = await createLoadBalancerService(k8s.kubeConfig, {

@@ -8,7 +8,7 @@ import {
   type ProbePortHost,
   type ProbeTargetSpec,
 } from '@ycloud/probe';
-import { Daemon, OvnTestbed, TcpServer, sleep, waitFor } from '@ycloud/testbed';
+import { Daemon, OvnTestbed, TcpServer, runText, waitFor } from '@ycloud/testbed';
 import * as path from 'node:path';
 
 // A minimal HTTP server in a namespace: `/healthz` → 200, anything else → 404.
@@ -39,7 +39,11 @@ describe('NetworkProbe datapath (ADR 0003)', () => {
       consoleLog: path.join(bed.dir, `http-${port}.log`),
     });
     servers.push({ stop: () => d.stop(2_000) });
-    await sleep(300);
+    // Listening, not merely started: a loaded machine takes longer than any fixed pause to start node.
+    await waitFor(`http server in ${netns} to listen on ${port}`, async () => {
+      await d.assertRunning();
+      return (await runText('ip', ['netns', 'exec', netns, 'ss', '-Htln', `sport = :${port}`])).length > 0;
+    });
     return d;
   };
 
@@ -176,9 +180,10 @@ describe('NetworkProbe datapath (ADR 0003)', () => {
         consecutiveFailures: 3,
         message: 'ECONNREFUSED',
       });
-      const started = Date.now();
+      // From when it listens: starting node in the namespace is not the prober's time (and is slow under load).
       server = await TcpServer.start(podNs('a2'), 8080, 'a2');
       servers.push(server);
+      const started = Date.now();
       const up = await transitionOf('tcp/a2', true, started);
       returns.push(up.at - started);
     }

@@ -1,6 +1,6 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { createNamespace, isClean, netnsExec, netnsList } from '@ycloud/testbed';
+import { createNamespace, eventually, isClean, netnsExec, netnsList } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,16 +30,8 @@ describe('NodePort from outside the cluster', () => {
   const table = async (): Promise<string> =>
     (await netnsExec(sb.state.nodes[0].netns, ['nft', 'list', 'table', 'ip', 'ycloud'], { allowFailure: true })).stdout;
 
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 500));
-      last = await probe();
-    }
-    return last;
-  }
+  const until = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> =>
+    eventually(probe, ok, what, ms, 500);
 
   const service: V1Service = {
     metadata: { name: 'web', namespace: NS },

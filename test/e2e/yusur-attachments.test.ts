@@ -3,21 +3,19 @@ import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
   macFromIp,
-  parseControllerConfig,
   parseIpAllocationAnnotation,
   type BareMetalServer,
   type VNic,
   type YusurService,
 } from '@ycloud/api';
-import { ControllerManager, YUSUR_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
+import { YUSUR_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import {
+  ControllerTestEnv,
   KubeControlPlane,
   OvnTestbed,
   TcpServer,
-  createNode,
   eventually,
-  installCrds,
   tcpRequest,
   type NetnsEndpoint,
 } from '@ycloud/testbed';
@@ -36,37 +34,23 @@ const isReady = (o: KubeObject & Ready) =>
  * node-1 connects to the service's ClusterIP and both backends answer, one across the Geneve tunnel.
  */
 describe('YusurService BareMetal and VNic backends attached to OVN (real traffic)', () => {
+  let env: ControllerTestEnv;
   let bed: OvnTestbed;
   let k8s: KubeControlPlane;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
   let client: NetnsEndpoint;
   const servers: TcpServer[] = [];
-  const config = parseControllerConfig({});
 
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([OvnTestbed.start({ nodes: ['node-1', 'node-2'] }), KubeControlPlane.start()]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
+    env = await ControllerTestEnv.start({ nodes: ['node-1', 'node-2'], kubeNodes: true, namespaces: ['shop'] });
+    ({ testbed: bed, k8s, kube } = env);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    await createNode(k8s.kubeConfig, 'node-2', '192.168.100.2');
-    await core.createNamespace({ body: { metadata: { name: 'shop' } } });
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'error' }),
-    });
-    await manager.start();
   }, 300_000);
 
   afterAll(async () => {
     for (const s of servers) await s.stop().catch(() => undefined);
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
   }, 120_000);
 
   it('balances ClusterIP connections from a pod over a bare-metal server and a VNic', async () => {

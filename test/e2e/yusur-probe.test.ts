@@ -2,25 +2,25 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
-  parseControllerConfig,
   parseIpAllocationAnnotation,
   type NetworkProbe,
   type YusurService,
 } from '@ycloud/api';
 import { ExecCommandRunner } from '@ycloud/cni';
-import { ControllerManager, TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import { unplugProbePort, type ProbePortHost } from '@ycloud/probe';
 import {
+  ControllerTestEnv,
   KubeControlPlane,
   setPodStatus,
   OvnTestbed,
   TcpClientLoop,
   TcpServer,
-  createNode,
+  attachEipClient,
   eventually,
-  installCrds,
   runText,
+  testEipPoolSpec,
   waitForCondition,
   listLeaks,
   netnsList,
@@ -72,12 +72,12 @@ interface Cycle {
  * reject (RST), so clients fail fast instead of timing out.
  */
 describe('YusurService probes withdraw a failing backend from every LB (real traffic)', () => {
+  let env: ControllerTestEnv | undefined;
   let bed: OvnTestbed;
   let k8s: KubeControlPlane;
   let kube: KubeClient;
   let core: CoreV1Api;
   let host: ProbePortHost | undefined;
-  let manager: ControllerManager | undefined;
   const servers = new Map<string, TcpServer>();
   const netns: Record<string, string> = {};
   const podIps: Record<string, string> = {};
@@ -160,42 +160,24 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     servers.delete(name);
   };
   const create = (kind: keyof typeof TOPOLOGY_RESOURCES, name: string, spec: unknown) =>
-    kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-      apiVersion: API_VERSION,
-      kind,
-      metadata: { name },
-      spec,
-    } as never);
+    env!.createTopology(kind, name, spec);
 
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([
-      OvnTestbed.start({ nodes: ['node-1', 'node-2'], gatewayNodes: ['node-1'] }),
-      KubeControlPlane.start(),
-    ]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
+    env = await ControllerTestEnv.start({
+      nodes: ['node-1', 'node-2'],
+      gatewayNodes: ['node-1'],
+      kubeNodes: true,
+      namespaces: [ns],
+      config: { eip: { transitCIDR: '100.65.0.0/16' } },
+      logLevel: 'warn',
+      manager: false,
+    });
+    ({ testbed: bed, k8s, kube } = env);
     core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    await createNode(k8s.kubeConfig, 'node-2', '192.168.100.2');
-    await core.createNamespace({ body: { metadata: { name: ns } } });
     const node1 = bed.node('node-1');
     host = { vsctl: (a) => node1.ovsVsctl(...a), runner: new ExecCommandRunner(), datapathNetns: node1.netns };
-    manager = new ControllerManager({
-      config: parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } }),
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'warn' }),
-      probe: { nodeName: 'node-1', host, netnsPrefix },
-    });
-    await manager.start();
-    await create('EipPool', 'ext', {
-      networkName: 'external',
-      cidr: '172.16.0.0/24',
-      gateway: '172.16.0.254',
-      routerAddress: '172.16.0.1',
-      ranges: ['172.16.0.50-172.16.0.59'],
-      gatewayNodes: ['node-1'],
-    });
+    await env.startManager({ probe: { nodeName: 'node-1', host, netnsPrefix } });
+    await create('EipPool', 'ext', testEipPoolSpec(['node-1']));
     await create('Vpc', vpc, {
       namespaces: [ns],
       serviceCIDRs: ['10.202.0.0/24'],
@@ -206,22 +188,15 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     for (const b of backends) await plugPod(b, { app: 'web' });
     await plugPod('client', { app: 'client' });
     for (const b of backends) await startServer(b);
-    const ext = await node1.attachExternalNetwork({
-      network: 'external',
-      netns: 'ext',
-      ip: '172.16.0.100/24',
-      gateway: '172.16.0.1',
-    });
-    extNetns = ext.netns;
+    extNetns = (await attachEipClient(node1)).netns;
   }, 300_000);
 
   afterAll(async () => {
     for (const p of paths) await p.loop?.stop();
     for (const s of servers.values()) await s.stop().catch(() => undefined);
-    await manager?.stop();
+    await env?.stopManager();
     if (host) await unplugProbePort(host, vpc, netnsPrefix).catch(() => undefined);
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
     // Nothing of this run is left: daemons, namespaces (pods, nodes, the probe namespace), run directories.
     for (const dir of [bed?.dir, k8s?.dir].filter((d): d is string => !!d)) {
       const { processes, netns: left, dirs } = await listLeaks({ runDir: dir });
@@ -463,7 +438,15 @@ describe('YusurService probes withdraw a failing backend from every LB (real tra
     );
     const nbDown = since(stopped);
     for (const p of paths) expect(v[`${p.vip}:80`].reject).toBe(true);
-    const s = await getSvc();
+    // The status is written after the NB transaction: wait for it rather than read it once.
+    const s = await eventually(
+      getSvc,
+      (x) =>
+        x.status?.healthyBackends === 0 &&
+        x.status?.conditions?.some((c) => c.type === 'ProbesHealthy' && c.status === 'False') === true,
+      'the YusurService status to count no healthy backend',
+      30_000,
+    );
     expect(s.status).toMatchObject({ totalBackends: 3, healthyBackends: 0 });
     expect(s.status?.conditions?.find((c) => c.type === 'ProbesHealthy')).toMatchObject({
       status: 'False',

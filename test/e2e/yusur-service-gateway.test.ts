@@ -2,23 +2,23 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import {
   API_VERSION,
   IP_ALLOCATION_ANNOTATION,
-  parseControllerConfig,
   parseIpAllocationAnnotation,
   type Eip,
   type YusurService,
 } from '@ycloud/api';
-import { ControllerManager, TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
-import { KubeClient, Logger, type KubeObject } from '@ycloud/k8s';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
+import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import {
+  ControllerTestEnv,
   KubeControlPlane,
   setPodStatus,
   OvnTestbed,
   TcpServer,
-  createNode,
+  attachEipClient,
   eventually,
   tcpRequest,
+  testEipPoolSpec,
   type NetnsEndpoint,
-  installCrds,
   waitForCondition,
 } from '@ycloud/testbed';
 
@@ -32,57 +32,35 @@ type Svc = YusurService & KubeObject;
  * Only the pods' interfaces are plugged by hand (no kubelet), at the addresses and ports the controller allocated.
  */
 describe('YusurService service-gateway (scenario 4) by the controllers (real traffic)', () => {
+  let env: ControllerTestEnv;
   let bed: OvnTestbed;
   let k8s: KubeControlPlane;
   let kube: KubeClient;
   let core: CoreV1Api;
-  let manager: ControllerManager | undefined;
   const servers: TcpServer[] = [];
   let ext: NetnsEndpoint;
   const netns: Record<string, string> = {};
   const podIps: Record<string, string> = {};
   let eip = '';
 
-  const config = parseControllerConfig({ eip: { transitCIDR: '100.65.0.0/16' } });
   const nb = (...a: string[]) => bed.central.nbctl(...a);
   const create = (kind: keyof typeof TOPOLOGY_RESOURCES, name: string, spec: unknown) =>
-    kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-      apiVersion: API_VERSION,
-      kind,
-      metadata: { name },
-      spec,
-    } as never);
+    env.createTopology(kind, name, spec);
   const getSvc = () => kube.get<Svc>(YUSUR_RESOURCES.YusurService, 'blue', 'web');
   const ready = (s: Svc) => s.status?.conditions?.find((c) => c.type === 'Ready');
 
   beforeAll(async () => {
-    [bed, k8s] = await Promise.all([
-      OvnTestbed.start({ nodes: ['node-1', 'node-2'], gatewayNodes: ['node-1'] }),
-      KubeControlPlane.start(),
-    ]);
-    kube = KubeClient.fromKubeconfigFile(k8s.kubeconfigPath);
-    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
-    await installCrds(kube);
-    await createNode(k8s.kubeConfig, 'node-1', '192.168.100.1');
-    await createNode(k8s.kubeConfig, 'node-2', '192.168.100.2');
-    for (const ns of ['blue', 'green'])
-      await core.createNamespace({ body: { metadata: { name: ns, labels: { shop: 'web' } } } });
-    manager = new ControllerManager({
-      config,
-      kube,
-      northbound: { remotes: bed.central.nbRemote },
-      logger: new Logger({ level: 'error' }),
-    });
-    await manager.start();
-
-    await create('EipPool', 'ext', {
-      networkName: 'external',
-      cidr: '172.16.0.0/24',
-      gateway: '172.16.0.254',
-      routerAddress: '172.16.0.1',
-      ranges: ['172.16.0.50-172.16.0.59'],
+    env = await ControllerTestEnv.start({
+      nodes: ['node-1', 'node-2'],
       gatewayNodes: ['node-1'],
+      kubeNodes: true,
+      namespaces: ['blue', 'green'].map((name) => ({ name, labels: { shop: 'web' } })),
+      config: { eip: { transitCIDR: '100.65.0.0/16' } },
     });
+    ({ testbed: bed, k8s, kube } = env);
+    core = k8s.kubeConfig.makeApiClient(CoreV1Api);
+
+    await create('EipPool', 'ext', testEipPoolSpec(['node-1']));
     // No external gateway on either Vpc: the service-gateway links them to the pool itself (ADR 0004).
     await create('Vpc', 'blue', { namespaces: ['blue'], serviceCIDRs: ['10.201.0.0/24'] });
     await create('Subnet', 'blue', { vpc: 'blue', cidrBlocks: ['10.1.0.0/24'], namespaces: ['blue'] });
@@ -122,19 +100,12 @@ describe('YusurService service-gateway (scenario 4) by the controllers (real tra
       servers.push(await TcpServer.start(ep.netns, 8080, ns));
     }
     servers.push(await TcpServer.start(netns.green, 9090, 'green-direct'));
-    ext = await bed.node('node-1').attachExternalNetwork({
-      network: 'external',
-      netns: 'ext',
-      ip: '172.16.0.100/24',
-      gateway: '172.16.0.1',
-    });
+    ext = await attachEipClient(bed.node('node-1'));
   }, 300_000);
 
   afterAll(async () => {
     for (const s of servers) await s.stop().catch(() => undefined);
-    await manager?.stop();
-    kube?.close();
-    await Promise.all([bed?.stop(), k8s?.stop()]);
+    await env?.stop();
   }, 120_000);
 
   /**

@@ -1,5 +1,5 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { API_VERSION, type Eip, type EipPool, type Subnet, type Vpc } from '@ycloud/api';
+import { type Eip, type EipPool, type Subnet, type Vpc } from '@ycloud/api';
 import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { Resources, isNotFound, type KubeClient, type KubeObject } from '@ycloud/k8s';
 import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
@@ -17,13 +17,7 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
   let core: CoreV1Api;
 
   const nb = (...a: string[]) => env.nbctl(...a);
-  const create = (kind: Kind, name: string, spec: unknown) =>
-    kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-      apiVersion: API_VERSION,
-      kind,
-      metadata: { name },
-      spec,
-    } as never);
+  const create = (kind: Kind, name: string, spec: unknown) => env.createTopology(kind, name, spec);
   const get = (kind: Kind, name: string) => kube.get<Obj>(TOPOLOGY_RESOURCES[kind], undefined, name);
   const ready = (o: Obj) => o.status?.conditions?.find((c) => c.type === 'Ready');
 
@@ -196,7 +190,7 @@ describe('Vpc/Subnet/EipPool/Eip controllers (real apiserver + real OVN NB)', ()
     const before = await nb('--bare', '--columns=external_ip', 'list', 'NAT');
     const recordsBefore = env.records.length;
     await env.startManager();
-    await new Promise((r) => setTimeout(r, 3000));
+    await env.settled();
     expect(env.records.slice(recordsBefore).filter((r) => r.written)).toEqual([]);
     expect(await nb('--bare', '--columns=external_ip', 'list', 'NAT')).toBe(before);
     await core.deleteNamespacedService({ namespace: 'blue', name: 'a' });

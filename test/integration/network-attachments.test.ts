@@ -97,13 +97,7 @@ describe('BareMetalServer and VNic attachments (real apiserver + real OVN NB)', 
     await createNode(env.k8s.kubeConfig, 'node-1', '192.168.100.1');
     await core.createNamespace({ body: { metadata: { name: 'att' } } });
     await env.startManager();
-    const create = (kind: 'Vpc' | 'Subnet', name: string, spec: unknown) =>
-      kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-        apiVersion: API_VERSION,
-        kind,
-        metadata: { name },
-        spec,
-      } as never);
+    const create = (kind: 'Vpc' | 'Subnet', name: string, spec: unknown) => env.createTopology(kind, name, spec);
     await create('Vpc', 'att', { namespaces: ['att'] });
     // A /29: five addresses (.2-.6) besides network, gateway and broadcast, so a pod would take .2 first.
     await create('Subnet', 'att', { vpc: 'att', cidrBlocks: ['10.5.0.0/29'], namespaces: ['att'] });

@@ -122,7 +122,7 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
     });
 
     await restart();
-    await new Promise((r) => setTimeout(r, 1500));
+    await env.settled();
     expect(records().filter((r) => r.written)).toEqual([]);
 
     await env.stopManager();

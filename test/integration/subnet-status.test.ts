@@ -1,5 +1,5 @@
 import { CoreV1Api } from '@kubernetes/client-node';
-import { API_VERSION, type Subnet } from '@ycloud/api';
+import type { Subnet } from '@ycloud/api';
 import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import { ControllerTestEnv, createNode, eventually } from '@ycloud/testbed';
@@ -38,13 +38,7 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
   });
 
   it('counts used and available addresses per family as pods come and go', async () => {
-    const create = (kind: 'Vpc' | 'Subnet', name: string, spec: unknown) =>
-      kube.create(TOPOLOGY_RESOURCES[kind], undefined, {
-        apiVersion: API_VERSION,
-        kind,
-        metadata: { name },
-        spec,
-      } as never);
+    const create = (kind: 'Vpc' | 'Subnet', name: string, spec: unknown) => env.createTopology(kind, name, spec);
     await create('Vpc', 'green', { namespaces: ['green'] });
     await create('Subnet', 'green', {
       vpc: 'green',
@@ -69,9 +63,11 @@ describe('Subnet status counts (real apiserver + real OVN NB)', () => {
       v6: { used: 3, available: v6Free - 3 },
     });
 
-    // Idle: nothing changes, so nothing is written (the object keeps its resourceVersion).
+    // Idle: nothing changes, so nothing is written (the object keeps its resourceVersion). Measured from when the
+    // controllers have caught up, over 2.5 s with nothing queued.
+    await env.settled();
     const rv = (await subnet()).metadata.resourceVersion;
-    await new Promise((r) => setTimeout(r, 2500));
+    await env.settled(2_500);
     expect((await subnet()).metadata.resourceVersion).toBe(rv);
 
     for (const name of ['p1', 'p2'])

@@ -290,8 +290,17 @@ describe('YusurService controller (real apiserver + real OVN NB)', () => {
     );
     const before = await settledService('db');
     // A Namespace change queues every YusurService; nothing about db changes.
+    const reconciled = await env.reconciles('yusur-service');
     await kube.mergePatch(Resources.namespaces, undefined, 'default', { metadata: { labels: { touched: 'yes' } } });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Reconciled again (however slow the machine) and nothing left queued: only then does "unchanged" count.
+    await eventually(
+      () => env.reconciles('yusur-service'),
+      (n) => n > reconciled,
+      'YusurServices reconciled after the Namespace change',
+      30_000,
+      50,
+    );
+    await env.settled();
     expect((await getSvc('db')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 

@@ -1,14 +1,21 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
-import { OvnTestbed, TcpServer, freePort, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
+import {
+  AgentApp,
+  eventually,
+  OvnTestbed,
+  TcpServer,
+  netnsAdd,
+  netnsDel,
+  netnsExecText,
+  startOvnAndKube,
+  tcpRequest,
+} from '@ycloud/testbed';
 import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
 import { NODE_ALLOCATION_ANNOTATION, POD_ALLOCATION_ANNOTATION } from '../src/k8s/allocation-annotation';
 import { cnitoolPath, installPlugin, run, allocationJson } from './cni-helpers';
-
-const ROOT = resolve(__dirname, '../../..');
 
 /**
  * The real `apps/cni` process (Nest standalone context) on a simulated node: it configures the node's OVS
@@ -18,25 +25,16 @@ const ROOT = resolve(__dirname, '../../..');
 describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
   let bed: OvnTestbed;
   let cp: KubeControlPlane;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
+  let agent: AgentApp | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-cni-agent-'));
   const socket = join(dir, 'cni.sock');
-  let metricsPort = 0;
   let podNs = '';
   const tcpServers: TcpServer[] = [];
   const vsctl = (...a: string[]): Promise<string> =>
     run('ovs-vsctl', [`--db=${bed.node('node-1').ovsRemote}`, ...a], process.env).then((r) => r.stdout.trim());
 
   beforeAll(async () => {
-    const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes: ['node-1'] }),
-      KubeControlPlane.start({ controllers: [] }),
-    ]);
-    if (b.status === 'fulfilled') bed = b.value;
-    if (c.status === 'fulfilled') cp = c.value;
-    if (b.status === 'rejected') throw b.reason;
-    if (c.status === 'rejected') throw c.reason;
+    [bed, cp] = await startOvnAndKube(() => OvnTestbed.start({ nodes: ['node-1'] }), { controllers: [] });
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
     const nb = (...a: string[]): Promise<string> => bed.central.nbctl(...a);
@@ -49,23 +47,7 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
       ['join', 'vpc0-join'],
     ]) {
       await nb('ls-add', ls);
-      await nb(
-        'lsp-add',
-        ls,
-        `${ls}-vpc0`,
-        '--',
-        'lsp-set-type',
-        `${ls}-vpc0`,
-        'router',
-        '--',
-        'lsp-set-addresses',
-        `${ls}-vpc0`,
-        'router',
-        '--',
-        'lsp-set-options',
-        `${ls}-vpc0`,
-        `router-port=${lrp}`,
-      );
+      await bed.central.addRouterLsp(ls, `${ls}-vpc0`, lrp);
     }
     await nb(
       'lsp-add',
@@ -117,60 +99,26 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
         spec: { nodeName: 'node-1', containers: [{ name: 'c', image: 'none' }] },
       },
     });
-    const node = bed.node('node-1');
-    writeFileSync(
-      join(dir, 'cni.yaml'),
-      [
-        'datapathType: netdev',
-        `ovsDb: ${node.ovsRemote}`,
-        `nodeNetns: ${node.netns}`,
+    agent = await AgentApp.start({
+      dir,
+      socket,
+      bed,
+      nodeName: 'node-1',
+      kubeconfigPath: cp.kubeconfigPath,
+      ovn: ['bridgeMappings: external:br-ex'],
+      config: [
         'allocationTimeoutMs: 5000',
         'plugTimeoutMs: 20000',
-        'ovn:',
-        '  systemId: node-1',
-        `  remote: "${bed.central.sbRemote}"`,
-        '  encapIp: 127.0.0.1',
-        '  bridgeMappings: external:br-ex',
         'nodePort:',
         '  enabled: true',
         '  serviceCidrs: [10.96.0.0/16]',
         '  podCidrs: [10.16.0.0/16]',
-      ].join('\n'),
-    );
-    metricsPort = await freePort();
-    agent = spawn(
-      process.execPath,
-      [
-        '-r',
-        join(ROOT, 'scripts/register.js'),
-        join(ROOT, 'apps/cni/src/main.ts'),
-        '--config',
-        join(dir, 'cni.yaml'),
-        '--node-name',
-        'node-1',
-        '--kubeconfig',
-        cp.kubeconfigPath,
-        '--socket',
-        socket,
-        '--metrics',
-        `127.0.0.1:${metricsPort}`,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    const deadline = Date.now() + 30_000;
-    while (!agentLog.includes('listening on')) {
-      if (Date.now() > deadline || agent.exitCode !== null) throw new Error(`agent did not start:\n${agentLog}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    });
   }, 180_000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent!.once('exit', r));
-    }
+    await agent?.stop();
     for (const s of tcpServers) await s.stop();
     if (podNs) await netnsDel(podNs).catch(() => undefined);
     await Promise.all([bed?.stop(), cp?.stop()]);
@@ -179,16 +127,17 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
 
   it('serves /metrics and the DaemonSet probes: /healthz, and /readyz once br-int exists', async () => {
     const get = async (p: string) => {
-      const r = await fetch(`http://127.0.0.1:${metricsPort}${p}`);
+      const r = await fetch(`${agent!.url}${p}`);
       return [r.status, await r.text()] as const;
     };
     expect(await get('/healthz')).toEqual([200, 'ok\n']);
-    const deadline = Date.now() + 15_000;
-    let ready = await get('/readyz');
-    while (ready[0] !== 200 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 250));
-      ready = await get('/readyz');
-    }
+    const ready = await eventually(
+      () => get('/readyz'),
+      (r) => r[0] === 200,
+      '/readyz 200',
+      60_000,
+      250,
+    );
     expect(ready).toEqual([200, 'ok\n']);
     expect((await get('/metrics'))[0]).toBe(200);
     expect((await get('/nothing'))[0]).toBe(404);
@@ -198,33 +147,27 @@ describe('apps/cni agent process: node bootstrap, node port, CNI', () => {
     expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings')).toBe('"external:br-ex"');
     expect(await vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-datapath-type')).toBe('netdev');
     await vsctl('remove', 'Open_vSwitch', '.', 'external_ids', 'ovn-bridge-mappings');
-    const deadline = Date.now() + 12_000;
-    let v = '';
-    while (Date.now() < deadline) {
-      v = (
-        await run(
-          'ovs-vsctl',
-          [`--db=${bed.node('node-1').ovsRemote}`, 'get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'],
-          process.env,
-        )
-      ).stdout.trim();
-      if (v) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    // The agent re-checks the node every 5 s.
+    const v = await eventually(
+      () => vsctl('get', 'Open_vSwitch', '.', 'external_ids:ovn-bridge-mappings'),
+      (x) => x !== '',
+      'ovn-bridge-mappings re-applied',
+      60_000,
+      250,
+    );
     expect(v).toBe('"external:br-ex"');
-  }, 30_000);
+  }, 90_000);
 
   it('plugs a pod via cnitool, and the node reaches it and a Service VIP through ycloud0', async () => {
     const node = bed.node('node-1');
-    const deadline = Date.now() + 15_000;
-    while (
-      !(await vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0')).includes(
-        'ovn-installed=true',
-      )
-    ) {
-      if (Date.now() > deadline) throw new Error(`ycloud0 not installed:\n${agentLog}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await eventually(
+      () => vsctl('--bare', '--columns=external_ids', 'find', 'Interface', 'name=ycloud0'),
+      (ids) => ids.includes('ovn-installed=true'),
+      'ycloud0 ovn-installed',
+      60_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}\n${agent!.log}`);
+    });
     expect(await netnsExecText(node.netns, ['ip', '-br', 'addr', 'show', 'ycloud0'])).toContain('100.64.0.2/16');
     expect(await netnsExecText(node.netns, ['ip', 'route', 'show', '10.96.0.0/16'])).toContain(
       'via 100.64.0.1 dev ycloud0',

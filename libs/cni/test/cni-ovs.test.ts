@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { OvnTestbed, TcpServer, netnsAdd, netnsDel, netnsExecText, tcpRequest } from '@ycloud/testbed';
+import { OvnTestbed, TcpServer, netnsAdd, netnsDel, netnsExecText, tcpRequest, startOvnAndKube } from '@ycloud/testbed';
 import { KubeControlPlane } from '@ycloud/testbed/k8s';
 import { ExecCommandRunner, NetnsCommandRunner } from '../src/ovs/command-runner';
 import { OvsVsctl } from '../src/ovs/ovs-vsctl';
@@ -39,15 +39,7 @@ describe('ycloud CNI plugin with cnitool, kube-apiserver, OVS and OVN (mode none
 
   beforeAll(async () => {
     cnitool = cnitoolPath();
-    // Both always settle before a failure propagates, so afterAll can stop whichever started.
-    const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes: ['node-1'] }),
-      KubeControlPlane.start({ controllers: [] }),
-    ]);
-    if (b.status === 'fulfilled') bed = b.value;
-    if (c.status === 'fulfilled') cp = c.value;
-    if (b.status === 'rejected') throw b.reason;
-    if (c.status === 'rejected') throw c.reason;
+    [bed, cp] = await startOvnAndKube(() => OvnTestbed.start({ nodes: ['node-1'] }), { controllers: [] });
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     // No kube-controller-manager: the ServiceAccount admission plugin still wants default/default.
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });

@@ -1,26 +1,13 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, CoreV1Event, V1NodeCondition } from '@kubernetes/client-node';
 import { DATAPATH_READY_CONDITION } from '@ycloud/api';
-import { OvnTestbed, eventually } from '@ycloud/testbed';
+import { AgentApp, OvnTestbed, eventually, startOvnAndKube } from '@ycloud/testbed';
 import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
 
-const ROOT = resolve(__dirname, '../../..');
 /** How long a user waits at most to see the datapath's death (the agent probes every 2 s). */
 const NOTICE_MS = 10_000;
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-    s.on('error', fail);
-  });
-}
 
 /**
  * The real agent process (apps/cni) on a simulated node: SIGKILL its ovs-vswitchd, then its ovn-controller, and the
@@ -31,9 +18,7 @@ describe('agent datapath health: a dead ovs-vswitchd or ovn-controller is report
   let bed: OvnTestbed;
   let cp: KubeControlPlane;
   let core: CoreV1Api;
-  let agent: ChildProcess | undefined;
-  let agentLog = '';
-  let metricsUrl = '';
+  let agent: AgentApp | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-datapath-health-'));
 
   const condition = async (): Promise<V1NodeCondition | undefined> =>
@@ -43,82 +28,35 @@ describe('agent datapath health: a dead ovs-vswitchd or ovn-controller is report
       (e) => e.involvedObject.kind === 'Node' && e.involvedObject.name === 'node-1' && e.reason === reason,
     );
   const metric = async (daemon: string): Promise<number | undefined> => {
-    const body = await (await fetch(metricsUrl)).text();
+    const body = await (await fetch(`${agent!.url}/metrics`)).text();
     const m = new RegExp(`^ycloud_agent_datapath_up\\{daemon="${daemon}"\\} (\\d+)$`, 'm').exec(body);
     return m ? Number(m[1]) : undefined;
   };
   const expectAgentAlive = (): void => {
-    expect({ exitCode: agent?.exitCode ?? null, log: agent?.exitCode === null ? '' : agentLog }).toEqual({
-      exitCode: null,
-      log: '',
-    });
+    expect({ alive: agent?.alive, log: agent?.alive ? '' : agent?.log }).toEqual({ alive: true, log: '' });
   };
 
   beforeAll(async () => {
-    const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes: ['node-1'] }),
-      KubeControlPlane.start({ controllers: [] }),
-    ]);
-    if (b.status === 'fulfilled') bed = b.value;
-    if (c.status === 'fulfilled') cp = c.value;
-    if (b.status === 'rejected') throw b.reason;
-    if (c.status === 'rejected') throw c.reason;
+    [bed, cp] = await startOvnAndKube(() => OvnTestbed.start({ nodes: ['node-1'] }), { controllers: [] });
     core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await createNode(cp.kubeConfig, 'node-1', '127.0.0.1');
     const node = bed.node('node-1');
-    writeFileSync(
-      join(dir, 'cni.yaml'),
-      [
-        'datapathType: netdev',
-        `ovsDb: ${node.ovsRemote}`,
-        `nodeNetns: ${node.netns}`,
-        'ovn:',
-        '  systemId: node-1',
-        `  remote: "${bed.central.sbRemote}"`,
-        '  encapIp: 127.0.0.1',
+    agent = await AgentApp.start({
+      dir,
+      bed,
+      nodeName: 'node-1',
+      kubeconfigPath: cp.kubeconfigPath,
+      config: [
         // The test bed's daemons keep their files in the node's directory, not /var/run.
         'datapath:',
         `  vswitchd: { pidfile: ${join(node.dir, 'vswitchd.pid')}, unixctl: ${join(node.dir, 'vswitchd.ctl')} }`,
         `  controller: { pidfile: ${join(node.dir, 'controller.pid')}, unixctl: "" }`,
-      ].join('\n'),
-    );
-    const port = await freePort();
-    metricsUrl = `http://127.0.0.1:${port}/metrics`;
-    agent = spawn(
-      process.execPath,
-      [
-        '-r',
-        join(ROOT, 'scripts/register.js'),
-        join(ROOT, 'apps/cni/src/main.ts'),
-        '--config',
-        join(dir, 'cni.yaml'),
-        '--node-name',
-        'node-1',
-        '--kubeconfig',
-        cp.kubeconfigPath,
-        '--socket',
-        join(dir, 'cni.sock'),
-        '--metrics',
-        `127.0.0.1:${port}`,
       ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    agent.stdout!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    agent.stderr!.on('data', (d: Buffer) => (agentLog += d.toString()));
-    await eventually(
-      async () => agentLog.includes('listening on') || agent!.exitCode !== null,
-      Boolean,
-      'the agent to listen',
-      30_000,
-    );
-    if (agent.exitCode !== null) throw new Error(`agent exited:\n${agentLog}`);
+    });
   }, 180_000);
 
   afterAll(async () => {
-    if (agent && agent.exitCode === null) {
-      agent.kill('SIGTERM');
-      await new Promise((r) => agent!.once('exit', r));
-    }
+    await agent?.stop();
     await Promise.all([bed?.stop(), cp?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);

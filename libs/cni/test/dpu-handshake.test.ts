@@ -2,7 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoordinationV1Api, CoreV1Api } from '@kubernetes/client-node';
-import { OvnTestbed, TcpServer, netnsAdd, netnsDel, netnsExecText, run as tbRun, tcpRequest } from '@ycloud/testbed';
+import {
+  OvnTestbed,
+  TcpServer,
+  netnsAdd,
+  netnsDel,
+  netnsExecText,
+  run as tbRun,
+  tcpRequest,
+  startOvnAndKube,
+} from '@ycloud/testbed';
 import { KubeControlPlane, createNode } from '@ycloud/testbed/k8s';
 import { CniAgent } from '../src/agent/cni-agent';
 import { CniAgentConfig, DEFAULT_AGENT_CONFIG } from '../src/agent/agent-config';
@@ -58,14 +67,7 @@ describe('DPU handshake: dpu-host agent and dpu agent through the apiserver', ()
   });
 
   beforeAll(async () => {
-    const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes: ['node-1'] }),
-      KubeControlPlane.start({ controllers: [] }),
-    ]);
-    if (b.status === 'fulfilled') bed = b.value;
-    if (c.status === 'fulfilled') cp = c.value;
-    if (b.status === 'rejected') throw b.reason;
-    if (c.status === 'rejected') throw c.reason;
+    [bed, cp] = await startOvnAndKube(() => OvnTestbed.start({ nodes: ['node-1'] }), { controllers: [] });
     const core = cp.kubeConfig.makeApiClient(CoreV1Api);
     await core.createNamespacedServiceAccount({ namespace: 'default', body: { metadata: { name: 'default' } } });
     await core.createNamespace({ body: { metadata: { name: 'ycloud-system' } } });

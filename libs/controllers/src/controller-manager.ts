@@ -112,6 +112,11 @@ export class ControllerManager {
     return this.nb;
   }
 
+  /** Keys queued or being reconciled now, over every controller (not those waiting on a retry or resync timer). */
+  get pendingKeys(): number {
+    return this.running.reduce((n, r) => n + r.controller.queue.len() + r.controller.queue.inFlight(), 0);
+  }
+
   /** Connects, syncs caches, sets every registered controller up (in list order), then starts them all. */
   async start(): Promise<void> {
     if (this.started) return;

@@ -1,8 +1,9 @@
 export * from './journal.types';
 export * from './journal.config';
 export * from './journal';
+export { JournalUnavailableError } from './journal.store';
 export type { JournalStore } from './journal.store';
-export { TypeOrmJournalStore, JournalUnavailableError, parseOwnerRef } from './typeorm-journal.store';
+export { TypeOrmJournalStore, parseOwnerRef } from './typeorm-journal.store';
 export { journalEntities, JOURNAL_ENTRY_TABLE, JOURNAL_ROW_TABLE } from './journal.entities';
 export { JOURNAL_MIGRATIONS } from './migrations';
 export { RingBuffer } from './ring-buffer';

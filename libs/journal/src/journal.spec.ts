@@ -1,5 +1,5 @@
 import { Journal, JournalOptions } from './journal';
-import type { JournalStore } from './journal.store';
+import { JournalStore, JournalUnavailableError } from './journal.store';
 import type { JournalEntry, JournalQuery, JournalRecord } from './journal.types';
 
 /** In-memory store whose writes can be made to fail or to hang until released. */
@@ -7,6 +7,7 @@ class FakeStore implements JournalStore {
   written: JournalEntry[] = [];
   writes = 0;
   failNext = 0;
+  unreachableNext = 0;
   closed = false;
   private gate: Promise<void> | null = null;
   private open: (() => void) | null = null;
@@ -22,6 +23,10 @@ class FakeStore implements JournalStore {
   async write(entries: readonly JournalEntry[]): Promise<void> {
     this.writes++;
     if (this.gate) await this.gate;
+    if (this.unreachableNext > 0) {
+      this.unreachableNext--;
+      throw new JournalUnavailableError('connect ECONNREFUSED 127.0.0.1:5432');
+    }
     if (this.failNext > 0) {
       this.failNext--;
       throw new Error('connection refused');
@@ -134,6 +139,35 @@ describe('Journal write path', () => {
     await j.flush();
     expect(j.stats).toMatchObject({ buffered: 0, failed: 2, written: 0 });
     expect(log.lines[1]).toMatch(/gave up 2 entries/);
+  });
+
+  it('keeps a batch through an outage longer than maxAttempts flushes: only refusals count as attempts', async () => {
+    const store = new FakeStore();
+    const log = logger();
+    const j = new Journal(store, options({ logger: log, maxAttempts: 2 }));
+    store.unreachableNext = 10;
+    j.record(entry(1));
+    j.record(entry(2));
+    for (let i = 0; i < 10; i++) await j.flush();
+    expect(j.stats).toMatchObject({ buffered: 2, failed: 0, written: 0 });
+    await j.flush();
+    expect(j.stats).toMatchObject({ buffered: 0, failed: 0, written: 2 });
+    expect(log.lines).toEqual([
+      'journal write failed (1 in a row), will retry 2 entries: connect ECONNREFUSED 127.0.0.1:5432',
+      'journal database writable again after 10 failed flushes',
+    ]);
+  });
+
+  it('writes a retried batch and everything buffered behind it in one flush (query() sees recent entries)', async () => {
+    const store = new FakeStore();
+    const j = new Journal(store, options());
+    store.unreachableNext = 1;
+    for (let i = 0; i < 3; i++) j.record(entry(i));
+    await j.flush();
+    expect(j.stats).toMatchObject({ buffered: 3, written: 0 });
+    for (let i = 3; i < 5; i++) j.record(entry(i));
+    expect(await j.query({ limit: 10 })).toHaveLength(5);
+    expect(j.stats).toMatchObject({ buffered: 0, written: 5, failed: 0 });
   });
 
   it('flushes on close, then closes the store; records after close are dropped', async () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { JournalConfig, JournalRetention } from './journal.config';
-import type { JournalStore } from './journal.store';
+import { JournalStore, JournalUnavailableError } from './journal.store';
 import type { JournalEntry, JournalLogger, JournalQuery, JournalRecord, JournalStats } from './journal.types';
 import { RingBuffer } from './ring-buffer';
 import { TypeOrmJournalStore } from './typeorm-journal.store';
@@ -14,7 +14,11 @@ export interface JournalOptions {
   logger?: JournalLogger;
   /** Entries per database transaction. Default 500. */
   maxBatch?: number;
-  /** A batch the database refuses this many times in a row is given up (counted in `stats.failed`). Default 5. */
+  /**
+   * A batch the database refuses this many times in a row is given up (counted in `stats.failed`). Default 5.
+   * Attempts that could not reach the database do not count: an outage only delays entries (the buffer's
+   * bound, counted in `dropped`, is what limits it).
+   */
   maxAttempts?: number;
   /** Start the flush and prune timers. Default true; false for a read-only journal. */
   background?: boolean;
@@ -136,7 +140,8 @@ export class Journal {
   }
 
   private async drain(): Promise<void> {
-    let budget = this.buffer.size + (this.pending ? 1 : 0);
+    // Everything there is now, the retried batch included; what is recorded meanwhile waits for the next flush.
+    let budget = this.buffer.size + (this.pending?.entries.length ?? 0);
     while (budget > 0 && (this.pending || this.buffer.size > 0)) {
       const batch = this.pending ?? { entries: this.buffer.take(this.maxBatch), attempts: 0 };
       this.pending = null;
@@ -159,7 +164,8 @@ export class Journal {
 
   private onWriteError(batch: { entries: JournalEntry[]; attempts: number }, err: unknown): void {
     this.failureStreak++;
-    batch.attempts++;
+    // A flush every interval during an outage would otherwise use up the attempts within seconds.
+    if (!(err instanceof JournalUnavailableError)) batch.attempts++;
     const giveUp = batch.attempts >= this.maxAttempts || this.closed;
     if (giveUp) this.failed += batch.entries.length;
     else this.pending = batch;

@@ -10,17 +10,9 @@ import {
   JournalRowRow,
   journalEntities,
 } from './journal.entities';
-import type { JournalStore } from './journal.store';
+import { JournalStore, JournalUnavailableError } from './journal.store';
 import type { JournalEntry, JournalQuery, JournalRecord, RowChange, RowOperation } from './journal.types';
 import { JOURNAL_MIGRATIONS } from './migrations';
-
-/** The journal database cannot be opened (missing file, schema not created, unreachable server). */
-export class JournalUnavailableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'JournalUnavailableError';
-  }
-}
 
 export interface TypeOrmJournalStoreOptions {
   /** Open without migrating or writing (the CLI): fails if the journal does not exist yet. */
@@ -33,6 +25,37 @@ const OPERATIONS = new Set<RowOperation>(['insert', 'update', 'delete']);
 // take a few ms of sql.js CPU.
 const ENTRY_CHUNK = 100;
 const ROW_CHUNK = 2_000;
+
+// Errors that say the server could not be reached or went away, not that it refused the statement: socket
+// errors, SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, crash, starting up), 53300 (too many
+// connections), and node-postgres' own messages for a connection that ended under it.
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+const UNREACHABLE_MESSAGE = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+
+/** Whether `err` (or what it wraps) says the database could not be reached, rather than that it refused. */
+export function isDatabaseUnreachable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+    if (typeof code === 'string' && code.startsWith('08')) return true;
+    if (typeof message === 'string' && UNREACHABLE_MESSAGE.test(message)) return true;
+    e = (e as { driverError?: unknown; cause?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 function cut(s: unknown, max: number): string {
   const v = typeof s === 'string' ? s : String(s ?? '');
@@ -73,6 +96,10 @@ function toRowRows(entryId: number, rows: readonly RowChange[] | undefined): Omi
 /** The format TypeORM stores and reads `datetime` columns in on SQLite: UTC, `YYYY-MM-DD HH:MM:SS.SSS`. */
 function sqliteDatetime(d: Date): string {
   return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 function chunks<T>(items: readonly T[], size: number): T[][] {
@@ -174,6 +201,15 @@ export class TypeOrmJournalStore implements JournalStore {
 
   async write(entries: readonly JournalEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    try {
+      await this.writeTransaction(entries);
+    } catch (err) {
+      if (!isDatabaseUnreachable(err)) throw err;
+      throw new JournalUnavailableError(errorText(err), { cause: err });
+    }
+  }
+
+  private async writeTransaction(entries: readonly JournalEntry[]): Promise<void> {
     await this.ds.transaction(async (m) => {
       const parts = chunks(entries, ENTRY_CHUNK);
       for (let i = 0; i < parts.length; i++) {

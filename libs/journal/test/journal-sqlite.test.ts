@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Journal, TypeOrmJournalStore, parseJournalConfig } from '@ycloud/journal';
+import { eventually } from '@ycloud/testbed';
 import { runJournal } from '../../../apps/cli/src/journal.command';
 import { capturingLogger, syntheticEntries } from './journal-entries.fixture';
 
@@ -104,13 +105,21 @@ describe('journal on a SQLite file (sql.js)', () => {
       latencyMs: 2,
       opCount: 1,
     });
-    let seen: unknown[] = [];
-    for (let i = 0; i < 50 && seen.length === 0; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50)); // flushIntervalMs is 50
-      const reader = await Journal.open(live, { readOnly: true });
-      seen = await reader.query({ owner: 'live/api' });
-      await reader.close();
-    }
+    // What `ycloud journal` shows while the controller runs: the background flush saved the file.
+    const seen = await eventually(
+      async () => {
+        const reader = await Journal.open(live, { readOnly: true });
+        try {
+          return await reader.query({ owner: 'live/api' });
+        } finally {
+          await reader.close();
+        }
+      },
+      (rows) => Array.isArray(rows) && rows.length > 0,
+      'the entry in the saved file',
+      30_000,
+      50,
+    );
     expect(seen).toHaveLength(1);
     await journal.close();
     expect(readdirSync(path.join(dir, 'live'))).toEqual(['journal.sqlite']); // no temporary image left behind

@@ -170,6 +170,22 @@ export class OvnCentral {
     return this.ctl('ovn-nbctl', 'nb', args);
   }
 
+  /** Adds LSP `lsp` on switch `sw` as the peer of router port `lrp` (type router); `extra`: more nbctl commands. */
+  addRouterLsp(sw: string, lsp: string, lrp: string, ...extra: string[]): Promise<string> {
+    return this.nbctl(
+      ...['lsp-add', sw, lsp, '--', 'lsp-set-type', lsp, 'router', '--', 'lsp-set-addresses', lsp, 'router'],
+      ...['--', 'lsp-set-options', lsp, `router-port=${lrp}`, ...extra],
+    );
+  }
+
+  /** Adds a localnet LSP on switch `sw` for the physical network `network` (see OvnNode.attachExternalNetwork). */
+  addLocalnetLsp(sw: string, lsp: string, network: string): Promise<string> {
+    return this.nbctl(
+      ...['lsp-add', sw, lsp, '--', 'lsp-set-type', lsp, 'localnet', '--', 'lsp-set-addresses', lsp, 'unknown'],
+      ...['--', 'lsp-set-options', lsp, `network_name=${network}`],
+    );
+  }
+
   /** `ovn-sbctl --db=<sb> …` returning trimmed stdout. */
   sbctl(...args: string[]): Promise<string> {
     return this.ctl('ovn-sbctl', 'sb', args);

@@ -19,59 +19,11 @@ describe('external network through a localnet port on a gateway router', () => {
     await nb('ls-add', 'sw0');
     await nb('lr-add', 'gr0', '--', 'set', 'Logical_Router', 'gr0', 'options:chassis=node-1');
     await nb('lrp-add', 'gr0', 'gr0-sw0', '0a:58:0a:00:00:01', '10.0.0.1/24');
-    await nb(
-      'lsp-add',
-      'sw0',
-      'sw0-gr0',
-      '--',
-      'lsp-set-type',
-      'sw0-gr0',
-      'router',
-      '--',
-      'lsp-set-addresses',
-      'sw0-gr0',
-      'router',
-      '--',
-      'lsp-set-options',
-      'sw0-gr0',
-      'router-port=gr0-sw0',
-    );
+    await bed.central.addRouterLsp('sw0', 'sw0-gr0', 'gr0-sw0');
     await nb('lrp-add', 'gr0', 'gr0-ext', '0a:58:ac:10:00:01', '172.16.0.1/24');
     await nb('ls-add', 'ext');
-    await nb(
-      'lsp-add',
-      'ext',
-      'ext-gr0',
-      '--',
-      'lsp-set-type',
-      'ext-gr0',
-      'router',
-      '--',
-      'lsp-set-addresses',
-      'ext-gr0',
-      'router',
-      '--',
-      'lsp-set-options',
-      'ext-gr0',
-      'router-port=gr0-ext',
-    );
-    await nb(
-      'lsp-add',
-      'ext',
-      'ext-localnet',
-      '--',
-      'lsp-set-type',
-      'ext-localnet',
-      'localnet',
-      '--',
-      'lsp-set-addresses',
-      'ext-localnet',
-      'unknown',
-      '--',
-      'lsp-set-options',
-      'ext-localnet',
-      'network_name=external',
-    );
+    await bed.central.addRouterLsp('ext', 'ext-gr0', 'gr0-ext');
+    await bed.central.addLocalnetLsp('ext', 'ext-localnet', 'external');
     await nb('lsp-add', 'sw0', 'pod-a', '--', 'lsp-set-addresses', 'pod-a', '0a:58:0a:00:00:05 10.0.0.5');
     await nb('lsp-add', 'sw0', 'pod-b', '--', 'lsp-set-addresses', 'pod-b', '0a:58:0a:00:00:06 10.0.0.6');
 

@@ -19,23 +19,7 @@ describe('two nodes over Geneve', () => {
     await nb('ls-add', 'sw0');
     await nb('lr-add', 'lr0');
     await nb('lrp-add', 'lr0', 'lr0-sw0', '0a:58:0a:00:00:01', '10.0.0.1/24');
-    await nb(
-      'lsp-add',
-      'sw0',
-      'sw0-lr0',
-      '--',
-      'lsp-set-type',
-      'sw0-lr0',
-      'router',
-      '--',
-      'lsp-set-addresses',
-      'sw0-lr0',
-      'router',
-      '--',
-      'lsp-set-options',
-      'sw0-lr0',
-      'router-port=lr0-sw0',
-    );
+    await bed.central.addRouterLsp('sw0', 'sw0-lr0', 'lr0-sw0');
     await nb('lsp-add', 'sw0', 'pod-a', '--', 'lsp-set-addresses', 'pod-a', '0a:58:0a:00:00:05 10.0.0.5');
     await nb('lsp-add', 'sw0', 'pod-b', '--', 'lsp-set-addresses', 'pod-b', '0a:58:0a:00:00:06 10.0.0.6');
     const a = await bed.node('node-1').plugPod({

@@ -100,10 +100,15 @@ export async function setPodStatus(kc: KubeConfig, namespace: string, name: stri
  * Creates a namespace and waits (bounded) for its `default` ServiceAccount, without which Pods are rejected.
  * Needs the controller manager's `serviceaccount` controller (on by default in KubeControlPlane).
  */
-export async function createNamespace(kc: KubeConfig, name: string, timeoutMs = 30_000): Promise<void> {
+export async function createNamespace(
+  kc: KubeConfig,
+  name: string,
+  timeoutMs = 30_000,
+  labels?: Record<string, string>,
+): Promise<void> {
   const core = kc.makeApiClient(CoreV1Api);
   try {
-    await core.createNamespace({ body: { metadata: { name } } });
+    await core.createNamespace({ body: { metadata: { name, labels } } });
   } catch (err) {
     // Created already (installCrds creates ycloud-system for the admission policy's parameters).
     if ((err as { code?: number }).code !== 409) throw err;

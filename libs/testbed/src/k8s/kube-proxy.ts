@@ -75,6 +75,11 @@ export class KubeProxy {
   }
 }
 
+/** `ip` arguments that run `argv` in `netns`, killed when this process dies (setpriv --pdeathsig). */
+function inNetnsTiedToUs(netns: string, ...argv: string[]): string[] {
+  return ['netns', 'exec', netns, 'setpriv', '--pdeathsig', 'KILL', '--', ...argv];
+}
+
 /** Starts kube-proxy in `netns` and resolves once its /healthz reports a first successful sync. */
 export async function startKubeProxy(opts: KubeProxyOptions): Promise<KubeProxy> {
   const binDir = opts.binDir ?? (await resolveK8sBinDir());
@@ -91,18 +96,12 @@ export async function startKubeProxy(opts: KubeProxyOptions): Promise<KubeProxy>
       await Daemon.spawn({
         name: `apiserver relay in ${opts.netns}`,
         cmd: 'ip',
-        args: [
-          'netns',
-          'exec',
+        args: inNetnsTiedToUs(
           opts.netns,
-          'setpriv',
-          '--pdeathsig',
-          'KILL',
-          '--',
           'socat',
           `TCP-LISTEN:${APISERVER_RELAY_PORT},bind=127.0.0.1,fork,reuseaddr`,
           `UNIX-CONNECT:${sock}`,
-        ],
+        ),
         consoleLog: path.join(dir, 'relay.log'),
       }),
     );
@@ -117,14 +116,8 @@ export async function startKubeProxy(opts: KubeProxyOptions): Promise<KubeProxy>
     const proxy = await Daemon.spawn({
       name: `kube-proxy (${opts.mode}) in ${opts.netns}`,
       cmd: 'ip',
-      args: [
-        'netns',
-        'exec',
+      args: inNetnsTiedToUs(
         opts.netns,
-        'setpriv',
-        '--pdeathsig',
-        'KILL',
-        '--',
         path.join(binDir, 'kube-proxy'),
         `--kubeconfig=${kubeconfig}`,
         `--proxy-mode=${opts.mode}`,
@@ -137,7 +130,7 @@ export async function startKubeProxy(opts: KubeProxyOptions): Promise<KubeProxy>
         `--healthz-bind-address=127.0.0.1:${HEALTHZ_PORT}`,
         ...(opts.clusterCidr ? [`--cluster-cidr=${opts.clusterCidr}`] : []),
         ...(opts.extraArgs ?? []),
-      ],
+      ),
       consoleLog: path.join(dir, 'kube-proxy.log'),
     });
     daemons.push(proxy);

@@ -90,6 +90,41 @@ function selectionFieldsOf(spec: LoadBalancerSpec): string[] {
   return spec.options.selectionFields;
 }
 
+/** The record of one VIP a spec's row holds; `local` on a per-chassis template LB. */
+function builtVip(spec: LoadBalancerSpec, f: LbFrontend, vip: string, local: boolean): BuiltVip {
+  return {
+    lb: spec.key,
+    vip,
+    address: f.address.address,
+    port: f.port,
+    protocol: spec.protocol,
+    scope: f.scope,
+    local,
+  };
+}
+
+/** The Load_Balancer row of a spec, given its `vips` (in row order) and `options` columns. */
+function loadBalancerRow(
+  owner: Owner,
+  spec: LoadBalancerSpec,
+  vips: Record<string, string>,
+  options: Record<string, string>,
+): DesiredRow {
+  return {
+    table: 'Load_Balancer',
+    key: spec.key,
+    owner,
+    columns: {
+      name: spec.name,
+      protocol: spec.protocol,
+      vips,
+      options,
+      selection_fields: selectionFieldsOf(spec),
+      external_ids: sortKeys(spec.externalIds),
+    },
+  };
+}
+
 /** A literal LB: every VIP maps to its backends directly. The first frontend of an address and port wins. */
 function literalRow(
   owner: Owner,
@@ -115,34 +150,14 @@ function literalRow(
     }
     seen.set(vip, f.scope);
     chosen.push([f, vip]);
-    vipsOut.push({
-      lb: spec.key,
-      vip,
-      address: f.address.address,
-      port: f.port,
-      protocol: spec.protocol,
-      scope: f.scope,
-      local: false,
-    });
+    vipsOut.push(builtVip(spec, f, vip, false));
   }
   if (chosen.length === 0) return undefined;
   chosen.sort(([a], [b]) => compareIp(a.address, b.address) || a.port - b.port);
   const vips = Object.fromEntries(
     chosen.map(([f, vip]) => [vip, formatBackends(selectBackends(f.backends, f.address.family, f.backendNode))]),
   );
-  return {
-    table: 'Load_Balancer',
-    key: spec.key,
-    owner,
-    columns: {
-      name: spec.name,
-      protocol: spec.protocol,
-      vips,
-      options: optionsColumn(spec),
-      selection_fields: selectionFieldsOf(spec),
-      external_ids: sortKeys(spec.externalIds),
-    },
-  };
+  return loadBalancerRow(owner, spec, vips, optionsColumn(spec));
 }
 
 /**
@@ -169,15 +184,7 @@ function perChassisRow(
     if (vip in vips) continue;
     const backendsVar = `${prefix}${spec.protocol.toUpperCase()}${f.port}_BACKENDS${family}`;
     vips[vip] = `^${backendsVar}`;
-    vipsOut.push({
-      lb: spec.key,
-      vip,
-      address: f.address.address,
-      port: f.port,
-      protocol: spec.protocol,
-      scope: f.scope,
-      local: true,
-    });
+    vipsOut.push(builtVip(spec, f, vip, true));
     for (const node of nodes) {
       let vars = varsByChassis.get(node.chassis);
       if (!vars) varsByChassis.set(node.chassis, (vars = {}));
@@ -185,19 +192,8 @@ function perChassisRow(
       vars[backendsVar] = formatBackends(selectBackends(f.backends, family, node.name));
     }
   }
-  return {
-    table: 'Load_Balancer',
-    key: spec.key,
-    owner,
-    columns: {
-      name: spec.name,
-      protocol: spec.protocol,
-      vips: sortKeys(vips),
-      options: optionsColumn(spec, { template: 'true', 'address-family': `ipv${family}` }),
-      selection_fields: selectionFieldsOf(spec),
-      external_ids: sortKeys(spec.externalIds),
-    },
-  };
+  const options = optionsColumn(spec, { template: 'true', 'address-family': `ipv${family}` });
+  return loadBalancerRow(owner, spec, sortKeys(vips), options);
 }
 
 /**
