@@ -66,13 +66,15 @@ export async function gatherFacts(
   const sbQuery = { [Q.vips]: vips.map((v) => v.key).join(','), [Q.ports]: lsps.join(',') };
   // Southbound is the same from any node: ask the source (or entry) node's agent, else a backend node's.
   const sbNodes = [...new Set([srcNode, ...backendNodes].filter((n): n is string => !!n))];
+  // When none answers, the first one's reason is the one to report (the source or entry node's agent).
   const southbound = async (): Promise<Maybe<SouthboundFacts>> => {
-    let last: Maybe<SouthboundFacts> = { unavailable: 'no node to ask' };
+    let first: Maybe<SouthboundFacts> | undefined;
     for (const n of sbNodes) {
-      last = await maybe<SouthboundFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.southbound, sbQuery));
-      if (!isUnavailable(last)) return last;
+      const r = await maybe<SouthboundFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.southbound, sbQuery));
+      if (!isUnavailable(r)) return r;
+      first ??= r;
     }
-    return last;
+    return first ?? { unavailable: 'no node to ask' };
   };
   const [nb, sb, sourceNode, nodePorts, ...others] = await Promise.all([
     maybe<NorthboundFacts>(
