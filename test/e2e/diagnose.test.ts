@@ -616,6 +616,16 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
 
   it('fault: the EIP gateway node down (its ovn-controller and ovs-vswitchd dead, then its chassis gone from SB)', async () => {
     // node-1 is the pool's gateway node. Its ovn-controller may already be dead (the test before); its vswitchd dies now.
+    // First the last NetworkProbe goes, so that the controller unplugs its probe port from node-1 while vswitchd still
+    // answers (its `ovs-vsctl del-port` at shutdown would otherwise wait for a dead vswitchd past the leak check).
+    await kube.delete(crdResources.NetworkProbe, NS, 'probed-backends');
+    await eventually(
+      () => runText('ovs-vsctl', [`--db=${sb.state.nodes[0].ovsRemote}`, '--timeout=20', 'list-ports', 'br-int']),
+      (ports) => !/ycpr/.test(ports),
+      "the controller's probe port unplugged from node-1",
+      60_000,
+      500,
+    );
     const nodeDir = join(sb.state.testbed.dir, 'node-1');
     for (const daemon of ['controller', 'vswitchd']) {
       try {
