@@ -634,12 +634,20 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
         /* already dead */
       }
     }
-    const r = await timed('eip NAME (gateway node down)', 'eip', eipName);
-    const hop = expectBrokenAt(r, 'node/node-1/ovn-controller');
-    expect(hop.evidence).toMatch(/^ovn-controller is not running on node-1: /);
-    expect(r.d.hops.find((h) => h.id === 'node/node-1/datapath')).toMatchObject({ status: 'broken' });
     // The EIP no longer answers from outside.
     expect(await curlExternal(`http://${eipAddress}/`)).toBe('');
+    // Any NB change since (here an explicit one) finds the gateway chassis not catching up: the first sign in SB.
+    await nbctl('--wait=sb', 'sync');
+    const r = await timed('eip NAME (gateway node down)', 'eip', eipName);
+    const hop = expectBrokenAt(r, 'southbound/eip-gateway');
+    expect(hop.evidence).toMatch(
+      /^gateway chassis node-1 applied nb_cfg \d+ < \d+ \(its ovn-controller is down or behind\)$/,
+    );
+    // And the node layer says what is down.
+    const node = (id: string) => r.d.hops.find((h) => h.id === id);
+    expect(node('node/node-1/ovn-controller')).toMatchObject({ status: 'broken' });
+    expect(node('node/node-1/ovn-controller')!.evidence).toMatch(/^ovn-controller is not running on node-1: /);
+    expect(node('node/node-1/datapath')).toMatchObject({ status: 'broken' });
     // A chassis that never comes back is removed from Southbound (ovn-sbctl chassis-del): its ports lose it.
     await runText('ovn-sbctl', [`--db=${sb.state.testbed.sbRemote}`, '--timeout=20', 'chassis-del', 'node-1']);
     const gone = await timed('eip NAME (gateway chassis gone)', 'eip', eipName);

@@ -301,6 +301,19 @@ describe('diagnose (external -> EIP of a LoadBalancer Service)', () => {
     expect(evidenceOf(f, 'southbound/eip-gateway')).toMatch(/^gateway node node-1 has no Chassis in Southbound/);
   });
 
+  it('the gateway chassis behind on nb_cfg (its ovn-controller dead, NB changed since)', () => {
+    const f = healthyEip();
+    sbOf(f).nbCfg = 5;
+    sbOf(f).chassis = [
+      { name: 'node-1', nbCfg: 3 },
+      { name: 'node-2', nbCfg: 5 },
+    ];
+    expect(firstBroken(f)).toBe('southbound/eip-gateway');
+    expect(evidenceOf(f, 'southbound/eip-gateway')).toBe(
+      'gateway chassis node-1 applied nb_cfg 3 < 5 (its ovn-controller is down or behind)',
+    );
+  });
+
   it('no router load-balancing flow', () => {
     const f = healthyEip();
     sbOf(f).lflows = [];

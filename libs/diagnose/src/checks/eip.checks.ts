@@ -290,6 +290,10 @@ export function eipSouthboundHops(facts: DiagnoseFacts, sb: SouthboundFacts): Ho
   const chassis = sb.chassis.find((c) => c.name === active || c.hostname === active);
   const problems: string[] = [];
   if (!chassis) problems.push(`gateway node ${active} has no Chassis in Southbound (ovn-controller gone?)`);
+  else if (chassis.nbCfg !== undefined && chassis.nbCfg < sb.nbCfg)
+    problems.push(
+      `gateway chassis ${chassis.name} applied nb_cfg ${chassis.nbCfg} < ${sb.nbCfg} (its ovn-controller is down or behind)`,
+    );
   const bound: string[] = [];
   for (const port of eipGatewayPorts(q.pool, q.vpc)) {
     const pb = sb.portBindings.find((p) => p.logicalPort === port);
