@@ -204,6 +204,15 @@ describe('diagnose (external -> EIP of a LoadBalancer Service)', () => {
     expect(d.verdict).toEqual({ status: 'ok', unknown: 0 });
   });
 
+  it("a YusurService's EIP is checked in Kubernetes only, the rest is unknown (not a false verdict)", () => {
+    const f = healthyEip();
+    f.kube.target = { kind: 'YusurService', namespace: 'web', name: 'api' };
+    f.kube.eip!.binding = { kind: 'YusurService', namespace: 'web', name: 'api' };
+    const d = diagnose(f);
+    expect(d.verdict).toEqual({ status: 'ok', unknown: 1 });
+    expect(d.hops.map((h) => h.id).slice(-3)).toEqual(['kubernetes/eip', 'kubernetes/eip-pool', 'northbound/scenario']);
+  });
+
   it('an Eip that does not exist, or is bound to nothing', () => {
     const f = healthyEip();
     f.kube = { ...f.kube, service: undefined, eip: undefined, eipAsked: 'nope', eipError: 'Eip nope not found' };

@@ -19,6 +19,18 @@ export function describeSource(s: DiagnoseSource): string {
 function entryHops(facts: DiagnoseFacts): Hop[] {
   const scenario = scenarioOf(facts);
   const t = facts.kube.target;
+  if (scenario === 'eip' && t.kind === 'YusurService') {
+    // Its EIP may be served by a service-gateway (docs/adr/0004-service-gateway.md), a path not walked yet.
+    return [
+      ...eipKubernetesHops(facts),
+      unknown(
+        'northbound',
+        'northbound/scenario',
+        "a YusurService's EIP path (VPC router or service-gateway) is not checked beyond Kubernetes yet",
+        'diagnose its backends from a pod or node',
+      ),
+    ];
+  }
   if (scenario === 'eip') return eipKubernetesHops(facts);
   if (scenario === 'nodeport') return [nodePortKubernetesHop(facts)];
   if (scenario === 'none') {
@@ -68,7 +80,10 @@ export function diagnose(facts: DiagnoseFacts): Diagnosis {
       ),
     );
   }
-  const pathKnown = scenario === 'cluster' || scenario === 'nodeport' || (scenario === 'eip' && !!eipPathQuery(facts));
+  const pathKnown =
+    scenario === 'cluster' ||
+    scenario === 'nodeport' ||
+    (scenario === 'eip' && t.kind === 'Service' && !!eipPathQuery(facts));
   const haveService = !!facts.kube.service && expectedVips(facts).length > 0 && pathKnown;
   if (haveService) {
     if (scenario === 'nodeport') hops.push(nodePortRulesHop(facts));
