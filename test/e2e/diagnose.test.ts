@@ -3,7 +3,7 @@ import { API_VERSION, crdResources } from '@ycloud/api';
 import type { Diagnosis, Hop } from '@ycloud/diagnose';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, repoRoot } from '@ycloud/sandbox';
-import { createNamespace, eventually, isClean, runText } from '@ycloud/testbed';
+import { createNamespace, eventually, isClean, netnsExec, runText } from '@ycloud/testbed';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,6 +62,22 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
   });
 
   let webIP = '';
+  /** The EIP path: pool `ext` on the sandbox's external network, gateway node node-1 (the one with br-ex). */
+  const EIP_POOL = 'ext';
+  let eipAddress = '';
+  let eipName = '';
+  let nodePort = 0;
+  /** Wall-clock time of each CLI diagnosis of the external paths, for results/diagnose.md. */
+  const timings: Array<[string, number]> = [];
+  async function timed(what: string, ...args: string[]): Promise<{ code: number; d: Diagnosis; stderr: string }> {
+    const t0 = Date.now();
+    const r = await diagnoseCli(...args);
+    timings.push([what, Date.now() - t0]);
+    return r;
+  }
+  /** curl from the sandbox's external namespace (a client outside the cluster). */
+  const curlExternal = async (url: string): Promise<string> =>
+    (await netnsExec(sb.state.external.netns, ['curl', '-s', '-m', '2', url], { allowFailure: true })).stdout.trim();
 
   beforeAll(async () => {
     // The NB faults below (an LB group detached, a VIP edited by hand) must stay for diagnose to see them: with
@@ -71,7 +87,12 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
       dir,
       nodes: ['node-1', 'node-2'],
       example: null,
-      controllerConfig: { drift: { repairOnChange: false }, resync: { intervalSeconds: 0 } },
+      // eip.defaultPool: LoadBalancer Services in the default VPC get an Eip from pool `ext` (the EIP path).
+      controllerConfig: {
+        drift: { repairOnChange: false },
+        resync: { intervalSeconds: 0 },
+        eip: { defaultPool: EIP_POOL },
+      },
     });
     core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
     kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
@@ -111,6 +132,29 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
         targets: [{ backendRef: { kind: 'Pod', name: 'probed-0' } }, { backendRef: { kind: 'Pod', name: 'probed-1' } }],
       },
     } as never);
+    await kube.create(crdResources.EipPool, undefined, {
+      apiVersion: API_VERSION,
+      kind: 'EipPool',
+      metadata: { name: EIP_POOL },
+      spec: {
+        networkName: 'external',
+        cidr: '172.16.0.0/24',
+        gateway: '172.16.0.254',
+        routerAddress: '172.16.0.1',
+        ranges: ['172.16.0.50-172.16.0.59'],
+        gatewayNodes: ['node-1'],
+      },
+    } as never);
+    await core.createNamespacedService({
+      namespace: NS,
+      body: { ...svc('lb', { app: 'web' }), spec: { ...svc('lb', { app: 'web' }).spec, type: 'LoadBalancer' } },
+    });
+    nodePort = (
+      await core.createNamespacedService({
+        namespace: NS,
+        body: { ...svc('np', { app: 'web' }), spec: { ...svc('np', { app: 'web' }).spec, type: 'NodePort' } },
+      })
+    ).spec!.ports![0].nodePort!;
     // The client reaches web through OVN: the controller, northd and both nodes have caught up.
     await eventually(
       () => sb.kubelet.traffic({ namespace: NS, name: 'client' }, 'http', webIP, 80, 10),
@@ -120,6 +164,7 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
   });
 
   afterAll(async () => {
+    if (timings.length) console.log(`diagnose CLI wall-clock (ms): ${JSON.stringify(timings)}`);
     kube?.close();
     let leaks = 'not checked';
     try {
@@ -414,6 +459,141 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     }
   });
 
+  it('reports a healthy external -> EIP path ok on every hop (Service and Eip), and the EIP answers from outside', async () => {
+    const lb = await eventually(
+      () => core.readNamespacedService({ namespace: NS, name: 'lb' }),
+      (s) => !!s.status?.loadBalancer?.ingress?.[0]?.ip,
+      'lb to get its EIP',
+    );
+    eipAddress = lb.status!.loadBalancer!.ingress![0].ip!;
+    expect(eipAddress).toBe('172.16.0.50');
+    // What a user sees first: a client outside the cluster gets answers from both backends on the EIP.
+    const seen = new Set<string>();
+    await eventually(
+      async () => seen.add(await curlExternal(`http://${eipAddress}/`)),
+      (s) => s.has('web-0') && s.has('web-1'),
+      'both backends on the EIP from outside',
+    );
+    const r = await eventually(
+      () => timed('service --from external (EIP)', 'service', `${NS}/lb`, '--from', 'external'),
+      (x) => x.code === 0,
+      'the EIP path diagnosed ok',
+      60_000,
+      1000,
+    );
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    expect(r.d.source).toBe('external');
+    expect(r.d.vips).toEqual([`${eipAddress}:80/tcp`]);
+    expect(r.d.hops.map((h) => [h.id, h.status])).toEqual([
+      ['kubernetes/object', 'ok'],
+      ['kubernetes/proxy-labels', 'ok'],
+      ['kubernetes/port', 'ok'],
+      ['kubernetes/selector', 'ok'],
+      ['kubernetes/endpoints', 'ok'],
+      ['kubernetes/events', 'ok'],
+      ['kubernetes/network-probes', 'ok'],
+      ['kubernetes/eip', 'ok'],
+      ['kubernetes/eip-pool', 'ok'],
+      ['northbound/eip-gateway-router', 'ok'],
+      ['northbound/eip-nat', 'ok'],
+      ['northbound/eip-route', 'ok'],
+      ['northbound/vpc-gateway-port', 'ok'],
+      ['northbound/router-lb', 'ok'],
+      ['southbound/eip-gateway', 'ok'],
+      ['southbound/router-lb-flows', 'ok'],
+      ['southbound/port-bindings', 'ok'],
+      ['southbound/chassis', 'ok'],
+      ['node/node-1/ovn-controller', 'ok'],
+      ['node/node-1/datapath', 'ok'],
+      ['node/node-1/vip-groups', 'ok'],
+      ['node/node-2/backend-node', 'ok'],
+    ]);
+    const hop = (id: string) => r.d.hops.find((h) => h.id === id)!.evidence;
+    eipName = /^Eip (\S+) /.exec(hop('kubernetes/eip'))![1];
+    expect(hop('kubernetes/eip')).toBe(
+      `Eip ${eipName} ${eipAddress} from pool ${EIP_POOL}, bound to Service ${NS}/lb, VPC default`,
+    );
+    expect(hop('kubernetes/eip-pool')).toBe(
+      `EipPool ${EIP_POOL}: network external, active gateway node node-1 (Ready) of [node-1]`,
+    );
+    expect(hop('northbound/eip-gateway-router')).toBe(
+      `eip-${EIP_POOL}-gw on chassis node-1, external network external`,
+    );
+    expect(hop('northbound/eip-nat')).toBe(`dnat_and_snat ${eipAddress} stateless (answers ARP)`);
+    expect(hop('northbound/eip-route')).toBe(`${eipAddress}/32 via 100.65.255.254 (eip-${EIP_POOL}-gw-to-transit)`);
+    expect(hop('northbound/router-lb')).toBe(`Service_${NS}/lb_TCP_router ${eipAddress}:80 -> 2 backend(s)`);
+    expect(hop('southbound/eip-gateway')).toBe(
+      `chassis node-1 holds eip-${EIP_POOL}-gw-to-external, eip-${EIP_POOL}-gw-to-transit, cr-vpc-default-to-eip-${EIP_POOL}`,
+    );
+    expect(hop('southbound/router-lb-flows')).toBe(`${eipAddress}:80 on vpc-default`);
+    // The same path asked by the Eip's name (from outside by default).
+    const byName = await timed('eip NAME', 'eip', eipName);
+    expect(byName.code).toBe(0);
+    expect(byName.d.target).toBe(`Eip ${eipName} (Service ${NS}/lb)`);
+    expect(byName.d.hops.map((h) => h.id)).toEqual(r.d.hops.map((h) => h.id));
+    const missing = await diagnoseCli('eip', 'no-such-eip');
+    expect(missing.code).toBe(1);
+    expect(missing.d.hops).toEqual([
+      expect.objectContaining({ id: 'kubernetes/eip', status: 'broken', evidence: 'Eip no-such-eip not found' }),
+    ]);
+  });
+
+  it('reports a healthy external -> NodePort path ok, and the NodePort answers from outside', async () => {
+    const seen = new Set<string>();
+    await eventually(
+      async () => seen.add(await curlExternal(`http://172.16.0.11:${nodePort}/`)),
+      (s) => s.has('web-0') && s.has('web-1'),
+      'both backends on the NodePort from outside',
+    );
+    const r = await timed('service --from external (NodePort)', 'service', `${NS}/np`, '--from', 'external');
+    expect(r.code).toBe(0);
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    const ids = r.d.hops.map((h) => h.id);
+    expect(ids.slice(6, 9)).toEqual(['kubernetes/network-probes', 'kubernetes/nodeport', 'node/node-1/nodeport-rules']);
+    expect(ids.slice(-3)).toEqual(['node/node-1/datapath', 'node/node-1/vip-groups', 'node/node-2/backend-node']);
+    const npIP = (await core.readNamespacedService({ namespace: NS, name: 'np' })).spec!.clusterIP!;
+    expect(r.d.vips).toEqual([`${npIP}:80/tcp`]);
+    expect(r.d.hops[7].evidence).toBe(`${nodePort}/TCP->80 on node node-1 (ExternalIP 172.16.0.11)`);
+    expect(r.d.hops[8].evidence).toBe(`node-1: tcp/${nodePort} -> ${npIP}:80, forwarding on`);
+    // A ClusterIP Service is not published outside: diagnose says so instead of walking a path.
+    const web = await diagnoseCli('service', `${NS}/web`, '--from', 'external');
+    expectBrokenAt(web, 'kubernetes/scenario');
+  });
+
+  it('fault: the EIP VIP removed from the VPC router load balancer by hand', async () => {
+    const lb = await nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name="Service_${NS}/lb_TCP_router"`);
+    const key = `"${eipAddress}:80"`;
+    const before = await nbctl('get', 'Load_Balancer', lb, `vips:${key}`);
+    await nbctl('remove', 'Load_Balancer', lb, 'vips', key);
+    try {
+      const r = await timed('eip NAME (router LB fault)', 'eip', eipName);
+      const hop = expectBrokenAt(r, 'northbound/router-lb');
+      expect(hop.evidence).toBe(`no load balancer on vpc-default has VIP ${eipAddress}:80/tcp`);
+    } finally {
+      await nbctl('set', 'Load_Balancer', lb, `vips:${key}=${before}`);
+    }
+    const again = await diagnoseCli('eip', eipName);
+    expect(again.code).toBe(0);
+  });
+
+  it("fault: the NodePort's DNAT rule flushed from the node's table by hand", async () => {
+    const node1 = sb.state.nodes[0].netns;
+    await netnsExec(node1, ['nft', 'flush', 'chain', 'ip', 'ycloud', 'nodeports']);
+    const r = await timed('service --from external (NodePort fault)', 'service', `${NS}/np`, '--from', 'external');
+    const hop = expectBrokenAt(r, 'node/node-1/nodeport-rules');
+    expect(hop.evidence).toBe(`node-1: no rule for tcp dport ${nodePort}`);
+    expect(await curlExternal(`http://172.16.0.11:${nodePort}/`)).toBe('');
+    // The fix diagnose suggests: without its table the agent writes it again.
+    await netnsExec(node1, ['nft', 'delete', 'table', 'ip', 'ycloud']);
+    await eventually(
+      () => diagnoseCli('service', `${NS}/np`, '--from', 'external'),
+      (x) => x.code === 0,
+      'the NodePort rules rebuilt by the agent',
+      90_000,
+      1000,
+    );
+  });
+
   it("fault: a backend's node datapath killed", async () => {
     const nodeDir = join(sb.state.testbed.dir, 'node-2');
     for (const daemon of ['controller', 'vswitchd']) {
@@ -432,6 +612,51 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     const r = await diagnoseCli('service', `${NS}/local`, '--from', 'pod', `${NS}/client`);
     const hop = expectBrokenAt(r, 'node/node-1/ovn-controller');
     expect(hop.evidence).toMatch(/^ovn-controller is not running on node-1: pid \d+ does not answer/);
+  });
+
+  it('fault: the EIP gateway node down (its ovn-controller and ovs-vswitchd dead, then its chassis gone from SB)', async () => {
+    // node-1 is the pool's gateway node. Its ovn-controller may already be dead (the test before); its vswitchd dies now.
+    // First the last NetworkProbe goes, so that the controller unplugs its probe port from node-1 while vswitchd still
+    // answers (its `ovs-vsctl del-port` at shutdown would otherwise wait for a dead vswitchd past the leak check).
+    await kube.delete(crdResources.NetworkProbe, NS, 'probed-backends');
+    await eventually(
+      () => runText('ovs-vsctl', [`--db=${sb.state.nodes[0].ovsRemote}`, '--timeout=20', 'list-ports', 'br-int']),
+      (ports) => !/ycpr/.test(ports),
+      "the controller's probe port unplugged from node-1",
+      60_000,
+      500,
+    );
+    const nodeDir = join(sb.state.testbed.dir, 'node-1');
+    for (const daemon of ['controller', 'vswitchd']) {
+      try {
+        process.kill(Number(readFileSync(join(nodeDir, `${daemon}.pid`), 'utf8').trim()), 'SIGKILL');
+      } catch {
+        /* already dead */
+      }
+    }
+    // The EIP no longer answers from outside.
+    expect(await curlExternal(`http://${eipAddress}/`)).toBe('');
+    // Any NB change since (here an explicit one) finds the gateway chassis not catching up: the first sign in SB.
+    await nbctl('--wait=sb', 'sync');
+    const r = await timed('eip NAME (gateway node down)', 'eip', eipName);
+    const hop = expectBrokenAt(r, 'southbound/eip-gateway');
+    expect(hop.evidence).toMatch(
+      /^gateway chassis node-1 applied nb_cfg \d+ < \d+ \(its ovn-controller is down or behind\)$/,
+    );
+    // And the node layer says what is down.
+    const node = (id: string) => r.d.hops.find((h) => h.id === id);
+    expect(node('node/node-1/ovn-controller')).toMatchObject({ status: 'broken' });
+    expect(node('node/node-1/ovn-controller')!.evidence).toMatch(/^ovn-controller is not running on node-1: /);
+    expect(node('node/node-1/datapath')).toMatchObject({ status: 'broken' });
+    // A chassis that never comes back is removed from Southbound (ovn-sbctl chassis-del): its ports lose it.
+    await runText('ovn-sbctl', [`--db=${sb.state.testbed.sbRemote}`, '--timeout=20', 'chassis-del', 'node-1']);
+    const gone = await timed('eip NAME (gateway chassis gone)', 'eip', eipName);
+    const sbHop = expectBrokenAt(gone, 'southbound/eip-gateway');
+    expect(sbHop.evidence).toMatch(
+      new RegExp(
+        `^gateway node node-1 has no Chassis in Southbound \\(ovn-controller gone\\?\\); eip-${EIP_POOL}-gw-to-external is bound to no chassis`,
+      ),
+    );
   });
 
   async function podIps(names: string[]): Promise<string[]> {

@@ -3,7 +3,9 @@
  * One sandbox (one node: real kube-apiserver, controller, agent, OVN), one Service with two real pod backends and a
  * client pod, then N selector-less Services with hand-made EndpointSlices (10 endpoints each) added in steps. After
  * each step converges (every LB in NB, northd caught up), the pod -> ClusterIP diagnosis of the one Service is timed
- * in process (per fact source) and as the CLI a user runs. Writes results/diagnose.md unless --no-write.
+ * in process (per fact source) and as the CLI a user runs; so is the external -> EIP diagnosis of a LoadBalancer
+ * Service on the same pods (pool `ext` on the sandbox's external network). Writes results/diagnose.md unless
+ * --no-write.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +14,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { Command } from 'commander';
 import type { V1Service } from '@kubernetes/client-node';
-import { SERVICE_NAME_LABEL } from '@ycloud/api';
+import { API_VERSION, SERVICE_NAME_LABEL, crdResources } from '@ycloud/api';
 import { forEachLimit } from '@ycloud/bench';
 import { DirectEndpoints, OpsEndpoints, diagnose, gatherFacts } from '@ycloud/diagnose';
 import { KubeClient, Resources, isAlreadyExists, type KubeObject } from '@ycloud/k8s';
@@ -65,7 +67,41 @@ interface StepResult {
   parts: Record<string, number>;
   cliMs: number;
   verdict: string;
+  /** The external -> EIP diagnosis of `target-lb`: in process (5 runs) and as the CLI. */
+  eip: { totalMs: number[]; parts: Record<string, number>; cliMs: number; verdict: string };
   load: number;
+}
+
+/** Five in-process diagnoses: times, the last one's split by fact source, and its verdict. */
+async function timeDiagnosis(
+  kube: KubeClient,
+  endpoints: OpsEndpoints,
+  request: Parameters<typeof gatherFacts>[2],
+  source: Parameters<typeof gatherFacts>[3],
+): Promise<{ totalMs: number[]; parts: Record<string, number>; verdict: string }> {
+  const totalMs: number[] = [];
+  let parts: Record<string, number> = {};
+  let verdict = '';
+  for (let r = 0; r < 5; r++) {
+    const times: Record<string, number> = {};
+    const t0 = performance.now();
+    const d = diagnose(await gatherFacts(kube, timed(endpoints, times), request, source));
+    totalMs.push(performance.now() - t0);
+    parts = times;
+    verdict = d.verdict.status === 'ok' ? `ok (${d.hops.length} hops)` : `broken at ${d.verdict.firstBroken}`;
+  }
+  return { totalMs, parts, verdict };
+}
+
+/** Wall-clock time of one `bin/ycloud diagnose` process (exit 1, a broken verdict, is a result too). */
+async function timeCli(args: string[]): Promise<number> {
+  const c0 = performance.now();
+  await run(path.join(repoRoot(), 'bin/ycloud'), ['diagnose', ...args], { timeout: 120_000 }).catch(
+    (e: { code?: number }) => {
+      if (e.code !== 1) throw e;
+    },
+  );
+  return performance.now() - c0;
 }
 
 async function main(): Promise<void> {
@@ -77,7 +113,12 @@ async function main(): Promise<void> {
   const steps = o.services.split(',').map(Number);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ycloud-bench-diagnose-'));
   const log = (l: string) => process.stdout.write(`[bench] ${l}\n`);
-  const sb = await Sandbox.up({ dir, example: null, log: (l) => log(l) });
+  const sb = await Sandbox.up({
+    dir,
+    example: null,
+    log: (l) => log(l),
+    controllerConfig: { eip: { defaultPool: 'ext' } },
+  });
   // Ctrl-C: tear the sandbox down rather than leave it running.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
@@ -92,6 +133,27 @@ async function main(): Promise<void> {
     await kube.create(Resources.services, NS, {
       metadata: { name: 'target', namespace: NS },
       spec: { selector: { app: 'target' }, ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+    } as V1Service & KubeObject);
+    await kube.create(crdResources.EipPool, undefined, {
+      apiVersion: API_VERSION,
+      kind: 'EipPool',
+      metadata: { name: 'ext' },
+      spec: {
+        networkName: 'external',
+        cidr: '172.16.0.0/24',
+        gateway: '172.16.0.254',
+        routerAddress: '172.16.0.1',
+        ranges: ['172.16.0.50-172.16.0.59'],
+        gatewayNodes: ['node-1'],
+      },
+    } as never);
+    await kube.create(Resources.services, NS, {
+      metadata: { name: 'target-lb', namespace: NS },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: 'target' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
     } as V1Service & KubeObject);
     for (const name of ['target-0', 'target-1'])
       await sb.kubelet.createPod({ name, namespace: NS, labels: { app: 'target' }, serve: ['http:8080'] });
@@ -139,32 +201,24 @@ async function main(): Promise<void> {
       );
       log(`${lbs} LBs in NB; waiting for northd`);
       await nbctl('--wait=sb', 'sync');
-      const totalMs: number[] = [];
-      let parts: Record<string, number> = {};
-      let verdict = '';
-      for (let r = 0; r < 5; r++) {
-        const times: Record<string, number> = {};
-        const t0 = performance.now();
-        const facts = await gatherFacts(
-          kube,
-          timed(endpoints, times),
-          { kind: 'Service', namespace: NS, name: 'target' },
-          { kind: 'pod', namespace: NS, name: 'client' },
-        );
-        const d = diagnose(facts);
-        totalMs.push(performance.now() - t0);
-        parts = times;
-        verdict = d.verdict.status === 'ok' ? `ok (${d.hops.length} hops)` : `broken at ${d.verdict.firstBroken}`;
-      }
-      const c0 = performance.now();
-      await run(
-        path.join(repoRoot(), 'bin/ycloud'),
-        ['diagnose', 'service', `${NS}/target`, '--from', 'pod', `${NS}/client`, '--sandbox', dir],
-        { timeout: 120_000 },
-      ).catch((e: { code?: number }) => {
-        if (e.code !== 1) throw e;
-      });
-      const cliMs = performance.now() - c0;
+      const cluster = await timeDiagnosis(
+        kube,
+        endpoints,
+        { kind: 'Service', namespace: NS, name: 'target' },
+        { kind: 'pod', namespace: NS, name: 'client' },
+      );
+      const cliMs = await timeCli(['service', `${NS}/target`, '--from', 'pod', `${NS}/client`, '--sandbox', dir]);
+      const eipTimes = await timeDiagnosis(
+        kube,
+        endpoints,
+        { kind: 'Service', namespace: NS, name: 'target-lb' },
+        { kind: 'external' },
+      );
+      const eip = {
+        ...eipTimes,
+        cliMs: await timeCli(['service', `${NS}/target-lb`, '--from', 'external', '--sandbox', dir]),
+      };
+      const { totalMs, parts, verdict } = cluster;
       const step = {
         at: new Date().toISOString().slice(0, 16).replace('T', ' '),
         services: total + 1,
@@ -173,6 +227,7 @@ async function main(): Promise<void> {
         parts,
         cliMs,
         verdict,
+        eip,
         load: os.loadavg()[0],
       };
       results.push(step);
@@ -191,7 +246,8 @@ function report(results: StepResult[]): string {
   const ms = (x: number) => x.toFixed(0);
   const rows = results.map((r) => {
     const s = [...r.totalMs].sort((a, b) => a - b);
-    return `| ${r.at} | ${r.services} | ${ms(s[2])} (${ms(s[0])}–${ms(s[4])}) | ${ms(r.parts.northbound ?? NaN)} | ${ms(r.parts.southbound ?? NaN)} | ${ms(r.parts.node ?? NaN)} | ${ms(r.cliMs)} | ${r.verdict} | ${r.load.toFixed(2)} |`;
+    const e = [...r.eip.totalMs].sort((a, b) => a - b);
+    return `| ${r.at} | ${r.services} | ${ms(s[2])} (${ms(s[0])}–${ms(s[4])}) | ${ms(r.parts.northbound ?? NaN)} | ${ms(r.parts.southbound ?? NaN)} | ${ms(r.parts.node ?? NaN)} | ${ms(r.cliMs)} | ${r.verdict} | ${ms(e[2])} (${ms(e[0])}–${ms(e[4])}) | ${ms(r.eip.cliMs)} | ${r.eip.verdict} | ${r.load.toFixed(2)} |`;
   });
   const text = [
     '# ycloud diagnose: time per diagnosis (issue 15)',
@@ -203,8 +259,10 @@ function report(results: StepResult[]): string {
     '(`bin/ycloud diagnose ... --sandbox`, one process, including Node start-up and compiling the sources on the',
     'fly). Command: `npm run bench:diagnose -- --services 1000,10000`. 2 cores shared with other engineers.',
     '',
-    '| date (UTC) | Services | diagnosis ms median (min–max) | NB route ms | SB route ms | node route ms | CLI process ms | verdict | load 1m |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    'The last three columns: the external -> EIP diagnosis of a LoadBalancer Service on the same two pods.',
+    '',
+    '| date (UTC) | Services | diagnosis ms median (min–max) | NB route ms | SB route ms | node route ms | CLI process ms | verdict | EIP diagnosis ms median (min–max) | EIP CLI ms | EIP verdict | load 1m |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
   ].join('\n');

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   ApiserverProxyEndpoints,
+  DiagnoseRequest,
   DiagnoseSource,
   DiagnoseTarget,
   Diagnosis,
@@ -49,7 +50,10 @@ function buildCommand(io: DiagnoseCommandIo): Command {
     )
     .argument('<kind>', 'service | yusurservice | eip')
     .argument('<name>', 'NAMESPACE/NAME (eip: NAME)')
-    .option('--from <source...>', 'where traffic starts: pod NS/NAME | node NAME | external')
+    .option(
+      '--from <source...>',
+      'where traffic starts: pod NS/NAME | node NAME | external (EIP of a LoadBalancer Service, or a NodePort); eip: external',
+    )
     .option('--port <port>', 'only this Service port (number or name)')
     .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--kubeconfig <file>', 'kubeconfig (default $KUBECONFIG or ~/.kube/config)')
@@ -67,8 +71,11 @@ function buildCommand(io: DiagnoseCommandIo): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
 }
 
-export function parseTarget(kind: string, name: string): DiagnoseTarget {
-  if (kind === 'eip') throw new UsageError('eip: diagnosing an Eip is not supported yet; diagnose its Service');
+export function parseTarget(kind: string, name: string): DiagnoseRequest {
+  if (kind.toLowerCase() === 'eip') {
+    if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new UsageError(`invalid Eip name "${name}"`);
+    return { kind: 'Eip', name };
+  }
   const k = TARGET_KINDS[kind.toLowerCase()];
   if (!k) throw new UsageError(`unknown kind "${kind}": use service, yusurservice or eip`);
   const m = /^([^/\s]+)\/([^/\s]+)$/.exec(name);
@@ -76,7 +83,9 @@ export function parseTarget(kind: string, name: string): DiagnoseTarget {
   return { kind: k, namespace: m[1], name: m[2] };
 }
 
-export function parseSource(from: string[] | undefined): DiagnoseSource {
+export function parseSource(from: string[] | undefined, target?: DiagnoseRequest): DiagnoseSource {
+  // An Eip is reached from outside; that is the only path it has.
+  if (!from?.length && target?.kind === 'Eip') return { kind: 'external' };
   if (!from?.length) throw new UsageError('missing --from: pod NS/NAME, node NAME or external');
   const [kind, name, ...rest] = from;
   if (rest.length) throw new UsageError(`--from takes a kind and a name, got: ${from.join(' ')}`);
@@ -133,7 +142,7 @@ async function connect(
 export async function runDiagnosis(
   kube: KubeClient,
   endpoints: OpsEndpoints,
-  target: DiagnoseTarget,
+  target: DiagnoseRequest,
   source: DiagnoseSource,
   port?: string,
   opts: { trace?: boolean; connect?: boolean } = {},
@@ -142,7 +151,8 @@ export async function runDiagnosis(
 }
 
 /**
- * `ycloud diagnose service NS/NAME --from pod NS/NAME [--port P] [-o table|json]`. Returns the exit code: 0
+ * `ycloud diagnose service NS/NAME --from pod NS/NAME|node NAME|external [--port P] [-o table|json]`, or
+ * `ycloud diagnose eip NAME` (from outside). Returns the exit code: 0
  * nothing broken, 1 a hop is broken (or the cluster could not be read), 2 usage.
  */
 export async function runDiagnose(
@@ -156,7 +166,7 @@ export async function runDiagnose(
     ...ioOverrides,
   };
   const cmd = buildCommand(io);
-  let target: DiagnoseTarget;
+  let target: DiagnoseRequest;
   let source: DiagnoseSource;
   let flags: DiagnoseFlags;
   let conn: { kube: KubeClient; endpoints: OpsEndpoints };
@@ -164,7 +174,7 @@ export async function runDiagnose(
     cmd.parse([...argv], { from: 'user' });
     flags = cmd.opts<DiagnoseFlags>();
     target = parseTarget(cmd.args[0], cmd.args[1]);
-    source = parseSource(flags.from);
+    source = parseSource(flags.from, target);
     conn = await connect(flags, io);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : EXIT_USAGE;

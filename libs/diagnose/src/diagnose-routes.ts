@@ -5,6 +5,7 @@ import { DiagnoseCommandRunner } from './collect/command';
 import { collectSouthbound } from './collect/southbound.collector';
 import { TraceQuery, collectTrace } from './collect/trace.collector';
 import { collectConnect } from './collect/connect.collector';
+import { collectNodePorts } from './collect/nodeport.collector';
 import { ipOfHostPort } from './service-path';
 import { NodeCollectorOptions, collectNode } from './collect/node.collector';
 import { registerBackendPacketMetrics } from './diagnose-metrics';
@@ -40,7 +41,9 @@ export function registerControllerDiagnoseRoutes(host: RouteHost, deps: Controll
     const nb = deps.northbound();
     if (!nb) return { status: 503, body: { standby: true, error: 'this replica does not lead: no Northbound view' } };
     const target: DiagnoseTarget = { kind, namespace, name };
-    const facts: NorthboundFacts = collectNorthbound(nb.rows, target, queryList(url.searchParams.get(Q.vips)));
+    const [eip, pool, vpc] = [Q.eip, Q.pool, Q.vpc].map((k) => url.searchParams.get(k) ?? '');
+    const eipPath = eip && pool && vpc ? { address: eip, pool, vpc } : undefined;
+    const facts: NorthboundFacts = collectNorthbound(nb.rows, target, queryList(url.searchParams.get(Q.vips)), eipPath);
     facts.connected = nb.connected;
     const last = await deps.lastChange?.(kind, `${namespace}/${name}`).catch(() => undefined);
     if (last) facts.lastChange = last;
@@ -92,6 +95,13 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
       return { status: 200, body: await collectConnect(deps.runner, ipOfHostPort(vip), port) };
     } catch (err) {
       return fail(400, err instanceof Error ? err.message : String(err));
+    }
+  });
+  host.addRoute(DIAGNOSE_ROUTES.nodePort, async () => {
+    try {
+      return { status: 200, body: await collectNodePorts(deps.runner, deps.node) };
+    } catch (err) {
+      return fail(502, err instanceof Error ? err.message : String(err));
     }
   });
   host.addRoute(DIAGNOSE_ROUTES.node, async (url) => {

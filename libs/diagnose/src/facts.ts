@@ -11,6 +11,9 @@ export interface DiagnoseTarget {
   name: string;
 }
 
+/** What the user asked to diagnose: a service, or an Eip (diagnosed as the service it is bound to, from outside). */
+export type DiagnoseRequest = DiagnoseTarget | { kind: 'Eip'; name: string };
+
 /** Where the traffic comes from. */
 export type DiagnoseSource =
   { kind: 'pod'; namespace: string; name: string } | { kind: 'node'; name: string } | { kind: 'external' };
@@ -36,6 +39,35 @@ export interface ServiceFact {
   publishNotReadyAddresses?: boolean;
   /** YusurService status conditions (type, status, reason, message). */
   conditions?: ConditionFact[];
+  /** status.loadBalancer.ingress addresses (a LoadBalancer Service's EIP). */
+  ingressIPs?: string[];
+  externalTrafficPolicy?: string;
+}
+
+/** An Eip object (cluster-scoped) as diagnose reads it. */
+export interface EipFact {
+  name: string;
+  pool: string;
+  address?: string;
+  binding?: { kind: string; namespace: string; name: string };
+  /** The Vpc of the bound service (status.vpc). */
+  vpc?: string;
+  ready?: ConditionFact;
+}
+
+export interface EipPoolFact {
+  name: string;
+  networkName: string;
+  gatewayNodes: string[];
+  activeGatewayNode?: string;
+  ready?: ConditionFact;
+}
+
+export interface NodeObjectFact {
+  name: string;
+  /** The Ready condition is True. */
+  ready: boolean;
+  externalIPs: string[];
 }
 
 export interface ConditionFact {
@@ -107,6 +139,15 @@ export interface KubeFacts {
   /** The client pod, when the source is a pod. */
   sourcePod?: PodFact;
   sourceError?: string;
+  /** The Eip the user asked to diagnose by name (`eip NAME`). */
+  eipAsked?: string;
+  /** External source: the Eip of the target (asked by name, or bound to the Service) and its pool. */
+  eip?: EipFact;
+  /** Why no Eip was found (asked by name). */
+  eipError?: string;
+  eipPool?: EipPoolFact;
+  /** External source: the cluster's Nodes (gateway node readiness, NodePort addresses). */
+  nodes?: NodeObjectFact[];
 }
 
 export interface NbLoadBalancerFact {
@@ -144,6 +185,39 @@ export interface NorthboundFacts {
   routerMacs?: Record<string, string>;
   /** The journal's last change for the target, when the controller keeps a journal. */
   lastChange?: { time: string; summary: string };
+  /** The rows of an EIP path, when asked (query eip, pool, vpc). */
+  eipPath?: NbEipPathFacts;
+}
+
+export interface NbRouteFact {
+  prefix: string;
+  nexthop: string;
+  outputPort?: string;
+}
+
+export interface NbNatFact {
+  type: string;
+  externalIp: string;
+  logicalIp: string;
+  stateless: boolean;
+}
+
+/** The Northbound rows an EIP's traffic crosses (docs/adr/0001-eip-gateway.md), looked up by ycloud's names. */
+export interface NbEipPathFacts {
+  address: string;
+  pool: string;
+  vpc: string;
+  /** The pool's gateway router `eip-<pool>-gw`. */
+  poolRouter?: { name: string; chassis?: string; ports: string[]; routes: NbRouteFact[]; nats: NbNatFact[] };
+  /** Logical switch ports on the pool's external switch (with the localnet's network_name) and transit switch. */
+  externalSwitch?: { name: string; ports: string[]; localnetNetwork?: string };
+  transitSwitch?: { name: string; ports: string[] };
+  /** The VPC router and its gateway port towards the pool (the DGP). */
+  vpcRouter?: {
+    name: string;
+    gatewayPort?: { name: string; networks: string[]; gatewayChassis: Array<{ chassis: string; priority: number }> };
+    routes: NbRouteFact[];
+  };
 }
 
 export interface SbLogicalFlowFact {
@@ -158,6 +232,7 @@ export interface SbPortBindingFact {
   logicalPort: string;
   chassis?: string;
   up?: boolean;
+  type?: string;
 }
 
 export interface SbChassisFact {
@@ -192,6 +267,18 @@ export interface NodeFacts {
   ovnController: { running: boolean; connected?: boolean; detail: string };
   datapath: { reachable: boolean; detail: string };
   groups: OfGroupFact[];
+}
+
+/** A node's NodePort programming (the agent's `table ip ycloud`, docs/adr/0005-nodeport-from-outside.md). */
+export interface NodePortFacts {
+  node: string;
+  /** The table exists in the node's host namespace. */
+  table: boolean;
+  /** The rules of its `nodeports` chain. */
+  rules: Array<{ protocol: string; nodePort: number; dnatTo?: string }>;
+  /** net.ipv4.ip_forward is 1. */
+  ipForward: boolean;
+  detail: string;
 }
 
 /** What `ovn-trace` made of a synthetic packet from the source to the VIP (summarised). */
@@ -231,6 +318,8 @@ export interface DiagnoseFacts {
   backendNodes: Record<string, Maybe<NodeFacts>>;
   /** Only with --trace, per VIP key. */
   trace?: Record<string, Maybe<TraceFacts>>;
+  /** NodePort from outside: the entry node's NodePort rules. */
+  nodePorts?: Maybe<NodePortFacts>;
   /** Only with --connect, per VIP key: a real TCP connection from the source node. */
   connect?: Record<string, Maybe<{ connected: boolean; ms: number; detail: string }>>;
 }

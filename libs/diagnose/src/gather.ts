@@ -4,17 +4,19 @@ import { OpsEndpoints } from './collect/ops-endpoints';
 import { sourceNodeName } from './checks/southbound.checks';
 import {
   DiagnoseFacts,
+  DiagnoseRequest,
   DiagnoseSource,
-  DiagnoseTarget,
   Maybe,
   NodeFacts,
+  NodePortFacts,
   NorthboundFacts,
   SouthboundFacts,
   TraceFacts,
   isUnavailable,
 } from './facts';
 import { DIAGNOSE_QUERY as Q, DIAGNOSE_ROUTES } from './routes';
-import { backendPods, expectedVips } from './service-path';
+import { backendPods, expectedVips, scenarioOf } from './service-path';
+import { eipGatewayPorts, eipPathQuery } from './checks/eip.checks';
 
 const reason = (e: unknown): { unavailable: string } => ({ unavailable: e instanceof Error ? e.message : String(e) });
 
@@ -32,12 +34,13 @@ async function maybe<T>(p: Promise<unknown>): Promise<Maybe<T>> {
 export async function gatherFacts(
   kube: KubeClient,
   endpoints: OpsEndpoints,
-  target: DiagnoseTarget,
+  request: DiagnoseRequest,
   source: DiagnoseSource,
   port?: string,
   opts: { trace?: boolean; connect?: boolean } = {},
 ): Promise<DiagnoseFacts> {
-  const kubeFacts = await collectKube(kube, target, source);
+  const kubeFacts = await collectKube(kube, request, source);
+  const target = kubeFacts.target;
   const facts: DiagnoseFacts = {
     source,
     port,
@@ -47,32 +50,47 @@ export async function gatherFacts(
     backendNodes: {},
   };
   const vips = expectedVips(facts);
-  if (!kubeFacts.service || !vips.length || source.kind === 'external') return facts;
+  const scenario = scenarioOf(facts);
+  if (!kubeFacts.service || !vips.length || scenario === 'none') return facts;
+  if (scenario === 'eip' && !eipPathQuery(facts)) return facts; // the Kubernetes hops say what is missing
   const backends = backendPods(kubeFacts);
-  const lsps = [...backends.values()].map((b) => b.lsp).filter((l): l is string => !!l);
   const backendNodes = [...new Set([...backends.values()].map((b) => b.node).filter((n): n is string => !!n))].sort();
   const srcNode = sourceNodeName(facts);
-  // Southbound is the same from any node: ask the source node's agent, else a backend node's.
-  const sbNode = srcNode ?? backendNodes[0];
+  const eipQuery = eipPathQuery(facts);
+  // The EIP path's gateway ports, whose binding to the gateway chassis Southbound shows.
+  const lsps = [
+    ...[...backends.values()].map((b) => b.lsp).filter((l): l is string => !!l),
+    ...(eipQuery ? eipGatewayPorts(eipQuery.pool, eipQuery.vpc) : []),
+  ];
   const nodeQuery = { [Q.vips]: vips.map((v) => `${v.key}/${v.protocol}`).join(',') };
-  const [nb, sb, sourceNode, ...others] = await Promise.all([
+  const sbQuery = { [Q.vips]: vips.map((v) => v.key).join(','), [Q.ports]: lsps.join(',') };
+  // Southbound is the same from any node: ask the source (or entry) node's agent, else a backend node's.
+  const sbNodes = [...new Set([srcNode, ...backendNodes].filter((n): n is string => !!n))];
+  // When none answers, the first one's reason is the one to report (the source or entry node's agent).
+  const southbound = async (): Promise<Maybe<SouthboundFacts>> => {
+    let first: Maybe<SouthboundFacts> | undefined;
+    for (const n of sbNodes) {
+      const r = await maybe<SouthboundFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.southbound, sbQuery));
+      if (!isUnavailable(r)) return r;
+      first ??= r;
+    }
+    return first ?? { unavailable: 'no node to ask' };
+  };
+  const [nb, sb, sourceNode, nodePorts, ...others] = await Promise.all([
     maybe<NorthboundFacts>(
       endpoints.controller(DIAGNOSE_ROUTES.northbound, {
         [Q.kind]: target.kind,
         [Q.namespace]: target.namespace,
         [Q.name]: target.name,
         [Q.vips]: vips.map((v) => v.key).join(','),
+        ...(eipQuery ? { [Q.eip]: eipQuery.address, [Q.pool]: eipQuery.pool, [Q.vpc]: eipQuery.vpc } : {}),
       }),
     ),
-    sbNode
-      ? maybe<SouthboundFacts>(
-          endpoints.agent(sbNode, DIAGNOSE_ROUTES.southbound, {
-            [Q.vips]: vips.map((v) => v.key).join(','),
-            [Q.ports]: lsps.join(','),
-          }),
-        )
-      : Promise.resolve({ unavailable: 'no node to ask' }),
+    southbound(),
     srcNode ? maybe<NodeFacts>(endpoints.agent(srcNode, DIAGNOSE_ROUTES.node, nodeQuery)) : Promise.resolve(undefined),
+    scenario === 'nodeport' && srcNode
+      ? maybe<NodePortFacts>(endpoints.agent(srcNode, DIAGNOSE_ROUTES.nodePort, {}))
+      : Promise.resolve(undefined),
     ...backendNodes
       .filter((n) => n !== srcNode)
       .map((n) => maybe<NodeFacts>(endpoints.agent(n, DIAGNOSE_ROUTES.node, nodeQuery))),
@@ -80,6 +98,7 @@ export async function gatherFacts(
   facts.northbound = nb;
   facts.southbound = sb;
   if (sourceNode) facts.sourceNode = sourceNode;
+  if (nodePorts) facts.nodePorts = nodePorts;
   backendNodes.filter((n) => n !== srcNode).forEach((n, i) => (facts.backendNodes[n] = others[i]));
   if (opts.trace) facts.trace = await traces(endpoints, facts, vips);
   if (opts.connect) facts.connect = await connects(endpoints, facts, vips);

@@ -16,3 +16,4 @@ export * from './gather';
 export * from './diagnose-metrics';
 export * from './collect/trace.collector';
 export * from './collect/connect.collector';
+export * from './collect/nodeport.collector';

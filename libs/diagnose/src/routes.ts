@@ -3,7 +3,10 @@
  * node agent serve them, the CLI calls them (directly or through the kube-apiserver's proxy).
  */
 export const DIAGNOSE_ROUTES = {
-  /** Controller: the Northbound rows of one Service or YusurService (query: kind, namespace, name, vips). */
+  /**
+   * Controller: the Northbound rows of one Service or YusurService (query: kind, namespace, name, vips; with eip,
+   * pool and vpc also the rows of that EIP's path).
+   */
   northbound: '/diagnose/v1/northbound',
   /** Node agent: Southbound rows for VIPs, logical ports and chassis (query: vips, ports, chassis). */
   southbound: '/diagnose/v1/southbound',
@@ -13,6 +16,8 @@ export const DIAGNOSE_ROUTES = {
   trace: '/diagnose/v1/trace',
   /** Node agent: one TCP connection attempt from the node to a VIP (query: vips = one ip:port). */
   connect: '/diagnose/v1/connect',
+  /** Node agent: its node's NodePort rules (the agent's nftables table) and IPv4 forwarding. */
+  nodePort: '/diagnose/v1/nodeport',
 } as const;
 
 /** Query parameter names of the routes above (comma-separated lists). */
@@ -23,6 +28,9 @@ export const DIAGNOSE_QUERY = {
   vips: 'vips',
   ports: 'ports',
   chassis: 'chassis',
+  eip: 'eip',
+  pool: 'pool',
+  vpc: 'vpc',
 } as const;
 
 /** Where diagnose finds ycloud's components in a cluster (deploy/base names them so). */

@@ -37,14 +37,55 @@ export function usableEndpoints(endpoints: EndpointFact[]): EndpointFact[] {
   return endpoints.filter((e) => e.serving === true && e.terminating === true);
 }
 
-/** The VIPs a pod or node reaches the target at (ClusterIPs x selected ports) with their expected backends. */
-export function expectedVips(facts: Pick<DiagnoseFacts, 'port' | 'kube'>): ExpectedVip[] {
+/**
+ * Which path a diagnosis walks: `cluster` (a pod or node to the ClusterIP), `eip` (an external client to the EIP
+ * of a LoadBalancer Service, or an Eip asked by name), `nodeport` (an external client to a node's NodePort),
+ * `none` (an external client and a Service nothing publishes outside).
+ */
+export type PathScenario = 'cluster' | 'eip' | 'nodeport' | 'none';
+
+export function scenarioOf(facts: Pick<DiagnoseFacts, 'source' | 'kube'>): PathScenario {
+  if (facts.source.kind !== 'external') return 'cluster';
+  const svc = facts.kube.service;
+  if (facts.kube.eip || facts.kube.eipError || svc?.type === 'LoadBalancer') return 'eip';
+  if (svc?.type === 'NodePort') return 'nodeport';
+  return 'none';
+}
+
+/** The address an external client uses on the EIP path: the Eip's, else the Service's ingress. */
+export function eipAddressOf(kube: KubeFacts): string | undefined {
+  return kube.eip?.address ?? kube.service?.ingressIPs?.[0];
+}
+
+/**
+ * The node where the path meets OVN when the client is outside: the pool's active gateway node (EIP), or the
+ * node whose address an external client uses for a NodePort (the first with an ExternalIP, else the first Ready).
+ */
+export function entryNodeOf(facts: Pick<DiagnoseFacts, 'source' | 'kube'>): string | undefined {
+  const scenario = scenarioOf(facts);
+  if (scenario === 'eip') return facts.kube.eipPool?.activeGatewayNode;
+  if (scenario !== 'nodeport') return undefined;
+  const nodes = [...(facts.kube.nodes ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+  return (nodes.find((n) => n.externalIPs.length) ?? nodes.find((n) => n.ready))?.name;
+}
+
+/**
+ * The VIPs on the path with their expected backends: ClusterIPs x selected ports for a pod or node client (and for
+ * a NodePort, which the entry node DNATs to the ClusterIP), the EIP x selected ports for the EIP path.
+ */
+export function expectedVips(
+  facts: Pick<DiagnoseFacts, 'port' | 'kube'> & Partial<Pick<DiagnoseFacts, 'source'>>,
+): ExpectedVip[] {
   const kube: KubeFacts = facts.kube;
   const svc = kube.service;
   if (!svc) return [];
+  const scenario = facts.source ? scenarioOf({ source: facts.source, kube }) : 'cluster';
+  const eip = eipAddressOf(kube);
+  const addresses = scenario === 'eip' ? (eip ? [eip] : []) : svc.clusterIPs;
   const out: ExpectedVip[] = [];
   for (const sp of selectedPorts(facts)) {
-    for (const ip of svc.clusterIPs) {
+    if (scenario === 'nodeport' && !sp.nodePort) continue;
+    for (const ip of addresses) {
       const family = ip.includes(':') ? 'IPv6' : 'IPv4';
       const backends = new Set<string>();
       for (const slice of kube.endpointSlices) {

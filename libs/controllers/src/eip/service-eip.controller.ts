@@ -12,7 +12,7 @@ import {
   type EipPool,
   type Vpc,
 } from '@ycloud/api';
-import { KubeClient, Resources, isNotFound, type KubeObject } from '@ycloud/k8s';
+import { KubeClient, Resources, isAlreadyExists, isNotFound, type KubeObject } from '@ycloud/k8s';
 import { type ApplyRecord, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
 import {
   buildLoadBalancers,
@@ -225,6 +225,9 @@ export class ServiceEipController {
     try {
       await this.deps.kube.create(TOPOLOGY_RESOURCES.Eip, undefined, eip as never);
     } catch (err) {
+      // Made by an earlier reconcile that the informer has not shown yet (a loaded apiserver): nothing went wrong,
+      // and a Warning here would outlive it (`ycloud diagnose` reads the last one).
+      if (isAlreadyExists(err)) return undefined;
       this.warn(svc, 'EipCreateFailed', (err as Error).message);
       throw err;
     }

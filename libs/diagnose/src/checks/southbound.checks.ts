@@ -1,7 +1,7 @@
 import { EXTERNAL_IDS } from '@ycloud/api';
 import { DiagnoseFacts, NorthboundFacts, SouthboundFacts, isUnavailable } from '../facts';
 import { Hop, broken, ok } from '../hop';
-import { backendPods, expectedVips } from '../service-path';
+import { backendPods, entryNodeOf, expectedVips } from '../service-path';
 
 const L = 'southbound' as const;
 
@@ -16,7 +16,7 @@ function flowsHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
   const lacking: string[] = [];
   const found: string[] = [];
   for (const v of vips) {
-    const flows = sb.lflows.filter((f) => f.vip === v.key);
+    const flows = sb.lflows.filter((f) => f.vip === v.key && f.stage === 'ls_in_lb');
     if (!flows.length) {
       lacking.push(`no ${'ls_in_lb'} flow for ${v.key}`);
       continue;
@@ -40,7 +40,7 @@ function flowsHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
   return ok(L, 'southbound/logical-flows', found.join(', ') || 'no VIP to check');
 }
 
-function portBindingsHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
+export function portBindingsHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
   const backends = backendPods(facts.kube);
   const bad: string[] = [];
   let good = 0;
@@ -63,7 +63,7 @@ function portBindingsHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
   return ok(L, 'southbound/port-bindings', `${good} backend port(s) bound and up`);
 }
 
-function chassisHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
+export function chassisHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
   const backends = backendPods(facts.kube);
   const nodes = new Set<string>();
   for (const b of backends.values()) if (b.node) nodes.add(b.node);
@@ -89,9 +89,9 @@ function chassisHop(facts: DiagnoseFacts, sb: SouthboundFacts): Hop {
   return ok(L, 'southbound/chassis', `chassis ${fine.join(', ')} registered and caught up (nb_cfg ${sb.nbCfg})`);
 }
 
-/** The node the traffic starts on, when it starts on one. */
+/** The node the traffic starts on (pod or node client), or enters OVN on (EIP gateway, NodePort node). */
 export function sourceNodeName(facts: DiagnoseFacts): string | undefined {
   if (facts.source.kind === 'node') return facts.source.name;
   if (facts.source.kind === 'pod') return facts.kube.sourcePod?.node;
-  return undefined;
+  return entryNodeOf(facts);
 }

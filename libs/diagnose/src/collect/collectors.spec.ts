@@ -51,18 +51,18 @@ describe('southbound collector', () => {
   it('asks one Port_Binding select per logical port', () => {
     const t = southboundTransaction({ vips: [], ports: ['a', 'b'] });
     expect(t[0]).toBe('OVN_Southbound');
-    expect(t.slice(7)).toEqual([
+    expect(t.slice(7, 9)).toEqual([
       {
         op: 'select',
         table: 'Port_Binding',
         where: [['logical_port', '==', 'a']],
-        columns: ['logical_port', 'chassis', 'up'],
+        columns: ['logical_port', 'chassis', 'up', 'type'],
       },
       {
         op: 'select',
         table: 'Port_Binding',
         where: [['logical_port', '==', 'b']],
-        columns: ['logical_port', 'chassis', 'up'],
+        columns: ['logical_port', 'chassis', 'up', 'type'],
       },
     ]);
   });
@@ -104,14 +104,34 @@ describe('southbound collector', () => {
         rows: [
           { _uuid: ['uuid', 'd1'], external_ids: ['map', [['name', 'subnet-default']]] },
           { _uuid: ['uuid', 'd2'], external_ids: ['map', [['name', 'subnet-join']]] },
+          { _uuid: ['uuid', 'd4'], external_ids: ['map', [['name', 'vpc-default']]] },
         ],
       },
       { rows: [{ _uuid: ['uuid', 'c1'], name: 'node-1', hostname: 'node-1' }] },
       { rows: [{ name: 'node-1', nb_cfg: 4 }] },
       { rows: [{ logical_port: 'web.a', chassis: ['uuid', 'c1'], up: ['set', [true]] }] },
       { rows: [] },
+      { rows: [{ logical_port: 'cr-vpc-default-to-eip-ext', chassis: ['uuid', 'c1'], type: 'chassisredirect' }] },
+      {
+        rows: [
+          {
+            logical_datapath: ['uuid', 'd4'],
+            logical_dp_group: ['set', []],
+            match:
+              'ct.new && !ct.rel && ip4 && ip4.dst == 172.16.0.50 && tcp && tcp.dst == 80 && is_chassis_resident("cr-vpc-default-to-eip-ext")',
+            actions: 'ct_lb_mark(backends=10.16.0.5:8080);',
+          },
+          {
+            logical_datapath: ['uuid', 'd4'],
+            logical_dp_group: ['set', []],
+            match: 'ip && ip4.dst == 172.16.0.50 && tcp && tcp.dst == 80',
+            actions: 'ct_dnat;',
+          },
+        ],
+      },
     ];
-    expect(southboundFacts(results, { vips: ['10.96.0.10:80'], ports: ['web.a', 'web.b'] })).toEqual({
+    const q = { vips: ['10.96.0.10:80', '172.16.0.50:80'], ports: ['web.a', 'web.b', 'cr-vpc-default-to-eip-ext'] };
+    expect(southboundFacts(results, q)).toEqual({
       nbCfg: 4,
       lflows: [
         {
@@ -120,8 +140,17 @@ describe('southbound collector', () => {
           datapaths: ['subnet-default', 'subnet-join'],
           actions: 'ct_lb_mark(backends=10.16.0.5:8080);',
         },
+        {
+          vip: '172.16.0.50:80',
+          stage: 'lr_in_dnat',
+          datapaths: ['vpc-default'],
+          actions: 'ct_lb_mark(backends=10.16.0.5:8080);',
+        },
       ],
-      portBindings: [{ logicalPort: 'web.a', chassis: 'node-1', up: true }],
+      portBindings: [
+        { logicalPort: 'web.a', chassis: 'node-1', up: true },
+        { logicalPort: 'cr-vpc-default-to-eip-ext', chassis: 'node-1', type: 'chassisredirect' },
+      ],
       chassis: [{ name: 'node-1', hostname: 'node-1', nbCfg: 4 }],
     });
   });

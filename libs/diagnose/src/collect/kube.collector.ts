@@ -2,8 +2,10 @@ import { crdResources, IP_ALLOCATION_ANNOTATION, parseIpAllocationAnnotation, SE
 import { KubeClient, KubeObject, Resources, isNotFound, resourceType } from '@ycloud/k8s';
 import {
   ConditionFact,
+  DiagnoseRequest,
   DiagnoseSource,
   DiagnoseTarget,
+  EipFact,
   EndpointSliceFact,
   EventFact,
   KubeFacts,
@@ -27,6 +29,22 @@ interface ServiceObj extends KubeObject {
     sessionAffinity?: string;
     sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
     publishNotReadyAddresses?: boolean;
+    externalTrafficPolicy?: string;
+  };
+  status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
+}
+interface EipObj extends KubeObject {
+  spec?: { pool?: string; address?: string; binding?: { kind: string; namespace: string; name: string } };
+  status?: { address?: string; vpc?: string; conditions?: ConditionFact[] };
+}
+interface EipPoolObj extends KubeObject {
+  spec?: { networkName?: string; gatewayNodes?: string[] };
+  status?: { activeGatewayNode?: string; conditions?: ConditionFact[] };
+}
+interface NodeObj extends KubeObject {
+  status?: {
+    addresses?: Array<{ type: string; address: string }>;
+    conditions?: Array<{ type: string; status: string }>;
   };
 }
 interface YusurServiceObj extends KubeObject {
@@ -83,17 +101,115 @@ const selectorQuery = (sel: Record<string, string>) =>
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
 
-function crd(kind: 'YusurService' | 'NetworkProbe') {
+function crd(kind: 'YusurService' | 'NetworkProbe' | 'Eip' | 'EipPool') {
   const r = crdResources[kind];
   return resourceType(r.group, r.version, r.plural, r.kind, r.namespaced);
 }
 
-/** Reads what Kubernetes says about a target (and the source pod) with the user's kubeconfig. */
+const readyOf = (conditions?: ConditionFact[]) => conditions?.find((c) => c.type === 'Ready');
+
+function eipFact(e: EipObj): EipFact {
+  const ready = readyOf(e.status?.conditions);
+  return {
+    name: e.metadata?.name ?? '',
+    pool: e.spec?.pool ?? '',
+    ...(e.status?.address ? { address: e.status.address } : {}),
+    ...(e.spec?.binding ? { binding: e.spec.binding } : {}),
+    ...(e.status?.vpc ? { vpc: e.status.vpc } : {}),
+    ...(ready ? { ready } : {}),
+  };
+}
+
+/**
+ * Reads what Kubernetes says about a target (and the source pod) with the user's kubeconfig. An Eip asked by name
+ * is diagnosed as the Service it is bound to, from outside; from outside, the Eip, its pool and the Nodes are read
+ * too.
+ */
 export async function collectKube(
   kube: KubeClient,
-  target: DiagnoseTarget,
+  request: DiagnoseRequest,
   source: DiagnoseSource,
 ): Promise<KubeFacts> {
+  if (request.kind !== 'Eip') {
+    const facts = await collectService(kube, request, source);
+    if (source.kind === 'external' && facts.service) await collectExternal(kube, facts);
+    return facts;
+  }
+  let eip: EipFact;
+  try {
+    eip = eipFact(await kube.get<EipObj>(crd('Eip'), undefined, request.name));
+  } catch (e) {
+    const error = isNotFound(e) ? `Eip ${request.name} not found` : (e as Error).message;
+    const facts: KubeFacts = {
+      target: { kind: 'Service', namespace: '', name: request.name },
+      selectedPods: [],
+      endpointSlices: [],
+      events: [],
+      probes: [],
+      eipAsked: request.name,
+      eipError: error,
+    };
+    return facts;
+  }
+  const b = eip.binding;
+  const target: DiagnoseTarget =
+    b && (b.kind === 'Service' || b.kind === 'YusurService')
+      ? { kind: b.kind, namespace: b.namespace, name: b.name }
+      : { kind: 'Service', namespace: '', name: '' };
+  const facts =
+    b && target.name
+      ? await collectService(kube, target, source)
+      : { target, selectedPods: [], endpointSlices: [], events: [], probes: [] };
+  facts.eip = eip;
+  facts.eipAsked = request.name;
+  if (!b) facts.eipError = `Eip ${eip.name} is bound to nothing (spec.binding is empty)`;
+  await collectExternal(kube, facts);
+  return facts;
+}
+
+/** The Eip of the target (bound to it, or holding its ingress address), its pool and the Nodes. */
+async function collectExternal(kube: KubeClient, facts: KubeFacts): Promise<void> {
+  const t = facts.target;
+  const nodes = kube
+    .list<NodeObj>(Resources.nodes)
+    .then((l) =>
+      l.items.map((n) => ({
+        name: n.metadata?.name ?? '',
+        ready: (n.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+        externalIPs: (n.status?.addresses ?? []).filter((a) => a.type === 'ExternalIP').map((a) => a.address),
+      })),
+    )
+    .catch(() => undefined);
+  if (!facts.eip && facts.service?.type === 'LoadBalancer') {
+    const ingress = facts.service.ingressIPs ?? [];
+    const eips = await kube.list<EipObj>(crd('Eip')).catch(() => ({ items: [] as EipObj[] }));
+    const found = eips.items.find((e) => {
+      const b = e.spec?.binding;
+      if (b) return b.kind === t.kind && b.namespace === t.namespace && b.name === t.name;
+      return !!e.status?.address && ingress.includes(e.status.address);
+    });
+    if (found) facts.eip = eipFact(found);
+  }
+  if (facts.eip?.pool) {
+    try {
+      const p = await kube.get<EipPoolObj>(crd('EipPool'), undefined, facts.eip.pool);
+      const ready = readyOf(p.status?.conditions);
+      facts.eipPool = {
+        name: p.metadata?.name ?? '',
+        networkName: p.spec?.networkName ?? '',
+        gatewayNodes: p.spec?.gatewayNodes ?? [],
+        ...(p.status?.activeGatewayNode ? { activeGatewayNode: p.status.activeGatewayNode } : {}),
+        ...(ready ? { ready } : {}),
+      };
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+  const n = await nodes;
+  if (n) facts.nodes = n;
+}
+
+async function collectService(kube: KubeClient, target: DiagnoseTarget, source: DiagnoseSource): Promise<KubeFacts> {
   const facts: KubeFacts = { target, selectedPods: [], endpointSlices: [], events: [], probes: [] };
   const ns = target.namespace;
   const sourcePod =
@@ -169,6 +285,8 @@ function serviceFact(s: ServiceObj, selector: Record<string, string> | undefined
     sessionAffinity: spec.sessionAffinity,
     affinityTimeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds,
     publishNotReadyAddresses: spec.publishNotReadyAddresses,
+    ingressIPs: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip),
+    ...(spec.externalTrafficPolicy ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
   };
 }
 

@@ -28,8 +28,15 @@ export function southboundTransaction(q: SouthboundQuery): unknown[] {
       op: 'select',
       table: 'Port_Binding',
       where: [['logical_port', '==', p]],
-      columns: ['logical_port', 'chassis', 'up'],
+      columns: ['logical_port', 'chassis', 'up', 'type'],
     })),
+    // Router load balancers (the EIP's, on the VPC router's gateway port): few, unlike the switches' ls_in_lb.
+    {
+      op: 'select',
+      table: 'Logical_Flow',
+      where: [['external_ids', 'includes', ['map', [['stage-name', 'lr_in_dnat']]]]],
+      columns: ['logical_datapath', 'logical_dp_group', 'match', 'actions'],
+    },
   ];
 }
 
@@ -55,16 +62,19 @@ export function southboundFacts(results: unknown[], q: SouthboundQuery): Southbo
   const groupDps = new Map(dpGroups.map((g) => [String(g._uuid), setOf(g.datapaths)]));
   const wanted = new Set(q.vips);
   const lflows: SbLogicalFlowFact[] = [];
-  for (const f of flows) {
-    const vip = vipOfMatch(String(f.match));
-    if (!vip || !wanted.has(vip)) continue;
-    const dps = [...setOf(f.logical_datapath), ...setOf(f.logical_dp_group).flatMap((g) => groupDps.get(g) ?? [])];
-    lflows.push({
-      vip,
-      stage: 'ls_in_lb',
-      datapaths: dps.map((d) => dpName.get(d) ?? d).sort(),
-      actions: String(f.actions),
-    });
+  const routerFlows = rows(6 + q.ports.length);
+  for (const [stage, list] of [
+    ['ls_in_lb', flows],
+    ['lr_in_dnat', routerFlows],
+  ] as const) {
+    for (const f of list) {
+      const vip = vipOfMatch(String(f.match));
+      if (!vip || !wanted.has(vip)) continue;
+      // Only load-balancing flows (a NAT row's DNAT in lr_in_dnat names the address too).
+      if (stage === 'lr_in_dnat' && !/ct_lb/.test(String(f.actions))) continue;
+      const dps = [...setOf(f.logical_datapath), ...setOf(f.logical_dp_group).flatMap((g) => groupDps.get(g) ?? [])];
+      lflows.push({ vip, stage, datapaths: dps.map((d) => dpName.get(d) ?? d).sort(), actions: String(f.actions) });
+    }
   }
   const chassisName = new Map(chassis.map((c) => [String(c._uuid), String(c.name)]));
   const nbCfgOf = new Map(privates.map((p) => [String(p.name), Number(p.nb_cfg)]));
@@ -73,6 +83,7 @@ export function southboundFacts(results: unknown[], q: SouthboundQuery): Southbo
       logicalPort: String(pb.logical_port),
       chassis: setOf(pb.chassis).map((u) => chassisName.get(u) ?? u)[0],
       up: setOf(pb.up)[0] === undefined ? undefined : setOf(pb.up)[0] === 'true',
+      ...(pb.type ? { type: String(pb.type) } : {}),
     })),
   );
   return {
