@@ -17,7 +17,7 @@ DEBIAN_PACKAGES=(
   docker-compose                             # `docker-compose config` check (no engine needed)
   debootstrap                                # the OVN 25.03 / OVS 3.5 root filesystem (test/ovn-root/build.sh), images
   umoci runc skopeo                          # scripts/images.sh (no container engine) and its runc test
-  containerd gcc libc6-dev                   # the real-kubelet test node (containerd, a static pause binary)
+  containerd gcc libc6-dev containernetworking-plugins  # the real-kubelet test node (containerd, a static pause binary, portmap)
   iperf3 sockperf apache2-utils nginx-light  # `ycloud bench datapath`: throughput, pps/latency, short connections
 )
 missing=()
@@ -49,8 +49,8 @@ K8S_BIN_DIR=$(test/k8s-bin/build.sh)
 log "kube binaries: $K8S_BIN_DIR"
 log "building the OVN 25.03 / OVS 3.5 root filesystem (cached)"
 log "OVN 25.03 root: $(test/ovn-root/build.sh 25.03)"
-log "building kubectl, helm and kubelet for the install and real-node tests (cached)"
-for tool in kubectl helm kubelet; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
+log "building kubectl, helm, kubelet and kube-scheduler for the install and real-node tests (cached)"
+for tool in kubectl helm kubelet kube-scheduler; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
 if [ -x libs/cni/test/build-cnitool.sh ]; then
   log "building cnitool (cached)"
   libs/cni/test/build-cnitool.sh >/dev/null
