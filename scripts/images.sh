@@ -153,6 +153,8 @@ build_ycloud() {
     --config.user 65532:65532 --config.workingdir /opt/ycloud \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env NODE_ENV=production \
     --config.entrypoint ycloud-controller --config.cmd --help
+  # The commit the application came from: setup.sh rebuilds when HEAD moved, the real-node test says when stale.
+  git rev-parse HEAD >"$out/ycloud-$version.oci.tar.source"
   rm -rf "$fs" "$src"
 }
 

@@ -110,6 +110,11 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
     if (!existsSync(ARCHIVE)) {
       throw new Error(`${ARCHIVE} is missing: build it with \`bash scripts/images.sh ycloud\` (scripts/setup.sh does)`);
     }
+    const source = await fs.readFile(`${ARCHIVE}.source`, 'utf8').catch(() => 'unknown');
+    const head = (await run('git', ['-C', repoRoot(), 'rev-parse', 'HEAD'])).stdout;
+    if (source.trim() !== head.trim()) {
+      console.warn(`${ARCHIVE} was built from ${source.trim()}, not HEAD: the pods run that code`);
+    }
     dir = await makeRunDir();
     kubectl = await resolveK8sTool('kubectl');
     const [c, b] = await Promise.allSettled([
@@ -319,11 +324,12 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
     // Replies in order, none missing (sequence numbers), and the longest pause while the agent restarted.
     const seqs = replies.map((l) => Number(l.words[4]));
     expect(seqs).toEqual(seqs.map((_, i) => i + 1));
-    let maxGap = 0;
-    for (let i = 1; i < during.length; i++) maxGap = Math.max(maxGap, during[i].t - during[i - 1].t);
+    const maxGap = (ls: LogLine[]) => ls.slice(1).reduce((m, l, i) => Math.max(m, l.t - ls[i].t), 0);
+    const baseline = replies.filter((l) => l.t >= t0 - 5000 && l.t < t0);
     console.log(
-      `agent rollout restart took ${t1 - t0} ms; the Service connection carried ${during.length} replies from ` +
-        `1 s before it, longest gap between replies ${maxGap} ms (one line every 100 ms)`,
+      `agent rollout restart took ${t1 - t0} ms; the Service connection carried ${during.length} replies from 1 s ` +
+        `before it to the end, longest gap between replies ${maxGap(during)} ms (${maxGap(baseline)} ms in the 5 s ` +
+        'before the restart; one line every 100 ms)',
     );
     passed++;
   });
