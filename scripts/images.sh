@@ -6,7 +6,8 @@
 # Output, in .images/ (YCLOUD_IMAGES_DIR): OCI archives (a tar of an OCI image layout), e.g.
 #   ycloud-<version>.oci.tar  ycloud/ycloud:<version>  controller, CNI agent, CNI plugin, CLI; Node 20 (Debian 13)
 #   ovn-23.03.oci.tar         ycloud/ovn:23.03         OVN central (NB, SB, northd) and node daemons (Debian 12)
-# Load one into containerd with `ctr -n k8s.io images import --index-name ycloud/ycloud:<version> FILE`, or
+# Load one into containerd with `ctr -n k8s.io images import --base-name docker.io/ycloud/ycloud FILE` (the tag
+# comes from the archive; `--index-name` would add an `import-<date>` name the CRI trips over), or
 # copy it anywhere with `skopeo copy oci-archive:FILE docker://REGISTRY/ycloud/ycloud:<version>`.
 # Pinned: the Debian suites and the versions of the packages that matter (docker/images.env; the build fails when
 # the mirror serves another version) and every npm package (package-lock.json, `npm ci` in a clean export of
@@ -93,6 +94,29 @@ pack() {
   log "$name:$tag -> $file ($(du -h "$file" | cut -f1))"
 }
 
+# cni_host_bundle ROOTFS CNI_DIR: CNI_DIR/host, what the agent DaemonSet's init container copies into the node's
+# CNI bin dir: the plugin `ycloud` and its directory `ycloud.d`. The runtime runs the plugin on the host, outside
+# the image, where nothing of the image is found: Debian's node cannot move (libnode loads builtins from fixed
+# /usr/share/nodejs paths), so the plugin is the shell shim with the image's socat, started through the image's own
+# dynamic loader and libraries. It needs only /bin/sh and coreutils from the host, whatever its distribution.
+cni_host_bundle() {
+  local fs=$1 dir=$2/host
+  local d="$dir/ycloud.d"
+  mkdir -p "$d/lib" "$d/bin"
+  cp "$2/ycloud-cni.sh" "$d/ycloud-cni.sh"
+  cp -L "$fs/usr/bin/socat" "$d/lib/socat"
+  local lib
+  for lib in $(chroot "$fs" ldd /usr/bin/socat | awk '/=> \//{print $3} /^\t\//{print $1}'); do cp -L "$fs$lib" "$d/lib/"; done
+  [ -e "$d/lib/ld-linux-x86-64.so.2" ] || { echo "images.sh: socat's dynamic loader not found" >&2; exit 1; }
+  printf '%s\n' '#!/bin/sh' 'd=$(dirname "$0")/..' \
+    'exec "$d/lib/ld-linux-x86-64.so.2" --library-path "$d/lib" "$d/lib/socat" "$@"' >"$d/bin/socat"
+  printf '%s\n' '#!/bin/sh' '# ycloud CNI plugin (installed by the ycloud agent DaemonSet): the shim in ycloud.d with its own socat.' \
+    'd=$(dirname "$0")/ycloud.d' 'PATH="$d/bin:$PATH" exec /bin/sh "$d/ycloud-cni.sh" "$@"' >"$dir/ycloud"
+  chmod 0755 "$d/bin/socat" "$dir/ycloud" "$d/ycloud-cni.sh"
+  # The init container replaces ycloud.d only when this differs from the installed one.
+  (cd "$d" && find . -type f ! -name STAMP | sort | xargs sha256sum) | sha256sum | cut -c1-64 >"$d/STAMP"
+}
+
 build_ycloud() {
   local fs="$work/ycloud-fs"
   mkdir -p "$fs"
@@ -107,7 +131,7 @@ build_ycloud() {
   local app="$fs/opt/ycloud"
   mkdir -p "$app/cni"
   cp -a "$src/package.json" "$src/node_modules" "$src/dist" "$app/"
-  # The CNI plugin, stamped with the version (init containers copy it to /opt/cni/bin/ycloud).
+  # The CNI plugin, stamped with the version.
   for shim in ycloud-cni.js ycloud-cni.sh; do
     sed "s/@YCLOUD_VERSION@/$version/" "$src/apps/cni/src/shim/$shim" >"$app/cni/$shim"
     chmod 0755 "$app/cni/$shim"
@@ -118,6 +142,7 @@ build_ycloud() {
   printf '#!/bin/sh\nexec node /opt/ycloud/dist/apps/cni/src/main.js "$@"\n' >"$bin/ycloud-cni-agent"
   printf '#!/bin/sh\nexec node /opt/ycloud/dist/apps/cli/src/main.js "$@"\n' >"$bin/ycloud"
   ln -sf /opt/ycloud/cni/ycloud-cni.js "$bin/ycloud-cni"
+  cni_host_bundle "$fs" "$app/cni"
   chmod 0755 "$bin"/ycloud-controller "$bin"/ycloud-cni-agent "$bin"/ycloud
   # The unprivileged user the controller runs as when it needs no capabilities (deploy/, the chart).
   grep -q '^ycloud:' "$fs/etc/passwd" || {
@@ -128,6 +153,8 @@ build_ycloud() {
     --config.user 65532:65532 --config.workingdir /opt/ycloud \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --config.env NODE_ENV=production \
     --config.entrypoint ycloud-controller --config.cmd --help
+  # The commit the application came from: setup.sh rebuilds when HEAD moved, the real-node test says when stale.
+  git rev-parse HEAD >"$out/ycloud-$version.oci.tar.source"
   rm -rf "$fs" "$src"
 }
 

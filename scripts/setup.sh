@@ -4,7 +4,8 @@
 # from the lockfile, kube-apiserver / kube-controller-manager / kube-proxy / etcd / kubectl / helm / kubelet / cnitool
 # built from the Go module proxy, and a Debian 13 root filesystem with OVN 25.03 / Open vSwitch 3.5
 # (`YCLOUD_OVN=25.03`; made by debootstrap from the mirror apt already uses; the system's own packages are not
-# touched). All are cached by version under ~/.cache/ycloud, so only the first run pays.
+# touched), and the ycloud image (scripts/images.sh ycloud, from HEAD) for the real-node test. All are cached by
+# version under ~/.cache/ycloud (the image by commit, in .images/), so only the first run pays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -17,7 +18,7 @@ DEBIAN_PACKAGES=(
   docker-compose                             # `docker-compose config` check (no engine needed)
   debootstrap                                # the OVN 25.03 / OVS 3.5 root filesystem (test/ovn-root/build.sh), images
   umoci runc skopeo                          # scripts/images.sh (no container engine) and its runc test
-  containerd gcc libc6-dev                   # the real-kubelet test node (containerd, a static pause binary)
+  containerd gcc libc6-dev containernetworking-plugins  # the real-kubelet test node (containerd, a static pause binary, portmap)
   iperf3 sockperf apache2-utils nginx-light  # `ycloud bench datapath`: throughput, pps/latency, short connections
 )
 missing=()
@@ -49,8 +50,15 @@ K8S_BIN_DIR=$(test/k8s-bin/build.sh)
 log "kube binaries: $K8S_BIN_DIR"
 log "building the OVN 25.03 / OVS 3.5 root filesystem (cached)"
 log "OVN 25.03 root: $(test/ovn-root/build.sh 25.03)"
-log "building kubectl, helm and kubelet for the install and real-node tests (cached)"
-for tool in kubectl helm kubelet; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
+log "building kubectl, helm, kubelet and kube-scheduler for the install and real-node tests (cached)"
+for tool in kubectl helm kubelet kube-scheduler; do test/k8s-bin/build-tool.sh "$tool" >/dev/null; done
+# The real-node test (test/e2e/real-kubelet-install.test.ts) installs ycloud from this image, built from HEAD:
+# about 4 minutes the first time (a Debian 13 debootstrap, cached), 1 to 2 minutes after each new commit.
+ycloud_image=.images/ycloud-$(node -p "require('./package.json').version").oci.tar
+if [ ! -s "$ycloud_image" ] || [ "$(cat "$ycloud_image.source" 2>/dev/null)" != "$(git rev-parse HEAD)" ]; then
+  log "building the ycloud image from HEAD (scripts/images.sh ycloud)"
+  bash scripts/images.sh ycloud
+fi
 if [ -x libs/cni/test/build-cnitool.sh ]; then
   log "building cnitool (cached)"
   libs/cni/test/build-cnitool.sh >/dev/null

@@ -5,7 +5,7 @@ import { KubeControlPlane, KubeletNode, PAUSE_IMAGE } from '@ycloud/testbed/k8s'
 /**
  * A real node: kubelet v1.35 (built from the control plane's module) with Debian's containerd and runc registers
  * its Node and runs a pod the API schedules on it, then stops it when the pod is deleted. Host network only: the
- * node has no CNI configuration yet (docs/real-kubelet.md says what is missing for ycloud's agent on it).
+ * node has no CNI configuration (real-kubelet-install.test.ts installs ycloud's on such a node).
  */
 describe('a real kubelet node (containerd + runc)', () => {
   let cp: KubeControlPlane | undefined;

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds one tool the install tests need from the Go module proxy and prints its path: kubectl or kubelet (from the
-# Kubernetes module in this directory, at KUBE_VERSION) or helm (module in helm/, at HELM_VERSION). Cached by
-# version under ~/.cache/ycloud/k8s-bin/<tool>-<version>/, like build.sh, so only the first run pays the build.
-#   test/k8s-bin/build-tool.sh kubectl|kubelet|helm
+# Builds one tool the install tests need from the Go module proxy and prints its path: kubectl, kubelet or
+# kube-scheduler (the real-node test's DaemonSet and Deployment pods need one) from the Kubernetes module in this
+# directory, at KUBE_VERSION, or helm (module in helm/, at HELM_VERSION). Cached by version under
+# ~/.cache/ycloud/k8s-bin/<tool>-<version>/, like build.sh, so only the first run pays the build.
+#   test/k8s-bin/build-tool.sh kubectl|kubelet|kube-scheduler|helm
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/versions.env"
-tool=${1:?usage: build-tool.sh kubectl|kubelet|helm}
+tool=${1:?usage: build-tool.sh kubectl|kubelet|kube-scheduler|helm}
 case "$tool" in
-  kubectl | kubelet) version=$KUBE_VERSION ;;
+  kubectl | kubelet | kube-scheduler) version=$KUBE_VERSION ;;
   helm) version=$HELM_VERSION ;;
-  *) echo "build-tool.sh: unknown tool $tool (kubectl, kubelet or helm)" >&2; exit 2 ;;
+  *) echo "build-tool.sh: unknown tool $tool (kubectl, kubelet, kube-scheduler or helm)" >&2; exit 2 ;;
 esac
 out="${YCLOUD_K8S_BIN_CACHE:-$HOME/.cache/ycloud/k8s-bin}/${tool}-${version}"
 if [ -x "$out/$tool" ]; then echo "$out/$tool"; exit 0; fi

@@ -5,3 +5,4 @@ export * from './kustomize-lite';
 export * from './kube-proxy';
 export * from './crds';
 export * from './kubelet-node';
+export * from './testbed-install';

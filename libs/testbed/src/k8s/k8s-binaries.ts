@@ -31,15 +31,15 @@ export async function resolveK8sBinDir(env: NodeJS.ProcessEnv = process.env): Pr
   return dir;
 }
 
-/** Tools the install tests run, built on demand by test/k8s-bin/build-tool.sh (cached by version). */
-export type K8sTool = 'kubectl' | 'kubelet' | 'helm';
+/** Tools the install and real-node tests run, built on demand by test/k8s-bin/build-tool.sh (cached by version). */
+export type K8sTool = 'kubectl' | 'kubelet' | 'kube-scheduler' | 'helm';
 
 /**
- * Path of kubectl, kubelet or helm: `YCLOUD_<TOOL>` when set (read at call time), otherwise whatever
+ * Path of kubectl, kubelet, kube-scheduler or helm: `YCLOUD_<TOOL>` (dashes as underscores) when set (read at call time), otherwise whatever
  * `test/k8s-bin/build-tool.sh <tool>` prints (it builds once from the Go module proxy, then reuses its cache).
  */
 export async function resolveK8sTool(tool: K8sTool, env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const override = env[`YCLOUD_${tool.toUpperCase()}`];
+  const override = env[`YCLOUD_${tool.toUpperCase().replace(/-/g, '_')}`];
   const file = override
     ? path.resolve(override)
     : (

@@ -6,7 +6,7 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { Daemon, freePort, makeRunDir, sleep } from '../process';
-import { resolveK8sBinDir } from './k8s-binaries';
+import { resolveK8sBinDir, resolveK8sTool } from './k8s-binaries';
 
 /**
  * kube-controller-manager controllers a test cluster needs by default: EndpointSlices from Services and Pods
@@ -30,6 +30,11 @@ export interface KubeControlPlaneOptions {
   controllers?: readonly string[];
   /** Service ClusterIP range; default 10.96.0.0/16. */
   serviceClusterIpRange?: string;
+  /**
+   * Also run kube-scheduler (built by test/k8s-bin/build-tool.sh): DaemonSet and Deployment pods on real kubelet
+   * nodes are bound by it. Default false (tests that name `spec.nodeName` need none).
+   */
+  scheduler?: boolean;
   /** Appended to kube-apiserver's arguments (later flags win), e.g. the benchmark request-limit flags. */
   extraApiserverArgs?: readonly string[];
   /** Directory with the binaries; default YCLOUD_K8S_BIN_DIR or test/k8s-bin/build.sh. */
@@ -133,7 +138,7 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
     const d = await Daemon.spawn({
       name,
       cmd: 'setpriv',
-      args: ['--pdeathsig', 'KILL', '--', path.join(binDir, program), ...args],
+      args: ['--pdeathsig', 'KILL', '--', path.resolve(binDir, program), ...args],
       consoleLog: path.join(dir, `${name}.log`),
     });
     daemons.push(d);
@@ -258,6 +263,23 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
           return true;
         });
       }
+    }
+    if (opts.scheduler) {
+      const schedulerPort = await freePort();
+      const scheduler = await launch('kube-scheduler', await resolveK8sTool('kube-scheduler'), [
+        `--kubeconfig=${kcmKubeconfig}`,
+        `--authentication-kubeconfig=${kcmKubeconfig}`,
+        `--authorization-kubeconfig=${kcmKubeconfig}`,
+        '--leader-elect=false',
+        `--secure-port=${schedulerPort}`,
+        '--bind-address=127.0.0.1',
+      ]);
+      await pollUntil(
+        scheduler,
+        `kube-scheduler /healthz on 127.0.0.1:${schedulerPort}`,
+        CONTROLLER_MANAGER_READY_MS,
+        async () => (await httpGet(`https://127.0.0.1:${schedulerPort}/healthz`)).status === 200,
+      );
     }
     const tEnd = Date.now();
     const timings: StartTimings = {

@@ -15,7 +15,15 @@ export interface KubeletNodeOptions {
   /** Parent directory; a fresh run dir when omitted (removed by stop()). */
   dir?: string;
   readyTimeoutMs?: number;
+  /**
+   * Added to containerd's environment, which the CNI plugins it runs inherit (e.g. YCLOUD_CNI_SOCKET: the
+   * plugin's agent socket when the agent's hostPath is the node's private directory, not /run/ycloud).
+   */
+  containerdEnv?: Record<string, string>;
 }
+
+/** Debian's containernetworking-plugins (portmap, loopback, ...): a node's standard plugins, as kubeadm's have. */
+const STANDARD_CNI_PLUGINS = '/usr/lib/cni';
 
 const PAUSE_C = `#include <signal.h>
 #include <unistd.h>
@@ -48,7 +56,8 @@ function hostAddress(): string {
  * A real Kubernetes node: kubelet (built from the control plane's Kubernetes module) with a private containerd
  * (Debian's) and runc, on the host network with the machine's address, its own directories, sockets and ports.
  * Pods need `imagePullPolicy: Never` and images imported with `importImage` (no registry here); without a CNI
- * configuration only host-network pods run (the Node stays NotReady).
+ * configuration only host-network pods run (the Node stays NotReady). Its CNI directories hold Debian's standard
+ * plugins; a CNI installer (ycloud's agent DaemonSet) adds its own through hostPath volumes on cniBinDir/cniConfDir.
  */
 export class KubeletNode {
   private constructor(
@@ -60,6 +69,19 @@ export class KubeletNode {
     readonly containerdSocket: string,
     readonly kubeletRoot: string,
   ) {}
+
+  /** The runtime's CNI plugin directory (the node's /opt/cni/bin). */
+  get cniBinDir(): string {
+    return path.join(this.dir, 'cni/bin');
+  }
+  /** The runtime's CNI configuration directory (the node's /etc/cni/net.d). */
+  get cniConfDir(): string {
+    return path.join(this.dir, 'cni/net.d');
+  }
+  /** Where the kubelet writes container logs (`podLogsDir`). */
+  get podLogsDir(): string {
+    return path.join(this.dir, 'logs');
+  }
 
   static async start(opts: KubeletNodeOptions): Promise<KubeletNode> {
     const ownsDir = !opts.dir;
@@ -76,6 +98,8 @@ export class KubeletNode {
       'logs',
     ])
       await fs.mkdir(d(sub), { recursive: true });
+    for (const f of await fs.readdir(STANDARD_CNI_PLUGINS).catch(() => [] as string[]))
+      await fs.copyFile(path.join(STANDARD_CNI_PLUGINS, f), d('cni/bin', f));
     const timeout = opts.readyTimeoutMs ?? 120_000;
     const kubelet = await resolveK8sTool('kubelet');
     await fs.writeFile(d('runc-wrapper.sh'), RUNC_WRAPPER, { mode: 0o755 });
@@ -111,6 +135,7 @@ export class KubeletNode {
       cmd: 'containerd',
       args: ['--config', d('containerd.toml')],
       consoleLog: d('containerd.log'),
+      env: { ...process.env, ...opts.containerdEnv },
     });
     let kubeletDaemon: Daemon | undefined;
     try {
@@ -184,17 +209,22 @@ export class KubeletNode {
       await kubeletDaemon?.stop().catch(() => undefined);
       await cleanUpContainers(socket).catch(() => undefined);
       await containerd.stop().catch(() => undefined);
-      await unmountUnder(d('root')).catch(() => undefined);
+      await unmountUnder(dir).catch(() => undefined);
       if (ownsDir) await fs.rm(dir, { recursive: true, force: true }).catch(() => undefined);
       throw err;
     }
   }
 
-  /** Imports an OCI archive (e.g. from scripts/images.sh) into the node's containerd as `name`. */
-  async importImage(archive: string, name: string): Promise<void> {
+  /**
+   * Imports an OCI archive from scripts/images.sh into the node's containerd as `<repository>:<tag>`, the tag being
+   * the archive's own ref name (e.g. docker.io/ycloud/ycloud and 0.1.0; the CRI looks `ycloud/ycloud:0.1.0` up
+   * under docker.io). `--index-name` would not do: ctr then also names the image `import-<date>:<tag>`, and the
+   * CRI resolves it to that name and fails to find it ("image docker.io/library/import-...: not found").
+   */
+  async importImage(archive: string, repository: string): Promise<void> {
     await run(
       'ctr',
-      ['--address', this.containerdSocket, '-n', 'k8s.io', 'images', 'import', '--index-name', name, archive],
+      ['--address', this.containerdSocket, '-n', 'k8s.io', 'images', 'import', '--base-name', repository, archive],
       {
         timeoutMs: 10 * 60_000,
       },
@@ -208,7 +238,8 @@ export class KubeletNode {
     await this.containerd.stop();
     // containerd 1.6 puts its shims' sockets in the fixed /run/containerd/s: drop the directories if now empty.
     for (const d of ['/run/containerd/s', '/run/containerd']) await fs.rmdir(d).catch(() => undefined);
-    await unmountUnder(this.kubeletRoot);
+    // The kubelet bind-mounts its root dir and pods' volumes, containerd each sandbox's /dev/shm.
+    await unmountUnder(this.dir);
     // The kubelet links every container's log into the fixed /var/log/containers: remove the links to ours.
     const links = await fs.readdir(CONTAINER_LOG_LINKS).catch(() => [] as string[]);
     for (const l of links) {
@@ -256,10 +287,26 @@ async function importPauseImage(dir: string, socket: string): Promise<void> {
   ]);
 }
 
-/** Kills and deletes every task and container in the node's containerd (the kubelet leaves them running). */
+/**
+ * Kills and deletes every task and container in the node's containerd (the kubelet leaves them running), and
+ * removes the pod network namespaces the CRI made for them (bind mounts under /var/run/netns) that no CNI DEL
+ * released.
+ */
 async function cleanUpContainers(socket: string): Promise<void> {
   const ctr = (...args: string[]) => run('ctr', ['--address', socket, '-n', 'k8s.io', ...args], { allowFailure: true });
   const ids = (await ctr('containers', 'ls', '-q')).stdout.split('\n').filter(Boolean);
+  const netnsPaths = new Set<string>();
+  for (const id of ids) {
+    try {
+      const info = JSON.parse((await ctr('containers', 'info', id)).stdout) as {
+        Spec?: { linux?: { namespaces?: { type: string; path?: string }[] } };
+      };
+      for (const ns of info.Spec?.linux?.namespaces ?? [])
+        if (ns.type === 'network' && ns.path && /^\/(var\/)?run\/netns\//.test(ns.path)) netnsPaths.add(ns.path);
+    } catch {
+      // not a container with a spec we can read: nothing of ours to remove
+    }
+  }
   for (const id of ids) {
     await ctr('tasks', 'kill', '-s', 'SIGKILL', id);
     await waitFor(
@@ -270,6 +317,10 @@ async function cleanUpContainers(socket: string): Promise<void> {
       },
     ).catch(() => undefined);
     await ctr('containers', 'rm', id);
+  }
+  for (const p of netnsPaths) {
+    await run('umount', [p], { allowFailure: true });
+    await fs.rm(p, { force: true });
   }
 }
 
