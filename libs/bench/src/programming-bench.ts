@@ -35,7 +35,15 @@ import {
 } from '@ycloud/testbed';
 import { SbCfgWatch, nowMs } from './cfg-timeline';
 import { ControllerProcess } from './controller-process';
-import { daemonVersion, load1, machine, schemaVersion, type BenchMachine, type BenchVersions } from './environment';
+import {
+  daemonVersion,
+  load1,
+  loadAverages,
+  machine,
+  schemaVersion,
+  type BenchMachine,
+  type BenchVersions,
+} from './environment';
 import { histogramDelta, histogramQuantile, parseHistogram, parseScalar, type HistogramSnapshot } from './histogram';
 import { NbWatch } from './nb-watch';
 import { ProcessSet } from './process-usage';
@@ -56,6 +64,13 @@ export interface ProgrammingBenchOptions {
   systems?: ProgrammingSystem[];
   parallelism?: number;
   log?: (line: string) => void;
+  /**
+   * Called with the report so far after every measured part (objects created, each cold start, each block, the
+   * idle restart), so a caller can write figures as they come and a run that dies still leaves them.
+   */
+  onProgress?: (partial: ProgrammingBenchReport) => void;
+  /** How long kube-proxy may leave its metrics endpoint unanswered before its mode is given up (120 s). */
+  metricsPatienceMs?: number;
 }
 
 /** Quantiles read from a Prometheus histogram (interpolated inside buckets). */
@@ -72,6 +87,11 @@ export interface SystemResult {
   /** False when the system could not run here (e.g. no IPVS in this kernel); `error` says why. */
   ran: boolean;
   error?: string;
+  /**
+   * The system failed part-way (e.g. kube-proxy nftables stopped answering its metrics endpoint at 10k): the
+   * phase, why, and the load then. Its figures up to that point are kept; the run went on with the others.
+   */
+  failure?: { phase: string; reason: string; load1: number };
   coldStart?: {
     /** Start of the process(es) -> every Service programmed into the node (ycloud: chassis nb_cfg). */
     ms: number;
@@ -101,7 +121,10 @@ export interface SystemResult {
 }
 
 export interface ProgrammingBenchReport {
+  /** When the run started (names its files); `phase` is how far it got when this report was written. */
   date: string;
+  complete: boolean;
+  phase: string;
   revision: string;
   machine: BenchMachine;
   versions: BenchVersions;
@@ -111,6 +134,8 @@ export interface ProgrammingBenchReport {
   rounds: number;
   rate: number;
   load: { start: number; end: number };
+  /** `uptime`'s 1, 5 and 15 minute load averages at the start and when this report was written. */
+  loadAverages: { start: number[]; end: number[] };
   create: { ms: number };
   systems: SystemResult[];
   /** ycloud controller restarted with nothing changed: its transactions, NB row changes and nb_cfg bumps. */
@@ -174,6 +199,14 @@ class ProgrammingBenchRun {
   private readonly rate: number;
   private readonly systems: ProgrammingSystem[];
   private readonly loadStart = load1();
+  private readonly loadAveragesStart = loadAverages();
+  private readonly startedAt = new Date().toISOString();
+  private readonly onProgress?: (partial: ProgrammingBenchReport) => void;
+  private readonly metricsPatienceMs: number;
+  private versionsInfo: BenchVersions = { node: process.version };
+  private revision = 'unknown';
+  private createMs = NaN;
+  private idle?: ProgrammingBenchReport['idleRestart'];
   /**
    * A test-bed run directory (`/tmp/ycn-<id>` with an owner file): other engineers' `cleanupStale` kills the
    * processes and deletes the namespaces of `ycn-<id>-*` runs whose directory or owner is gone.
@@ -216,6 +249,8 @@ class ProgrammingBenchRun {
     this.rate = opts.rate ?? 20;
     this.systems = opts.systems ?? [...PROGRAMMING_SYSTEMS];
     this.parallelism = opts.parallelism ?? 32;
+    this.onProgress = opts.onProgress;
+    this.metricsPatienceMs = opts.metricsPatienceMs ?? 120_000;
   }
   private readonly parallelism: number;
 
@@ -226,47 +261,132 @@ class ProgrammingBenchRun {
   async run(): Promise<ProgrammingBenchReport> {
     this.workDir = await makeRunDir();
     this.runId = runIdOf(this.workDir);
+    this.revision = await gitRevision();
     await this.startInfrastructure();
+    this.versionsInfo = await this.versions();
     if (this.systems.includes('ycloud')) await this.prepareYcloudNode();
-    const createMs = await this.createObjects();
+    this.createMs = await this.createObjects();
     this.watch = await NbWatch.connect(this.central!.nbRemote, { nbGlobal: true });
     this.sbWatch = await SbCfgWatch.connect(this.central!.sbRemote, NODE);
     for (let i = 0; i < this.N; i++)
       this.watch.expect(lbName(i), { vip: this.vips[i], backends: backendsOf(this.ips[i]) });
+    this.checkpoint('objects created');
 
-    if (this.systems.includes('ycloud')) await this.coldStartYcloud();
-    for (const mode of this.systems.filter((x): x is KubeProxyMode => x !== 'ycloud'))
-      await this.coldStartKubeProxy(mode);
+    if (this.systems.includes('ycloud')) {
+      await this.guard('ycloud', 'cold start', () => this.coldStartYcloud());
+      this.checkpoint('ycloud cold start');
+    }
+    for (const mode of this.systems.filter((x): x is KubeProxyMode => x !== 'ycloud')) {
+      await this.guard(mode, 'cold start', () => this.coldStartKubeProxy(mode));
+      this.checkpoint(`kube-proxy ${mode} cold start`);
+    }
 
-    const active = this.systems.filter((s) => this.results.get(s)?.ran);
+    const active = this.systems.filter((s) => this.alive(s));
     this.stride = Math.max(1, Math.floor(this.N / Math.max(1, this.perBlock * this.rounds * active.length)));
     for (let r = 0; r < this.rounds; r++) {
-      for (let j = 0; j < active.length; j++) await this.block(active[(j + r) % active.length], r);
+      for (let j = 0; j < active.length; j++) {
+        const s = active[(j + r) % active.length];
+        if (!this.alive(s)) continue;
+        await this.guard(s, `round ${r + 1}/${this.rounds}`, () => this.block(s, r));
+        this.checkpoint(`round ${r + 1}/${this.rounds}: ${s}`);
+      }
     }
-    for (const s of active) this.freeze(s, 'SIGCONT');
-    for (const s of active) this.summarizeSystem(s);
-    this.ps.mark('end');
+    for (const s of active) if (this.alive(s)) this.freeze(s, 'SIGCONT');
+    if (this.controller && this.alive('ycloud')) {
+      await this.guard('ycloud', 'idle restart', async () => {
+        this.idle = await this.idleRestart();
+      });
+    }
+    return this.report('complete', true);
+  }
+
+  /** A system that ran and has not failed since. */
+  private alive(s: ProgrammingSystem): boolean {
+    const r = this.results.get(s);
+    return !!r?.ran && !r.failure;
+  }
+
+  /**
+   * Runs one part of one system's measurement; if it throws (a kube-proxy that stops answering its metrics, a
+   * process that died), the failure is recorded for that system, its processes are stopped so they no longer take
+   * CPU, and the run goes on with the other systems.
+   */
+  private async guard(s: ProgrammingSystem, phase: string, part: () => Promise<void>): Promise<void> {
+    try {
+      await part();
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0].slice(0, 300);
+      this.log(`${s} failed in ${phase}: ${reason}; going on with the other systems`);
+      const res = this.results.get(s) ?? { system: s, ran: false, error: reason, peakRssBytes: {} };
+      if (res.ran) res.failure = { phase, reason, load1: load1() };
+      this.results.set(s, res);
+      await this.stopSystem(s);
+    }
+  }
+
+  /** Stops a failed system's process(es) (thawed first, so they can exit). */
+  private async stopSystem(s: ProgrammingSystem): Promise<void> {
+    this.ps.mark('stopped');
+    const res = this.results.get(s);
+    if (res) res.peakRssBytes = this.ps.peakRss(this.procsOf.get(s) ?? []);
+    if (s === 'ycloud') {
+      if (this.controller) {
+        sendSignal(this.controller.pid, 'SIGCONT');
+        this.controller.kill();
+      }
+      return;
+    }
+    const kp = this.proxies.find((p) => p.mode === s);
+    if (!kp) return;
+    sendSignal(kp.proxy.pids[kp.proxy.pids.length - 1], 'SIGCONT');
+    await kp.proxy.stop().catch(() => undefined);
+  }
+
+  /** Hands the report so far to `onProgress` (a failing writer is logged, never ends the run). */
+  private checkpoint(phase: string): void {
+    if (!this.onProgress) return;
+    try {
+      this.onProgress(this.report(phase, false));
+    } catch (err) {
+      this.log(`could not write the figures so far (${phase}): ${(err as Error).message}`);
+    }
+  }
+
+  /** The figures measured so far (all of them when `complete`). */
+  private report(phase: string, complete: boolean): ProgrammingBenchReport {
+    this.ps.mark('report');
     for (const s of this.systems) {
       const res = this.results.get(s);
-      if (res) res.peakRssBytes = this.ps.peakRss(this.procsOf.get(s) ?? []);
+      if (!res?.ran) continue;
+      this.summarizeSystem(s);
+      // A stopped system keeps the peak read when it was stopped.
+      if (!res.failure) res.peakRssBytes = this.ps.peakRss(this.procsOf.get(s) ?? []);
     }
-    const idleRestart = this.controller ? await this.idleRestart() : undefined;
     return {
-      date: new Date().toISOString(),
-      revision: await gitRevision(),
+      date: this.startedAt,
+      complete,
+      phase,
+      revision: this.revision,
       machine: machine(),
-      versions: await this.versions(),
+      versions: this.versionsInfo,
       services: this.N,
       endpoints: this.M,
       changesPerSystem: this.perBlock * this.rounds,
       rounds: this.rounds,
       rate: this.rate,
       load: { start: this.loadStart, end: load1() },
-      create: { ms: createMs },
+      loadAverages: { start: this.loadAveragesStart, end: loadAverages() },
+      create: { ms: this.createMs },
       systems: this.systems.map(
-        (s) => this.results.get(s) ?? { system: s, ran: false, error: 'not run', peakRssBytes: {} },
+        (s) =>
+          this.results.get(s) ?? {
+            system: s,
+            ran: false,
+            error: complete ? 'not run' : 'not measured yet',
+            peakRssBytes: {},
+          },
       ),
-      idleRestart,
+      idleRestart: this.idle,
     };
   }
 
@@ -375,6 +495,7 @@ class ProgrammingBenchRun {
   }
 
   private freeze(s: ProgrammingSystem, sig: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.results.get(s)?.failure) return;
     const pids =
       s === 'ycloud'
         ? [this.controller?.pid ?? -1]
@@ -402,6 +523,7 @@ class ProgrammingBenchRun {
       logFile: path.join(this.workDir, 'controller-1.log'),
     });
     this.ps.add('ycloud controller', this.controller.pid);
+    this.results.set('ycloud', { system: 'ycloud', ran: true, peakRssBytes: {} });
     const tNb = performance.timeOrigin + (await allMatched);
     // Everything the controller wrote for the cold start, then the node's ovn-controller has it all.
     let s = await this.controller.stats();
@@ -469,6 +591,8 @@ class ProgrammingBenchRun {
     const pid = proxy.pids[proxy.pids.length - 1];
     this.ps.add(name, pid);
     this.procsOf.set(mode, [name]);
+    // It runs: a first sync that never comes is this mode's failure, with its figures so far.
+    this.results.set(mode, { system: mode, ran: true, peakRssBytes: {} });
     // /healthz answers 200 before the first sync (nothing is queued yet): programmed means its first sync is
     // done. That first sync is a full one (kube-proxy does not sync before its informers have synced).
     let text = '';
@@ -535,8 +659,14 @@ class ProgrammingBenchRun {
     const kp = this.proxies.find((p) => p.mode === mode)!;
     // A kube-proxy busy in a long sync on a loaded machine can miss the 2 s metrics timeout: retry for a while.
     const t = await waitFor(`kube-proxy ${mode} metrics`, () => kp.proxy.metrics(), {
-      timeoutMs: 120_000,
+      timeoutMs: this.metricsPatienceMs,
       intervalMs: 500,
+    }).catch((err: Error) => {
+      const why = err.message.replace(/^timed out after \d+ ms waiting for [^:]*:?\s*/, '');
+      throw new Error(
+        `kube-proxy ${mode} stopped answering its metrics endpoint for ${this.metricsPatienceMs / 1000} s` +
+          (why ? ` (${why})` : ''),
+      );
     });
     return {
       prog: parseHistogram(t, 'kubeproxy_network_programming_duration_seconds', IPV4),
@@ -635,6 +765,7 @@ class ProgrammingBenchRun {
     const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
     const load = this.blockLoads.get(s) ?? [];
     if (s === 'ycloud') {
+      if (!this.ycloudSamples.length && !this.ycloudTimedOut) return;
       const col = (k: string): number[] => this.ycloudSamples.map((x) => x[k]).filter((x) => Number.isFinite(x));
       res.change = {
         total: summarize(col('total')),
@@ -651,7 +782,8 @@ class ProgrammingBenchRun {
       };
       return;
     }
-    const d = this.kpDelta.get(s)!;
+    const d = this.kpDelta.get(s);
+    if (!d?.prog || !d.sync) return;
     res.change = {
       total: hsummary(d.prog!),
       syncs: hsummary(d.sync!),
@@ -710,19 +842,12 @@ class ProgrammingBenchRun {
   }
 
   async teardown(): Promise<void> {
-    const cont = (pid: number | undefined): void => {
-      try {
-        if (pid && pid > 0) process.kill(pid, 'SIGCONT');
-      } catch {
-        // already gone
-      }
-    };
     for (const p of this.proxies) {
-      cont(p.proxy.pids[p.proxy.pids.length - 1]);
+      sendSignal(p.proxy.pids[p.proxy.pids.length - 1], 'SIGCONT');
       await p.proxy.stop().catch(() => undefined);
     }
     if (this.controller) {
-      cont(this.controller.pid);
+      sendSignal(this.controller.pid, 'SIGCONT');
       this.controller.kill();
     }
     for (const n of this.netnses) await netnsDel(n).catch(() => undefined);
@@ -732,6 +857,15 @@ class ProgrammingBenchRun {
     await this.central?.stop().catch(() => undefined);
     await this.k8s?.stop().catch(() => undefined);
     if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** Signals a process we started, if it is still there. */
+function sendSignal(pid: number | undefined, sig: NodeJS.Signals): void {
+  try {
+    if (pid && pid > 0) process.kill(pid, sig);
+  } catch {
+    // already gone
   }
 }
 
