@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   DATAPATH_PATHS,
   datapathDetails,
@@ -21,7 +21,9 @@ import {
   recordRunSection,
   RESULTS_DIR,
   runProgrammingBench,
+  NB_CFG_BARRIER_OWNERS,
   writeResultAsset,
+  type NbCfgBarrierOwner,
   type ProgrammingBenchReport,
   type ProgrammingSystem,
 } from '@ycloud/bench';
@@ -124,9 +126,18 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
       int,
       120,
     )
+    .addOption(
+      new Option(
+        '--barrier <owner>',
+        'who bumps NB nb_cfg to follow a change to the node: the controller (in its transactions) or the benchmark (controller with northbound.nbCfgBarrier: false)',
+      )
+        .choices([...NB_CFG_BARRIER_OWNERS])
+        .default('controller'),
+    )
     .option('--no-write', 'print only; do not touch results/')
     .action(
       async (o: {
+        barrier: NbCfgBarrierOwner;
         services: number[];
         endpoints: number;
         changes: number;
@@ -146,6 +157,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
             rate: o.rate,
             systems: o.systems,
             metricsPatienceMs: o.metricsPatience * 1000,
+            barrier: o.barrier,
             log,
             // Every block's figures are on disk as soon as they are measured: a run that dies keeps them.
             onProgress: o.write

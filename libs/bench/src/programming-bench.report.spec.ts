@@ -54,6 +54,17 @@ const nft: SystemResult = {
 };
 
 describe('programming report', () => {
+  it('says who bumped nb_cfg when the benchmark did it (the controller running without the barrier)', () => {
+    const r = { ...report([ycloud]), barrier: 'bench' as const, nbCfgRise: { total: 201, byBench: 201 } };
+    expect(programmingDetails(r, 'a.svg', 'a.json')).toContain(
+      "nb_cfg bumped by the benchmark after each commit it saw (controller with `northbound.nbCfgBarrier: false`: an upper bound) (nb_cfg rose by 201, 201 of it the benchmark's own bumps: the controller wrote none).",
+    );
+    const leaked = { ...r, nbCfgRise: { total: 260, byBench: 201 } };
+    expect(programmingDetails(leaked, 'a.svg', 'a.json')).toContain(
+      "(nb_cfg rose by 260, 201 of it the benchmark's own bumps).",
+    );
+  });
+
   it("rows of one run share a prefix that names the run's start and scale", () => {
     const r = report([ycloud, nft]);
     const rows = programmingRows(r);
@@ -78,6 +89,7 @@ describe('programming report', () => {
     expect(programmingRows(r)[1]).toContain('not run: not measured yet');
     const details = programmingDetails(r, 'a.svg', 'a.json');
     expect(details.split('\n')[0]).toContain('(partial: figures up to "round 2/4: nftables")');
+    expect(details).toContain('nb_cfg bumped by the controller in each transaction');
     expect(details).toContain('(1 / 5 / 15 min: 3.1 / 2.5 / 2 at start, 9.2 / 6.1 / 4 when written)');
   });
 });

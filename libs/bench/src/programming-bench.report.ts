@@ -75,7 +75,17 @@ export function programmingDetails(r: ProgrammingBenchReport, svgFile: string, j
     `- Versions (from the running daemons): ovn-northd \`${r.versions.ovnNorthd ?? '?'}\`, ovn-controller \`${r.versions.ovnController ?? '?'}\`, ovs-vswitchd \`${r.versions.ovsVswitchd ?? '?'}\`, NB schema ${r.versions.nbSchema ?? '?'}, SB schema ${r.versions.sbSchema ?? '?'}, Kubernetes ${r.versions.kubernetes ?? '?'}, Node ${r.versions.node}; revision ${r.revision}.`,
   );
   out.push(
-    `- ${r.services} Services + EndpointSlices created in ${s(r.create.ms)} s; ${r.changesPerSystem} changes per system in ${r.rounds} interleaved blocks at ${r.rate}/s.`,
+    `- ${r.services} Services + EndpointSlices created in ${s(r.create.ms)} s; ${r.changesPerSystem} changes per system in ${r.rounds} interleaved blocks at ${r.rate}/s; nb_cfg bumped by ${
+      r.barrier === 'bench'
+        ? 'the benchmark after each commit it saw (controller with `northbound.nbCfgBarrier: false`: an upper bound)'
+        : 'the controller in each transaction (`northbound.nbCfgBarrier: true`)'
+    }${
+      r.nbCfgRise
+        ? ` (nb_cfg rose by ${r.nbCfgRise.total}, ${r.nbCfgRise.byBench} of it the benchmark's own bumps${
+            r.barrier === 'bench' && r.nbCfgRise.total === r.nbCfgRise.byBench ? ': the controller wrote none' : ''
+          })`
+        : ''
+    }.`,
   );
   for (const x of r.systems) out.push(...systemDetails(x));
   if (r.idleRestart) {
