@@ -4,11 +4,13 @@ import {
   datapathDetails,
   datapathSvgs,
   datapathTable,
+  gitRevision,
   load1,
   machine,
   runClusterDatapath,
   runKubeProxyDatapath,
   runYcloudDatapath,
+  testbedVersions,
   type DatapathPath,
   type DatapathReport,
   PROGRAMMING_SYSTEMS,
@@ -247,14 +249,14 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
       }
       const report: DatapathReport = {
         date: new Date().toISOString(),
-        revision: '',
+        revision: await gitRevision(),
         mode,
         machine: machine(
           mode === 'cluster'
             ? 'as deployed on the cluster'
             : 'netdev (userspace) for ycloud; kube-proxy uses the kernel',
         ),
-        versions: { node: process.version },
+        versions: { node: process.version, ...(mode === 'testbed' ? await testbedVersions() : {}) },
         systems,
         seconds: tests.seconds,
         streams: tests.streams,

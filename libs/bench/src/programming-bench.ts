@@ -932,7 +932,8 @@ async function kubeVersion(kc: KubeConfig): Promise<string | undefined> {
   }
 }
 
-async function gitRevision(): Promise<string> {
+/** The checkout's short commit, `+dirty` when libs/ or apps/ have uncommitted changes. */
+export async function gitRevision(): Promise<string> {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
   const run = promisify(execFile);
