@@ -28,6 +28,7 @@ import {
   netnsAdd,
   runIdOf,
   netnsDel,
+  run,
   startKubeProxy,
   waitFor,
   type KubeProxy,
@@ -366,6 +367,8 @@ class ProgrammingBenchRun {
     if (!kp) return;
     sendSignal(kp.proxy.pids[kp.proxy.pids.length - 1], 'SIGCONT');
     await kp.proxy.stop().catch(() => undefined);
+    // Its iptables-restore / nft children outlive it (a 10k first sync ran 8 minutes here): the namespace is ours.
+    await killNetnsProcesses(kp.netns);
   }
 
   /** Hands the report so far to `onProgress` (a failing writer is logged, never ends the run). */
@@ -879,7 +882,10 @@ class ProgrammingBenchRun {
       sendSignal(this.controller.pid, 'SIGCONT');
       this.controller.kill();
     }
-    for (const n of this.netnses) await netnsDel(n).catch(() => undefined);
+    for (const n of this.netnses) {
+      await killNetnsProcesses(n);
+      await netnsDel(n).catch(() => undefined);
+    }
     await this.watch?.close().catch(() => undefined);
     await this.sbWatch?.close().catch(() => undefined);
     await this.node?.stop().catch(() => undefined);
@@ -887,6 +893,12 @@ class ProgrammingBenchRun {
     await this.k8s?.stop().catch(() => undefined);
     if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** SIGKILLs what still runs in a namespace this benchmark made (kube-proxy's rule-loading children). */
+async function killNetnsProcesses(netns: string): Promise<void> {
+  const r = await run('ip', ['netns', 'pids', netns], { allowFailure: true });
+  for (const pid of r.stdout.split('\n').filter(Boolean).map(Number)) sendSignal(pid, 'SIGKILL');
 }
 
 /** Signals a process we started, if it is still there. */
