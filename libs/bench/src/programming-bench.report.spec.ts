@@ -83,6 +83,13 @@ describe('programming report', () => {
     expect(details).toContain('**nftables** failed in round 2/4 (load 7)');
   });
 
+  it("says how deep the controller's queue was when thawed before each block", () => {
+    const y = { ...ycloud, change: { ...ycloud.change!, backlogAtThaw: [{ queueDepth: 20000, drainMs: 23_400 }] } };
+    expect(programmingDetails(report([y]), 'a.svg', 'a.json')).toContain(
+      '  - controller work queue when thawed before each block (drained before measuring): 20000 keys in 23.40 s.',
+    );
+  });
+
   it('a partial report says how far it got, with the 1/5/15 min load averages', () => {
     const pending: SystemResult = { system: 'iptables', ran: false, error: 'not measured yet', peakRssBytes: {} };
     const r = report([ycloud, pending], false);

@@ -151,6 +151,12 @@ function systemDetails(x: SystemResult): string[] {
         `; timed out ${c.timedOut}.`,
     );
     if (stages) out.push(`  - stages p50 / p99 ms: ${stages}.`);
+    if (c.backlogAtThaw?.length)
+      out.push(
+        `  - controller work queue when thawed before each block (drained before measuring): ${c.backlogAtThaw
+          .map((b) => `${b.queueDepth} keys in ${s(b.drainMs)} s`)
+          .join(', ')}.`,
+      );
     if (c.toHvCfg)
       out.push(
         `  - to NB hv_cfg (what ycloud_network_programming_duration_seconds reads): p50 ${ms(c.toHvCfg.p50)}, p99 ${ms(c.toHvCfg.p99)} ms.`,

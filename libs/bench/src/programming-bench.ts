@@ -122,6 +122,8 @@ export interface SystemResult {
     stages?: Record<string, LatencySummary>;
     /** ycloud: trigger -> NB hv_cfg (what the ycloud_network_programming_duration_seconds metric reads). */
     toHvCfg?: LatencySummary;
+    /** ycloud: the controller's work-queue depth when thawed before each block, and how long it took to drain. */
+    backlogAtThaw?: Array<{ queueDepth: number; drainMs: number }>;
     /** kube-proxy: its sync durations during its blocks. */
     syncs?: HistogramSummary;
     timedOut: number;
@@ -251,6 +253,7 @@ class ProgrammingBenchRun {
   private stride = 1;
   private readonly ycloudSamples: Array<Record<string, number>> = [];
   private ycloudTimedOut = 0;
+  private readonly ycloudBacklog: Array<{ queueDepth: number; drainMs: number }> = [];
   /** kube-proxy's programming-latency count at its start (observations of changes made before it are none). */
   private readonly kpBaseline = new Map<KubeProxyMode, number>();
   private readonly kpDelta = new Map<
@@ -660,6 +663,17 @@ class ProgrammingBenchRun {
   /** Thawed, a system first catches up with the changes made while it was frozen. */
   private async settle(s: ProgrammingSystem): Promise<void> {
     if (s === 'ycloud') {
+      // Thawed after a long freeze, the controller finds its periodic resync overdue (every key queued at once)
+      // and perhaps watches to re-list: its queue is drained first (and its depth recorded), or the block's
+      // changes would wait behind it.
+      const t0 = nowMs();
+      let st = await this.controller!.stats();
+      const depth = st.queueDepth;
+      while (st.queueDepth > 0 && nowMs() - t0 < 300_000) {
+        await sleep(200);
+        st = await this.controller!.stats();
+      }
+      this.ycloudBacklog.push({ queueDepth: depth, drainMs: nowMs() - t0 });
       await Promise.race([this.watch!.waitForAll(), sleep(300_000)]);
       const cfg = this.barrier === 'bench' ? await this.watch!.bumpNbCfg() : this.watch!.nbCfg();
       await this.sbWatch!.installed.reach(cfg, 300_000);
@@ -810,6 +824,7 @@ class ProgrammingBenchRun {
         timedOut: this.ycloudTimedOut,
         cpuMs: cpu,
         cpuMsPerChange: cpuTotal / Math.max(1, this.ycloudSamples.length),
+        backlogAtThaw: [...this.ycloudBacklog],
         load1: load,
       };
       return;
