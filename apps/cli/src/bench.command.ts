@@ -4,6 +4,7 @@ import {
   datapathDetails,
   datapathSvgs,
   datapathTable,
+  firstReason,
   gitRevision,
   load1,
   machine,
@@ -240,7 +241,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
             try {
               results.push(...(await runKubeProxyDatapath(s, paths, tests, log)));
             } catch (err) {
-              const why = (err as Error).message.split('\n')[0];
+              const why = firstReason(err as Error);
               log(`kube-proxy ${s} could not run: ${why}`);
               systems[s] += ` — could not run: ${why}`;
             }

@@ -945,7 +945,7 @@ function cpuSinceStart(pid: number): number {
 }
 
 /** The line of a start failure that says why (kube-proxy's own error if its log shows one). */
-function firstReason(err: Error): string {
+export function firstReason(err: Error): string {
   const lines = err.message.split('\n');
   const why = lines.find((l) => /can't use|Can't|not available|failed to|error/i.test(l) && !/timed out/.test(l));
   return (why ?? lines[0]).trim().slice(0, 300);
