@@ -81,6 +81,13 @@ describe('programming report', () => {
     );
     const details = programmingDetails(report([ycloud, nft]), 'a.svg', 'a.json');
     expect(details).toContain('**nftables** failed in round 2/4 (load 7)');
+    const never: SystemResult = {
+      ...nft,
+      coldStart: undefined,
+      change: undefined,
+      failure: { ...nft.failure!, phase: 'cold start' },
+    };
+    expect(programmingDetails(report([never]), 'a.svg', 'a.json')).toContain('- **nftables**: no cold start measured.');
   });
 
   it("says how deep the controller's queue was when thawed before each block", () => {

@@ -140,7 +140,9 @@ function systemDetails(x: SystemResult): string[] {
   const rss = Object.entries(x.peakRssBytes)
     .map(([k, v]) => `${k} ${mb(v)}`)
     .join(', ');
-  out.push(`- **${x.system}**: cold start ${s(x.coldStart?.ms)} s (${cold}); CPU s in the cold start: ${cpuCold}.`);
+  if (x.coldStart)
+    out.push(`- **${x.system}**: cold start ${s(x.coldStart.ms)} s (${cold}); CPU s in the cold start: ${cpuCold}.`);
+  else out.push(`- **${x.system}**: no cold start measured.`);
   if (c) {
     const t = c.total;
     out.push(
