@@ -1,25 +1,33 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import {
   DATAPATH_PATHS,
   datapathDetails,
   datapathSvgs,
   datapathTable,
+  firstReason,
+  gitRevision,
   load1,
   machine,
   runClusterDatapath,
   runKubeProxyDatapath,
   runYcloudDatapath,
+  testbedVersions,
   type DatapathPath,
   type DatapathReport,
   PROGRAMMING_SYSTEMS,
   PROGRAMMING_TABLE_HEADER,
   programmingDetails,
+  programmingRowPrefix,
   programmingRows,
   programmingSvg,
   recordResult,
+  recordRunSection,
   RESULTS_DIR,
   runProgrammingBench,
+  NB_CFG_BARRIER_OWNERS,
   writeResultAsset,
+  type NbCfgBarrierOwner,
+  type ProgrammingBenchReport,
   type ProgrammingSystem,
 } from '@ycloud/bench';
 import * as path from 'node:path';
@@ -30,7 +38,7 @@ const ROWS_MARKER = '<!-- programming-latency: new rows go above this line -->';
 const PROGRAMMING_TEMPLATE = [
   '# Programming latency: ycloud and kube-proxy side by side (issue 14)',
   '',
-  'Command: `bin/ycloud bench programming --services N --endpoints M` (as root; OVN/OVS from the PATH, Kubernetes',
+  'Command: `bin/ycloud bench programming --services N[,N2...] --endpoints M` (as root; OVN/OVS of `YCLOUD_OVN`, Kubernetes',
   'from the test bed build). One real kube-apiserver; N selector-less Services with hand-made EndpointSlices',
   '(stamped with `endpoints.kubernetes.io/last-change-trigger-time`); ycloud (controller, NB/SB ovsdb-server,',
   'ovn-northd, one node with ovn-controller and ovs-vswitchd) and the real kube-proxy (nftables, iptables, ipvs),',
@@ -71,6 +79,22 @@ const int = (v: string): number => {
   return n;
 };
 
+/** `1000,10000`: the scale steps, each its own run with its own results. */
+const intList = (v: string): number[] => v.split(',').map((x) => int(x.trim()));
+
+/** Writes one programming run's JSON, SVG and Markdown section (again after every block: replaced in place). */
+function writeProgrammingRun(report: ProgrammingBenchReport): void {
+  const stamp = `${report.date.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${report.services}x${report.endpoints}`;
+  writeResultAsset('programming-latency', `${stamp}.json`, JSON.stringify(report, null, 2) + '\n');
+  writeResultAsset('programming-latency', `${stamp}.svg`, programmingSvg(report));
+  recordRunSection(PROGRAMMING_MD, PROGRAMMING_TEMPLATE, ROWS_MARKER, {
+    id: stamp,
+    rowPrefix: programmingRowPrefix(report),
+    rows: programmingRows(report),
+    details: programmingDetails(report, `programming-latency/${stamp}.svg`, `programming-latency/${stamp}.json`),
+  });
+}
+
 function systemsArg(v: string): ProgrammingSystem[] {
   const list = v.split(',').map((x) => x.trim());
   const bad = list.filter((x) => !PROGRAMMING_SYSTEMS.includes(x as ProgrammingSystem));
@@ -91,7 +115,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
     .description(
       'change → node flows and cold start: ycloud vs kube-proxy nftables/iptables/ipvs, same apiserver, same run',
     )
-    .option('--services <n>', 'Services', int, 1000)
+    .option('--services <list>', 'Services; a comma-separated list runs each scale step in turn', intList, [1000])
     .option('--endpoints <m>', 'endpoints per Service', int, 10)
     .option('--changes <k>', 'EndpointSlice changes measured per system', int, 200)
     .option('--rounds <r>', 'interleaved blocks per system', int, 4)
@@ -99,40 +123,58 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
     .option('--systems <list>', `comma-separated: ${PROGRAMMING_SYSTEMS.join(',')}`, systemsArg, [
       ...PROGRAMMING_SYSTEMS,
     ])
+    .option(
+      '--metrics-patience <s>',
+      'seconds kube-proxy may leave its metrics unanswered before its mode is recorded as failed',
+      int,
+      120,
+    )
+    .addOption(
+      new Option(
+        '--barrier <owner>',
+        'who bumps NB nb_cfg to follow a change to the node: the controller (in its transactions) or the benchmark (controller with northbound.nbCfgBarrier: false)',
+      )
+        .choices([...NB_CFG_BARRIER_OWNERS])
+        .default('controller'),
+    )
     .option('--no-write', 'print only; do not touch results/')
     .action(
       async (o: {
-        services: number;
+        barrier: NbCfgBarrierOwner;
+        services: number[];
         endpoints: number;
         changes: number;
         rounds: number;
         rate: number;
         systems: ProgrammingSystem[];
+        metricsPatience: number;
         write: boolean;
       }) => {
-        const report = await runProgrammingBench({
-          services: o.services,
-          endpoints: o.endpoints,
-          changes: o.changes,
-          rounds: o.rounds,
-          rate: o.rate,
-          systems: o.systems,
-          log: (line) => io.stderr(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`),
-        });
-        const stamp = `${report.date.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${report.services}x${report.endpoints}`;
-        const rows = programmingRows(report);
-        let details = programmingDetails(
-          report,
-          `programming-latency/${stamp}.svg`,
-          `programming-latency/${stamp}.json`,
-        );
-        if (o.write) {
-          writeResultAsset('programming-latency', `${stamp}.json`, JSON.stringify(report, null, 2) + '\n');
-          writeResultAsset('programming-latency', `${stamp}.svg`, programmingSvg(report));
-          recordResult(PROGRAMMING_MD, PROGRAMMING_TEMPLATE, ROWS_MARKER, rows, details);
-        } else details = details.replace(/^!\[.*$/m, '');
-        io.stdout([...PROGRAMMING_TABLE_HEADER, ...rows].join('\n') + '\n\n' + details + '\n');
-        code = report.systems.some((x) => x.system === 'ycloud' && !x.ran) ? 1 : 0;
+        const log = (line: string) => io.stderr(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+        for (const services of o.services) {
+          const report = await runProgrammingBench({
+            services,
+            endpoints: o.endpoints,
+            changes: o.changes,
+            rounds: o.rounds,
+            rate: o.rate,
+            systems: o.systems,
+            metricsPatienceMs: o.metricsPatience * 1000,
+            barrier: o.barrier,
+            log,
+            // Every block's figures are on disk as soon as they are measured: a run that dies keeps them.
+            onProgress: o.write
+              ? (partial) => {
+                  writeProgrammingRun(partial);
+                  log(`figures so far written to results/ (${partial.phase})`);
+                }
+              : undefined,
+          });
+          if (o.write) writeProgrammingRun(report);
+          const details = programmingDetails(report, '', '').replace(/^!\[.*$/m, '');
+          io.stdout([...PROGRAMMING_TABLE_HEADER, ...programmingRows(report)].join('\n') + '\n\n' + details + '\n');
+          if (report.systems.some((x) => x.system === 'ycloud' && (!x.ran || x.failure))) code = 1;
+        }
       },
     );
   program
@@ -199,7 +241,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
             try {
               results.push(...(await runKubeProxyDatapath(s, paths, tests, log)));
             } catch (err) {
-              const why = (err as Error).message.split('\n')[0];
+              const why = firstReason(err as Error);
               log(`kube-proxy ${s} could not run: ${why}`);
               systems[s] += ` — could not run: ${why}`;
             }
@@ -208,14 +250,14 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
       }
       const report: DatapathReport = {
         date: new Date().toISOString(),
-        revision: '',
+        revision: await gitRevision(),
         mode,
         machine: machine(
           mode === 'cluster'
             ? 'as deployed on the cluster'
             : 'netdev (userspace) for ycloud; kube-proxy uses the kernel',
         ),
-        versions: { node: process.version },
+        versions: { node: process.version, ...(mode === 'testbed' ? await testbedVersions() : {}) },
         systems,
         seconds: tests.seconds,
         streams: tests.streams,

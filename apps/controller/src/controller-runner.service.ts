@@ -65,7 +65,11 @@ export class ControllerRunnerService implements OnApplicationBootstrap, BeforeAp
       registry: this.registry,
       ownedCounts: () => (this.started ? this.manager?.northbound.view.ownedCounts() : undefined),
       journalDropped: this.journal ? () => this.journal!.droppedCount : undefined,
-      whenInstalled: () => (this.started ? this.manager?.northbound.nbCfg.whenInstalled() : undefined),
+      // Without the nb_cfg barrier (northbound.nbCfgBarrier: false) nothing says when the nodes have a change.
+      whenInstalled: () =>
+        this.started && this.manager?.northbound.tracksNodeInstall
+          ? this.manager.northbound.nbCfg.whenInstalled()
+          : undefined,
     });
     this.telemetry = telemetry;
     this.recorder = new EventRecorder(rt.kube, {

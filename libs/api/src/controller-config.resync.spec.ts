@@ -33,3 +33,18 @@ describe('ControllerConfig drift (repair on a change by another writer)', () => 
     );
   });
 });
+
+describe('ControllerConfig northbound.nbCfgBarrier (the nb_cfg bump in each transaction)', () => {
+  it('bumps by default, takes false, and rejects anything but a boolean or an unknown key', () => {
+    expect(parseControllerConfig({}).northbound).toEqual({ nbCfgBarrier: true });
+    expect(parseControllerConfig({ northbound: { nbCfgBarrier: false } }).northbound).toEqual({
+      nbCfgBarrier: false,
+    });
+    expect(() => parseControllerConfig({ northbound: { nbCfgBarrier: 'off' } })).toThrow(
+      'northbound.nbCfgBarrier: must be true or false',
+    );
+    expect(() => parseControllerConfig({ northbound: { bumpNbCfg: false } })).toThrow(
+      'northbound.bumpNbCfg: unknown key (allowed: nbCfgBarrier)',
+    );
+  });
+});

@@ -66,6 +66,15 @@ export interface ControllerConfig {
      */
     repairOnChange: boolean;
   };
+  northbound: {
+    /**
+     * Append `nb_cfg += 1` on NB_Global to each transaction ycloud commits (default true): OVN's own "installed on
+     * every node" barrier (what `ovn-nbctl --wait=hv` uses), from which `ycloud_network_programming_duration_seconds`
+     * measures to the nodes' flows. false: ycloud never writes NB_Global (e.g. when another tool owns nb_cfg); that
+     * histogram then stays empty and only the NB commit stage is measured.
+     */
+    nbCfgBarrier: boolean;
+  };
 }
 
 export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
@@ -80,6 +89,7 @@ export const DEFAULT_CONTROLLER_CONFIG: ControllerConfig = {
   serviceGateway: { linkCIDR: '100.66.0.0/16' },
   resync: { intervalSeconds: 300, jitter: 0.1 },
   drift: { repairOnChange: true },
+  northbound: { nbCfgBarrier: true },
 };
 
 /** Thrown by `parseControllerConfig`; `errors` lists every problem as `path: message`. */
@@ -182,6 +192,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
   const serviceGateway = parseServiceGateway(obj.serviceGateway, errors);
   const resync = parseResync(obj.resync, errors);
   const drift = parseDrift(obj.drift, errors);
+  const northbound = parseNorthbound(obj.northbound, errors);
   const config: ControllerConfig = {
     defaultVpc,
     defaultSubnet: subnet('defaultSubnet'),
@@ -194,6 +205,7 @@ export function parseControllerConfig(input: unknown): ControllerConfig {
     serviceGateway,
     resync,
     drift,
+    northbound,
   };
   if (config.defaultSubnet.name === config.joinSubnet.name)
     errors.push('joinSubnet.name: must differ from defaultSubnet.name');
@@ -291,6 +303,21 @@ function parseDrift(v: unknown, errors: string[]): ControllerConfig['drift'] {
   if (v.repairOnChange !== undefined) {
     if (typeof v.repairOnChange !== 'boolean') errors.push('drift.repairOnChange: must be true or false');
     else out.repairOnChange = v.repairOnChange;
+  }
+  return out;
+}
+
+function parseNorthbound(v: unknown, errors: string[]): ControllerConfig['northbound'] {
+  const out = { ...DEFAULT_CONTROLLER_CONFIG.northbound };
+  if (v === undefined) return out;
+  if (!isObj(v)) {
+    errors.push('northbound: must be an object');
+    return out;
+  }
+  checkKeys(v, ['nbCfgBarrier'], 'northbound.', errors);
+  if (v.nbCfgBarrier !== undefined) {
+    if (typeof v.nbCfgBarrier !== 'boolean') errors.push('northbound.nbCfgBarrier: must be true or false');
+    else out.nbCfgBarrier = v.nbCfgBarrier;
   }
   return out;
 }

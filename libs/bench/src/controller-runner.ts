@@ -16,6 +16,8 @@ export interface RunnerConfig {
   nbRemote: string;
   serviceCIDRs: string[];
   workers?: number;
+  /** The controller config's `northbound.nbCfgBarrier` (default true). */
+  nbCfgBarrier?: boolean;
 }
 
 /** One committed NB transaction, as the runner reports it. */
@@ -72,7 +74,10 @@ async function main(): Promise<void> {
   let operations = 0;
   let lastTx: number | undefined;
   const manager = new ControllerManager({
-    config: parseControllerConfig({ serviceCIDRs: cfg.serviceCIDRs }),
+    config: parseControllerConfig({
+      serviceCIDRs: cfg.serviceCIDRs,
+      ...(cfg.nbCfgBarrier === undefined ? {} : { northbound: { nbCfgBarrier: cfg.nbCfgBarrier } }),
+    }),
     kube: KubeClient.fromKubeconfigFile(cfg.kubeconfig),
     northbound: { remotes: cfg.nbRemote },
     logger: new Logger({ level: 'warn' }),

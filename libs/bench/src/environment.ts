@@ -39,6 +39,9 @@ export function machine(ovsDatapath = 'netdev (userspace)'): BenchMachine {
 
 export const load1 = (): number => Number(os.loadavg()[0].toFixed(2));
 
+/** The 1, 5 and 15 minute load averages, as `uptime` prints them. */
+export const loadAverages = (): number[] => os.loadavg().map((x) => Number(x.toFixed(2)));
+
 /** First line of `<tool> -t <ctl> version`, without the program name; undefined when it cannot be asked. */
 export async function daemonVersion(tool: 'ovs-appctl' | 'ovn-appctl', ctl: string): Promise<string | undefined> {
   try {

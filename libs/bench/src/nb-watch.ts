@@ -39,6 +39,8 @@ export class NbWatch {
   private allWaiter?: { resolve: (atMs: number) => void };
   /** Row changes seen per table (inserts, updates and deletes). */
   readonly changes = new Map<string, number>();
+  /** nb_cfg increments this watch made itself (`bumpNbCfg`). */
+  bumps = 0;
 
   private constructor(private readonly client: OvsdbClient) {
     client.on('change', (c) => this.onChange(c));
@@ -62,6 +64,22 @@ export class NbWatch {
   nbCfg(): number {
     const row = this.client.table('NB_Global').values().next().value as Row | undefined;
     return Number(row?.nb_cfg ?? 0);
+  }
+
+  /**
+   * Increments NB_Global nb_cfg in a transaction of its own (what `ovn-nbctl --wait=hv sync` does) and resolves
+   * with the new value: once a chassis reports it, that chassis has installed everything committed before.
+   */
+  async bumpNbCfg(): Promise<number> {
+    this.bumps++;
+    const result = (await this.client.request('transact', [
+      'OVN_Northbound',
+      { op: 'mutate', table: 'NB_Global', where: [], mutations: [['nb_cfg', '+=', 1]] },
+      { op: 'select', table: 'NB_Global', where: [], columns: ['nb_cfg'] },
+    ])) as Array<{ error?: string; details?: string; rows?: Array<{ nb_cfg?: number }> }>;
+    const failed = result.find((r) => r?.error);
+    if (failed) throw new Error(`nb_cfg bump failed: ${failed.error} ${failed.details ?? ''}`.trim());
+    return Number(result[1]?.rows?.[0]?.nb_cfg ?? NaN);
   }
 
   /** nb_cfg of the update in which LB `name` last came to match (undefined if it never did). */

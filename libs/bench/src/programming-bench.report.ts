@@ -25,14 +25,28 @@ export function ovnOvs(r: ProgrammingBenchReport): string {
 const total = (x: SystemResult): LatencySummary | { p50: number; p90: number; p99: number } | undefined =>
   x.change?.total;
 
+/** The start every table row of run `r` shares: what replaces them when the run writes again. */
+export function programmingRowPrefix(r: ProgrammingBenchReport): string {
+  return `| ${r.date.slice(0, 16).replace('T', ' ')} | ${r.services} × ${r.endpoints} |`;
+}
+
+/** The latency cell: the figures, and what stopped a system part-way (its figures so far are kept). */
+function latencyCell(x: SystemResult): string {
+  const t = total(x);
+  const figures = t ? `${ms(t.p50)} / ${ms(t.p90)} / ${ms(t.p99)}` : '';
+  if (x.failure) return `${figures ? `${figures}; then ` : ''}failed in ${x.failure.phase}: ${x.failure.reason}`;
+  if (figures) return figures;
+  return x.ran ? 'no change measured' : `not run: ${x.error ?? ''}`;
+}
+
 /** One table row per system of this run. */
 export function programmingRows(r: ProgrammingBenchReport): string[] {
   const nft = r.systems.find((x) => x.system === 'nftables');
   return r.systems.map((x) => {
     const t = total(x);
-    const lat = t ? `${ms(t.p50)} / ${ms(t.p90)} / ${ms(t.p99)}` : `not run: ${x.error ?? ''}`;
+    const lat = latencyCell(x).replace(/\|/g, '\\|');
     const loads = x.change?.load1.map((l) => l.toFixed(1)).join(', ') ?? '';
-    return `| ${r.date.slice(0, 16).replace('T', ' ')} | ${r.services} × ${r.endpoints} | ${ovnOvs(r)} | ${x.system} | ${s(
+    return `${programmingRowPrefix(r)} ${ovnOvs(r)} | ${x.system} | ${s(
       x.coldStart?.ms,
     )} | ${lat} | ${x.system === 'nftables' ? '1x' : ratio(t?.p99, nft ? total(nft)?.p99 : undefined)} | ${ms(
       x.change?.cpuMsPerChange,
@@ -43,67 +57,37 @@ export function programmingRows(r: ProgrammingBenchReport): string[] {
 /** The details block of one run: per-system stages, CPU per process, peak memory, environment. */
 export function programmingDetails(r: ProgrammingBenchReport, svgFile: string, jsonFile: string): string {
   const out: string[] = [];
-  out.push(`### ${r.date.slice(0, 16).replace('T', ' ')} UTC — ${r.services} × ${r.endpoints}, OVN/OVS ${ovnOvs(r)}`);
+  out.push(
+    `### ${r.date.slice(0, 16).replace('T', ' ')} UTC — ${r.services} × ${r.endpoints}, OVN/OVS ${ovnOvs(r)}` +
+      (r.complete ? '' : ` (partial: figures up to "${r.phase}")`),
+  );
   out.push('');
   out.push(`![p50/p90/p99 change to node flows](${svgFile}) — raw figures: [${jsonFile}](${jsonFile})`);
   out.push('');
   out.push(
-    `- Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, ${r.machine.kernel}; OVS datapath ${r.machine.ovsDatapath} (no kernel module, no offload). Shared with other engineers: load average (1 min) ${r.load.start} at start, ${r.load.end} at the end.`,
+    `- Machine: ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGb} GB, ${r.machine.kernel}; OVS datapath ${r.machine.ovsDatapath} (no kernel module, no offload). Shared with other engineers: load average (1 min) ${r.load.start} at start, ${r.load.end} at the end${
+      r.loadAverages
+        ? ` (1 / 5 / 15 min: ${r.loadAverages.start.join(' / ')} at start, ${r.loadAverages.end.join(' / ')} ${r.complete ? 'at the end' : 'when written'})`
+        : ''
+    }.`,
   );
   out.push(
     `- Versions (from the running daemons): ovn-northd \`${r.versions.ovnNorthd ?? '?'}\`, ovn-controller \`${r.versions.ovnController ?? '?'}\`, ovs-vswitchd \`${r.versions.ovsVswitchd ?? '?'}\`, NB schema ${r.versions.nbSchema ?? '?'}, SB schema ${r.versions.sbSchema ?? '?'}, Kubernetes ${r.versions.kubernetes ?? '?'}, Node ${r.versions.node}; revision ${r.revision}.`,
   );
   out.push(
-    `- ${r.services} Services + EndpointSlices created in ${s(r.create.ms)} s; ${r.changesPerSystem} changes per system in ${r.rounds} interleaved blocks at ${r.rate}/s.`,
+    `- ${r.services} Services + EndpointSlices created in ${s(r.create.ms)} s; ${r.changesPerSystem} changes per system in ${r.rounds} interleaved blocks at ${r.rate}/s; nb_cfg bumped by ${
+      r.barrier === 'bench'
+        ? 'the benchmark after each commit it saw (controller with `northbound.nbCfgBarrier: false`: an upper bound)'
+        : 'the controller in each transaction (`northbound.nbCfgBarrier: true`)'
+    }${
+      r.nbCfgRise
+        ? ` (nb_cfg rose by ${r.nbCfgRise.total}, ${r.nbCfgRise.byBench} of it the benchmark's own bumps${
+            r.barrier === 'bench' && r.nbCfgRise.total === r.nbCfgRise.byBench ? ': the controller wrote none' : ''
+          })`
+        : ''
+    }.`,
   );
-  for (const x of r.systems) {
-    if (!x.ran) {
-      out.push(`- **${x.system}**: not run — ${x.error ?? 'unknown reason'}`);
-      continue;
-    }
-    const c = x.change;
-    const stages = c?.stages
-      ? Object.entries(c.stages)
-          .map(([k, v]) => `${k} ${ms(v.p50)} / ${ms(v.p99)}`)
-          .join(', ')
-      : '';
-    const cold = x.coldStart?.stages
-      ? Object.entries(x.coldStart.stages)
-          .map(([k, v]) => `${k} ${s(v)} s`)
-          .join(', ')
-      : '';
-    const cpuCold = Object.entries(x.coldStart?.cpuMs ?? {})
-      .map(([k, v]) => `${k} ${s(v)}`)
-      .join(', ');
-    const cpuBlocks = Object.entries(c?.cpuMs ?? {})
-      .map(([k, v]) => `${k} ${s(v)}`)
-      .join(', ');
-    const rss = Object.entries(x.peakRssBytes)
-      .map(([k, v]) => `${k} ${mb(v)}`)
-      .join(', ');
-    out.push(`- **${x.system}**: cold start ${s(x.coldStart?.ms)} s (${cold}); CPU s in the cold start: ${cpuCold}.`);
-    if (c) {
-      const t = c.total;
-      out.push(
-        `  - change → node flows: n=${t.count}, p50 ${ms(t.p50)}, p90 ${ms(t.p90)}, p99 ${ms(t.p99)} ms` +
-          ('max' in t
-            ? `, max ${ms(t.max)} ms`
-            : `, mean ${ms(t.meanMs)} ms (kube-proxy's own histogram, interpolated in its buckets)`) +
-          `; timed out ${c.timedOut}.`,
-      );
-      if (stages) out.push(`  - stages p50 / p99 ms: ${stages}.`);
-      if (c.toHvCfg)
-        out.push(
-          `  - to NB hv_cfg (what ycloud_network_programming_duration_seconds reads): p50 ${ms(c.toHvCfg.p50)}, p99 ${ms(c.toHvCfg.p99)} ms.`,
-        );
-      if (c.syncs)
-        out.push(
-          `  - syncs during its blocks: n=${c.syncs.count}, mean ${ms(c.syncs.meanMs)}, p50 ${ms(c.syncs.p50)}, p99 ${ms(c.syncs.p99)} ms.`,
-        );
-      out.push(`  - CPU s during its blocks: ${cpuBlocks}; ${ms(c.cpuMsPerChange)} ms per change.`);
-    }
-    out.push(`  - peak RSS MB: ${rss}.`);
-  }
+  for (const x of r.systems) out.push(...systemDetails(x));
   if (r.idleRestart) {
     const i = r.idleRestart;
     out.push(
@@ -126,4 +110,65 @@ export function programmingSvg(r: ProgrammingBenchReport): string {
     })),
     log: true,
   });
+}
+
+/** The details lines of one system: cold start, change latency and stages, CPU per process, peak memory. */
+function systemDetails(x: SystemResult): string[] {
+  if (!x.ran) return [`- **${x.system}**: not run — ${x.error ?? 'unknown reason'}`];
+  const out: string[] = [];
+  if (x.failure)
+    out.push(
+      `- **${x.system}** failed in ${x.failure.phase} (load ${x.failure.load1}): ${x.failure.reason}. It was stopped there and the run went on with the others; its figures below are those measured before.`,
+    );
+  const c = x.change;
+  const stages = c?.stages
+    ? Object.entries(c.stages)
+        .map(([k, v]) => `${k} ${ms(v.p50)} / ${ms(v.p99)}`)
+        .join(', ')
+    : '';
+  const cold = x.coldStart?.stages
+    ? Object.entries(x.coldStart.stages)
+        .map(([k, v]) => `${k} ${s(v)} s`)
+        .join(', ')
+    : '';
+  const cpuCold = Object.entries(x.coldStart?.cpuMs ?? {})
+    .map(([k, v]) => `${k} ${s(v)}`)
+    .join(', ');
+  const cpuBlocks = Object.entries(c?.cpuMs ?? {})
+    .map(([k, v]) => `${k} ${s(v)}`)
+    .join(', ');
+  const rss = Object.entries(x.peakRssBytes)
+    .map(([k, v]) => `${k} ${mb(v)}`)
+    .join(', ');
+  if (x.coldStart)
+    out.push(`- **${x.system}**: cold start ${s(x.coldStart.ms)} s (${cold}); CPU s in the cold start: ${cpuCold}.`);
+  else out.push(`- **${x.system}**: no cold start measured.`);
+  if (c) {
+    const t = c.total;
+    out.push(
+      `  - change → node flows: n=${t.count}, p50 ${ms(t.p50)}, p90 ${ms(t.p90)}, p99 ${ms(t.p99)} ms` +
+        ('max' in t
+          ? `, max ${ms(t.max)} ms`
+          : `, mean ${ms(t.meanMs)} ms (kube-proxy's own histogram, interpolated in its buckets)`) +
+        `; timed out ${c.timedOut}.`,
+    );
+    if (stages) out.push(`  - stages p50 / p99 ms: ${stages}.`);
+    if (c.backlogAtThaw?.length)
+      out.push(
+        `  - controller work queue when thawed before each block (drained before measuring): ${c.backlogAtThaw
+          .map((b) => `${b.queueDepth} keys in ${s(b.drainMs)} s`)
+          .join(', ')}.`,
+      );
+    if (c.toHvCfg)
+      out.push(
+        `  - to NB hv_cfg (what ycloud_network_programming_duration_seconds reads): p50 ${ms(c.toHvCfg.p50)}, p99 ${ms(c.toHvCfg.p99)} ms.`,
+      );
+    if (c.syncs)
+      out.push(
+        `  - syncs during its blocks: n=${c.syncs.count}, mean ${ms(c.syncs.meanMs)}, p50 ${ms(c.syncs.p50)}, p99 ${ms(c.syncs.p99)} ms.`,
+      );
+    out.push(`  - CPU s during its blocks: ${cpuBlocks}; ${ms(c.cpuMsPerChange)} ms per change.`);
+  }
+  out.push(`  - peak RSS MB: ${rss}.`);
+  return out;
 }

@@ -28,6 +28,7 @@ import {
   netnsAdd,
   runIdOf,
   netnsDel,
+  run,
   startKubeProxy,
   waitFor,
   type KubeProxy,
@@ -35,7 +36,15 @@ import {
 } from '@ycloud/testbed';
 import { SbCfgWatch, nowMs } from './cfg-timeline';
 import { ControllerProcess } from './controller-process';
-import { daemonVersion, load1, machine, schemaVersion, type BenchMachine, type BenchVersions } from './environment';
+import {
+  daemonVersion,
+  load1,
+  loadAverages,
+  machine,
+  schemaVersion,
+  type BenchMachine,
+  type BenchVersions,
+} from './environment';
 import { histogramDelta, histogramQuantile, parseHistogram, parseScalar, type HistogramSnapshot } from './histogram';
 import { NbWatch } from './nb-watch';
 import { ProcessSet } from './process-usage';
@@ -56,7 +65,27 @@ export interface ProgrammingBenchOptions {
   systems?: ProgrammingSystem[];
   parallelism?: number;
   log?: (line: string) => void;
+  /**
+   * Called with the report so far after every measured part (objects created, each cold start, each block, the
+   * idle restart), so a caller can write figures as they come and a run that dies still leaves them.
+   */
+  onProgress?: (partial: ProgrammingBenchReport) => void;
+  /** How long kube-proxy may leave its metrics endpoint unanswered before its mode is given up (120 s). */
+  metricsPatienceMs?: number;
+  /** Who bumps nb_cfg to mark ycloud's changes (default 'controller'; see NbCfgBarrierOwner). */
+  barrier?: NbCfgBarrierOwner;
 }
+
+/**
+ * Who increments NB_Global nb_cfg so a change can be followed to the node's flows. `controller`: the controller
+ * itself, in each transaction it commits (config `northbound.nbCfgBarrier: true`, the default). `bench`: the
+ * controller runs with `northbound.nbCfgBarrier: false` and never writes NB_Global; the benchmark bumps nb_cfg in
+ * a transaction of its own as soon as it sees a change committed (as `ovn-nbctl --wait=hv sync` would), so the
+ * figure to the node's flows includes the benchmark's reaction time and possibly one more northd pass: an upper
+ * bound.
+ */
+export type NbCfgBarrierOwner = 'controller' | 'bench';
+export const NB_CFG_BARRIER_OWNERS: readonly NbCfgBarrierOwner[] = ['controller', 'bench'];
 
 /** Quantiles read from a Prometheus histogram (interpolated inside buckets). */
 export interface HistogramSummary {
@@ -72,6 +101,11 @@ export interface SystemResult {
   /** False when the system could not run here (e.g. no IPVS in this kernel); `error` says why. */
   ran: boolean;
   error?: string;
+  /**
+   * The system failed part-way (e.g. kube-proxy nftables stopped answering its metrics endpoint at 10k): the
+   * phase, why, and the load then. Its figures up to that point are kept; the run went on with the others.
+   */
+  failure?: { phase: string; reason: string; load1: number };
   coldStart?: {
     /** Start of the process(es) -> every Service programmed into the node (ycloud: chassis nb_cfg). */
     ms: number;
@@ -88,6 +122,8 @@ export interface SystemResult {
     stages?: Record<string, LatencySummary>;
     /** ycloud: trigger -> NB hv_cfg (what the ycloud_network_programming_duration_seconds metric reads). */
     toHvCfg?: LatencySummary;
+    /** ycloud: the controller's work-queue depth when thawed before each block, and how long it took to drain. */
+    backlogAtThaw?: Array<{ queueDepth: number; drainMs: number }>;
     /** kube-proxy: its sync durations during its blocks. */
     syncs?: HistogramSummary;
     timedOut: number;
@@ -101,7 +137,10 @@ export interface SystemResult {
 }
 
 export interface ProgrammingBenchReport {
+  /** When the run started (names its files); `phase` is how far it got when this report was written. */
   date: string;
+  complete: boolean;
+  phase: string;
   revision: string;
   machine: BenchMachine;
   versions: BenchVersions;
@@ -110,7 +149,13 @@ export interface ProgrammingBenchReport {
   changesPerSystem: number;
   rounds: number;
   rate: number;
+  /** Who bumped nb_cfg for ycloud's per-change figures (absent in older reports: the controller). */
+  barrier?: NbCfgBarrierOwner;
+  /** How far NB nb_cfg rose while the benchmark watched, and how much of it was the benchmark's own bumps. */
+  nbCfgRise?: { total: number; byBench: number };
   load: { start: number; end: number };
+  /** `uptime`'s 1, 5 and 15 minute load averages at the start and when this report was written. */
+  loadAverages: { start: number[]; end: number[] };
   create: { ms: number };
   systems: SystemResult[];
   /** ycloud controller restarted with nothing changed: its transactions, NB row changes and nb_cfg bumps. */
@@ -174,6 +219,16 @@ class ProgrammingBenchRun {
   private readonly rate: number;
   private readonly systems: ProgrammingSystem[];
   private readonly loadStart = load1();
+  private readonly loadAveragesStart = loadAverages();
+  private readonly startedAt = new Date().toISOString();
+  private readonly onProgress?: (partial: ProgrammingBenchReport) => void;
+  private readonly metricsPatienceMs: number;
+  private readonly barrier: NbCfgBarrierOwner;
+  private versionsInfo: BenchVersions = { node: process.version };
+  private revision = 'unknown';
+  private createMs = NaN;
+  private idle?: ProgrammingBenchReport['idleRestart'];
+  private nbCfgAtWatch = 0;
   /**
    * A test-bed run directory (`/tmp/ycn-<id>` with an owner file): other engineers' `cleanupStale` kills the
    * processes and deletes the namespaces of `ycn-<id>-*` runs whose directory or owner is gone.
@@ -198,6 +253,7 @@ class ProgrammingBenchRun {
   private stride = 1;
   private readonly ycloudSamples: Array<Record<string, number>> = [];
   private ycloudTimedOut = 0;
+  private readonly ycloudBacklog: Array<{ queueDepth: number; drainMs: number }> = [];
   /** kube-proxy's programming-latency count at its start (observations of changes made before it are none). */
   private readonly kpBaseline = new Map<KubeProxyMode, number>();
   private readonly kpDelta = new Map<
@@ -216,57 +272,155 @@ class ProgrammingBenchRun {
     this.rate = opts.rate ?? 20;
     this.systems = opts.systems ?? [...PROGRAMMING_SYSTEMS];
     this.parallelism = opts.parallelism ?? 32;
+    this.onProgress = opts.onProgress;
+    this.metricsPatienceMs = opts.metricsPatienceMs ?? 120_000;
+    this.barrier = opts.barrier ?? 'controller';
   }
   private readonly parallelism: number;
 
   private get controllerConfig() {
-    return { kubeconfig: this.k8s!.kubeconfigPath, nbRemote: this.central!.nbRemote, serviceCIDRs: [SERVICE_CIDR] };
+    return {
+      kubeconfig: this.k8s!.kubeconfigPath,
+      nbRemote: this.central!.nbRemote,
+      serviceCIDRs: [SERVICE_CIDR],
+      nbCfgBarrier: this.barrier === 'controller',
+    };
   }
 
   async run(): Promise<ProgrammingBenchReport> {
     this.workDir = await makeRunDir();
     this.runId = runIdOf(this.workDir);
+    this.revision = await gitRevision();
     await this.startInfrastructure();
+    this.versionsInfo = await this.versions();
     if (this.systems.includes('ycloud')) await this.prepareYcloudNode();
-    const createMs = await this.createObjects();
+    this.createMs = await this.createObjects();
     this.watch = await NbWatch.connect(this.central!.nbRemote, { nbGlobal: true });
     this.sbWatch = await SbCfgWatch.connect(this.central!.sbRemote, NODE);
+    this.nbCfgAtWatch = this.watch.nbCfg();
     for (let i = 0; i < this.N; i++)
       this.watch.expect(lbName(i), { vip: this.vips[i], backends: backendsOf(this.ips[i]) });
+    this.checkpoint('objects created');
 
-    if (this.systems.includes('ycloud')) await this.coldStartYcloud();
-    for (const mode of this.systems.filter((x): x is KubeProxyMode => x !== 'ycloud'))
-      await this.coldStartKubeProxy(mode);
+    if (this.systems.includes('ycloud')) {
+      await this.guard('ycloud', 'cold start', () => this.coldStartYcloud());
+      this.checkpoint('ycloud cold start');
+    }
+    for (const mode of this.systems.filter((x): x is KubeProxyMode => x !== 'ycloud')) {
+      await this.guard(mode, 'cold start', () => this.coldStartKubeProxy(mode));
+      this.checkpoint(`kube-proxy ${mode} cold start`);
+    }
 
-    const active = this.systems.filter((s) => this.results.get(s)?.ran);
+    const active = this.systems.filter((s) => this.alive(s));
     this.stride = Math.max(1, Math.floor(this.N / Math.max(1, this.perBlock * this.rounds * active.length)));
     for (let r = 0; r < this.rounds; r++) {
-      for (let j = 0; j < active.length; j++) await this.block(active[(j + r) % active.length], r);
+      for (let j = 0; j < active.length; j++) {
+        const s = active[(j + r) % active.length];
+        if (!this.alive(s)) continue;
+        await this.guard(s, `round ${r + 1}/${this.rounds}`, () => this.block(s, r));
+        this.checkpoint(`round ${r + 1}/${this.rounds}: ${s}`);
+      }
     }
-    for (const s of active) this.freeze(s, 'SIGCONT');
-    for (const s of active) this.summarizeSystem(s);
-    this.ps.mark('end');
+    for (const s of active) if (this.alive(s)) this.freeze(s, 'SIGCONT');
+    if (this.controller && this.alive('ycloud')) {
+      await this.guard('ycloud', 'idle restart', async () => {
+        this.idle = await this.idleRestart();
+      });
+    }
+    return this.report('complete', true);
+  }
+
+  /** A system that ran and has not failed since. */
+  private alive(s: ProgrammingSystem): boolean {
+    const r = this.results.get(s);
+    return !!r?.ran && !r.failure;
+  }
+
+  /**
+   * Runs one part of one system's measurement; if it throws (a kube-proxy that stops answering its metrics, a
+   * process that died), the failure is recorded for that system, its processes are stopped so they no longer take
+   * CPU, and the run goes on with the other systems.
+   */
+  private async guard(s: ProgrammingSystem, phase: string, part: () => Promise<void>): Promise<void> {
+    try {
+      await part();
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0].slice(0, 300);
+      this.log(`${s} failed in ${phase}: ${reason}; going on with the other systems`);
+      const res = this.results.get(s) ?? { system: s, ran: false, error: reason, peakRssBytes: {} };
+      if (res.ran) res.failure = { phase, reason, load1: load1() };
+      this.results.set(s, res);
+      await this.stopSystem(s);
+    }
+  }
+
+  /** Stops a failed system's process(es) (thawed first, so they can exit). */
+  private async stopSystem(s: ProgrammingSystem): Promise<void> {
+    this.ps.mark('stopped');
+    const res = this.results.get(s);
+    if (res) res.peakRssBytes = this.ps.peakRss(this.procsOf.get(s) ?? []);
+    if (s === 'ycloud') {
+      if (this.controller) {
+        sendSignal(this.controller.pid, 'SIGCONT');
+        this.controller.kill();
+      }
+      return;
+    }
+    const kp = this.proxies.find((p) => p.mode === s);
+    if (!kp) return;
+    sendSignal(kp.proxy.pids[kp.proxy.pids.length - 1], 'SIGCONT');
+    await kp.proxy.stop().catch(() => undefined);
+    // Its iptables-restore / nft children outlive it (a 10k first sync ran 8 minutes here): the namespace is ours.
+    await killNetnsProcesses(kp.netns);
+  }
+
+  /** Hands the report so far to `onProgress` (a failing writer is logged, never ends the run). */
+  private checkpoint(phase: string): void {
+    if (!this.onProgress) return;
+    try {
+      this.onProgress(this.report(phase, false));
+    } catch (err) {
+      this.log(`could not write the figures so far (${phase}): ${(err as Error).message}`);
+    }
+  }
+
+  /** The figures measured so far (all of them when `complete`). */
+  private report(phase: string, complete: boolean): ProgrammingBenchReport {
+    this.ps.mark('report');
     for (const s of this.systems) {
       const res = this.results.get(s);
-      if (res) res.peakRssBytes = this.ps.peakRss(this.procsOf.get(s) ?? []);
+      if (!res?.ran) continue;
+      this.summarizeSystem(s);
+      // A stopped system keeps the peak read when it was stopped.
+      if (!res.failure) res.peakRssBytes = this.ps.peakRss(this.procsOf.get(s) ?? []);
     }
-    const idleRestart = this.controller ? await this.idleRestart() : undefined;
     return {
-      date: new Date().toISOString(),
-      revision: await gitRevision(),
+      date: this.startedAt,
+      complete,
+      phase,
+      revision: this.revision,
       machine: machine(),
-      versions: await this.versions(),
+      versions: this.versionsInfo,
       services: this.N,
       endpoints: this.M,
       changesPerSystem: this.perBlock * this.rounds,
       rounds: this.rounds,
       rate: this.rate,
+      barrier: this.barrier,
+      nbCfgRise: this.watch ? { total: this.watch.nbCfg() - this.nbCfgAtWatch, byBench: this.watch.bumps } : undefined,
       load: { start: this.loadStart, end: load1() },
-      create: { ms: createMs },
+      loadAverages: { start: this.loadAveragesStart, end: loadAverages() },
+      create: { ms: this.createMs },
       systems: this.systems.map(
-        (s) => this.results.get(s) ?? { system: s, ran: false, error: 'not run', peakRssBytes: {} },
+        (s) =>
+          this.results.get(s) ?? {
+            system: s,
+            ran: false,
+            error: complete ? 'not run' : 'not measured yet',
+            peakRssBytes: {},
+          },
       ),
-      idleRestart,
+      idleRestart: this.idle,
     };
   }
 
@@ -375,6 +529,7 @@ class ProgrammingBenchRun {
   }
 
   private freeze(s: ProgrammingSystem, sig: 'SIGSTOP' | 'SIGCONT'): void {
+    if (this.results.get(s)?.failure) return;
     const pids =
       s === 'ycloud'
         ? [this.controller?.pid ?? -1]
@@ -402,6 +557,7 @@ class ProgrammingBenchRun {
       logFile: path.join(this.workDir, 'controller-1.log'),
     });
     this.ps.add('ycloud controller', this.controller.pid);
+    this.results.set('ycloud', { system: 'ycloud', ran: true, peakRssBytes: {} });
     const tNb = performance.timeOrigin + (await allMatched);
     // Everything the controller wrote for the cold start, then the node's ovn-controller has it all.
     let s = await this.controller.stats();
@@ -409,7 +565,7 @@ class ProgrammingBenchRun {
       await sleep(100);
       s = await this.controller.stats();
     }
-    const cfg = w.nbCfg();
+    const cfg = this.barrier === 'bench' ? await w.bumpNbCfg() : w.nbCfg();
     const tSb = await sbw.sb.reach(cfg, 600_000);
     const tInstalled = await sbw.installed.reach(cfg, 600_000);
     this.ps.mark('ycloud-cold-1');
@@ -469,6 +625,8 @@ class ProgrammingBenchRun {
     const pid = proxy.pids[proxy.pids.length - 1];
     this.ps.add(name, pid);
     this.procsOf.set(mode, [name]);
+    // It runs: a first sync that never comes is this mode's failure, with its figures so far.
+    this.results.set(mode, { system: mode, ran: true, peakRssBytes: {} });
     // /healthz answers 200 before the first sync (nothing is queued yet): programmed means its first sync is
     // done. That first sync is a full one (kube-proxy does not sync before its informers have synced).
     let text = '';
@@ -505,8 +663,20 @@ class ProgrammingBenchRun {
   /** Thawed, a system first catches up with the changes made while it was frozen. */
   private async settle(s: ProgrammingSystem): Promise<void> {
     if (s === 'ycloud') {
+      // Thawed after a long freeze, the controller finds its periodic resync overdue (every key queued at once)
+      // and perhaps watches to re-list: its queue is drained first (and its depth recorded), or the block's
+      // changes would wait behind it.
+      const t0 = nowMs();
+      let st = await this.controller!.stats();
+      const depth = st.queueDepth;
+      while (st.queueDepth > 0 && nowMs() - t0 < 300_000) {
+        await sleep(200);
+        st = await this.controller!.stats();
+      }
+      this.ycloudBacklog.push({ queueDepth: depth, drainMs: nowMs() - t0 });
       await Promise.race([this.watch!.waitForAll(), sleep(300_000)]);
-      await this.sbWatch!.installed.reach(this.watch!.nbCfg(), 300_000);
+      const cfg = this.barrier === 'bench' ? await this.watch!.bumpNbCfg() : this.watch!.nbCfg();
+      await this.sbWatch!.installed.reach(cfg, 300_000);
       return;
     }
     // kube-proxy observes each change's trigger time exactly once, at the sync that programs it: caught up means
@@ -535,8 +705,14 @@ class ProgrammingBenchRun {
     const kp = this.proxies.find((p) => p.mode === mode)!;
     // A kube-proxy busy in a long sync on a loaded machine can miss the 2 s metrics timeout: retry for a while.
     const t = await waitFor(`kube-proxy ${mode} metrics`, () => kp.proxy.metrics(), {
-      timeoutMs: 120_000,
+      timeoutMs: this.metricsPatienceMs,
       intervalMs: 500,
+    }).catch((err: Error) => {
+      const why = err.message.replace(/^timed out after \d+ ms waiting for [^:]*:?\s*/, '');
+      throw new Error(
+        `kube-proxy ${mode} stopped answering its metrics endpoint for ${this.metricsPatienceMs / 1000} s` +
+          (why ? ` (${why})` : ''),
+      );
     });
     return {
       prog: parseHistogram(t, 'kubeproxy_network_programming_duration_seconds', IPV4),
@@ -592,7 +768,7 @@ class ProgrammingBenchRun {
       return;
     }
     const tNb = performance.timeOrigin + nb;
-    const cfg = w.cfgOfMatch(lbName(i)) ?? w.nbCfg();
+    const cfg = this.barrier === 'bench' ? await w.bumpNbCfg() : (w.cfgOfMatch(lbName(i)) ?? w.nbCfg());
     const [tSb, tInst, tSeen, tHv] = await Promise.all([
       sbw.sb.reach(cfg, 120_000),
       sbw.installed.reach(cfg, 120_000),
@@ -635,6 +811,7 @@ class ProgrammingBenchRun {
     const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
     const load = this.blockLoads.get(s) ?? [];
     if (s === 'ycloud') {
+      if (!this.ycloudSamples.length && !this.ycloudTimedOut) return;
       const col = (k: string): number[] => this.ycloudSamples.map((x) => x[k]).filter((x) => Number.isFinite(x));
       res.change = {
         total: summarize(col('total')),
@@ -647,11 +824,13 @@ class ProgrammingBenchRun {
         timedOut: this.ycloudTimedOut,
         cpuMs: cpu,
         cpuMsPerChange: cpuTotal / Math.max(1, this.ycloudSamples.length),
+        backlogAtThaw: [...this.ycloudBacklog],
         load1: load,
       };
       return;
     }
-    const d = this.kpDelta.get(s)!;
+    const d = this.kpDelta.get(s);
+    if (!d?.prog || !d.sync) return;
     res.change = {
       total: hsummary(d.prog!),
       syncs: hsummary(d.sync!),
@@ -710,28 +889,39 @@ class ProgrammingBenchRun {
   }
 
   async teardown(): Promise<void> {
-    const cont = (pid: number | undefined): void => {
-      try {
-        if (pid && pid > 0) process.kill(pid, 'SIGCONT');
-      } catch {
-        // already gone
-      }
-    };
     for (const p of this.proxies) {
-      cont(p.proxy.pids[p.proxy.pids.length - 1]);
+      sendSignal(p.proxy.pids[p.proxy.pids.length - 1], 'SIGCONT');
       await p.proxy.stop().catch(() => undefined);
     }
     if (this.controller) {
-      cont(this.controller.pid);
+      sendSignal(this.controller.pid, 'SIGCONT');
       this.controller.kill();
     }
-    for (const n of this.netnses) await netnsDel(n).catch(() => undefined);
+    for (const n of this.netnses) {
+      await killNetnsProcesses(n);
+      await netnsDel(n).catch(() => undefined);
+    }
     await this.watch?.close().catch(() => undefined);
     await this.sbWatch?.close().catch(() => undefined);
     await this.node?.stop().catch(() => undefined);
     await this.central?.stop().catch(() => undefined);
     await this.k8s?.stop().catch(() => undefined);
     if (this.workDir) rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** SIGKILLs what still runs in a namespace this benchmark made (kube-proxy's rule-loading children). */
+async function killNetnsProcesses(netns: string): Promise<void> {
+  const r = await run('ip', ['netns', 'pids', netns], { allowFailure: true });
+  for (const pid of r.stdout.split('\n').filter(Boolean).map(Number)) sendSignal(pid, 'SIGKILL');
+}
+
+/** Signals a process we started, if it is still there. */
+function sendSignal(pid: number | undefined, sig: NodeJS.Signals): void {
+  try {
+    if (pid && pid > 0) process.kill(pid, sig);
+  } catch {
+    // already gone
   }
 }
 
@@ -755,7 +945,7 @@ function cpuSinceStart(pid: number): number {
 }
 
 /** The line of a start failure that says why (kube-proxy's own error if its log shows one). */
-function firstReason(err: Error): string {
+export function firstReason(err: Error): string {
   const lines = err.message.split('\n');
   const why = lines.find((l) => /can't use|Can't|not available|failed to|error/i.test(l) && !/timed out/.test(l));
   return (why ?? lines[0]).trim().slice(0, 300);
@@ -769,7 +959,8 @@ async function kubeVersion(kc: KubeConfig): Promise<string | undefined> {
   }
 }
 
-async function gitRevision(): Promise<string> {
+/** The checkout's short commit, `+dirty` when libs/ or apps/ have uncommitted changes. */
+export async function gitRevision(): Promise<string> {
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
   const run = promisify(execFile);

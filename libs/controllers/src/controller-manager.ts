@@ -122,7 +122,10 @@ export class ControllerManager {
     if (this.started) return;
     this.started = true;
     const { config } = this.options;
-    const nb = await Northbound.connect(this.options.northbound);
+    const nb = await Northbound.connect({
+      ...this.options.northbound,
+      trackNodeInstall: this.options.northbound.trackNodeInstall ?? config.northbound.nbCfgBarrier,
+    });
     this.nb = nb;
     this.log.info('OVN Northbound features', recordNorthboundFeatures(this.registry, nb.features));
     const drift = new DriftMetrics(this.registry, NORTHBOUND_TABLES);

@@ -9,7 +9,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CoreV1Api, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import { API_VERSION } from '@ycloud/api';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
+import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox } from '@ycloud/sandbox';
 import {
   KubeControlPlane,
@@ -21,12 +24,25 @@ import {
   netnsAdd,
   netnsDel,
   netnsExec,
+  OvnRelease,
   startKubeProxy,
   waitFor,
+  waitForCondition,
   type KubeProxy,
   type KubeProxyMode,
 } from '@ycloud/testbed';
 import { load1 } from '../environment';
+import {
+  BENCH_EIP_POOL,
+  KUBE_PROXY_LB_ADDRESS,
+  SGW_NAMESPACE_LABEL,
+  SGW_POD_LABEL,
+  SGW_VPCS,
+  benchEipPool,
+  benchLoadBalancerService,
+  serviceGatewayTopology,
+  serviceGatewayYusurService,
+} from './datapath-eip';
 import {
   DATAPATH_PORTS,
   measurePath,
@@ -39,12 +55,19 @@ import {
 
 export type DatapathSystem = 'ycloud' | KubeProxyMode;
 export type DatapathPath =
-  'pod-clusterip-same-node' | 'pod-clusterip-cross-node' | 'node-clusterip' | 'nodeport-external';
+  | 'pod-clusterip-same-node'
+  | 'pod-clusterip-cross-node'
+  | 'node-clusterip'
+  | 'nodeport-external'
+  | 'eip-external'
+  | 'eip-service-gateway';
 export const DATAPATH_PATHS: readonly DatapathPath[] = [
   'pod-clusterip-same-node',
   'pod-clusterip-cross-node',
   'node-clusterip',
   'nodeport-external',
+  'eip-external',
+  'eip-service-gateway',
 ];
 
 export interface PathResult {
@@ -162,10 +185,18 @@ export async function runYcloudDatapath(
   const dir = await mkdtemp(path.join(os.tmpdir(), 'ycloud-dp-sandbox-'));
   const scratch = await mkdtemp(path.join(os.tmpdir(), 'ycloud-dp-server-'));
   let sb: Sandbox | undefined;
-  let server: Exec | undefined;
+  /** Where the benchmark's servers run, and the directory of their pid files. */
+  const servers: Array<{ exec: Exec; dir: string }> = [];
+  let kube: KubeClient | undefined;
   try {
     log('ycloud: sandbox up (two nodes)');
-    sb = await Sandbox.up({ dir, example: null, nodes: ['node-1', 'node-2'] });
+    sb = await Sandbox.up({
+      dir,
+      example: null,
+      nodes: ['node-1', 'node-2'],
+      // LoadBalancer Services of the default VPC get their EIP from the benchmark's pool.
+      controllerConfig: { eip: { defaultPool: BENCH_EIP_POOL } },
+    });
     const kc = sb.kubelet.kubeConfig;
     await createNamespace(kc, NS);
     const core = kc.makeApiClient(CoreV1Api);
@@ -179,27 +210,102 @@ export async function runYcloudDatapath(
     });
     const c1 = await sb.kubelet.createPod({ name: 'dp-client-1', namespace: NS, node: 'node-1' });
     const c2 = await sb.kubelet.createPod({ name: 'dp-client-2', namespace: NS, node: 'node-2' });
-    server = netnsRunner(srv.netns);
-    await startServers(server, scratch);
+    servers.push({ exec: netnsRunner(srv.netns), dir: scratch });
+    await startServers(servers[0].exec, scratch);
     const nodeIp = sb.state.external.ip ? '172.16.0.11' : sb.state.nodes[0].ip;
-    return await measureAll(
-      'ycloud',
-      [
-        { path: 'pod-clusterip-same-node', client: netnsRunner(c1.netns), host: vip, nodePort: false },
-        { path: 'pod-clusterip-cross-node', client: netnsRunner(c2.netns), host: vip, nodePort: false },
-        { path: 'node-clusterip', client: netnsRunner(sb.state.nodes[1].netns), host: vip, nodePort: false },
-        { path: 'nodeport-external', client: netnsRunner(sb.state.external.netns), host: nodeIp, nodePort: true },
-      ],
-      paths,
-      opts,
-      log,
-    );
+    const outside = netnsRunner(sb.state.external.netns);
+    const targets: Array<{ path: DatapathPath; client: Exec; host: string; nodePort: boolean }> = [
+      { path: 'pod-clusterip-same-node', client: netnsRunner(c1.netns), host: vip, nodePort: false },
+      { path: 'pod-clusterip-cross-node', client: netnsRunner(c2.netns), host: vip, nodePort: false },
+      { path: 'node-clusterip', client: netnsRunner(sb.state.nodes[1].netns), host: vip, nodePort: false },
+      { path: 'nodeport-external', client: outside, host: nodeIp, nodePort: true },
+    ];
+    const wantEip = paths.includes('eip-external');
+    const wantSgw = paths.includes('eip-service-gateway');
+    if (wantEip || wantSgw) {
+      kube = KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
+      await kube.create(TOPOLOGY_RESOURCES.EipPool, undefined, benchEipPool('node-1') as never);
+      await waitForCondition(kube, TOPOLOGY_RESOURCES.EipPool, undefined, BENCH_EIP_POOL, 'Ready', 'True', 120_000);
+    }
+    if (wantEip) {
+      log('ycloud: a LoadBalancer Service on an EIP of the default VPC');
+      await core.createNamespacedService({ namespace: NS, body: benchLoadBalancerService(NS, { app: 'dp-server' }) });
+      const eip = await loadBalancerAddress(kc, NS, 'dp-lb');
+      targets.push({ path: 'eip-external', client: outside, host: eip, nodePort: false });
+    }
+    if (wantSgw) {
+      log('ycloud: a YusurService on one EIP through a service-gateway, backends in two VPCs');
+      const eip = await serviceGatewayUp(sb, kube!, scratch, servers);
+      targets.push({ path: 'eip-service-gateway', client: outside, host: eip, nodePort: false });
+    }
+    return await measureAll('ycloud', targets, paths, opts, log);
   } finally {
-    if (server) await stopServers(server, scratch);
+    for (const x of servers) await stopServers(x.exec, x.dir).catch(() => undefined);
+    kube?.close();
     await sb?.down().catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/** The OVN / OVS release the test bed runs (`YCLOUD_OVN`), for the report's versions line. */
+export async function testbedVersions(): Promise<{ ovnNorthd: string; ovsVswitchd: string }> {
+  const r = await OvnRelease.resolve();
+  return { ovnNorthd: `ovn-northd ${r.ovnVersion}`, ovsVswitchd: `ovs-vswitchd ${r.ovsVersion}` };
+}
+
+/** Waits for a LoadBalancer Service's first ingress address. */
+async function loadBalancerAddress(kc: KubeConfig, namespace: string, name: string): Promise<string> {
+  const core = kc.makeApiClient(CoreV1Api);
+  return waitFor(
+    `LoadBalancer address of ${namespace}/${name}`,
+    async () =>
+      (await core.readNamespacedServiceStatus({ namespace, name })).status?.loadBalancer?.ingress?.[0]?.ip || undefined,
+    { timeoutMs: 120_000, intervalMs: 500 },
+  );
+}
+
+/**
+ * The service-gateway path: two VPCs (a namespace and subnet each), one server pod in each (first VPC on node-1,
+ * second on node-2), the benchmark's servers started in both, and a YusurService publishing both on one EIP.
+ * Resolves with the EIP once the YusurService is Ready.
+ */
+async function serviceGatewayUp(
+  sb: Sandbox,
+  kube: KubeClient,
+  scratch: string,
+  servers: Array<{ exec: Exec; dir: string }>,
+): Promise<string> {
+  const kc = sb.kubelet.kubeConfig;
+  const core = kc.makeApiClient(CoreV1Api);
+  for (const t of serviceGatewayTopology())
+    await kube.create(TOPOLOGY_RESOURCES[t.kind], undefined, {
+      apiVersion: API_VERSION,
+      kind: t.kind,
+      metadata: { name: t.name },
+      spec: t.spec,
+    } as never);
+  for (const v of SGW_VPCS) {
+    await waitForCondition(kube, TOPOLOGY_RESOURCES.Subnet, undefined, v.vpc, 'Ready', 'True', 120_000);
+    await core.createNamespace({ body: { metadata: { name: v.namespace, labels: { ...SGW_NAMESPACE_LABEL } } } });
+    await createNamespace(kc, v.namespace); // waits for its service account
+    const pod = await sb.kubelet.createPod({
+      name: 'dp-sgw-server',
+      namespace: v.namespace,
+      node: v.node,
+      labels: { ...SGW_POD_LABEL },
+    });
+    const server = { exec: netnsRunner(pod.netns), dir: path.join(scratch, v.vpc) };
+    servers.push(server);
+    await startServers(server.exec, server.dir);
+  }
+  const ns = SGW_VPCS[0].namespace;
+  await kube.create(YUSUR_RESOURCES.YusurService, ns, serviceGatewayYusurService() as never);
+  await waitForCondition(kube, YUSUR_RESOURCES.YusurService, ns, 'dp-sgw', 'Ready', 'True', 120_000);
+  const svc = await kube.get<KubeObject & { status?: { eips?: string[] } }>(YUSUR_RESOURCES.YusurService, ns, 'dp-sgw');
+  const eip = svc.status?.eips?.[0];
+  if (!eip) throw new Error('YusurService dp-sgw is Ready without an EIP');
+  return eip;
 }
 
 /**
@@ -274,20 +380,34 @@ export async function runKubeProxyDatapath(
     await core.createNamespace({ body: { metadata: { name: NS } } });
     const svc = await core.createNamespacedService({ namespace: NS, body: benchService(undefined) });
     const vip = svc.spec!.clusterIP!;
-    await kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
-      namespace: NS,
-      body: {
-        metadata: { name: 'dp-1', namespace: NS, labels: { 'kubernetes.io/service-name': 'dp' } },
-        addressType: 'IPv4',
-        ports: [
-          { name: 'iperf-tcp', protocol: 'TCP', port: DATAPATH_PORTS.iperf },
-          { name: 'iperf-udp', protocol: 'UDP', port: DATAPATH_PORTS.iperf },
-          { name: 'sockperf', protocol: 'TCP', port: DATAPATH_PORTS.sockperf },
-          { name: 'http', protocol: 'TCP', port: DATAPATH_PORTS.http },
-        ],
-        endpoints: [{ addresses: ['10.244.1.10'], conditions: { ready: true }, nodeName: 'node-1' }],
-      },
-    });
+    const serverSlice = (service: string) =>
+      kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
+        namespace: NS,
+        body: {
+          metadata: { name: `${service}-1`, namespace: NS, labels: { 'kubernetes.io/service-name': service } },
+          addressType: 'IPv4',
+          ports: [
+            { name: 'iperf-tcp', protocol: 'TCP', port: DATAPATH_PORTS.iperf },
+            { name: 'iperf-udp', protocol: 'UDP', port: DATAPATH_PORTS.iperf },
+            { name: 'sockperf', protocol: 'TCP', port: DATAPATH_PORTS.sockperf },
+            { name: 'http', protocol: 'TCP', port: DATAPATH_PORTS.http },
+          ],
+          endpoints: [{ addresses: ['10.244.1.10'], conditions: { ready: true }, nodeName: 'node-1' }],
+        },
+      });
+    await serverSlice('dp');
+    const wantLb = paths.includes('eip-external');
+    if (wantLb) {
+      // kube-proxy's counterpart of an EIP: a LoadBalancer address a provider (BGP, ARP) has routed to node-1.
+      const lb = await core.createNamespacedService({ namespace: NS, body: benchLoadBalancerService(NS) });
+      await serverSlice('dp-lb');
+      await core.replaceNamespacedServiceStatus({
+        namespace: NS,
+        name: 'dp-lb',
+        body: { ...lb, status: { loadBalancer: { ingress: [{ ip: KUBE_PROXY_LB_ADDRESS, ipMode: 'VIP' }] } } },
+      });
+      await sh('ext', `ip route add ${KUBE_PROXY_LB_ADDRESS}/32 via 172.16.1.1`);
+    }
     for (const node of ['node-1', 'node-2']) {
       proxies.push(
         await startKubeProxy({
@@ -309,6 +429,16 @@ export async function runKubeProxyDatapath(
         { path: 'pod-clusterip-cross-node', client: netnsRunner(ns('client-2')), host: vip, nodePort: false },
         { path: 'node-clusterip', client: netnsRunner(ns('node-2')), host: vip, nodePort: false },
         { path: 'nodeport-external', client: netnsRunner(ns('ext')), host: '172.16.1.1', nodePort: true },
+        ...(wantLb
+          ? [
+              {
+                path: 'eip-external' as const,
+                client: netnsRunner(ns('ext')),
+                host: KUBE_PROXY_LB_ADDRESS,
+                nodePort: false,
+              },
+            ]
+          : []),
       ],
       paths,
       opts,

@@ -66,6 +66,18 @@ export function datapathTable(r: DatapathReport): string {
   return lines.join('\n');
 }
 
+/** What each path is, for the reader of a run (test bed and cluster both use these names). */
+export const DATAPATH_PATH_DESCRIPTIONS: Record<string, string> = {
+  'pod-clusterip-same-node': 'a pod to the ClusterIP, backend on the same node',
+  'pod-clusterip-cross-node': 'a pod to the ClusterIP, backend on the other node',
+  'node-clusterip': "the other node's host network to the ClusterIP",
+  'nodeport-external': "an outside client to the backend node's NodePort",
+  'eip-external':
+    "an outside client to a LoadBalancer Service's address: for ycloud an EIP from a pool whose gateway router runs on node-1; for kube-proxy the ingress address routed to node-1 (as a BGP or ARP provider would)",
+  'eip-service-gateway':
+    "an outside client to one EIP in front of backends in two VPCs (one per node) through a service-gateway router (YusurService with ClientIP affinity, since iperf3's control and data connections must meet one server: every test of the one outside client lands on one of the two backends); ycloud only, kube-proxy has no VPCs and no counterpart",
+};
+
 /** Details: environment beside the figures, loads per path, and the errors of tests that failed. */
 export function datapathDetails(r: DatapathReport, svgFiles: string[], jsonFile: string): string {
   const out: string[] = [];
@@ -85,6 +97,8 @@ export function datapathDetails(r: DatapathReport, svgFiles: string[], jsonFile:
   out.push(
     `- Tools (Debian): iperf3 (TCP 1 and ${r.streams} streams, UDP 64-byte datagrams unthrottled, ${r.seconds} s each), sockperf ping-pong over TCP (64 B, ${r.seconds} s; round trip = 2 × its one-way figures), ab (apache2-utils) against nginx-light, one request per connection. CPU: busy time of the whole machine from /proc/stat (all simulated nodes share it).`,
   );
+  for (const p of new Set(r.results.map((x) => x.path)))
+    if (DATAPATH_PATH_DESCRIPTIONS[p]) out.push(`- Path \`${p}\`: ${DATAPATH_PATH_DESCRIPTIONS[p]}.`);
   for (const x of r.results) {
     const errs = x.figures.errors.length ? `; failed: ${x.figures.errors.join('; ')}` : '';
     out.push(`- ${x.system} ${x.path} → ${x.target}: load ${x.load1 ?? '?'}${errs}`);

@@ -57,6 +57,8 @@ export class Northbound {
     readonly features: NorthboundFeatures,
     /** NB_Global nb_cfg -> hv_cfg: when every node's ovn-controller has installed what ycloud committed. */
     readonly nbCfg: NbCfgBarrier,
+    /** Each transaction bumps nb_cfg (`trackNodeInstall`), so `nbCfg.whenInstalled()` means ycloud's changes. */
+    readonly tracksNodeInstall: boolean,
   ) {}
 
   static async connect(options: NorthboundOptions): Promise<Northbound> {
@@ -73,9 +75,10 @@ export class Northbound {
     const tables = NORTHBOUND_TABLES.filter((t) => schema.hasTable(t));
     const view = new IndexedRowView(schema).follow(client as never, tables);
     const nbCfg = new NbCfgBarrier(client as never);
-    const source = options.trackNodeInstall === false ? client : nbCfg.source(client as never);
+    const tracks = options.trackNodeInstall !== false;
+    const source = tracks ? nbCfg.source(client as never) : client;
     const applier = new NorthboundApplier(source as never, view, schema);
-    return new Northbound(client, view, applier, schema, northboundFeatures(schema.raw), nbCfg);
+    return new Northbound(client, view, applier, schema, northboundFeatures(schema.raw), nbCfg, tracks);
   }
 
   async close(): Promise<void> {
