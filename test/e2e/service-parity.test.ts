@@ -1,9 +1,9 @@
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { API_VERSION, SERVICE_HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, type YusurService } from '@ycloud/api';
-import { YUSUR_RESOURCES } from '@ycloud/controllers';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { createNamespace, isClean, netnsExec } from '@ycloud/testbed';
+import { TcpServer, createNamespace, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,13 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     (await core.readNamespacedService({ namespace: NS, name })).spec!.clusterIP!;
 
   beforeAll(async () => {
-    sb = await Sandbox.up({ dir, example: null, nodes });
+    // The default VPC's EIP gateway (its default route) exists only while a test creates the pool `ext`.
+    sb = await Sandbox.up({
+      dir,
+      example: null,
+      nodes,
+      controllerConfig: { eip: { defaultPool: 'ext', transitCIDR: '100.65.0.0/16' } },
+    });
     core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
     await createNamespace(sb.kubelet.kubeConfig, NS);
     await Promise.all([
@@ -311,6 +317,89 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       await core.createNamespacedService({ namespace: NS, body: service('udp-np', 'udp-np', spec) });
       const ms = await cycle('udp-np', () => udpFrom(sb.state.external.netns, NODE_IP, 30953, 40054), 'node-1');
       figures.push(`NodePort UDP from outside, fixed source port: new backend answered ${ms} ms after it was Ready`);
+    });
+  });
+
+  describe('externalTrafficPolicy: Local from outside the cluster', () => {
+    const kube = () => KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
+    const servers: TcpServer[] = [];
+    /** One TCP exchange from the external namespace: `<backend> <address the backend saw>`, or `error …`. */
+    const fromOutside = (ip: string, port: number) =>
+      tcpRequest(sb.state.external.netns, ip, port, 2_000)
+        .then((r) => r.trim())
+        .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+
+    beforeAll(async () => {
+      // The pool gives the default VPC its default route (via the EIP gateway), as a cluster whose pods reach
+      // the outside has; replies to outside clients follow it unless a reply route sends them to a node.
+      const k = kube();
+      try {
+        await k.create(TOPOLOGY_RESOURCES.EipPool, undefined, {
+          apiVersion: API_VERSION,
+          kind: 'EipPool',
+          metadata: { name: 'ext' },
+          spec: {
+            networkName: 'external',
+            cidr: '172.16.0.0/24',
+            gateway: '172.16.0.254',
+            routerAddress: '172.16.0.1',
+            ranges: ['172.16.0.50-172.16.0.59'],
+            gatewayNodes: ['node-1'],
+          },
+        } as never);
+      } finally {
+        k.close();
+      }
+      await sb.kubelet.createPod({
+        name: 'esipp-0',
+        namespace: NS,
+        node: 'node-1',
+        labels: { app: 'esipp' },
+        serve: ['tcp:9000'],
+      });
+      // Answers `<name> <client address as the backend sees it>`.
+      servers.push(await TcpServer.start(await podNetns('esipp-0'), 9100, 'esipp-0', dir));
+    });
+
+    afterAll(async () => {
+      for (const s of servers) await s.stop();
+      const k = kube();
+      try {
+        await k.delete(TOPOLOGY_RESOURCES.EipPool, undefined, 'ext').catch(() => undefined);
+      } finally {
+        k.close();
+      }
+    });
+
+    it('should support externalTrafficPolicy=Local for type=NodePort', async () => {
+      const ports = [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: 30911 }];
+      await core.createNamespacedService({
+        namespace: NS,
+        body: service('esipp', 'esipp', { type: 'NodePort', externalTrafficPolicy: 'Local', ports }),
+      });
+      const client = sb.state.external.ip.split('/')[0];
+      // The backend sees the external client's own address, on every connection.
+      await until(
+        'the Local NodePort from outside',
+        () => fromOutside(NODE_IP, 30911),
+        (r) => r === `esipp-0 ${client}`,
+      );
+      for (let i = 0; i < 5; i++) expect(await fromOutside(NODE_IP, 30911)).toBe(`esipp-0 ${client}`);
+      // Cluster policy: masqueraded to the node's join address (kube-proxy SNATs to the node too).
+      await patchService('esipp', { spec: { externalTrafficPolicy: 'Cluster' } });
+      const masqueraded = await until(
+        'the Cluster NodePort masqueraded',
+        () => fromOutside(NODE_IP, 30911),
+        (r) => r.startsWith('esipp-0 ') && r !== `esipp-0 ${client}`,
+      );
+      expect(masqueraded).toMatch(/^esipp-0 100\.64\./);
+      // And back to Local: the client address again.
+      await patchService('esipp', { spec: { externalTrafficPolicy: 'Local' } });
+      await until(
+        'Local again',
+        () => fromOutside(NODE_IP, 30911),
+        (r) => r === `esipp-0 ${client}`,
+      );
     });
   });
 

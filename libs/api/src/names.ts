@@ -140,3 +140,18 @@ export const DATAPATH_REASONS = {
   /** ovn-controller is connected but has not installed the SB's nb_cfg for longer than the agent's grace. */
   controllerBehind: 'OvnControllerBehind',
 } as const;
+
+/**
+ * Whether a node's NodePorts of this Service keep the client's address (no masquerade): `externalTrafficPolicy:
+ * Local`, unless the Service also has a LoadBalancer address, whose replies must go back through the VPC router's
+ * load balancer (ADR 0001) and so cannot also be routed back to the node. The node agent (no masquerade) and the
+ * controller (the route that takes replies back to the node, docs/adr/0005) decide with this one rule.
+ */
+export function nodePortKeepsClientAddress(svc: {
+  spec?: { externalTrafficPolicy?: string; type?: string };
+  status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } };
+}): boolean {
+  if (svc.spec?.externalTrafficPolicy !== 'Local') return false;
+  const ingress = svc.spec?.type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []) : [];
+  return !ingress.some((i) => !!i.ip);
+}

@@ -113,6 +113,28 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
     expect(n3).toContain('udp dport 30053 drop');
   });
 
+  it('keeps the client address (no masquerade) for the endpoints of a Local NodePort, masquerades the rest', () => {
+    const n1 = renderNodePortTable(nodePortRules([local, web], { nodeName: 'n1', slicesOf: () => [slice] }));
+    expect(n1).toContain(
+      'oifname "ycloud0" ct status dnat meta l4proto . ip daddr . th dport != ' +
+        '{ tcp . 10.16.0.5 . 8080, tcp . 10.16.0.6 . 8080, udp . 10.16.0.5 . 5353, udp . 10.16.0.6 . 5353 } masquerade',
+    );
+  });
+
+  it('masquerades a Local LoadBalancer with an address (its replies go back through the EIP)', () => {
+    const lb: V1Service = {
+      ...svc('web', { ...local.spec, type: 'LoadBalancer' }),
+      status: { loadBalancer: { ingress: [{ ip: '172.16.0.50' }] } },
+    };
+    const rules = nodePortRules([lb], { nodeName: 'n1', slicesOf: () => [slice] });
+    expect(rules[0].localEndpoints).toHaveLength(2);
+    expect(rules.some((r) => r.keepClientAddress)).toBe(false);
+    expect(renderNodePortTable(rules)).toContain('oifname "ycloud0" ct status dnat masquerade');
+    // Before it has an address it keeps the client address like a NodePort.
+    const pending = nodePortRules([{ ...lb, status: {} }], { nodeName: 'n1', slicesOf: () => [slice] });
+    expect(pending.every((r) => r.keepClientAddress)).toBe(true);
+  });
+
   it('ignores slices for a Cluster-policy Service', () => {
     const rules = nodePortRules([web], { nodeName: 'n1', slicesOf: () => [slice] });
     expect(rules.every((r) => r.localEndpoints === undefined)).toBe(true);

@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { nodePortKeepsClientAddress } from '@ycloud/api';
 import { NODE_PORT_NAME } from './node-port';
 
 /** The nftables table the agent owns in the node's host namespace; nothing else is touched. */
@@ -17,6 +18,11 @@ export interface NodePortRule {
    * instead of the ClusterIP; empty drops the traffic, as kube-proxy does.
    */
   localEndpoints?: string[];
+  /**
+   * Local and no LoadBalancer address (`nodePortKeepsClientAddress`): connections to the local endpoints are not
+   * masqueraded, so the backend sees the client; the controller routes the endpoint's replies back to this node.
+   */
+  keepClientAddress?: boolean;
 }
 
 /** Pure: the ready (else serving-and-terminating) IPv4 endpoints on `nodeName` for one Service port. */
@@ -73,6 +79,7 @@ export function nodePortRulesOf(
     };
     if (local && svc.spec?.externalTrafficPolicy === 'Local') {
       rule.localEndpoints = localEndpointsOf(local.slices, local.nodeName, p.name ?? '', p.protocol ?? 'TCP');
+      if (nodePortKeepsClientAddress(svc)) rule.keepClientAddress = true;
     }
     out.push(rule);
   }
@@ -124,15 +131,31 @@ function endpointChains(r: NodePortRule): string[] {
   ]);
 }
 
+/** `proto . ip . port` elements of the endpoints whose NodePort connections keep the client address. */
+function clientKeepingEndpoints(rules: NodePortRule[]): string[] {
+  const out = new Set<string>();
+  for (const r of rules) {
+    if (!r.keepClientAddress) continue;
+    for (const ep of r.localEndpoints ?? []) {
+      const colon = ep.lastIndexOf(':');
+      out.add(`${r.protocol} . ${ep.slice(0, colon)} . ${ep.slice(colon + 1)}`);
+    }
+  }
+  return [...out].sort();
+}
+
 /**
  * Pure: an `nft -f` script that replaces `table ip ycloud` atomically (declare, delete, define — one
  * transaction). Traffic to any local address of the node (not loopback) on a nodePort is DNATed to the ClusterIP,
  * then routed through ycloud0 into OVN, whose load balancer picks the backend. Connections this host DNATed
  * and that leave through ycloud0 are masqueraded to ycloud0's join address so replies come back through OVN
- * and this host's conntrack undoes both translations.
+ * and this host's conntrack undoes both translations — except connections to the endpoints of Local NodePorts
+ * that keep the client address: their replies come back to this host by the controller's reply route instead.
  */
 export function renderNodePortTable(rules: NodePortRule[], nodePortDevice = NODE_PORT_NAME): string {
   const t = `table ip ${NODEPORT_TABLE}`;
+  const keep = clientKeepingEndpoints(rules);
+  const unlessKept = keep.length ? ` meta l4proto . ip daddr . th dport != { ${keep.join(', ')} }` : '';
   return [
     t,
     `delete ${t}`,
@@ -151,7 +174,7 @@ export function renderNodePortTable(rules: NodePortRule[], nodePortDevice = NODE
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
-    `    oifname ${quote(nodePortDevice)} ct status dnat masquerade`,
+    `    oifname ${quote(nodePortDevice)} ct status dnat${unlessKept} masquerade`,
     '  }',
     '}',
     '',

@@ -2,7 +2,7 @@ import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { OWNER_KINDS } from '@ycloud/api';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
-import { translateServiceFrom, type ServiceInputs } from '@ycloud/translate';
+import { translateServiceFrom, type NodeReplyRouteContext, type ServiceInputs } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import {
@@ -30,6 +30,8 @@ export interface ServiceLoadBalancerControllerDeps {
   addressHolders?: () => AddressHolders;
   /** The families of the Subnets of a namespace's VPC; absent: no IPFamilyNotInVpc Events. */
   vpcFamilies?: (namespace: string) => ServiceVpcFamilies;
+  /** Where a VPC's Local NodePort replies go back to their node (the VPC of the nodes' ycloud0 ports only). */
+  nodeReplyRoutesOf?: (vpc: string) => NodeReplyRouteContext | undefined;
 }
 
 /**
@@ -47,6 +49,7 @@ export class ServiceLoadBalancerController {
       vpcForNamespace: (namespace) => deps.topology.vpcForNamespace(namespace),
       lbGroupKey,
       offloadSelectionFields: deps.offloadSelectionFields,
+      nodeReplyRoutesOf: deps.nodeReplyRoutesOf,
     };
   }
 

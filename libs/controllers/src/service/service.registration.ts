@@ -1,5 +1,6 @@
 import { OWNER_KINDS } from '@ycloud/api';
 import { serviceKeyOfEndpointSlice } from '@ycloud/k8s';
+import { vpcRouterKey } from '@ycloud/translate/topology';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
 import { ServiceLoadBalancerController } from './service-load-balancer.controller';
@@ -29,6 +30,17 @@ export const serviceRegistration: ControllerRegistration = {
         },
       }),
       vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
+      // The nodes' ycloud0 ports are in the default VPC's join subnet: only its routers can send replies to them.
+      nodeReplyRoutesOf: (vpc) =>
+        vpc === config.defaultVpc
+          ? {
+              router: vpcRouterKey(vpc),
+              vpcCidrs: b.env
+                .subnets()
+                .filter((s) => s.spec.vpc === vpc)
+                .flatMap((s) => s.spec.cidrBlocks),
+            }
+          : undefined,
     });
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)
