@@ -320,7 +320,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     });
   });
 
-  describe('externalTrafficPolicy: Local from outside the cluster', () => {
+  describe('from outside the cluster: NodePort and externalIPs', () => {
     const kube = () => KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
     const servers: TcpServer[] = [];
     /** One TCP exchange from the external namespace: `<backend> <address the backend saw>`, or `error …`. */
@@ -400,6 +400,47 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         () => fromOutside(NODE_IP, 30911),
         (r) => r === `esipp-0 ${client}`,
       );
+    });
+
+    it('should be possible to connect to a service via ExternalIP when the external IP is not assigned to a node', async () => {
+      const externalIP = '192.0.2.10'; // on no node: the network routes it to node-1, as a user's router would
+      await core.createNamespacedService({
+        namespace: NS,
+        body: service('xip', 'esipp', {
+          externalIPs: [externalIP],
+          ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never }],
+        }),
+      });
+      // From a pod (upstream's check): through OVN, with the pod's own address.
+      const clientNetns = await podNetns('client');
+      const fromPod = () =>
+        tcpRequest(clientNetns, externalIP, 9100, 2_000)
+          .then((r) => r.trim())
+          .catch((e: Error) => `error ${e.message}`);
+      await until('the externalIP from a pod', fromPod, (r) => r.startsWith('esipp-0 10.16.'));
+      // From outside, routed to node-1: node-1 captures it (Cluster policy: masqueraded to its join address).
+      const ext = sb.state.external.netns;
+      await netnsExec(ext, ['ip', 'route', 'replace', `${externalIP}/32`, 'via', NODE_IP]);
+      try {
+        const cluster = await until(
+          'the externalIP from outside',
+          () => fromOutside(externalIP, 9100),
+          (r) => r.startsWith('esipp-0 '),
+        );
+        expect(cluster).toMatch(/^esipp-0 100\.64\./);
+        // externalTrafficPolicy: Local: node-1's own endpoint, and the backend sees the client.
+        await patchService('xip', { spec: { externalTrafficPolicy: 'Local' } });
+        const client = sb.state.external.ip.split('/')[0];
+        await until(
+          'the Local externalIP keeping the client address',
+          () => fromOutside(externalIP, 9100),
+          (r) => r === `esipp-0 ${client}`,
+        );
+        for (let i = 0; i < 3; i++) expect(await fromOutside(externalIP, 9100)).toBe(`esipp-0 ${client}`);
+        expect(await fromPod()).toMatch(/^esipp-0 10\.16\./);
+      } finally {
+        await netnsExec(ext, ['ip', 'route', 'del', `${externalIP}/32`], { allowFailure: true });
+      }
     });
   });
 

@@ -135,6 +135,41 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
     expect(pending.every((r) => r.keepClientAddress)).toBe(true);
   });
 
+  it('captures IPv4 externalIPs of any Service type: DNAT to the ClusterIP, or to local endpoints with Local', () => {
+    const ext = svc('ext', {
+      clusterIP: '10.96.0.21',
+      externalIPs: ['192.0.2.10', 'fd00::10'],
+      ports: [{ name: 'http', port: 80 }],
+    });
+    const cluster = renderNodePortTable(nodePortRules([ext]));
+    expect(cluster).toContain(
+      '  chain externalips {\n    ip daddr 192.0.2.10 tcp dport 80 dnat to 10.96.0.21:80 comment "ns/ext:http/192.0.2.10"\n  }',
+    );
+    expect(cluster).not.toContain('fd00');
+    expect(cluster).toContain('    jump externalips\n    fib daddr type local jump nodeports');
+    expect(cluster).toContain('oifname "ycloud0" ct status dnat masquerade');
+    const localExt = {
+      ...ext,
+      metadata: { namespace: 'ns', name: 'web' },
+      spec: { ...ext.spec, externalTrafficPolicy: 'Local' },
+    };
+    const rules = nodePortRules([localExt], { nodeName: 'n2', slicesOf: () => [slice] });
+    expect(rules).toEqual([
+      expect.objectContaining({ externalIP: '192.0.2.10', nodePort: 80, localEndpoints: ['10.16.0.7:8080'] }),
+    ]);
+    const text = renderNodePortTable(rules);
+    expect(text).toContain('ip daddr 192.0.2.10 tcp dport 80 dnat to 10.16.0.7:8080');
+    expect(text).toContain('!= { tcp . 10.16.0.7 . 8080 } masquerade');
+    // A UDP externalIP endpoint that goes away is flushed by its address too.
+    const udpExt = (eps: string[]): NodePortRule => ({ ...rules[0], protocol: 'udp', localEndpoints: eps });
+    expect(staleConntrackEntries([udpExt(['10.16.0.7:53'])], [udpExt([])])).toEqual([
+      { protocol: 'udp', nodePort: 80, externalIP: '192.0.2.10', endpoint: '10.16.0.7:53' },
+    ]);
+    expect(
+      conntrackDeleteArgs({ protocol: 'udp', nodePort: 80, externalIP: '192.0.2.10', endpoint: '10.16.0.7:53' }),
+    ).toContain('--orig-dst');
+  });
+
   it('ignores slices for a Cluster-policy Service', () => {
     const rules = nodePortRules([web], { nodeName: 'n1', slicesOf: () => [slice] });
     expect(rules.every((r) => r.localEndpoints === undefined)).toBe(true);

@@ -72,6 +72,14 @@ describe('reply routes of Local NodePorts (the backend sees the client address)'
     expect(policies(service({}), { ...ctx, nodeReplyRoutes: undefined })).toEqual([]);
   });
 
+  it('covers a ClusterIP Service whose IPv4 externalIPs the nodes capture', () => {
+    const ext = service({ type: 'ClusterIP', externalIPs: ['192.0.2.10'], ports: [{ name: 'http', port: 80 }] });
+    expect(policies(ext).map((r) => r.key)).toEqual([
+      'lrp:Service:ns/web:tcp:10.16.0.5:8080',
+      'lrp:Service:ns/web:tcp:10.16.0.7:8080',
+    ]);
+  });
+
   it('is byte-identical for the same input in any order of nodes', () => {
     const a = translateService(service({}), [slice], ctx).state;
     const b = translateService(service({}), [slice], { ...ctx, nodes: [...ctx.nodes].reverse() }).state;

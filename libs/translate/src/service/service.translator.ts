@@ -222,10 +222,12 @@ class ServiceTranslationBuilder {
       });
     }
     const nodePort = this.nodePortOf(port, i);
-    if (nodePort === undefined) return;
-    if (nodePortKeepsClientAddress(this.service)) {
+    // The node agent's rules for this port (its NodePort, its IPv4 externalIPs) that keep the client address.
+    const nodeRules = nodePort !== undefined || addresses.external.some((a) => a.family === 4);
+    if (nodeRules && nodePortKeepsClientAddress(this.service)) {
       this.clientKeepingNodePorts.push({ protocol: lbProtocolOf(port.protocol)!, backends });
     }
+    if (nodePort === undefined) return;
     // A NodePort VIP names its node already, so Local needs no template: the VIP maps to that node's endpoints
     // wherever the packet is load-balanced.
     for (const node of addresses.nodes) {
