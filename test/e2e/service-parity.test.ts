@@ -4,7 +4,7 @@ import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
 import { TcpServer, createNamespace, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -441,6 +441,71 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       } finally {
         await netnsExec(ext, ['ip', 'route', 'del', `${externalIP}/32`], { allowFailure: true });
       }
+    });
+  });
+
+  it('proxy implementation should not be vulnerable to the invalid conntrack state bug', async () => {
+    // Upstream (conntrack.go): a backend's out-of-window packet on a live connection through the Service is
+    // INVALID to the kernel's conntrack, so it is not reverse-translated; kube-proxy drops it, since reaching the
+    // client with the backend's own address it draws a RST that kills the real connection. Here OVN's conntrack is
+    // the proxy's (measured: OVS's userspace conntrack reverse-translates such packets, so the client sees the
+    // ClusterIP and answers with a duplicate ACK, not a RST).
+    await sb.kubelet.createPod({ name: 'boom-0', namespace: NS, labels: { app: 'boom' }, serve: ['tcp:9000'] });
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service('boom', 'boom', {
+        ports: [{ name: 'raw', protocol: 'TCP', port: 9300, targetPort: 9300 as never }],
+      }),
+    });
+    const ip = await clusterIP('boom');
+    const [clientNetns, boomNetns] = [await podNetns('client'), await podNetns('boom-0')];
+    // Both ends hold one connection for 10 s and then say how it ended ('open', or how it was reset); the server
+    // writes the client's port (no SNAT on the ClusterIP path) so the test can aim at the connection.
+    const portFile = join(dir, 'boom-client-port');
+    const holdJs = `
+      const net = require('net');
+      let ended = 'open';
+      const watch = (s) => {
+        s.on('error', (e) => (ended = 'error ' + e.code));
+        s.on('close', () => { if (ended === 'open') ended = 'closed'; });
+        setTimeout(() => { console.log(ended); process.exit(0); }, 10000);
+      };
+      if (process.argv[1] === 'server') {
+        const srv = net.createServer((s) => { srv.close(); require('fs').writeFileSync(process.argv[2], String(s.remotePort)); watch(s); });
+        srv.listen(9300);
+      } else {
+        const attempt = () => {
+          const s = net.connect({ host: process.argv[2], port: 9300 });
+          s.once('error', () => setTimeout(attempt, 300));
+          s.once('connect', () => { s.removeAllListeners('error'); watch(s); });
+        };
+        attempt();
+      }`;
+    const server = netnsExec(boomNetns, [process.execPath, '-e', holdJs, 'server', portFile]);
+    const client = netnsExec(clientNetns, [process.execPath, '-e', holdJs, 'client', ip]);
+    const clientPort = await until(
+      'the connection through the Service',
+      async () => (existsSync(portFile) ? readFileSync(portFile, 'utf8') : ''),
+      (p) => /^\d+$/.test(p),
+    );
+    const clientIp = (await sb.kubelet.pod(NS, 'client')).ip;
+    const backendIp = (await sb.kubelet.pod(NS, 'boom-0')).ip;
+    // Out-of-window segments from the backend to the client on that connection, as a confused stack would send.
+    const boomPy = [
+      'import random, socket, struct, sys',
+      'src, dst, sport, dport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])',
+      'def csum(b):',
+      '    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xFFFF); return ~(s + (s >> 16)) & 0xFFFF',
+      'for _ in range(5):',
+      '    h = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), random.getrandbits(32), 0x50, 0x18, 65535, 0, 0) + b"boom"',
+      '    ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(h))',
+      '    h = h[:16] + struct.pack("!H", csum(ph + h)) + h[18:]',
+      '    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).sendto(h, (dst, 0))',
+    ].join('\n');
+    await netnsExec(boomNetns, ['python3', '-c', boomPy, backendIp, clientIp, '9300', clientPort]);
+    expect({ server: (await server).stdout.trim(), client: (await client).stdout.trim() }).toEqual({
+      server: 'open',
+      client: 'open',
     });
   });
 
