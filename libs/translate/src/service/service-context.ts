@@ -9,6 +9,8 @@ export interface ServiceNode {
   chassis?: string;
   /** Addresses that NodePort VIPs listen on (typically the InternalIPs); either family. */
   addresses: string[];
+  /** The node's `topology.kubernetes.io/zone` label: EndpointSlice zone hints are matched against it. */
+  zone?: string;
   /** The node's own address in the VPC's join subnet (ycloud0): where replies to its NodePort clients go back. */
   joinAddress?: string;
 }

@@ -25,12 +25,14 @@ import { translateService, type ServiceTranslation } from './service.translator'
 export function serviceNodeOf(node: V1Node): ServiceNode {
   const name = node.metadata?.name ?? '';
   const alloc = parseIpAllocationAnnotation(node.metadata?.annotations?.[NODE_ALLOCATION_ANNOTATION]);
+  const zone = node.metadata?.labels?.['topology.kubernetes.io/zone'];
   const joinAddress = alloc?.ips.map((ip) => ip.split('/')[0]).find((ip) => !ip.includes(':'));
   return {
     name,
     chassis: node.metadata?.annotations?.[CHASSIS_ANNOTATION] || name,
     addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
     ...(joinAddress ? { joinAddress } : {}),
+    ...(zone ? { zone } : {}),
   };
 }
 

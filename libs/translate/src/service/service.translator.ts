@@ -53,7 +53,7 @@ interface ProtocolFrontends {
 interface Addresses {
   cluster: ParsedIp[];
   external: ParsedIp[];
-  nodes: Array<{ name: string; chassis: string; addresses: ParsedIp[]; joinAddress?: ParsedIp }>;
+  nodes: Array<{ name: string; chassis: string; zone?: string; addresses: ParsedIp[]; joinAddress?: ParsedIp }>;
 }
 
 /** Builds a Service translation; a class only to keep the per-call state (warnings, context) in one place. */
@@ -152,6 +152,7 @@ class ServiceTranslationBuilder {
       .map((n) => ({
         name: n.name,
         chassis: n.chassis ?? n.name,
+        zone: n.zone,
         joinAddress: parseIpAddress(n.joinAddress),
         // Node addresses come from Node status, not from the Service: skip unusable ones quietly.
         addresses: n.addresses
@@ -205,12 +206,15 @@ class ServiceTranslationBuilder {
     const spec = this.service.spec ?? {};
     const internalLocal = spec.internalTrafficPolicy === 'Local';
     const externalLocal = spec.externalTrafficPolicy === 'Local';
+    // EndpointSlice hints (trafficDistribution): cluster traffic is chosen per node, so on the per-chassis LB.
+    const topology = !internalLocal && backends.some((b) => b.ready && b.hints);
     for (const address of addresses.cluster) {
-      (internalLocal ? frontends.local : frontends.regular).push({
+      (internalLocal || topology ? frontends.local : frontends.regular).push({
         address,
         port: port.port,
         scope: 'cluster',
         backends,
+        ...(topology ? { topology } : {}),
       });
     }
     for (const address of addresses.external) {
@@ -284,7 +288,9 @@ class ServiceTranslationBuilder {
           name: serviceLocalLbName(this.namespace, this.name, protocol, family),
           protocol,
           attachment,
-          externalIds: { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
+          externalIds: local.every((f) => f.topology)
+            ? this.externalIds(protocol)
+            : { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
           options,
           perChassis: { family },
           frontends: local,
