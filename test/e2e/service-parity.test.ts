@@ -509,6 +509,63 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     });
   });
 
+  it('should route traffic to an endpoint in the same zone when using PreferClose', async () => {
+    // traffic_distribution.go: nodes in two zones, a server and a client in each; the EndpointSlice controller
+    // hints each endpoint for its zone and every client reaches only its own zone's server.
+    const zoneOf = { 'node-1': 'zone-a', 'node-2': 'zone-b' };
+    const zoneLabel = 'topology.kubernetes.io/zone';
+    const labelNodes = (on: boolean) =>
+      Promise.all(
+        Object.entries(zoneOf).map(([name, zone]) =>
+          core.patchNode({ name, body: { metadata: { labels: { [zoneLabel]: on ? zone : null } } } }, merge),
+        ),
+      );
+    await labelNodes(true);
+    try {
+      await Promise.all(
+        Object.keys(zoneOf).flatMap((node, i) => [
+          sb.kubelet.createPod({
+            name: `td-server-${i}`,
+            namespace: NS,
+            node,
+            labels: { app: 'td' },
+            serve: ['tcp:9000'],
+          }),
+          sb.kubelet.createPod({ name: `td-client-${i}`, namespace: NS, node, labels: { app: 'td-client' } }),
+        ]),
+      );
+      await core.createNamespacedService({
+        namespace: NS,
+        body: service('td', 'td', { trafficDistribution: 'PreferClose' }),
+      });
+      await until(
+        'zone hints on both endpoints',
+        async () =>
+          (
+            await sb.kubelet.kubeConfig
+              .makeApiClient(DiscoveryV1Api)
+              .listNamespacedEndpointSlice({ namespace: NS, labelSelector: 'kubernetes.io/service-name=td' })
+          ).items.flatMap((sl) => sl.endpoints ?? []),
+        (eps) => eps.length === 2 && eps.every((e) => (e.hints?.forZones ?? []).length > 0),
+      );
+      const ip = await clusterIP('td');
+      const backendsFrom = async (client: string) => {
+        const r = await sb.kubelet.traffic({ namespace: NS, name: client }, 'tcp', ip, 9000, 10, 2_000);
+        return r.errors.length ? ['errors'] : Object.keys(r.replies).sort();
+      };
+      for (const i of [0, 1]) {
+        await until(
+          `td-client-${i} served in its zone`,
+          () => backendsFrom(`td-client-${i}`),
+          (b) => b.length === 1 && b[0] === `td-server-${i}`,
+        );
+        for (let n = 0; n < 2; n++) expect(await backendsFrom(`td-client-${i}`)).toEqual([`td-server-${i}`]);
+      }
+    } finally {
+      await labelNodes(false);
+    }
+  });
+
   it('should allow pods to hairpin back to themselves through services', async () => {
     await core.createNamespacedService({ namespace: NS, body: service('hairpin', 'web') });
     const ip = await clusterIP('hairpin');
