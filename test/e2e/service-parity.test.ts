@@ -459,7 +459,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     });
     const ip = await clusterIP('boom');
     const [clientNetns, boomNetns] = [await podNetns('client'), await podNetns('boom-0')];
-    // Both ends hold one connection for 10 s and then say how it ended ('open', or how it was reset); the server
+    // Both ends hold one connection and after 10 s say how it is ('open', or how it was reset); the server
     // writes the client's port (no SNAT on the ClusterIP path) so the test can aim at the connection.
     const portFile = join(dir, 'boom-client-port');
     const holdJs = `
@@ -468,7 +468,9 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       const watch = (s) => {
         s.on('error', (e) => (ended = 'error ' + e.code));
         s.on('close', () => { if (ended === 'open') ended = 'closed'; });
-        setTimeout(() => { console.log(ended); process.exit(0); }, 10000);
+        // Report at 10 s but keep the socket 3 s longer, so neither end reports the other's exit.
+        setTimeout(() => console.log(ended), 10000);
+        setTimeout(() => process.exit(0), 13000);
       };
       if (process.argv[1] === 'server') {
         const srv = net.createServer((s) => { srv.close(); require('fs').writeFileSync(process.argv[2], String(s.remotePort)); watch(s); });

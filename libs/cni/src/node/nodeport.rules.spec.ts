@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { CLIENT_ADDRESS_KEPT_CONDITION } from '@ycloud/api';
 import { RecordedCommandRunner } from '../ovs/command-runner';
 import { NodePortProgrammer } from './nodeport.programmer';
 import {
@@ -113,8 +114,14 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
     expect(n3).toContain('udp dport 30053 drop');
   });
 
-  it('keeps the client address (no masquerade) for the endpoints of a Local NodePort, masquerades the rest', () => {
-    const n1 = renderNodePortTable(nodePortRules([local, web], { nodeName: 'n1', slicesOf: () => [slice] }));
+  const routed = { conditions: [{ type: CLIENT_ADDRESS_KEPT_CONDITION, status: 'True' }] } as V1Service['status'];
+
+  it('keeps the client address (no masquerade) for a Local NodePort once the controller routes its replies', () => {
+    const unrouted = renderNodePortTable(nodePortRules([local, web], { nodeName: 'n1', slicesOf: () => [slice] }));
+    expect(unrouted).toContain('oifname "ycloud0" ct status dnat masquerade');
+    const n1 = renderNodePortTable(
+      nodePortRules([{ ...local, status: routed }, web], { nodeName: 'n1', slicesOf: () => [slice] }),
+    );
     expect(n1).toContain(
       'oifname "ycloud0" ct status dnat meta l4proto . ip daddr . th dport != ' +
         '{ tcp . 10.16.0.5 . 8080, tcp . 10.16.0.6 . 8080, udp . 10.16.0.5 . 5353, udp . 10.16.0.6 . 5353 } masquerade',
@@ -124,14 +131,14 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
   it('masquerades a Local LoadBalancer with an address (its replies go back through the EIP)', () => {
     const lb: V1Service = {
       ...svc('web', { ...local.spec, type: 'LoadBalancer' }),
-      status: { loadBalancer: { ingress: [{ ip: '172.16.0.50' }] } },
+      status: { ...routed, loadBalancer: { ingress: [{ ip: '172.16.0.50' }] } },
     };
     const rules = nodePortRules([lb], { nodeName: 'n1', slicesOf: () => [slice] });
     expect(rules[0].localEndpoints).toHaveLength(2);
     expect(rules.some((r) => r.keepClientAddress)).toBe(false);
     expect(renderNodePortTable(rules)).toContain('oifname "ycloud0" ct status dnat masquerade');
     // Before it has an address it keeps the client address like a NodePort.
-    const pending = nodePortRules([{ ...lb, status: {} }], { nodeName: 'n1', slicesOf: () => [slice] });
+    const pending = nodePortRules([{ ...lb, status: routed }], { nodeName: 'n1', slicesOf: () => [slice] });
     expect(pending.every((r) => r.keepClientAddress)).toBe(true);
   });
 
@@ -152,6 +159,7 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
       ...ext,
       metadata: { namespace: 'ns', name: 'web' },
       spec: { ...ext.spec, externalTrafficPolicy: 'Local' },
+      status: routed,
     };
     const rules = nodePortRules([localExt], { nodeName: 'n2', slicesOf: () => [slice] });
     expect(rules).toEqual([

@@ -29,10 +29,12 @@ export const serviceRegistration: ControllerRegistration = {
           return pod && `${pod.metadata?.namespace}/${pod.metadata?.name}`;
         },
       }),
+      kube: b.env.kube,
       vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
-      // The nodes' ycloud0 ports are in the default VPC's join subnet: only its routers can send replies to them.
+      // The nodes' ycloud0 ports are in the default VPC's join subnet: only its router can send replies to them,
+      // and only with a default route (its EIP gateway): OVN applies router policies after routing.
       nodeReplyRoutesOf: (vpc) =>
-        vpc === config.defaultVpc
+        vpc === config.defaultVpc && config.eip.defaultPool
           ? {
               router: vpcRouterKey(vpc),
               vpcCidrs: b.env

@@ -3,7 +3,7 @@ import {
   EXTERNAL_IDS,
   OWNER_KINDS,
   ipFamilyOf,
-  nodePortKeepsClientAddress,
+  nodePortMayKeepClientAddress,
   parseIpAddress,
   type IpFamily,
   type ParsedIp,
@@ -228,7 +228,7 @@ class ServiceTranslationBuilder {
     const nodePort = this.nodePortOf(port, i);
     // The node agent's rules for this port (its NodePort, its IPv4 externalIPs) that keep the client address.
     const nodeRules = nodePort !== undefined || addresses.external.some((a) => a.family === 4);
-    if (nodeRules && nodePortKeepsClientAddress(this.service)) {
+    if (nodeRules && nodePortMayKeepClientAddress(this.service)) {
       this.clientKeepingNodePorts.push({ protocol: lbProtocolOf(port.protocol)!, backends });
     }
     if (nodePort === undefined) return;
