@@ -1,10 +1,10 @@
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { API_VERSION, SERVICE_HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, type YusurService } from '@ycloud/api';
-import { YUSUR_RESOURCES } from '@ycloud/controllers';
+import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { createNamespace, isClean, netnsExec } from '@ycloud/testbed';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { TcpServer, createNamespace, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -75,7 +75,13 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     (await core.readNamespacedService({ namespace: NS, name })).spec!.clusterIP!;
 
   beforeAll(async () => {
-    sb = await Sandbox.up({ dir, example: null, nodes });
+    // The default VPC's EIP gateway (its default route) exists only while a test creates the pool `ext`.
+    sb = await Sandbox.up({
+      dir,
+      example: null,
+      nodes,
+      controllerConfig: { eip: { defaultPool: 'ext', transitCIDR: '100.65.0.0/16' } },
+    });
     core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
     await createNamespace(sb.kubelet.kubeConfig, NS);
     await Promise.all([
@@ -312,6 +318,254 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       const ms = await cycle('udp-np', () => udpFrom(sb.state.external.netns, NODE_IP, 30953, 40054), 'node-1');
       figures.push(`NodePort UDP from outside, fixed source port: new backend answered ${ms} ms after it was Ready`);
     });
+  });
+
+  describe('from outside the cluster: NodePort and externalIPs', () => {
+    const kube = () => KubeClient.fromKubeconfigFile(sb.state.kubeconfig);
+    const servers: TcpServer[] = [];
+    /** One TCP exchange from the external namespace: `<backend> <address the backend saw>`, or `error …`. */
+    const fromOutside = (ip: string, port: number) =>
+      tcpRequest(sb.state.external.netns, ip, port, 2_000)
+        .then((r) => r.trim())
+        .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+
+    beforeAll(async () => {
+      // The pool gives the default VPC its default route (via the EIP gateway), as a cluster whose pods reach
+      // the outside has; replies to outside clients follow it unless a reply route sends them to a node.
+      const k = kube();
+      try {
+        await k.create(TOPOLOGY_RESOURCES.EipPool, undefined, {
+          apiVersion: API_VERSION,
+          kind: 'EipPool',
+          metadata: { name: 'ext' },
+          spec: {
+            networkName: 'external',
+            cidr: '172.16.0.0/24',
+            gateway: '172.16.0.254',
+            routerAddress: '172.16.0.1',
+            ranges: ['172.16.0.50-172.16.0.59'],
+            gatewayNodes: ['node-1'],
+          },
+        } as never);
+      } finally {
+        k.close();
+      }
+      await sb.kubelet.createPod({
+        name: 'esipp-0',
+        namespace: NS,
+        node: 'node-1',
+        labels: { app: 'esipp' },
+        serve: ['tcp:9000'],
+      });
+      // Answers `<name> <client address as the backend sees it>`.
+      servers.push(await TcpServer.start(await podNetns('esipp-0'), 9100, 'esipp-0', dir));
+    });
+
+    afterAll(async () => {
+      for (const s of servers) await s.stop();
+      const k = kube();
+      try {
+        await k.delete(TOPOLOGY_RESOURCES.EipPool, undefined, 'ext').catch(() => undefined);
+      } finally {
+        k.close();
+      }
+    });
+
+    it('should support externalTrafficPolicy=Local for type=NodePort', async () => {
+      const ports = [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: 30911 }];
+      await core.createNamespacedService({
+        namespace: NS,
+        body: service('esipp', 'esipp', { type: 'NodePort', externalTrafficPolicy: 'Local', ports }),
+      });
+      const client = sb.state.external.ip.split('/')[0];
+      // The backend sees the external client's own address, on every connection.
+      await until(
+        'the Local NodePort from outside',
+        () => fromOutside(NODE_IP, 30911),
+        (r) => r === `esipp-0 ${client}`,
+      );
+      for (let i = 0; i < 5; i++) expect(await fromOutside(NODE_IP, 30911)).toBe(`esipp-0 ${client}`);
+      // Cluster policy: masqueraded to the node's join address (kube-proxy SNATs to the node too).
+      await patchService('esipp', { spec: { externalTrafficPolicy: 'Cluster' } });
+      const masqueraded = await until(
+        'the Cluster NodePort masqueraded',
+        () => fromOutside(NODE_IP, 30911),
+        (r) => r.startsWith('esipp-0 ') && r !== `esipp-0 ${client}`,
+      );
+      expect(masqueraded).toMatch(/^esipp-0 100\.64\./);
+      // And back to Local: the client address again.
+      await patchService('esipp', { spec: { externalTrafficPolicy: 'Local' } });
+      await until(
+        'Local again',
+        () => fromOutside(NODE_IP, 30911),
+        (r) => r === `esipp-0 ${client}`,
+      );
+    });
+
+    it('should be possible to connect to a service via ExternalIP when the external IP is not assigned to a node', async () => {
+      const externalIP = '192.0.2.10'; // on no node: the network routes it to node-1, as a user's router would
+      await core.createNamespacedService({
+        namespace: NS,
+        body: service('xip', 'esipp', {
+          externalIPs: [externalIP],
+          ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never }],
+        }),
+      });
+      // From a pod (upstream's check): through OVN, with the pod's own address.
+      const clientNetns = await podNetns('client');
+      const fromPod = () =>
+        tcpRequest(clientNetns, externalIP, 9100, 2_000)
+          .then((r) => r.trim())
+          .catch((e: Error) => `error ${e.message}`);
+      await until('the externalIP from a pod', fromPod, (r) => r.startsWith('esipp-0 10.16.'));
+      // From outside, routed to node-1: node-1 captures it (Cluster policy: masqueraded to its join address).
+      const ext = sb.state.external.netns;
+      await netnsExec(ext, ['ip', 'route', 'replace', `${externalIP}/32`, 'via', NODE_IP]);
+      try {
+        const cluster = await until(
+          'the externalIP from outside',
+          () => fromOutside(externalIP, 9100),
+          (r) => r.startsWith('esipp-0 '),
+        );
+        expect(cluster).toMatch(/^esipp-0 100\.64\./);
+        // externalTrafficPolicy: Local: node-1's own endpoint, and the backend sees the client.
+        await patchService('xip', { spec: { externalTrafficPolicy: 'Local' } });
+        const client = sb.state.external.ip.split('/')[0];
+        await until(
+          'the Local externalIP keeping the client address',
+          () => fromOutside(externalIP, 9100),
+          (r) => r === `esipp-0 ${client}`,
+        );
+        for (let i = 0; i < 3; i++) expect(await fromOutside(externalIP, 9100)).toBe(`esipp-0 ${client}`);
+        expect(await fromPod()).toMatch(/^esipp-0 10\.16\./);
+      } finally {
+        await netnsExec(ext, ['ip', 'route', 'del', `${externalIP}/32`], { allowFailure: true });
+      }
+    });
+  });
+
+  it('proxy implementation should not be vulnerable to the invalid conntrack state bug', async () => {
+    // Upstream (conntrack.go): a backend's out-of-window packet on a live connection through the Service is
+    // INVALID to the kernel's conntrack, so it is not reverse-translated; kube-proxy drops it, since reaching the
+    // client with the backend's own address it draws a RST that kills the real connection. Here OVN's conntrack is
+    // the proxy's (measured: OVS's userspace conntrack reverse-translates such packets, so the client sees the
+    // ClusterIP and answers with a duplicate ACK, not a RST).
+    await sb.kubelet.createPod({ name: 'boom-0', namespace: NS, labels: { app: 'boom' }, serve: ['tcp:9000'] });
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service('boom', 'boom', {
+        ports: [{ name: 'raw', protocol: 'TCP', port: 9300, targetPort: 9300 as never }],
+      }),
+    });
+    const ip = await clusterIP('boom');
+    const [clientNetns, boomNetns] = [await podNetns('client'), await podNetns('boom-0')];
+    // Both ends hold one connection and after 10 s say how it is ('open', or how it was reset); the server
+    // writes the client's port (no SNAT on the ClusterIP path) so the test can aim at the connection.
+    const portFile = join(dir, 'boom-client-port');
+    const holdJs = `
+      const net = require('net');
+      let ended = 'open';
+      const watch = (s) => {
+        s.on('error', (e) => (ended = 'error ' + e.code));
+        s.on('close', () => { if (ended === 'open') ended = 'closed'; });
+        // Report at 10 s but keep the socket 3 s longer, so neither end reports the other's exit.
+        setTimeout(() => console.log(ended), 10000);
+        setTimeout(() => process.exit(0), 13000);
+      };
+      if (process.argv[1] === 'server') {
+        const srv = net.createServer((s) => { srv.close(); require('fs').writeFileSync(process.argv[2], String(s.remotePort)); watch(s); });
+        srv.listen(9300);
+      } else {
+        const attempt = () => {
+          const s = net.connect({ host: process.argv[2], port: 9300 });
+          s.once('error', () => setTimeout(attempt, 300));
+          s.once('connect', () => { s.removeAllListeners('error'); watch(s); });
+        };
+        attempt();
+      }`;
+    const server = netnsExec(boomNetns, [process.execPath, '-e', holdJs, 'server', portFile]);
+    const client = netnsExec(clientNetns, [process.execPath, '-e', holdJs, 'client', ip]);
+    const clientPort = await until(
+      'the connection through the Service',
+      async () => (existsSync(portFile) ? readFileSync(portFile, 'utf8') : ''),
+      (p) => /^\d+$/.test(p),
+    );
+    const clientIp = (await sb.kubelet.pod(NS, 'client')).ip;
+    const backendIp = (await sb.kubelet.pod(NS, 'boom-0')).ip;
+    // Out-of-window segments from the backend to the client on that connection, as a confused stack would send.
+    const boomPy = [
+      'import random, socket, struct, sys',
+      'src, dst, sport, dport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])',
+      'def csum(b):',
+      '    s = sum(struct.unpack("!%dH" % (len(b) // 2), b)); s = (s >> 16) + (s & 0xFFFF); return ~(s + (s >> 16)) & 0xFFFF',
+      'for _ in range(5):',
+      '    h = struct.pack("!HHIIBBHHH", sport, dport, random.getrandbits(32), random.getrandbits(32), 0x50, 0x18, 65535, 0, 0) + b"boom"',
+      '    ph = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack("!BBH", 0, 6, len(h))',
+      '    h = h[:16] + struct.pack("!H", csum(ph + h)) + h[18:]',
+      '    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP).sendto(h, (dst, 0))',
+    ].join('\n');
+    await netnsExec(boomNetns, ['python3', '-c', boomPy, backendIp, clientIp, '9300', clientPort]);
+    expect({ server: (await server).stdout.trim(), client: (await client).stdout.trim() }).toEqual({
+      server: 'open',
+      client: 'open',
+    });
+  });
+
+  it('should route traffic to an endpoint in the same zone when using PreferClose', async () => {
+    // traffic_distribution.go: nodes in two zones, a server and a client in each; the EndpointSlice controller
+    // hints each endpoint for its zone and every client reaches only its own zone's server.
+    const zoneOf = { 'node-1': 'zone-a', 'node-2': 'zone-b' };
+    const zoneLabel = 'topology.kubernetes.io/zone';
+    const labelNodes = (on: boolean) =>
+      Promise.all(
+        Object.entries(zoneOf).map(([name, zone]) =>
+          core.patchNode({ name, body: { metadata: { labels: { [zoneLabel]: on ? zone : null } } } }, merge),
+        ),
+      );
+    await labelNodes(true);
+    try {
+      await Promise.all(
+        Object.keys(zoneOf).flatMap((node, i) => [
+          sb.kubelet.createPod({
+            name: `td-server-${i}`,
+            namespace: NS,
+            node,
+            labels: { app: 'td' },
+            serve: ['tcp:9000'],
+          }),
+          sb.kubelet.createPod({ name: `td-client-${i}`, namespace: NS, node, labels: { app: 'td-client' } }),
+        ]),
+      );
+      await core.createNamespacedService({
+        namespace: NS,
+        body: service('td', 'td', { trafficDistribution: 'PreferClose' }),
+      });
+      await until(
+        'zone hints on both endpoints',
+        async () =>
+          (
+            await sb.kubelet.kubeConfig
+              .makeApiClient(DiscoveryV1Api)
+              .listNamespacedEndpointSlice({ namespace: NS, labelSelector: 'kubernetes.io/service-name=td' })
+          ).items.flatMap((sl) => sl.endpoints ?? []),
+        (eps) => eps.length === 2 && eps.every((e) => (e.hints?.forZones ?? []).length > 0),
+      );
+      const ip = await clusterIP('td');
+      const backendsFrom = async (client: string) => {
+        const r = await sb.kubelet.traffic({ namespace: NS, name: client }, 'tcp', ip, 9000, 10, 2_000);
+        return r.errors.length ? ['errors'] : Object.keys(r.replies).sort();
+      };
+      for (const i of [0, 1]) {
+        await until(
+          `td-client-${i} served in its zone`,
+          () => backendsFrom(`td-client-${i}`),
+          (b) => b.length === 1 && b[0] === `td-server-${i}`,
+        );
+        for (let n = 0; n < 2; n++) expect(await backendsFrom(`td-client-${i}`)).toEqual([`td-server-${i}`]);
+      }
+    } finally {
+      await labelNodes(false);
+    }
   });
 
   it('should allow pods to hairpin back to themselves through services', async () => {

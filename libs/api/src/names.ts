@@ -140,3 +140,37 @@ export const DATAPATH_REASONS = {
   /** ovn-controller is connected but has not installed the SB's nb_cfg for longer than the agent's grace. */
   controllerBehind: 'OvnControllerBehind',
 } as const;
+
+/**
+ * Service status condition the controller sets (True) once it has routed the replies of the Service's Local
+ * endpoints back to their nodes (docs/adr/0005); only then do the node agents stop masquerading its NodePort and
+ * externalIP connections. Absent: masqueraded (the backend sees the node's join address).
+ */
+export const CLIENT_ADDRESS_KEPT_CONDITION = 'ycloud.io/ClientAddressKept';
+
+type ServiceLike = {
+  spec?: { externalTrafficPolicy?: string; type?: string };
+  status?: {
+    loadBalancer?: { ingress?: Array<{ ip?: string }> };
+    conditions?: Array<{ type?: string; status?: string }>;
+  };
+};
+
+/**
+ * Whether a Service's node rules may keep the client's address (no masquerade): `externalTrafficPolicy: Local`,
+ * unless the Service also has a LoadBalancer address, whose replies must go back through the VPC router's load
+ * balancer (ADR 0001) and so cannot also be routed back to a node. The controller adds reply routes for these.
+ */
+export function nodePortMayKeepClientAddress(svc: ServiceLike): boolean {
+  if (svc.spec?.externalTrafficPolicy !== 'Local') return false;
+  const ingress = svc.spec?.type === 'LoadBalancer' ? (svc.status?.loadBalancer?.ingress ?? []) : [];
+  return !ingress.some((i) => !!i.ip);
+}
+
+/** Whether the node agent keeps the client's address: it may, and the controller says the replies are routed. */
+export function nodePortKeepsClientAddress(svc: ServiceLike): boolean {
+  const routed = (svc.status?.conditions ?? []).some(
+    (c) => c.type === CLIENT_ADDRESS_KEPT_CONDITION && c.status === 'True',
+  );
+  return routed && nodePortMayKeepClientAddress(svc);
+}

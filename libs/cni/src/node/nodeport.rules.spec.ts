@@ -1,4 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { CLIENT_ADDRESS_KEPT_CONDITION } from '@ycloud/api';
 import { RecordedCommandRunner } from '../ovs/command-runner';
 import { NodePortProgrammer } from './nodeport.programmer';
 import {
@@ -111,6 +112,70 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
     const n3 = renderNodePortTable(rulesOn('n3'));
     expect(n3).toContain('tcp dport 30080 drop');
     expect(n3).toContain('udp dport 30053 drop');
+  });
+
+  const routed = { conditions: [{ type: CLIENT_ADDRESS_KEPT_CONDITION, status: 'True' }] } as V1Service['status'];
+
+  it('keeps the client address (no masquerade) for a Local NodePort once the controller routes its replies', () => {
+    const unrouted = renderNodePortTable(nodePortRules([local, web], { nodeName: 'n1', slicesOf: () => [slice] }));
+    expect(unrouted).toContain('oifname "ycloud0" ct status dnat masquerade');
+    const n1 = renderNodePortTable(
+      nodePortRules([{ ...local, status: routed }, web], { nodeName: 'n1', slicesOf: () => [slice] }),
+    );
+    expect(n1).toContain(
+      'oifname "ycloud0" ct status dnat meta l4proto . ip daddr . th dport != ' +
+        '{ tcp . 10.16.0.5 . 8080, tcp . 10.16.0.6 . 8080, udp . 10.16.0.5 . 5353, udp . 10.16.0.6 . 5353 } masquerade',
+    );
+  });
+
+  it('masquerades a Local LoadBalancer with an address (its replies go back through the EIP)', () => {
+    const lb: V1Service = {
+      ...svc('web', { ...local.spec, type: 'LoadBalancer' }),
+      status: { ...routed, loadBalancer: { ingress: [{ ip: '172.16.0.50' }] } },
+    };
+    const rules = nodePortRules([lb], { nodeName: 'n1', slicesOf: () => [slice] });
+    expect(rules[0].localEndpoints).toHaveLength(2);
+    expect(rules.some((r) => r.keepClientAddress)).toBe(false);
+    expect(renderNodePortTable(rules)).toContain('oifname "ycloud0" ct status dnat masquerade');
+    // Before it has an address it keeps the client address like a NodePort.
+    const pending = nodePortRules([{ ...lb, status: routed }], { nodeName: 'n1', slicesOf: () => [slice] });
+    expect(pending.every((r) => r.keepClientAddress)).toBe(true);
+  });
+
+  it('captures IPv4 externalIPs of any Service type: DNAT to the ClusterIP, or to local endpoints with Local', () => {
+    const ext = svc('ext', {
+      clusterIP: '10.96.0.21',
+      externalIPs: ['192.0.2.10', 'fd00::10'],
+      ports: [{ name: 'http', port: 80 }],
+    });
+    const cluster = renderNodePortTable(nodePortRules([ext]));
+    expect(cluster).toContain(
+      '  chain externalips {\n    ip daddr 192.0.2.10 tcp dport 80 dnat to 10.96.0.21:80 comment "ns/ext:http/192.0.2.10"\n  }',
+    );
+    expect(cluster).not.toContain('fd00');
+    expect(cluster).toContain('    jump externalips\n    fib daddr type local jump nodeports');
+    expect(cluster).toContain('oifname "ycloud0" ct status dnat masquerade');
+    const localExt = {
+      ...ext,
+      metadata: { namespace: 'ns', name: 'web' },
+      spec: { ...ext.spec, externalTrafficPolicy: 'Local' },
+      status: routed,
+    };
+    const rules = nodePortRules([localExt], { nodeName: 'n2', slicesOf: () => [slice] });
+    expect(rules).toEqual([
+      expect.objectContaining({ externalIP: '192.0.2.10', nodePort: 80, localEndpoints: ['10.16.0.7:8080'] }),
+    ]);
+    const text = renderNodePortTable(rules);
+    expect(text).toContain('ip daddr 192.0.2.10 tcp dport 80 dnat to 10.16.0.7:8080');
+    expect(text).toContain('!= { tcp . 10.16.0.7 . 8080 } masquerade');
+    // A UDP externalIP endpoint that goes away is flushed by its address too.
+    const udpExt = (eps: string[]): NodePortRule => ({ ...rules[0], protocol: 'udp', localEndpoints: eps });
+    expect(staleConntrackEntries([udpExt(['10.16.0.7:53'])], [udpExt([])])).toEqual([
+      { protocol: 'udp', nodePort: 80, externalIP: '192.0.2.10', endpoint: '10.16.0.7:53' },
+    ]);
+    expect(
+      conntrackDeleteArgs({ protocol: 'udp', nodePort: 80, externalIP: '192.0.2.10', endpoint: '10.16.0.7:53' }),
+    ).toContain('--orig-dst');
   });
 
   it('ignores slices for a Cluster-policy Service', () => {

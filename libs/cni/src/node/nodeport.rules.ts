@@ -1,14 +1,21 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import { nodePortKeepsClientAddress } from '@ycloud/api';
 import { usableEndpoints } from '../k8s/service-endpoints';
 import { NODE_PORT_NAME } from './node-port';
 
 /** The nftables table the agent owns in the node's host namespace; nothing else is touched. */
 export const NODEPORT_TABLE = 'ycloud';
 
-/** One host NodePort: `<any local address>:<nodePort>` is DNATed to `<clusterIP>:<port>`. */
+/**
+ * One host NodePort: `<any local address>:<nodePort>` is DNATed to `<clusterIP>:<port>`; or, with `externalIP`,
+ * one external IP of a Service: `<externalIP>:<port>` arriving at (or sent from) this node, DNATed the same way.
+ */
 export interface NodePortRule {
   protocol: 'tcp' | 'udp' | 'sctp';
+  /** The port matched: the nodePort, or the Service port for an externalIP rule. */
   nodePort: number;
+  /** Set for an externalIP rule: the destination address matched (any address, not only the node's). */
+  externalIP?: string;
   clusterIP: string;
   port: number;
   /** `namespace/name:portName`, written as the rule's comment. */
@@ -18,6 +25,11 @@ export interface NodePortRule {
    * instead of the ClusterIP; empty drops the traffic, as kube-proxy does.
    */
   localEndpoints?: string[];
+  /**
+   * Local and no LoadBalancer address (`nodePortKeepsClientAddress`): connections to the local endpoints are not
+   * masqueraded, so the backend sees the client; the controller routes the endpoint's replies back to this node.
+   */
+  keepClientAddress?: boolean;
 }
 
 /** Pure: the ready (else serving-and-terminating) IPv4 endpoints on `nodeName` for one Service port. */
@@ -36,6 +48,19 @@ const PROTOCOLS: Record<string, NodePortRule['protocol']> = { TCP: 'tcp', UDP: '
 
 const validPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p > 0 && p < 65536;
 
+/** With `externalTrafficPolicy: Local` (and `local` given), what a port's rules add: the local endpoints. */
+function localPolicy(
+  svc: V1Service,
+  portName: string,
+  protocol: string,
+  local?: { nodeName: string; slices: V1EndpointSlice[] },
+): (r: NodePortRule) => NodePortRule {
+  if (!local || svc.spec?.externalTrafficPolicy !== 'Local') return (r) => r;
+  const localEndpoints = localEndpointsOf(local.slices, local.nodeName, portName, protocol);
+  const keep = nodePortKeepsClientAddress(svc) ? { keepClientAddress: true } : {};
+  return (r) => ({ ...r, localEndpoints, ...keep });
+}
+
 /**
  * Pure: the host NodePorts of one Service — every port with a `nodePort` (type NodePort, and LoadBalancer unless
  * it opted out) on its IPv4 ClusterIP. With `externalTrafficPolicy: Local` and `local` given (this node's name
@@ -48,21 +73,24 @@ export function nodePortRulesOf(
   const clusterIP = (svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]).find((ip) => ip && IPV4.test(ip));
   if (!clusterIP) return [];
   const key = `${svc.metadata?.namespace ?? ''}/${svc.metadata?.name ?? ''}`;
+  // kube-proxy captures externalIPs for every Service type; IPv4 ones here (the table is `ip`).
+  const externalIPs = [...new Set((svc.spec?.externalIPs ?? []).filter((ip) => IPV4.test(ip)))].sort();
   const out: NodePortRule[] = [];
   for (const p of svc.spec?.ports ?? []) {
     const protocol = PROTOCOLS[p.protocol ?? 'TCP'];
-    if (!protocol || !validPort(p.nodePort) || !validPort(p.port)) continue;
+    if (!protocol || !validPort(p.port) || (!validPort(p.nodePort) && externalIPs.length === 0)) continue;
     const rule: NodePortRule = {
       protocol,
-      nodePort: p.nodePort,
+      nodePort: 0,
       clusterIP,
       port: p.port,
       source: `${key}:${p.name ?? p.port}`,
     };
-    if (local && svc.spec?.externalTrafficPolicy === 'Local') {
-      rule.localEndpoints = localEndpointsOf(local.slices, local.nodeName, p.name ?? '', p.protocol ?? 'TCP');
+    const withPolicy = localPolicy(svc, p.name ?? '', p.protocol ?? 'TCP', local);
+    if (validPort(p.nodePort)) out.push(withPolicy({ ...rule, nodePort: p.nodePort }));
+    for (const externalIP of externalIPs) {
+      out.push(withPolicy({ ...rule, nodePort: p.port, externalIP, source: `${rule.source}/${externalIP}` }));
     }
-    out.push(rule);
   }
   return out;
 }
@@ -81,16 +109,25 @@ export function nodePortRules(
     .flatMap((s) => nodePortRulesOf(s, local && { nodeName: local.nodeName, slices: local.slicesOf(key(s)) }))
     .sort((a, b) => a.source.localeCompare(b.source));
   for (const r of all) {
-    const k = `${r.protocol}/${r.nodePort}`;
+    const k = ruleKey(r);
     if (!seen.has(k)) seen.set(k, r);
   }
-  return [...seen.values()].sort((a, b) => a.nodePort - b.nodePort || a.protocol.localeCompare(b.protocol));
+  return [...seen.values()].sort(
+    (a, b) =>
+      (a.externalIP ?? '').localeCompare(b.externalIP ?? '') ||
+      a.nodePort - b.nodePort ||
+      a.protocol.localeCompare(b.protocol),
+  );
 }
+
+/** What a rule matches: protocol, port and (externalIP rules) address. */
+const ruleKey = (r: NodePortRule): string => `${r.protocol}/${r.nodePort}${r.externalIP ? `@${r.externalIP}` : ''}`;
 
 /** nft strings are double-quoted; Kubernetes names cannot hold quotes, but never trust input in a ruleset. */
 const quote = (s: string): string => `"${s.replace(/[^A-Za-z0-9._:/-]/g, '_').slice(0, 120)}"`;
 
-const endpointChain = (r: NodePortRule, i: number): string => `np-${r.protocol}-${r.nodePort}-${i}`;
+const endpointChain = (r: NodePortRule, i: number): string =>
+  r.externalIP ? `xip-${r.externalIP}-${r.protocol}-${r.nodePort}-${i}` : `np-${r.protocol}-${r.nodePort}-${i}`;
 
 /** What a NodePort does: DNAT to the ClusterIP; with Local, to the one local endpoint, a random one, or drop. */
 function verdict(r: NodePortRule): string {
@@ -112,34 +149,59 @@ function endpointChains(r: NodePortRule): string[] {
   ]);
 }
 
+/** `proto . ip . port` elements of the endpoints whose NodePort connections keep the client address. */
+function clientKeepingEndpoints(rules: NodePortRule[]): string[] {
+  const out = new Set<string>();
+  for (const r of rules) {
+    if (!r.keepClientAddress) continue;
+    for (const ep of r.localEndpoints ?? []) {
+      const colon = ep.lastIndexOf(':');
+      out.add(`${r.protocol} . ${ep.slice(0, colon)} . ${ep.slice(colon + 1)}`);
+    }
+  }
+  return [...out].sort();
+}
+
 /**
  * Pure: an `nft -f` script that replaces `table ip ycloud` atomically (declare, delete, define — one
  * transaction). Traffic to any local address of the node (not loopback) on a nodePort is DNATed to the ClusterIP,
  * then routed through ycloud0 into OVN, whose load balancer picks the backend. Connections this host DNATed
  * and that leave through ycloud0 are masqueraded to ycloud0's join address so replies come back through OVN
- * and this host's conntrack undoes both translations.
+ * and this host's conntrack undoes both translations — except connections to the endpoints of Local NodePorts
+ * that keep the client address: their replies come back to this host by the controller's reply route instead.
  */
 export function renderNodePortTable(rules: NodePortRule[], nodePortDevice = NODE_PORT_NAME): string {
   const t = `table ip ${NODEPORT_TABLE}`;
+  const keep = clientKeepingEndpoints(rules);
+  const nodePorts = rules.filter((r) => !r.externalIP);
+  const externalIPs = rules.filter((r) => r.externalIP);
+  const unlessKept = keep.length ? ` meta l4proto . ip daddr . th dport != { ${keep.join(', ')} }` : '';
   return [
     t,
     `delete ${t}`,
     `${t} {`,
     '  chain nodeports {',
-    ...rules.map((r) => `    ${r.protocol} dport ${r.nodePort} ${verdict(r)} comment ${quote(r.source)}`),
+    ...nodePorts.map((r) => `    ${r.protocol} dport ${r.nodePort} ${verdict(r)} comment ${quote(r.source)}`),
+    '  }',
+    '  chain externalips {',
+    ...externalIPs.map(
+      (r) => `    ip daddr ${r.externalIP} ${r.protocol} dport ${r.nodePort} ${verdict(r)} comment ${quote(r.source)}`,
+    ),
     '  }',
     ...rules.flatMap(endpointChains),
     '  chain prerouting {',
     '    type nat hook prerouting priority dstnat; policy accept;',
+    '    jump externalips',
     '    fib daddr type local jump nodeports',
     '  }',
     '  chain output {',
     '    type nat hook output priority -100; policy accept;',
+    '    jump externalips',
     '    ip daddr != 127.0.0.0/8 fib daddr type local jump nodeports',
     '  }',
     '  chain postrouting {',
     '    type nat hook postrouting priority srcnat; policy accept;',
-    `    oifname ${quote(nodePortDevice)} ct status dnat masquerade`,
+    `    oifname ${quote(nodePortDevice)} ct status dnat${unlessKept} masquerade`,
     '  }',
     '}',
     '',
@@ -150,6 +212,8 @@ export function renderNodePortTable(rules: NodePortRule[], nodePortDevice = NODE
 export interface StaleConntrack {
   protocol: 'udp' | 'sctp';
   nodePort: number;
+  /** For an externalIP rule: the original destination address. */
+  externalIP?: string;
   endpoint: string;
 }
 
@@ -160,14 +224,19 @@ export interface StaleConntrack {
  * ClusterIP, whose backend OVN picks (and flushes, ct_flush), so they leave nothing stale here.
  */
 export function staleConntrackEntries(before: NodePortRule[], after: NodePortRule[]): StaleConntrack[] {
-  const key = (r: NodePortRule): string => `${r.protocol}/${r.nodePort}`;
-  const now = new Map(after.map((r) => [key(r), new Set(r.localEndpoints ?? [])]));
+  const now = new Map(after.map((r) => [ruleKey(r), new Set(r.localEndpoints ?? [])]));
   const out: StaleConntrack[] = [];
   for (const r of before) {
     if (r.protocol === 'tcp') continue;
-    const kept = now.get(key(r));
+    const kept = now.get(ruleKey(r));
     for (const endpoint of r.localEndpoints ?? []) {
-      if (!kept?.has(endpoint)) out.push({ protocol: r.protocol, nodePort: r.nodePort, endpoint });
+      if (kept?.has(endpoint)) continue;
+      out.push({
+        protocol: r.protocol,
+        nodePort: r.nodePort,
+        ...(r.externalIP ? { externalIP: r.externalIP } : {}),
+        endpoint,
+      });
     }
   }
   return out;
@@ -177,5 +246,17 @@ export function staleConntrackEntries(before: NodePortRule[], after: NodePortRul
 export function conntrackDeleteArgs(s: StaleConntrack): string[] {
   const colon = s.endpoint.lastIndexOf(':');
   const [ip, port] = [s.endpoint.slice(0, colon), s.endpoint.slice(colon + 1)];
-  return ['-D', '-p', s.protocol, '--orig-port-dst', String(s.nodePort), '--reply-src', ip, '--reply-port-src', port];
+  const dst = s.externalIP ? ['--orig-dst', s.externalIP] : [];
+  return [
+    '-D',
+    '-p',
+    s.protocol,
+    ...dst,
+    '--orig-port-dst',
+    String(s.nodePort),
+    '--reply-src',
+    ip,
+    '--reply-port-src',
+    port,
+  ];
 }

@@ -24,6 +24,7 @@ export const NORTHBOUND_TABLES = [
   'Logical_Router',
   'Logical_Router_Port',
   'Logical_Router_Static_Route',
+  'Logical_Router_Policy',
   'NAT',
   'Gateway_Chassis',
   'HA_Chassis_Group',

@@ -21,7 +21,14 @@ const slice = (svc: string, ips: string[]): V1EndpointSlice => ({
   endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
 });
 
-function setup() {
+function setup(opts: { replyRoutes?: boolean } = {}) {
+  const patches: Array<{ name: string; patch: { status: object } }> = [];
+  const kube = {
+    mergePatch: async (_r: unknown, _ns: unknown, name: string, patch: unknown) => {
+      patches.push({ name, patch: patch as { status: object } });
+      return {} as never;
+    },
+  };
   const services = new MapCache<Svc>();
   const slices = new Map<string, V1EndpointSlice[]>();
   const applier = new RecordingApplier();
@@ -34,8 +41,13 @@ function setup() {
     applier,
     events,
     offloadSelectionFields: false,
+    kube,
+    nodeReplyRoutesOf: (vpc) =>
+      opts.replyRoutes && vpc === 'vpc-shop'
+        ? { router: 'vpc/vpc-shop/router', vpcCidrs: ['10.16.0.0/16'] }
+        : undefined,
   });
-  return { services, slices, applier, events, controller };
+  return { services, slices, applier, events, controller, patches };
 }
 
 const lbRows = (t: ReturnType<typeof setup>, owner: string) =>
@@ -81,5 +93,39 @@ describe('ServiceLoadBalancerController', () => {
     await t.controller.reconcile('shop/web', reconcileContext('shop/web'));
     expect(t.events.events).toEqual([expect.stringMatching(/^Warning InvalidServiceSpec Service\/web: .*not-an-ip/)]);
     expect(lbRows(t, 'shop/web')).toHaveLength(1);
+  });
+
+  it('says on the Service (status condition) when a Local NodePort keeps the client address, and only then', async () => {
+    const t = setup({ replyRoutes: true });
+    const local = service('web', { type: 'NodePort', externalTrafficPolicy: 'Local' });
+    t.services.put(local);
+    await t.controller.reconcile('shop/web', reconcileContext('shop/web'));
+    expect(t.patches).toEqual([
+      {
+        name: 'web',
+        patch: {
+          status: { conditions: [expect.objectContaining({ type: 'ycloud.io/ClientAddressKept', status: 'True' })] },
+        },
+      },
+    ]);
+    // Already said: nothing written.
+    t.services.put({ ...local, status: t.patches[0].patch.status as never });
+    await t.controller.reconcile('shop/web', reconcileContext('shop/web'));
+    expect(t.patches).toHaveLength(1);
+    // Back to Cluster: the condition goes.
+    t.services.put({
+      ...local,
+      spec: { ...local.spec, externalTrafficPolicy: 'Cluster' },
+      status: t.patches[0].patch.status as never,
+    });
+    await t.controller.reconcile('shop/web', reconcileContext('shop/web'));
+    expect(t.patches[1]).toEqual({ name: 'web', patch: { status: { conditions: [] } } });
+  });
+
+  it('never sets the condition where replies cannot be routed (no default route / another VPC)', async () => {
+    const t = setup({ replyRoutes: false });
+    t.services.put(service('web', { type: 'NodePort', externalTrafficPolicy: 'Local' }));
+    await t.controller.reconcile('shop/web', reconcileContext('shop/web'));
+    expect(t.patches).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 import type { ReconcileContext } from '@ycloud/k8s';
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { OWNER_KINDS } from '@ycloud/api';
+import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS, nodePortMayKeepClientAddress } from '@ycloud/api';
+import { Resources, type KubeClient } from '@ycloud/k8s';
 import type { ApplyRecord, NorthboundApplier } from '@ycloud/ovn';
-import { translateServiceFrom, type ServiceInputs } from '@ycloud/translate';
+import { translateServiceFrom, type NodeReplyRouteContext, type ServiceInputs } from '@ycloud/translate';
 import { lbGroupKey } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import {
@@ -30,6 +31,10 @@ export interface ServiceLoadBalancerControllerDeps {
   addressHolders?: () => AddressHolders;
   /** The families of the Subnets of a namespace's VPC; absent: no IPFamilyNotInVpc Events. */
   vpcFamilies?: (namespace: string) => ServiceVpcFamilies;
+  /** Where a VPC's Local NodePort replies go back to their node (the VPC of the nodes' ycloud0 ports only). */
+  nodeReplyRoutesOf?: (vpc: string) => NodeReplyRouteContext | undefined;
+  /** Writes the Service's CLIENT_ADDRESS_KEPT_CONDITION; absent: never written (the agents keep masquerading). */
+  kube?: Pick<KubeClient, 'mergePatch'>;
 }
 
 /**
@@ -47,6 +52,7 @@ export class ServiceLoadBalancerController {
       vpcForNamespace: (namespace) => deps.topology.vpcForNamespace(namespace),
       lbGroupKey,
       offloadSelectionFields: deps.offloadSelectionFields,
+      nodeReplyRoutesOf: deps.nodeReplyRoutesOf,
     };
   }
 
@@ -74,6 +80,35 @@ export class ServiceLoadBalancerController {
     for (const m of vpc ? serviceFamilyMismatches(service, vpc) : []) {
       this.deps.events.warning(ref, 'IPFamilyNotInVpc', m);
     }
-    return this.deps.applier.apply(state, reason);
+    const record = await this.deps.applier.apply(state, reason);
+    // After the reply routes are in: only then may the node agents stop masquerading (docs/adr/0005).
+    await this.writeClientAddressCondition(service, this.inputs.vpcForNamespace(namespace));
+    return record;
+  }
+
+  /** Sets or removes CLIENT_ADDRESS_KEPT_CONDITION when it differs from what the Service says (no write else). */
+  private async writeClientAddressCondition(service: V1Service, vpc: string): Promise<void> {
+    if (!this.deps.kube) return;
+    const want = nodePortMayKeepClientAddress(service) && !!this.deps.nodeReplyRoutesOf?.(vpc);
+    const conditions = service.status?.conditions ?? [];
+    const mine = conditions.find((c) => c.type === CLIENT_ADDRESS_KEPT_CONDITION);
+    if (want === (mine?.status === 'True')) return;
+    const others = conditions.filter((c) => c.type !== CLIENT_ADDRESS_KEPT_CONDITION);
+    const condition = {
+      type: CLIENT_ADDRESS_KEPT_CONDITION,
+      status: 'True',
+      reason: 'RepliesRoutedToNodes',
+      message: 'externalTrafficPolicy Local: replies of local endpoints are routed back to their node, no SNAT',
+      lastTransitionTime: new Date().toISOString(),
+      observedGeneration: service.metadata?.generation,
+    };
+    const patch = { status: { conditions: want ? [...others, condition] : others } };
+    await this.deps.kube.mergePatch(
+      Resources.services,
+      service.metadata!.namespace,
+      service.metadata!.name!,
+      patch,
+      'status',
+    );
   }
 }

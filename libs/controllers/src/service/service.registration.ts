@@ -1,5 +1,6 @@
 import { OWNER_KINDS } from '@ycloud/api';
 import { serviceKeyOfEndpointSlice } from '@ycloud/k8s';
+import { vpcRouterKey } from '@ycloud/translate/topology';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
 import { ServiceLoadBalancerController } from './service-load-balancer.controller';
@@ -28,7 +29,20 @@ export const serviceRegistration: ControllerRegistration = {
           return pod && `${pod.metadata?.namespace}/${pod.metadata?.name}`;
         },
       }),
+      kube: b.env.kube,
       vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
+      // The nodes' ycloud0 ports are in the default VPC's join subnet: only its router can send replies to them,
+      // and only with a default route (its EIP gateway): OVN applies router policies after routing.
+      nodeReplyRoutesOf: (vpc) =>
+        vpc === config.defaultVpc && config.eip.defaultPool
+          ? {
+              router: vpcRouterKey(vpc),
+              vpcCidrs: b.env
+                .subnets()
+                .filter((s) => s.spec.vpc === vpc)
+                .flatMap((s) => s.spec.cidrBlocks),
+            }
+          : undefined,
     });
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)

@@ -62,6 +62,23 @@ export function selectBackends(backends: LbBackend[], family: IpFamily, node?: s
   return [...unique.values()].sort(compareIpPort);
 }
 
+/**
+ * The backends of a `topology` frontend on one node, as kube-proxy picks its cluster endpoints
+ * (pkg/proxy/topology.go): among the ready backends, if every one has node hints and some name this node, those;
+ * else if every one has zone hints and some name the node's zone, those; else all of them. No ready backend: the
+ * serving-and-terminating fallback of selectBackends, hints not applied.
+ */
+export function selectTopologyBackends(backends: LbBackend[], family: IpFamily, node: LbNode): IpPort[] {
+  const ready = backends.filter((b) => b.address.family === family && b.healthy !== false && b.ready);
+  if (ready.length === 0) return selectBackends(backends, family);
+  const allNode = ready.every((b) => (b.hints?.nodes.length ?? 0) > 0);
+  const allZone = ready.every((b) => (b.hints?.zones.length ?? 0) > 0);
+  const forNode = ready.filter((b) => b.hints?.nodes.includes(node.name));
+  const forZone = node.zone ? ready.filter((b) => b.hints?.zones.includes(node.zone!)) : [];
+  const chosen = allNode && forNode.length ? forNode : allZone && forZone.length ? forZone : ready;
+  return selectBackends(chosen, family);
+}
+
 /** A Load_Balancer.vips value: `ip:port,ip:port`. */
 export function formatBackends(backends: IpPort[]): string {
   return backends.map((b) => hostPort(b.ip, b.port)).join(',');
@@ -182,14 +199,19 @@ function perChassisRow(
     const addressVar = vipVar.get(f.address.address) as string;
     const vip = `^${addressVar}:${f.port}`;
     if (vip in vips) continue;
-    const backendsVar = `${prefix}${spec.protocol.toUpperCase()}${f.port}_BACKENDS${family}`;
+    // Topology frontends choose differently from node-local ones on the same port: their own variable.
+    const kind = f.topology ? 'TOPO_' : '';
+    const backendsVar = `${prefix}${spec.protocol.toUpperCase()}${f.port}_${kind}BACKENDS${family}`;
     vips[vip] = `^${backendsVar}`;
     vipsOut.push(builtVip(spec, f, vip, true));
     for (const node of nodes) {
       let vars = varsByChassis.get(node.chassis);
       if (!vars) varsByChassis.set(node.chassis, (vars = {}));
       vars[addressVar] = f.address.address;
-      vars[backendsVar] = formatBackends(selectBackends(f.backends, family, node.name));
+      const chosen = f.topology
+        ? selectTopologyBackends(f.backends, family, node)
+        : selectBackends(f.backends, family, node.name);
+      vars[backendsVar] = formatBackends(chosen);
     }
   }
   const options = optionsColumn(spec, { template: 'true', 'address-family': `ipv${family}` });

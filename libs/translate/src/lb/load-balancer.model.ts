@@ -37,6 +37,11 @@ export interface LbBackend {
   node?: string;
   /** Topology zone, for topology-aware routing. */
   zone?: string;
+  /**
+   * EndpointSlice hints (`hints.forZones` / `forNodes`, set for `trafficDistribution`): the zones and nodes whose
+   * traffic this backend should take. Honoured only by `topology` frontends (see selectTopologyBackends).
+   */
+  hints?: { zones: string[]; nodes: string[] };
 }
 
 /** One VIP: address, port and the backends that may serve it. */
@@ -50,6 +55,11 @@ export interface LbFrontend {
    * names its node, so no per-chassis template is needed).
    */
   backendNode?: string;
+  /**
+   * Honour the backends' topology hints per node, as kube-proxy does for cluster traffic; only on per-chassis
+   * (template) LBs, whose backends differ per chassis.
+   */
+  topology?: boolean;
 }
 
 /** Where a Load_Balancer row is attached, which decides which traffic it sees. */
@@ -94,4 +104,6 @@ export interface LoadBalancerSpec {
 export interface LbNode {
   name: string;
   chassis: string;
+  /** `topology.kubernetes.io/zone` of the node, for topology hints. */
+  zone?: string;
 }

@@ -16,6 +16,7 @@ interface SliceEndpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  hints?: { zones: string[]; nodes: string[] };
 }
 
 /** An EndpointSlice checked once: its valid ports and endpoints. */
@@ -73,7 +74,16 @@ function parseSliceEndpoints(slice: V1EndpointSlice, object: string, warnings: S
     // keeps a terminating endpoint ready=true, and kube-proxy uses it.
     const ready = c.ready !== false;
     const serving = c.serving ?? c.ready !== false;
-    endpoints.push({ ip, nodeName: ep.nodeName, ready, serving, terminating: c.terminating === true });
+    const zones = (ep.hints?.forZones ?? []).map((z) => z?.name).filter((n): n is string => !!n);
+    const nodes = (ep.hints?.forNodes ?? []).map((n) => n?.name).filter((n): n is string => !!n);
+    endpoints.push({
+      ip,
+      nodeName: ep.nodeName,
+      ready,
+      serving,
+      terminating: c.terminating === true,
+      ...(zones.length || nodes.length ? { hints: { zones: zones.sort(), nodes: nodes.sort() } } : {}),
+    });
   });
   return endpoints;
 }
@@ -120,6 +130,7 @@ export function endpointsForPort(slices: ParsedSlice[], portName: string, protoc
         ready: ep.ready,
         serving: ep.serving,
         terminating: ep.terminating,
+        ...(ep.hints ? { hints: ep.hints } : {}),
       });
     }
   }

@@ -5,3 +5,4 @@ export * from './service.translator';
 export * from './chassis-template-var.translator';
 export * from './service-inputs';
 export * from './source-ranges';
+export * from './node-reply-routes';

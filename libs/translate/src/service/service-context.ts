@@ -1,4 +1,5 @@
 import type { IpFamily } from '@ycloud/api';
+import type { NodeReplyRouteContext } from './node-reply-routes';
 
 /** A node as Service translation needs it: where its chassis is and which addresses take NodePort traffic. */
 export interface ServiceNode {
@@ -8,6 +9,10 @@ export interface ServiceNode {
   chassis?: string;
   /** Addresses that NodePort VIPs listen on (typically the InternalIPs); either family. */
   addresses: string[];
+  /** The node's `topology.kubernetes.io/zone` label: EndpointSlice zone hints are matched against it. */
+  zone?: string;
+  /** The node's own address in the VPC's join subnet (ycloud0): where replies to its NodePort clients go back. */
+  joinAddress?: string;
 }
 
 /** Everything translateService needs besides the Service and its EndpointSlices. */
@@ -25,6 +30,11 @@ export interface ServiceTranslationContext {
   offloadSelectionFields?: boolean;
   /** Nodes for NodePort VIPs and for Local traffic policies. Order does not matter. */
   nodes?: ServiceNode[];
+  /**
+   * Only for the VPC the nodes' ycloud0 ports are in: where to route the replies of Local NodePorts that keep the
+   * client address back to their node (see nodeReplyRoutes). Absent: no such routes.
+   */
+  nodeReplyRoutes?: NodeReplyRouteContext;
 }
 
 export function resolveLbGroupKey(ctx: ServiceTranslationContext): string {

@@ -1,7 +1,13 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
-import { CHASSIS_ANNOTATION, type IpFamily } from '@ycloud/api';
+import {
+  CHASSIS_ANNOTATION,
+  NODE_ALLOCATION_ANNOTATION,
+  parseIpAllocationAnnotation,
+  type IpFamily,
+} from '@ycloud/api';
 import type { DesiredState } from '@ycloud/ovn';
 import { translateChassisTemplateVar } from './chassis-template-var.translator';
+import type { NodeReplyRouteContext } from './node-reply-routes';
 import type { ServiceNode } from './service-context';
 import { translateService, type ServiceTranslation } from './service.translator';
 
@@ -12,13 +18,21 @@ import { translateService, type ServiceTranslation } from './service.translator'
  * writes.
  */
 
-/** A Node as Services see it: NodePort VIPs on its InternalIPs; its chassis is its name unless annotated. */
+/**
+ * A Node as Services see it: NodePort VIPs on its InternalIPs; its chassis is its name unless annotated; its join
+ * address from the controller's `ycloud.io/node-allocation` (absent until allocated).
+ */
 export function serviceNodeOf(node: V1Node): ServiceNode {
   const name = node.metadata?.name ?? '';
+  const alloc = parseIpAllocationAnnotation(node.metadata?.annotations?.[NODE_ALLOCATION_ANNOTATION]);
+  const zone = node.metadata?.labels?.['topology.kubernetes.io/zone'];
+  const joinAddress = alloc?.ips.map((ip) => ip.split('/')[0]).find((ip) => !ip.includes(':'));
   return {
     name,
     chassis: node.metadata?.annotations?.[CHASSIS_ANNOTATION] || name,
     addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+    ...(joinAddress ? { joinAddress } : {}),
+    ...(zone ? { zone } : {}),
   };
 }
 
@@ -33,6 +47,8 @@ export interface ServiceInputs {
   /** Key of a VPC's Load_Balancer_Group row. */
   lbGroupKey: (vpc: string) => string;
   offloadSelectionFields?: boolean;
+  /** Where a VPC's Local NodePort replies are routed back to their node; undefined for VPCs without node ports. */
+  nodeReplyRoutesOf?(vpc: string): NodeReplyRouteContext | undefined;
 }
 
 /** One Service through the shared path: its VPC, slices and nodes from `inputs`, then translateService. */
@@ -45,6 +61,7 @@ export function translateServiceFrom(service: V1Service, inputs: ServiceInputs):
     ipFamilies: inputs.ipFamiliesOf?.(vpc),
     offloadSelectionFields: inputs.offloadSelectionFields,
     nodes: inputs.nodes().map(serviceNodeOf),
+    nodeReplyRoutes: inputs.nodeReplyRoutesOf?.(vpc),
   });
 }
 

@@ -1,5 +1,13 @@
 import type { V1EndpointSlice, V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { EXTERNAL_IDS, OWNER_KINDS, ipFamilyOf, parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
+import {
+  EXTERNAL_IDS,
+  OWNER_KINDS,
+  ipFamilyOf,
+  nodePortMayKeepClientAddress,
+  parseIpAddress,
+  type IpFamily,
+  type ParsedIp,
+} from '@ycloud/api';
 import type { DesiredState, Owner } from '@ycloud/ovn';
 import { isValidPort } from '../lb/address';
 import { buildLoadBalancers, type BuiltVip } from '../lb/load-balancer.builder';
@@ -16,6 +24,7 @@ import {
 import type { TranslationIssue } from '../translation-issue';
 import { endpointsForPort, parseSlices, sliceBelongsTo } from './endpoints';
 import { serviceLbKey, serviceLbName, serviceLocalLbKey, serviceLocalLbName } from './naming';
+import { nodeReplyRoutes, type ClientKeepingNodePort } from './node-reply-routes';
 import { resolveLbGroupKey, type ServiceTranslationContext } from './service-context';
 
 export type { VipScope } from '../lb/load-balancer.model';
@@ -44,7 +53,7 @@ interface ProtocolFrontends {
 interface Addresses {
   cluster: ParsedIp[];
   external: ParsedIp[];
-  nodes: Array<{ name: string; chassis: string; addresses: ParsedIp[] }>;
+  nodes: Array<{ name: string; chassis: string; zone?: string; addresses: ParsedIp[]; joinAddress?: ParsedIp }>;
 }
 
 /** Builds a Service translation; a class only to keep the per-call state (warnings, context) in one place. */
@@ -55,6 +64,8 @@ class ServiceTranslationBuilder {
   private readonly object: string;
   private readonly owner: Owner;
   private readonly families: IpFamily[];
+  /** NodePorts whose node rules keep the client address: their endpoints get reply routes. */
+  private readonly clientKeepingNodePorts: ClientKeepingNodePort[] = [];
 
   constructor(
     private readonly service: V1Service,
@@ -141,6 +152,8 @@ class ServiceTranslationBuilder {
       .map((n) => ({
         name: n.name,
         chassis: n.chassis ?? n.name,
+        zone: n.zone,
+        joinAddress: parseIpAddress(n.joinAddress),
         // Node addresses come from Node status, not from the Service: skip unusable ones quietly.
         addresses: n.addresses
           .map((a) => parseIpAddress(a))
@@ -193,12 +206,15 @@ class ServiceTranslationBuilder {
     const spec = this.service.spec ?? {};
     const internalLocal = spec.internalTrafficPolicy === 'Local';
     const externalLocal = spec.externalTrafficPolicy === 'Local';
+    // EndpointSlice hints (trafficDistribution): cluster traffic is chosen per node, so on the per-chassis LB.
+    const topology = !internalLocal && backends.some((b) => b.ready && b.hints);
     for (const address of addresses.cluster) {
-      (internalLocal ? frontends.local : frontends.regular).push({
+      (internalLocal || topology ? frontends.local : frontends.regular).push({
         address,
         port: port.port,
         scope: 'cluster',
         backends,
+        ...(topology ? { topology } : {}),
       });
     }
     for (const address of addresses.external) {
@@ -210,6 +226,11 @@ class ServiceTranslationBuilder {
       });
     }
     const nodePort = this.nodePortOf(port, i);
+    // The node agent's rules for this port (its NodePort, its IPv4 externalIPs) that keep the client address.
+    const nodeRules = nodePort !== undefined || addresses.external.some((a) => a.family === 4);
+    if (nodeRules && nodePortMayKeepClientAddress(this.service)) {
+      this.clientKeepingNodePorts.push({ protocol: lbProtocolOf(port.protocol)!, backends });
+    }
     if (nodePort === undefined) return;
     // A NodePort VIP names its node already, so Local needs no template: the VIP maps to that node's endpoints
     // wherever the packet is load-balanced.
@@ -267,7 +288,9 @@ class ServiceTranslationBuilder {
           name: serviceLocalLbName(this.namespace, this.name, protocol, family),
           protocol,
           attachment,
-          externalIds: { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
+          externalIds: local.every((f) => f.topology)
+            ? this.externalIds(protocol)
+            : { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
           options,
           perChassis: { family },
           frontends: local,
@@ -282,7 +305,17 @@ class ServiceTranslationBuilder {
     const built = buildLoadBalancers(this.owner, loadBalancers, addresses.nodes, (issue) =>
       this.warn('spec', issue.message, issue.reason),
     );
-    const { rows, memberships, mapEntries } = built;
+    const { memberships, mapEntries } = built;
+    const replyRoutes = this.ctx.nodeReplyRoutes
+      ? nodeReplyRoutes(
+          this.owner,
+          { namespace: this.namespace, name: this.name },
+          this.clientKeepingNodePorts,
+          addresses.nodes,
+          this.ctx.nodeReplyRoutes,
+        )
+      : [];
+    const rows = [...built.rows, ...replyRoutes];
     return {
       state: { owner: this.owner, rows, memberships, mapEntries },
       warnings: this.warnings,

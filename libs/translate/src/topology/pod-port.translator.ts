@@ -65,7 +65,12 @@ export function translatePodPort(
   );
 }
 
-/** A node's port on the join subnet (the node agent's `ovn0`-style interface), like a pod port. */
+/**
+ * A node's port on the join subnet (the node agent's `ovn0`-style interface), like a pod port except that its port
+ * security is the MAC alone: the node's host forwards NodePort clients into OVN with their own source address
+ * (`externalTrafficPolicy: Local`) and gets the replies to them back (docs/adr/0005), so IP port security would drop
+ * both.
+ */
 export function translateNodePort(
   nodeName: string,
   allocation: PortAllocation,
@@ -76,6 +81,7 @@ export function translateNodePort(
     names.nodePort(nodeName),
     nodeName,
     allocation,
+    'mac',
   );
 }
 
@@ -85,6 +91,7 @@ function portState(
   portName: string,
   nodeName: string | undefined,
   a: PortAllocation,
+  security: 'mac-and-ip' | 'mac' = 'mac-and-ip',
 ): { state: DesiredState; annotation: IpAllocationAnnotation } {
   const address = [a.mac, ...a.ips.map((ip) => ip.split('/')[0])].join(' ');
   const state: DesiredState = {
@@ -99,7 +106,7 @@ function portState(
         columns: {
           name: portName,
           addresses: [address],
-          port_security: [address],
+          port_security: [security === 'mac' ? a.mac : address],
           options: nodeName ? { 'requested-chassis': nodeName } : {},
         },
       },
