@@ -10,6 +10,7 @@ import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import type { KubeClient, KubeObject } from '@ycloud/k8s';
 import {
   ControllerTestEnv,
+  TEST_EIP_NETWORK,
   KubeControlPlane,
   setPodStatus,
   OvnTestbed,
@@ -200,6 +201,48 @@ describe('YusurService service-gateway (scenario 4) by the controllers (real tra
     await expect(tcpRequest(netns.blue, podIps.green, 9090, 2_000)).rejects.toThrow();
     await expect(tcpRequest(ext.netns, podIps.green, 9090, 2_000)).rejects.toThrow();
     await expect(tcpRequest(ext.netns, '100.66.0.9', 9090, 2_000)).rejects.toThrow();
+  });
+
+  // Upstream: "should only allow access from service loadbalancer source ranges" (loadbalancer.go), for a
+  // YusurService EIP: spec.scenarios.eip.sourceRanges, enforced on the EIP link switch before the service-gateway.
+  it('should only allow access from spec.scenarios.eip.sourceRanges', async () => {
+    const client = TEST_EIP_NETWORK.client.ip.split('/')[0];
+    const ranges = (sourceRanges: string[] | null) =>
+      kube.mergePatch(YUSUR_RESOURCES.YusurService, 'blue', 'web', { spec: { scenarios: { eip: { sourceRanges } } } });
+    const acls = () => nb('--bare', '--columns=match', 'list', 'ACL');
+
+    await ranges([`${client}/32`]);
+    await eventually(acls, (m) => m.includes(`ip4.src != {${client}/32}`), 'the drop ACL');
+    await eventually(
+      () => tcpRequest(ext.netns, eip, 80, 3_000).catch(() => ''),
+      (r) => r !== '',
+      'the allowed client answered',
+    );
+
+    await ranges(['203.0.113.0/24']);
+    await eventually(acls, (m) => m.includes('ip4.src != {203.0.113.0/24}'), 'the ACL follows the spec');
+    await eventually(
+      () =>
+        tcpRequest(ext.netns, eip, 80, 2_000).then(
+          () => 'answered',
+          () => 'dropped',
+        ),
+      (r) => r === 'dropped',
+      'the client outside the ranges dropped',
+    );
+    for (let i = 0; i < 3; i++) await expect(tcpRequest(ext.netns, eip, 80, 2_000)).rejects.toThrow();
+
+    // A malformed range is refused by the apiserver, naming the field; the spec stays as it was.
+    await expect(ranges(['not-a-cidr'])).rejects.toThrow(/sourceRanges/);
+    expect((await getSvc()).spec.scenarios.eip?.sourceRanges).toEqual(['203.0.113.0/24']);
+
+    await ranges(null);
+    await eventually(acls, (m) => m === '', 'the ACLs removed');
+    await eventually(
+      () => tcpRequest(ext.netns, eip, 80, 3_000).catch(() => ''),
+      (r) => r !== '',
+      'everyone allowed again',
+    );
   });
 
   it('deleting the YusurService removes the service-gateway, frees the EIP and stops the traffic', async () => {

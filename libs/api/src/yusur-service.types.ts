@@ -40,7 +40,13 @@ export interface YusurServiceSpec {
   scenarios: {
     clusterIP?: { vpc?: string; address?: string };
     /** At most one of eipName, address, pool. */
-    eip?: { eipName?: string; address?: string; pool?: string };
+    eip?: {
+      eipName?: string;
+      address?: string;
+      pool?: string;
+      /** Client ranges allowed to reach the EIP (loadBalancerSourceRanges); empty or unset: everyone. */
+      sourceRanges?: string[];
+    };
   };
   probe?: ProbeSettings;
 }

@@ -4,6 +4,7 @@ import {
   Schema,
   arr,
   bool,
+  cidr,
   conditions,
   int,
   intOrString,
@@ -150,6 +151,11 @@ export const yusurServiceCrd: CrdDefinition = {
               eipName: name('An existing Eip to bind.'),
               address: ip('A fixed external address (an Eip is created for it).', 4),
               pool: name('EipPool to allocate from.'),
+              sourceRanges: arr(
+                'Client ranges allowed to reach the external address (as a Service\'s loadBalancerSourceRanges); empty or unset: everyone.',
+                cidr('An IPv4 CIDR with host bits zero, e.g. 203.0.113.0/24.', 4),
+                { maxItems: 64 },
+              ),
             },
             [],
             [

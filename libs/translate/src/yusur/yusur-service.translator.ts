@@ -14,7 +14,8 @@ import {
   parseIpAddress,
   type ParsedIp,
 } from '@ycloud/api';
-import { DesiredRow, Owner, ref } from '@ycloud/ovn';
+import { DesiredMembership, DesiredRow, Owner, ref } from '@ycloud/ovn';
+import { parseSourceRanges, sourceRangeAcls, type SourceRangesResult } from '../service/source-ranges';
 import { buildLoadBalancers } from '../lb/load-balancer.builder';
 import { lbOptions } from '../lb/lb-options';
 import {
@@ -244,18 +245,27 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
 
   const out: YusurTranslation = { result: failed([]), eipMode, backendVpcs };
   const eip = ctx.eip;
+  const eipRanges = eipSourceRanges(service);
+  let acls: { rows: DesiredRow[]; memberships: DesiredMembership[] } = { rows: [], memberships: [] };
   const eipIp = eip && parseIpAddress(eip.address);
   if (eipMode !== 'none' && (!eip || !eipIp)) {
     warnings.push({ reason: 'AddressPending', field: 'spec.scenarios.eip', message: 'no EIP allocated yet' });
   } else if (eip && eipIp && eipIp.family !== 4) {
     warnings.push({ reason: 'InvalidEip', field: 'spec.scenarios.eip', message: 'EIPs are IPv4 only' });
+  } else if (eip && eipIp && eipRanges.errors.length) {
+    // Fail closed: a restriction that cannot be read must not leave the address open to everyone.
+    warnings.push(...eipRanges.errors.map((e) => withheldEip(e, eip.address)));
   } else if (eip && eipIp) {
     const attachment: LbAttachment =
       eipMode === 'vpc' ? { kind: 'vpc-router', key: topoKeys.vpcRouter(ctx.vpc) } : { kind: 'service-gateway' };
     const among = eipMode === 'vpc' ? local : backends;
     const eipLbs = perProtocol(yusurKeys.eipLb, yusurNames.eipLb, 'eip', attachment, [eipIp], among);
+    const guarded = { address: eip.address, ports: ports.map((p) => ({ protocol: p.protocol, port: p.port })) };
+    const aclIds = { [EXTERNAL_IDS.service]: svc, [EXTERNAL_IDS.eip]: eip.address };
     if (eipMode === 'vpc') {
       specs.push(...eipLbs);
+      // The pool's transit switch: EIP traffic crosses it before the VPC router's LB rewrites the destination.
+      acls = sourceRangeAcls(owner, topoKeys.poolTransitSwitch(eip.pool), guarded, eipRanges.ranges, aclIds);
     } else {
       const lbKeys = eipLbs.filter((l) => l.frontends.length).map((l) => l.key);
       const gw = serviceGatewayRows(svc, owner, eip.address, eip.pool, backends, lbKeys, ctx, warnings);
@@ -265,15 +275,31 @@ export function translateYusurService(service: YusurService, ctx: YusurTranslati
         rows.push(...gw.rows);
         out.gatewayChassis = gw.chassis;
         out.systemIps = gw.systemIps;
+        // The link switch from the pool's router: crossed before the service-gateway's LB rewrites the EIP.
+        acls = sourceRangeAcls(owner, yusurKeys.eipLinkSwitch(svc), guarded, eipRanges.ranges, aclIds);
       }
     }
   }
   const built = buildLoadBalancers(owner, specs, [], (issue) => warnings.push({ ...issue, field: 'spec.ports' }));
-  rows.push(...built.rows);
-  const memberships = built.memberships;
+  rows.push(...built.rows, ...acls.rows);
+  const memberships = [...built.memberships, ...acls.memberships];
   rows.sort((a, b) => cmp(a.table, b.table) || cmp(a.key, b.key));
   out.result = { ok: true, state: { owner, rows, memberships }, warnings };
   return out;
+}
+
+/** Pure: the YusurService's EIP source ranges (`spec.scenarios.eip.sourceRanges`), each entry named by its field. */
+function eipSourceRanges(service: YusurService): SourceRangesResult {
+  const entries = service.spec.scenarios?.eip?.sourceRanges ?? [];
+  return parseSourceRanges(entries.map((text, i) => ({ field: `spec.scenarios.eip.sourceRanges[${i}]`, text })));
+}
+
+function withheldEip(e: { field: string; message: string }, address: string): TranslationIssue {
+  return {
+    reason: 'InvalidSourceRanges',
+    field: e.field,
+    message: `${e.field}: ${e.message}; EIP ${address} withheld`,
+  };
 }
 
 /**
