@@ -175,7 +175,10 @@ describe('deploy/base against a real kube-apiserver', () => {
         '/var/run/netns',
       ]),
     );
-    expect(spec.initContainers[0].command.join(' ')).toMatch(/\/host\/opt\/cni\/bin\/ycloud[\s\S]*10-ycloud\.conflist/);
+    // The init container installs the plugin into the host's CNI bin directory, then its config.
+    const install = spec.initContainers[0].command.join(' ');
+    expect(install).toMatch(/bin=\/host\/opt\/cni\/bin\b[\s\S]*mv -f "\$bin\/ycloud\.new" "\$bin\/ycloud"/);
+    expect(install).toMatch(/\/host\/etc\/cni\/net\.d\/10-ycloud\.conflist/);
     // Every flag the DaemonSet passes is one the agent's command line declares.
     const declared = cniAgentCommand().options.map((o) => o.long);
     const flags = (spec.containers[0].args as string[]).map((a) => a.split('=')[0]);
