@@ -3,7 +3,7 @@ import { API_VERSION, crdResources } from '@ycloud/api';
 import type { Diagnosis, Hop } from '@ycloud/diagnose';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, repoRoot } from '@ycloud/sandbox';
-import { createNamespace, eventually, isClean, netnsExec, runText } from '@ycloud/testbed';
+import { createNamespace, eventually, isClean, netnsExec, runText, testEipPoolSpec } from '@ycloud/testbed';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,14 +136,7 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
       apiVersion: API_VERSION,
       kind: 'EipPool',
       metadata: { name: EIP_POOL },
-      spec: {
-        networkName: 'external',
-        cidr: '172.16.0.0/24',
-        gateway: '172.16.0.254',
-        routerAddress: '172.16.0.1',
-        ranges: ['172.16.0.50-172.16.0.59'],
-        gatewayNodes: ['node-1'],
-      },
+      spec: testEipPoolSpec(['node-1']),
     } as never);
     await core.createNamespacedService({
       namespace: NS,

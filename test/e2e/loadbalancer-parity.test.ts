@@ -13,6 +13,7 @@ import {
   installCrds,
   netnsExec,
   tcpRequest,
+  testEipPoolSpec,
 } from '@ycloud/testbed';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -106,14 +107,7 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
       apiVersion: API_VERSION,
       kind: 'EipPool',
       metadata: { name: 'ext' },
-      spec: {
-        networkName: 'external',
-        cidr: '172.16.0.0/24',
-        gateway: '172.16.0.254',
-        routerAddress: '172.16.0.1',
-        ranges: ['172.16.0.50-172.16.0.54'],
-        gatewayNodes: ['node-1'],
-      },
+      spec: { ...testEipPoolSpec(['node-1']), ranges: ['172.16.0.50-172.16.0.54'] },
     } as never);
     const node = bed.node('node-1');
     const pod = async (id: string, mac: string, ip: string) => {

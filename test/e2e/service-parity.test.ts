@@ -3,7 +3,7 @@ import { API_VERSION, SERVICE_HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, type Yus
 import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
+import { TcpServer, createNamespace, isClean, netnsExec, tcpRequest, testEipPoolSpec } from '@ycloud/testbed';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -338,14 +338,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
           apiVersion: API_VERSION,
           kind: 'EipPool',
           metadata: { name: 'ext' },
-          spec: {
-            networkName: 'external',
-            cidr: '172.16.0.0/24',
-            gateway: '172.16.0.254',
-            routerAddress: '172.16.0.1',
-            ranges: ['172.16.0.50-172.16.0.59'],
-            gatewayNodes: ['node-1'],
-          },
+          spec: testEipPoolSpec(['node-1']),
         } as never);
       } finally {
         k.close();

@@ -19,7 +19,7 @@ import { forEachLimit } from '@ycloud/bench';
 import { DirectEndpoints, OpsEndpoints, diagnose, gatherFacts } from '@ycloud/diagnose';
 import { KubeClient, Resources, isAlreadyExists, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, repoRoot } from '@ycloud/sandbox';
-import { createNamespace, eventually, runText } from '@ycloud/testbed';
+import { createNamespace, eventually, runText, testEipPoolSpec } from '@ycloud/testbed';
 
 const run = promisify(execFile);
 const NS = 'bench';
@@ -138,14 +138,7 @@ async function main(): Promise<void> {
       apiVersion: API_VERSION,
       kind: 'EipPool',
       metadata: { name: 'ext' },
-      spec: {
-        networkName: 'external',
-        cidr: '172.16.0.0/24',
-        gateway: '172.16.0.254',
-        routerAddress: '172.16.0.1',
-        ranges: ['172.16.0.50-172.16.0.59'],
-        gatewayNodes: ['node-1'],
-      },
+      spec: testEipPoolSpec(['node-1']),
     } as never);
     await kube.create(Resources.services, NS, {
       metadata: { name: 'target-lb', namespace: NS },

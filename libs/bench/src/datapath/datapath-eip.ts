@@ -10,6 +10,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import { API_VERSION } from '@ycloud/api';
+import { testEipPoolSpec } from '@ycloud/testbed';
 import { DATAPATH_PORTS } from './datapath-tools';
 
 /** The pool on the sandbox's external network (172.16.0.0/24, the outside client is 172.16.0.100). */
@@ -41,14 +42,7 @@ export function benchEipPool(gatewayNode: string): Record<string, unknown> {
     apiVersion: API_VERSION,
     kind: 'EipPool',
     metadata: { name: BENCH_EIP_POOL },
-    spec: {
-      networkName: 'external',
-      cidr: '172.16.0.0/24',
-      gateway: '172.16.0.254',
-      routerAddress: '172.16.0.1',
-      ranges: ['172.16.0.50-172.16.0.59'],
-      gatewayNodes: [gatewayNode],
-    },
+    spec: testEipPoolSpec([gatewayNode]),
   };
 }
 
