@@ -39,7 +39,7 @@ export class AgentApp {
     proc.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
   }
 
-  /** Writes the config, starts the process and waits until it listens on its CNI socket. */
+  /** Writes the config, starts the process and waits until it listens on its CNI socket and its ops port. */
   static async start(opts: AgentAppOptions): Promise<AgentApp> {
     const configFile = join(opts.dir, 'cni.yaml');
     const node = opts.bed.node(opts.nodeName);
@@ -83,6 +83,18 @@ export class AgentApp {
         async () => app.log.includes('listening on') || !app.alive,
         Boolean,
         'the agent to listen on its CNI socket',
+        60_000,
+      );
+      if (!app.alive) throw new Error(`agent exited (${app.proc.exitCode}):\n${app.log}`);
+      // Its ops server (/metrics, the probes) starts after the CNI socket.
+      await eventually(
+        () =>
+          fetch(`${app.url}/healthz`).then(
+            (r) => r.status,
+            () => (app.alive ? 0 : -1),
+          ),
+        (status) => status !== 0,
+        'the agent to serve /healthz',
         60_000,
       );
       if (!app.alive) throw new Error(`agent exited (${app.proc.exitCode}):\n${app.log}`);
