@@ -55,6 +55,8 @@ export interface AgentDiagnoseDeps extends NodeCollectorOptions {
   runner: DiagnoseCommandRunner;
   /** OVN Southbound remote(s) of this node (external_ids:ovn-remote). */
   sbRemote: string;
+  /** The command that runs ovn-trace (default `ovn-trace`): it must be of northd's OVN release. */
+  ovnTrace?: string[];
 }
 
 /**
@@ -69,7 +71,7 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
     if (!remote) return fail(503, 'no Southbound remote');
     const q = Object.fromEntries(url.searchParams) as unknown as TraceQuery;
     try {
-      return { status: 200, body: await collectTrace(deps.runner, remote, q) };
+      return { status: 200, body: await collectTrace(deps.runner, remote, q, deps.ovnTrace) };
     } catch (err) {
       return fail(400, err instanceof Error ? err.message : String(err));
     }

@@ -285,12 +285,20 @@ export interface NodePortFacts {
 export interface TraceFacts {
   /** Backends of the load-balancing action the packet hit, if any. */
   lbBackends?: string[];
-  /** Logical ports the packet was output to. */
+  /** Logical ports the packet (or what replaced it) was output to, in trace order. */
   outputs: string[];
+  /** The VIF (logical port of type "") the packet itself reached last. */
+  delivered?: string;
   dropped: boolean;
+  /** Where the packet was first dropped: the logical datapath and the pipeline stage (`lr_in_ip_routing`). */
+  dropAt?: { datapath: string; stage?: string };
+  /** The packet was replaced there by another (an ARP or ND request, an ICMP error, a TCP reset). */
+  replacedBy?: { action: string; datapath: string; stage?: string };
   rejected: boolean;
   /** The microflow traced. */
   microflow: string;
+  /** What ovn-trace warned about on stderr (e.g. flows it could not parse). */
+  warnings?: string[];
 }
 
 /** A fact source that could not be read: the reason becomes an `unknown` hop. */
