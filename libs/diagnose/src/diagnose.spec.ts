@@ -374,7 +374,18 @@ describe('diagnose (pod -> ClusterIP)', () => {
     expect(diagnose(f).hops.pop()!.status).toBe('unknown');
   });
 
-  it('--connect: a refused connection is broken, a pod source cannot connect (unknown)', () => {
+  it('--connect from the source pod: said so in the evidence', () => {
+    const f = healthy();
+    f.connect = { '10.96.0.10:80': { connected: true, ms: 5, detail: 'connected' } };
+    expect(diagnose(f).hops.pop()).toEqual({
+      layer: 'connect',
+      id: 'connect/10.96.0.10:80',
+      status: 'ok',
+      evidence: 'TCP connection from the source pod in 5 ms',
+    });
+  });
+
+  it('--connect: a refused connection is broken, an unreachable agent is unknown', () => {
     const f = healthy();
     f.source = { kind: 'node', name: 'node-1' };
     f.connect = { '10.96.0.10:80': { connected: false, ms: 20, detail: 'Connection refused' } };

@@ -267,6 +267,22 @@ export interface NodeFacts {
   ovnController: { running: boolean; connected?: boolean; detail: string };
   datapath: { reachable: boolean; detail: string };
   groups: OfGroupFact[];
+  /** SmartNIC / DPU mode only: whether the VIPs' datapath flows are offloaded, as OVS reports it. */
+  offload?: OffloadFacts | Unavailable;
+}
+
+/** What the node's Open vSwitch says about offloading the VIPs' datapath flows (smartnic / dpu mode). */
+export interface OffloadFacts {
+  /** The agent's mode (smartnic, dpu). */
+  mode: string;
+  /** other_config:hw-offload ('' when unset). */
+  hwOffload: string;
+  /** The datapath `dpctl/show` names: `netdev@ovs-netdev` (userspace) or `system@ovs-system` (kernel). */
+  datapath: string;
+  /** Datapath flows `dpctl/dump-flows type=offloaded` lists, all VIPs together. */
+  offloadedFlows: number;
+  /** Per VIP key: its datapath flows offloaded (type=offloaded) and in software (type=ovs). */
+  vips: Record<string, { offloaded: number; software: number }>;
 }
 
 /** A node's NodePort programming (the agent's `table ip ycloud`, docs/adr/0005-nodeport-from-outside.md). */

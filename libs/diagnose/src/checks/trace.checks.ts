@@ -94,20 +94,22 @@ export function traceHops(facts: DiagnoseFacts): Hop[] {
   });
 }
 
-/** `--connect`: a real TCP connection from the source node to each TCP VIP. */
+/** `--connect`: a real TCP connection to each TCP VIP from the source node, or from inside the source pod. */
 export function connectHops(facts: DiagnoseFacts): Hop[] {
   if (!facts.connect) return [];
+  const from = facts.source.kind === 'pod' ? 'the source pod' : 'the source node';
   return expectedVips(facts).map((v) => {
     const id = `connect/${v.key}`;
     const c = facts.connect![v.key];
-    if (!c) return unknown('connect', id, 'no connection attempted', 'diagnose --connect from a node, on a TCP port');
+    if (!c)
+      return unknown('connect', id, 'no connection attempted', 'diagnose --connect from a pod or node, on a TCP port');
     if (isUnavailable(c)) return unknown('connect', id, `no connection attempted: ${c.unavailable}`);
-    if (c.connected) return ok('connect', id, `TCP connection from the source node in ${c.ms} ms`);
+    if (c.connected) return ok('connect', id, `TCP connection from ${from} in ${c.ms} ms`);
     return broken(
       'connect',
       id,
-      `TCP connection from the source node failed after ${c.ms} ms: ${c.detail}`,
-      'every hop above passed: check that the backends listen on the target port and answer (curl from the node)',
+      `TCP connection from ${from} failed after ${c.ms} ms: ${c.detail}`,
+      `check that the backends listen on the target port and answer (curl it from ${from})`,
     );
   });
 }
