@@ -80,7 +80,7 @@ export function traceHops(facts: DiagnoseFacts): Hop[] {
     if (t.warnings?.length) {
       return hop(
         'unknown',
-        `${evidence}; ovn-trace warned: ${t.warnings[0]}`,
+        `${evidence}; ovn-trace warned: ${t.warnings.slice(0, 2).join(', e.g. ')}`,
         "ovn-trace may not read this Southbound's flows: run the ovn-trace of northd's OVN release",
       );
     }

@@ -74,10 +74,14 @@ describe('trace collector', () => {
       lbBackends: ['10.16.0.3:8080', '10.16.0.4:8080'],
       dropAt: { datapath: 'vpc-default', stage: 'lr_in_learn_neighbor' },
     });
-    expect(
-      summariseTrace('', 'm', '2026-12-07T11:00:00Z|00001|ovn_trace|WARN|mac_cache_use; next;: parsing actions\n')
-        .warnings,
-    ).toEqual(['2026-12-07T11:00:00Z|00001|ovn_trace|WARN|mac_cache_use; next;: parsing actions']);
+    // What that ovn-trace printed on stderr (real, first lines): the flows it could not parse.
+    const stderr = readFileSync(join(__dirname, 'fixtures', 'ovn-trace-23.03-tool-on-25.03-sb.stderr.txt'), 'utf8');
+    expect(summariseTrace(captured('23.03-tool-on-25.03-sb'), 'm', stderr).warnings).toEqual([
+      '8 warning(s), 7 flow(s) not parsed',
+      "ovntrace|WARN|((ip4 && icmp4.type == 3 && icmp4.code == 4) || (ip6 && icmp6.type ... : parsing expression failed (Syntax error at `flags.tunnel_rx' expecting field name.)",
+      expect.stringMatching(/^ovntrace\|WARN\|nd_ns_mcast .*: parsing expression failed/),
+      expect.stringMatching(/^ovntrace\|WARN\|ct_commit .*: parsing actions failed/),
+    ]);
   });
 
   it('runs the configured ovn-trace command with --detailed --ct=new', async () => {

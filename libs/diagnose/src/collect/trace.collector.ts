@@ -39,13 +39,19 @@ export function traceMicroflow(q: TraceQuery): string {
 /** Actions that replace the traced packet with another one (a request, an error, a reset): not the packet itself. */
 const REPLACING = /^(arp|nd_ns|nd_na|icmp4|icmp6|icmp4_error|icmp6_error|tcp_reset|reject|put_arp|put_nd)\b/;
 
-/** What ovn-trace warned about on stderr (flows it could not parse), the first three lines. */
+/**
+ * What ovn-trace warned about on stderr: flows it could not parse first (an ovn-trace older than northd), then
+ * other warnings; at most three (a long one keeps its start and its reason), and how many there were.
+ */
 function warningsOf(stderr: string): { warnings?: string[] } {
-  const warnings = stderr
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /warn|error|pars/i.test(l));
-  return warnings.length ? { warnings: warnings.slice(0, 3) } : {};
+  const all = stderr.split('\n').filter((l) => /\|WARN\||\|ERR\||error/i.test(l));
+  if (!all.length) return {};
+  const parsing = all.filter((l) => /parsing .*failed/.test(l));
+  const first = [...parsing, ...all.filter((l) => !parsing.includes(l))]
+    .slice(0, 3)
+    .map((l) => l.replace(/^\S+\|\d+\|/, ''))
+    .map((l) => (l.length <= 200 ? l : `${l.slice(0, 80)} ... ${l.slice(Math.max(l.lastIndexOf(': parsing'), 120))}`));
+  return { warnings: [`${all.length} warning(s), ${parsing.length} flow(s) not parsed`, ...first] };
 }
 
 /** The backends of a `ct_lb(backends=...)` / `ct_lb_mark(backends=...)` action on the line, sorted. */
