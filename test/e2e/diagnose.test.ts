@@ -1,5 +1,5 @@
 import { CoreV1Api, DiscoveryV1Api, type V1Service } from '@kubernetes/client-node';
-import { API_VERSION, crdResources } from '@ycloud/api';
+import { API_VERSION, IP_ALLOCATION_ANNOTATION, crdResources, parseIpAllocationAnnotation } from '@ycloud/api';
 import type { Diagnosis, Hop } from '@ycloud/diagnose';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, repoRoot } from '@ycloud/sandbox';
@@ -249,6 +249,28 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     expect(r.d.hops[r.d.hops.length - 1].evidence).toMatch(/^TCP connection from the source node in \d+ ms$/);
   });
 
+  it('--trace and --connect from a pod: the first packet reaches a ready backend through OVN, and the pod connects', async () => {
+    const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`, '--trace', '--connect');
+    expect(r.code).toBe(0);
+    expect(r.d.verdict).toEqual({ status: 'ok', unknown: 0 });
+    expect(r.d.hops.map((h) => h.id).slice(-2)).toEqual([`trace/${webIP}:80`, `connect/${webIP}:80`]);
+    const ports = await backendPorts(['web-0', 'web-1']);
+    const ready = Object.keys(ports).sort();
+    const trace = r.d.hops[r.d.hops.length - 2];
+    expect(trace.status).toBe('ok');
+    // ovn-trace's load-balancing action holds exactly the ready endpoints, and it DNATs to one of them: the packet
+    // leaves OVN on that backend pod's port.
+    expect(trace.detail!.lbBackends).toEqual(ready);
+    const backend = trace.detail!.backend as string;
+    expect(ready).toContain(backend);
+    expect(trace.detail!.deliveredTo).toBe(ports[backend]);
+    expect(trace.detail!.outputs).toContain(ports[backend]);
+    expect(trace.evidence).toBe(`ovn-trace: load-balanced to 2 backend(s), reached ${backend} at ${ports[backend]}`);
+    const connect = r.d.hops[r.d.hops.length - 1];
+    expect(connect.status).toBe('ok');
+    expect(connect.evidence).toMatch(/^TCP connection from the source pod in \d+ ms$/);
+  });
+
   it('reports a healthy YusurService pod -> ClusterIP path ok', async () => {
     await kube.create(crdResources.YusurService, NS, {
       apiVersion: API_VERSION,
@@ -438,17 +460,60 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     }
   });
 
+  it("fault: the LB group detached from the client's switch: ovn-trace shows the packet not load-balanced there", async () => {
+    const group = await nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer_Group', `name="${GROUP}"`);
+    const client = (await core.readNamespacedPod({ namespace: NS, name: 'client' })).metadata!.annotations!;
+    const clientSwitch = parseIpAllocationAnnotation(client[IP_ALLOCATION_ANNOTATION])!.logicalSwitch;
+    expect(clientSwitch).toBe('subnet-default');
+    await nbctl('--wait=sb', 'remove', 'Logical_Switch', clientSwitch, 'load_balancer_group', group);
+    try {
+      const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`, '--trace');
+      const hop = expectBrokenAt(r, 'northbound/lb-group');
+      expect(hop.evidence).toBe(
+        `Service_${NS}/web_TCP (group ${GROUP}) does not reach switch(es) ${clientSwitch} of VPC default`,
+      );
+      // Not load-balanced on the client's switch, the packet is routed with the ClusterIP as destination: by the
+      // VPC router's default route to the EIP pool's gateway router, which asks for it on the external network.
+      const trace = r.d.hops.find((h) => h.id === `trace/${webIP}:80`)!;
+      expect(trace).toMatchObject({
+        status: 'broken',
+        evidence: `ovn-trace: the packet is not load-balanced on ${clientSwitch}: replaced by arp in eip-${EIP_POOL}-gw (lr_in_arp_request)`,
+      });
+      expect(trace.detail).toEqual({
+        replacedBy: `arp in eip-${EIP_POOL}-gw (lr_in_arp_request)`,
+        outputs: expect.arrayContaining([`${clientSwitch}-to-router`]),
+      });
+    } finally {
+      await nbctl('--wait=sb', 'add', 'Logical_Switch', clientSwitch, 'load_balancer_group', group);
+    }
+  });
+
   it("fault: a VIP's backends edited by hand in NB", async () => {
     const lb = await nbctl('--bare', '--columns=_uuid', 'find', 'Load_Balancer', `name="Service_${NS}/web_TCP"`);
     const before = await nbctl('get', 'Load_Balancer', lb, `vips:"${webIP}:80"`);
-    await nbctl('set', 'Load_Balancer', lb, `vips:"${webIP}:80"="10.16.250.250:8080"`);
+    await nbctl('--wait=sb', 'set', 'Load_Balancer', lb, `vips:"${webIP}:80"="10.16.250.250:8080"`);
     try {
-      const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`);
+      const r = await diagnoseCli('service', `${NS}/web`, '--from', 'pod', `${NS}/client`, '--trace', '--connect');
       const hop = expectBrokenAt(r, 'northbound/backends');
       const want = (await podIps(['web-0', 'web-1'])).map((ip) => `${ip}:8080`).sort();
       expect(hop.evidence).toBe(`${webIP}:80: NB has [10.16.250.250:8080], ready endpoints are [${want.join(' ')}]`);
+      // ovn-trace: DNAT to the address NB holds, then the router has no MAC for it and sends an ARP request instead.
+      const trace = r.d.hops.find((h) => h.id === `trace/${webIP}:80`)!;
+      expect(trace).toMatchObject({
+        status: 'broken',
+        evidence: `ovn-trace: load-balanced to [10.16.250.250:8080], expected [${want.join(' ')}]: replaced by arp in vpc-default (lr_in_arp_request)`,
+      });
+      expect(trace.detail).toMatchObject({
+        lbBackends: ['10.16.250.250:8080'],
+        replacedBy: 'arp in vpc-default (lr_in_arp_request)',
+      });
+      expect(trace.detail!.deliveredTo).toBeUndefined();
+      // And a real connection from the client pod gets nowhere.
+      const connect = r.d.hops[r.d.hops.length - 1];
+      expect([connect.id, connect.status]).toEqual([`connect/${webIP}:80`, 'broken']);
+      expect(connect.evidence).toMatch(/^TCP connection from the source pod failed after \d+ ms: /);
     } finally {
-      await nbctl('set', 'Load_Balancer', lb, `vips:"${webIP}:80"=${before}`);
+      await nbctl('--wait=sb', 'set', 'Load_Balancer', lb, `vips:"${webIP}:80"=${before}`);
     }
   });
 
@@ -656,6 +721,17 @@ describe('ycloud diagnose: names the broken hop of a Service path', () => {
     return Promise.all(
       names.map(async (n) => (await core.readNamespacedPod({ namespace: NS, name: n })).status!.podIP!),
     );
+  }
+
+  /** `ip:8080` of each pod -> its logical switch port (ycloud's ip-allocation annotation). */
+  async function backendPorts(names: string[]): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const n of names) {
+      const pod = await core.readNamespacedPod({ namespace: NS, name: n });
+      const alloc = parseIpAllocationAnnotation(pod.metadata!.annotations![IP_ALLOCATION_ANNOTATION])!;
+      out[`${pod.status!.podIP!}:8080`] = alloc.logicalSwitchPort;
+    }
+    return out;
   }
 
   async function sliceEndpoints(service: string): Promise<number> {

@@ -4,7 +4,7 @@ import { NbRowSource, collectNorthbound } from './collect/northbound.collector';
 import { DiagnoseCommandRunner } from './collect/command';
 import { collectSouthbound } from './collect/southbound.collector';
 import { TraceQuery, collectTrace } from './collect/trace.collector';
-import { collectConnect } from './collect/connect.collector';
+import { collectConnect, podNetns } from './collect/connect.collector';
 import { collectNodePorts } from './collect/nodeport.collector';
 import { ipOfHostPort } from './service-path';
 import { NodeCollectorOptions, collectNode } from './collect/node.collector';
@@ -55,6 +55,8 @@ export interface AgentDiagnoseDeps extends NodeCollectorOptions {
   runner: DiagnoseCommandRunner;
   /** OVN Southbound remote(s) of this node (external_ids:ovn-remote). */
   sbRemote: string;
+  /** The command that runs ovn-trace (default `ovn-trace`): it must be of northd's OVN release. */
+  ovnTrace?: string[];
 }
 
 /**
@@ -69,7 +71,7 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
     if (!remote) return fail(503, 'no Southbound remote');
     const q = Object.fromEntries(url.searchParams) as unknown as TraceQuery;
     try {
-      return { status: 200, body: await collectTrace(deps.runner, remote, q) };
+      return { status: 200, body: await collectTrace(deps.runner, remote, q, deps.ovnTrace) };
     } catch (err) {
       return fail(400, err instanceof Error ? err.message : String(err));
     }
@@ -90,9 +92,12 @@ export function registerAgentDiagnoseRoutes(host: RouteHost, deps: AgentDiagnose
   });
   host.addRoute(DIAGNOSE_ROUTES.connect, async (url) => {
     const vip = url.searchParams.get(Q.vips) ?? '';
+    const pod = url.searchParams.get(Q.pod);
     try {
       const port = Number(vip.slice(vip.lastIndexOf(':') + 1));
-      return { status: 200, body: await collectConnect(deps.runner, ipOfHostPort(vip), port) };
+      // From a pod: inside its network namespace, found through its OVS interface on this node.
+      const netns = pod ? await podNetns(deps.runner, deps.ovsDb ?? '', pod) : undefined;
+      return { status: 200, body: await collectConnect(deps.runner, ipOfHostPort(vip), port, 3, netns) };
     } catch (err) {
       return fail(400, err instanceof Error ? err.message : String(err));
     }

@@ -313,12 +313,14 @@ describe('diagnose (pod -> ClusterIP)', () => {
     expect(firstBroken(f)).toBe('node/node-2/backend-node');
   });
 
-  it('--trace: a trace that load-balances to the ready endpoints is ok; one that drops is broken', () => {
+  it('--trace: ok only when the packet reaches a backend port; a drop or a replaced packet names where', () => {
     const f = healthy();
+    const lbBackends = ['10.16.0.5:8080', '10.16.0.6:8080'];
     f.trace = {
       '10.96.0.10:80': {
-        lbBackends: ['10.16.0.5:8080', '10.16.0.6:8080'],
-        outputs: ['web.a'],
+        lbBackends,
+        outputs: ['subnet-default-to-router', 'router-to-subnet-default', 'web.b'],
+        delivered: 'web.b',
         dropped: false,
         rejected: false,
         microflow: 'm',
@@ -329,16 +331,61 @@ describe('diagnose (pod -> ClusterIP)', () => {
       layer: 'trace',
       id: 'trace/10.96.0.10:80',
       status: 'ok',
-      evidence: 'ovn-trace: load-balanced to 2 backend(s), delivered to web.a',
+      evidence: 'ovn-trace: load-balanced to 2 backend(s), reached 10.16.0.6:8080 at web.b',
+      detail: {
+        lbBackends,
+        backend: '10.16.0.6:8080',
+        deliveredTo: 'web.b',
+        outputs: ['subnet-default-to-router', 'router-to-subnet-default', 'web.b'],
+      },
     });
-    f.trace['10.96.0.10:80'] = { outputs: [], dropped: true, rejected: false, microflow: 'm' };
+    // Load-balanced, then lost in the router: broken, at the stage.
+    f.trace['10.96.0.10:80'] = {
+      lbBackends,
+      outputs: ['subnet-default-to-router'],
+      dropped: true,
+      dropAt: { datapath: 'vpc-default', stage: 'lr_in_ip_routing' },
+      rejected: false,
+      microflow: 'm',
+    };
     d = diagnose(f);
     expect(d.verdict.firstBroken).toBe('trace/10.96.0.10:80');
+    expect(d.hops.pop()!.evidence).toBe(
+      'ovn-trace: load-balanced to 2 backend(s), but dropped in vpc-default (lr_in_ip_routing)',
+    );
+    // The same with ovn-trace warning on stderr (it could not read some flows): not a verdict.
+    f.trace['10.96.0.10:80'] = { ...f.trace['10.96.0.10:80'], warnings: ['parsing actions: Syntax error'] };
+    expect(diagnose(f).hops.pop()).toMatchObject({ status: 'unknown' });
+    // Not load-balanced at all (the VIP's flow missing on the source switch).
+    f.trace['10.96.0.10:80'] = {
+      outputs: ['subnet-default-to-router'],
+      dropped: true,
+      dropAt: { datapath: 'vpc-default', stage: 'lr_in_ip_routing' },
+      rejected: false,
+      microflow: 'm',
+    };
+    expect(diagnose(f).hops.pop()).toMatchObject({
+      status: 'broken',
+      evidence:
+        "ovn-trace: the packet is not load-balanced on the source's switch: dropped in vpc-default (lr_in_ip_routing)",
+      detail: { droppedIn: 'vpc-default (lr_in_ip_routing)', outputs: ['subnet-default-to-router'] },
+    });
     f.trace['10.96.0.10:80'] = { unavailable: 'no agent' };
     expect(diagnose(f).hops.pop()!.status).toBe('unknown');
   });
 
-  it('--connect: a refused connection is broken, a pod source cannot connect (unknown)', () => {
+  it('--connect from the source pod: said so in the evidence', () => {
+    const f = healthy();
+    f.connect = { '10.96.0.10:80': { connected: true, ms: 5, detail: 'connected' } };
+    expect(diagnose(f).hops.pop()).toEqual({
+      layer: 'connect',
+      id: 'connect/10.96.0.10:80',
+      status: 'ok',
+      evidence: 'TCP connection from the source pod in 5 ms',
+    });
+  });
+
+  it('--connect: a refused connection is broken, an unreachable agent is unknown', () => {
     const f = healthy();
     f.source = { kind: 'node', name: 'node-1' };
     f.connect = { '10.96.0.10:80': { connected: false, ms: 20, detail: 'Connection refused' } };

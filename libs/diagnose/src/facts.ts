@@ -267,6 +267,22 @@ export interface NodeFacts {
   ovnController: { running: boolean; connected?: boolean; detail: string };
   datapath: { reachable: boolean; detail: string };
   groups: OfGroupFact[];
+  /** SmartNIC / DPU mode only: whether the VIPs' datapath flows are offloaded, as OVS reports it. */
+  offload?: OffloadFacts | Unavailable;
+}
+
+/** What the node's Open vSwitch says about offloading the VIPs' datapath flows (smartnic / dpu mode). */
+export interface OffloadFacts {
+  /** The agent's mode (smartnic, dpu). */
+  mode: string;
+  /** other_config:hw-offload ('' when unset). */
+  hwOffload: string;
+  /** The datapath `dpctl/show` names: `netdev@ovs-netdev` (userspace) or `system@ovs-system` (kernel). */
+  datapath: string;
+  /** Datapath flows `dpctl/dump-flows type=offloaded` lists, all VIPs together. */
+  offloadedFlows: number;
+  /** Per VIP key: its datapath flows offloaded (type=offloaded) and in software (type=ovs). */
+  vips: Record<string, { offloaded: number; software: number }>;
 }
 
 /** A node's NodePort programming (the agent's `table ip ycloud`, docs/adr/0005-nodeport-from-outside.md). */
@@ -285,12 +301,20 @@ export interface NodePortFacts {
 export interface TraceFacts {
   /** Backends of the load-balancing action the packet hit, if any. */
   lbBackends?: string[];
-  /** Logical ports the packet was output to. */
+  /** Logical ports the packet (or what replaced it) was output to, in trace order. */
   outputs: string[];
+  /** The VIF (logical port of type "") the packet itself reached last. */
+  delivered?: string;
   dropped: boolean;
+  /** Where the packet was first dropped: the logical datapath and the pipeline stage (`lr_in_ip_routing`). */
+  dropAt?: { datapath: string; stage?: string };
+  /** The packet was replaced there by another (an ARP or ND request, an ICMP error, a TCP reset). */
+  replacedBy?: { action: string; datapath: string; stage?: string };
   rejected: boolean;
   /** The microflow traced. */
   microflow: string;
+  /** What ovn-trace warned about on stderr (e.g. flows it could not parse). */
+  warnings?: string[];
 }
 
 /** A fact source that could not be read: the reason becomes an `unknown` hop. */

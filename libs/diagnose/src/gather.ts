@@ -136,17 +136,24 @@ async function traces(
   return out;
 }
 
-/** One TCP connection from the source node to each TCP VIP, made by the node's agent. */
+/** One TCP connection to each TCP VIP from the source node, or from inside the source pod, made by that node's agent. */
 async function connects(
   endpoints: OpsEndpoints,
   facts: DiagnoseFacts,
   vips: ReturnType<typeof expectedVips>,
 ): Promise<NonNullable<DiagnoseFacts['connect']>> {
   const out: NonNullable<DiagnoseFacts['connect']> = {};
+  const pod = facts.kube.sourcePod;
   for (const v of vips) {
-    if (facts.source.kind !== 'node') out[v.key] = { unavailable: 'the agent connects from its node: use --from node' };
-    else if (v.protocol !== 'tcp') out[v.key] = { unavailable: `${v.protocol}: only TCP is tried` };
-    else out[v.key] = await maybe(endpoints.agent(facts.source.name, DIAGNOSE_ROUTES.connect, { [Q.vips]: v.key }));
+    if (v.protocol !== 'tcp') out[v.key] = { unavailable: `${v.protocol}: only TCP is tried` };
+    else if (facts.source.kind === 'node')
+      out[v.key] = await maybe(endpoints.agent(facts.source.name, DIAGNOSE_ROUTES.connect, { [Q.vips]: v.key }));
+    else if (facts.source.kind === 'pod' && pod?.node && pod.logicalSwitchPort)
+      out[v.key] = await maybe(
+        endpoints.agent(pod.node, DIAGNOSE_ROUTES.connect, { [Q.vips]: v.key, [Q.pod]: pod.logicalSwitchPort }),
+      );
+    else
+      out[v.key] = { unavailable: 'no node agent can connect from this source (a pod with a ycloud port, or a node)' };
   }
   return out;
 }

@@ -12,6 +12,8 @@ export interface Hop {
   evidence: string;
   /** What a user would try; set on broken and unknown hops. */
   fix?: string;
+  /** The same evidence as fields, for `-o json` readers (the trace hops: backends, port reached, drop stage). */
+  detail?: Record<string, string | string[]>;
 }
 
 export interface Diagnosis {

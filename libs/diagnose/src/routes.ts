@@ -14,7 +14,7 @@ export const DIAGNOSE_ROUTES = {
   node: '/diagnose/v1/node',
   /** Node agent: ovn-trace of a synthetic packet to a VIP (query: the TraceQuery fields). */
   trace: '/diagnose/v1/trace',
-  /** Node agent: one TCP connection attempt from the node to a VIP (query: vips = one ip:port). */
+  /** Node agent: one TCP connection attempt to a VIP from the node, or from a pod on it (query: vips = one ip:port, pod). */
   connect: '/diagnose/v1/connect',
   /** Node agent: its node's NodePort rules (the agent's nftables table) and IPv4 forwarding. */
   nodePort: '/diagnose/v1/nodeport',
@@ -31,6 +31,8 @@ export const DIAGNOSE_QUERY = {
   eip: 'eip',
   pool: 'pool',
   vpc: 'vpc',
+  /** The source pod's logical switch port (connect from inside the pod). */
+  pod: 'pod',
 } as const;
 
 /** Where diagnose finds ycloud's components in a cluster (deploy/base names them so). */

@@ -236,7 +236,12 @@ export class Sandbox {
               controller: { pidfile: path.join(node.dir, 'controller.pid'), unixctl: '' },
             },
             // The test bed's daemons keep their sockets and pidfiles in the node's directory.
-            diagnose: { ovsRundir: node.dir, ovnControllerPidfile: path.join(node.dir, 'controller.pid') },
+            // ovn-trace must read northd's flows: the release's own (an older one traces newer actions as drops).
+            diagnose: {
+              ovsRundir: node.dir,
+              ovnControllerPidfile: path.join(node.dir, 'controller.pid'),
+              ovnTrace: release.command('ovn-trace', []).flat(),
+            },
           }),
         );
         const opsPort = await freePort();

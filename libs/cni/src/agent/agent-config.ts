@@ -68,6 +68,8 @@ export interface CniAgentConfig {
     ovsRundir: string;
     /** ovn-controller's pidfile (its control socket lies beside it). */
     ovnControllerPidfile: string;
+    /** The command (and leading arguments) that runs ovn-trace; empty: `ovn-trace`. Of northd's OVN release. */
+    ovnTrace: string[];
   };
 }
 
@@ -101,7 +103,11 @@ export const DEFAULT_AGENT_CONFIG: CniAgentConfig = {
     vswitchd: { pidfile: '/var/run/openvswitch/ovs-vswitchd.pid', unixctl: '' },
     controller: { pidfile: '/var/run/ovn/ovn-controller.pid', unixctl: '' },
   },
-  diagnose: { ovsRundir: '/var/run/openvswitch', ovnControllerPidfile: '/var/run/ovn/ovn-controller.pid' },
+  diagnose: {
+    ovsRundir: '/var/run/openvswitch',
+    ovnControllerPidfile: '/var/run/ovn/ovn-controller.pid',
+    ovnTrace: [],
+  },
 };
 
 type DeepPartial<T> = {

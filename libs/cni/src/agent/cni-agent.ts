@@ -302,6 +302,10 @@ export class CniAgent {
       {
         runner: this.runner,
         sbRemote: this.cfg.ovn.remote,
+        ovsDb: this.cfg.ovsDb,
+        // In smartnic / dpu mode the node route also reports whether the VIPs' flows are offloaded.
+        mode: this.cfg.mode,
+        vswitchdCtl: () => controlSocket(this.cfg.datapath.vswitchd, 'ovs-vswitchd'),
         node: this.cfg.nodeName,
         bridge: this.cfg.bridge,
         ...this.cfg.diagnose,

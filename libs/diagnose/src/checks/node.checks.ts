@@ -1,4 +1,4 @@
-import { DiagnoseFacts, Maybe, NodeFacts, isUnavailable } from '../facts';
+import { DiagnoseFacts, Maybe, NodeFacts, OffloadFacts, Unavailable, isUnavailable } from '../facts';
 import { Hop, broken, ok, unknown } from '../hop';
 import { expectedVips } from '../service-path';
 import { sourceNodeName } from './southbound.checks';
@@ -24,6 +24,7 @@ export function nodeHops(facts: DiagnoseFacts): Hop[] {
       hops.push(controllerHop(n));
       hops.push(datapathHop(n));
       if (n.datapath.reachable) hops.push(groupHop(facts, n));
+      if (n.offload) hops.push(offloadHop(facts, n.node, n.offload));
     }
   }
   for (const [name, n] of Object.entries(facts.backendNodes).sort(([a], [b]) => a.localeCompare(b))) {
@@ -115,4 +116,33 @@ function backendNodeHop(name: string, n: Maybe<NodeFacts>): Hop {
     );
   }
   return ok(L, id, `${name}: br-int answers, ovn-controller ${n.ovnController.detail}`);
+}
+
+/**
+ * SmartNIC / DPU mode: are the VIPs' datapath flows offloaded to the NIC? Ok only when OVS lists them among its
+ * offloaded flows; otherwise unknown with what was measured (never ok by assumption; traffic still flows in
+ * software, so not broken either).
+ */
+function offloadHop(facts: DiagnoseFacts, node: string, o: OffloadFacts | Unavailable): Hop {
+  const id = `node/${node}/offload`;
+  if (isUnavailable(o)) return unknown(L, id, `offload of the VIP flows on ${node} not measured: ${o.unavailable}`);
+  const vips = expectedVips(facts).filter((v) => v.backends.length);
+  const counts = vips.map((v) => ({ key: v.key, ...(o.vips[v.key] ?? { offloaded: 0, software: 0 }) }));
+  const list = counts.map((c) => `${c.key} ${c.offloaded} offloaded / ${c.software} in software`).join(', ');
+  if (counts.length && counts.every((c) => c.offloaded > 0))
+    return ok(L, id, `${node} (${o.mode}): datapath flows ${list} (dpctl/dump-flows type=offloaded)`);
+  const hw = o.hwOffload ? `hw-offload=${o.hwOffload}` : 'hw-offload unset';
+  const why = `${hw}, datapath ${o.datapath || 'unknown'}, dpctl/dump-flows type=offloaded lists ${o.offloadedFlows} flow(s)`;
+  const fix =
+    o.hwOffload !== 'true'
+      ? `set other_config:hw-offload=true on ${node} (the agent does in ${o.mode} mode) and restart ovs-vswitchd`
+      : o.datapath.startsWith('netdev@')
+        ? 'the userspace (netdev) datapath offloads only through DPDK rte_flow on DPDK ports: there is no TC flower here'
+        : 'check the NIC is in switchdev mode and the representors carry tc-offload (ethtool -k REP hw-tc-offload)';
+  return unknown(
+    L,
+    id,
+    `${node} (${o.mode}): VIP flows not seen offloaded: ${list || 'no VIP with backends'}; ${why}`,
+    fix,
+  );
 }

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { NodeFacts, OfGroupFact } from '../facts';
 import { DiagnoseCommandRunner } from './command';
+import { OFFLOAD_MODES, collectOffload } from './offload.collector';
 
 export interface NodeCollectorOptions {
   node: string;
@@ -10,6 +11,12 @@ export interface NodeCollectorOptions {
   /** ovn-controller's pidfile; its control socket is `ovn-controller.<pid>.ctl` beside it. */
   ovnControllerPidfile: string;
   bridge: string;
+  /** The agent's mode: in smartnic / dpu mode the VIPs' flows are checked for offload. */
+  mode?: string;
+  /** This node's Open vSwitch database (ovs-vsctl --db); empty for the default. */
+  ovsDb?: string;
+  /** ovs-vswitchd's control socket (default: ovs-appctl's default target). */
+  vswitchdCtl?: () => Promise<string>;
 }
 
 /** `ovs-ofctl dump-groups` output -> groups with the backend of each bucket (from `nat(dst=...)`). Pure. */
@@ -114,12 +121,20 @@ export async function collectNode(
   const dumps = ids ? await Promise.all(ids.map((id) => one(id))) : [await one()];
   const failed = dumps.find((d) => d.desc.code !== 0);
   if (failed) return unreachable(o, await controller, failed.desc);
-  return {
+  const facts: NodeFacts = {
     node: o.node,
     ovnController: await controller,
     datapath: { reachable: true, detail: `${o.bridge} answers` },
     groups: dumps.flatMap((d) => addGroupStats(parseGroups(d.desc.stdout), d.stats.code === 0 ? d.stats.stdout : '')),
   };
+  if (vips && o.mode && OFFLOAD_MODES.includes(o.mode)) {
+    facts.offload = await collectOffload(
+      runner,
+      { mode: o.mode, ovsDb: o.ovsDb, vswitchdCtl: o.vswitchdCtl },
+      vips,
+    ).catch((e: Error) => ({ unavailable: e.message }));
+  }
+  return facts;
 }
 
 function unreachable(
