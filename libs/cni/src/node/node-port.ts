@@ -12,14 +12,23 @@ export function nodeLogicalSwitchPort(nodeName: string): string {
   return `node-${nodeName}`;
 }
 
-/** Pure: `ip -batch` lines for ycloud0: MAC, MTU, address, up, a route per Service / pod CIDR via the gateway. */
+/**
+ * Pure: `ip -batch` lines for ycloud0: MAC, MTU, its join address of each family (IPv6 without duplicate address
+ * detection, which would hold the address back for seconds), up, and a route per Service / pod CIDR via the join
+ * gateway of the CIDR's family; a CIDR of a family the join subnet has no address in gets no route.
+ */
 export function nodePortBatch(alloc: IpAllocation, cidrs: string[]): string[] {
   const dev = NODE_PORT_NAME;
+  const familyOf = (cidr: string): 4 | 6 => (cidr.includes(':') ? 6 : 4);
+  const addresses = alloc.addresses.length ? alloc.addresses : [{ cidr: alloc.ip, gateway: alloc.gateway, family: 4 }];
+  const gateway = (family: 4 | 6): string | undefined => addresses.find((a) => a.family === family)?.gateway;
   return [
     `link set dev ${dev} address ${alloc.mac} mtu ${alloc.mtu}`,
-    `addr replace ${alloc.ip} dev ${dev}`,
+    ...addresses.map((a) => `addr replace ${a.cidr} dev ${dev}${a.family === 6 ? ' nodad' : ''}`),
     `link set dev ${dev} up`,
-    ...cidrs.map((c) => `route replace ${c} via ${alloc.gateway} dev ${dev} mtu ${alloc.mtu}`),
+    ...cidrs
+      .filter((c) => gateway(familyOf(c)))
+      .map((c) => `route replace ${c} via ${gateway(familyOf(c))} dev ${dev} mtu ${alloc.mtu}`),
   ];
 }
 
@@ -63,7 +72,8 @@ export class NodePortManager {
     });
     await runChecked(this.runner, 'ip', ['-batch', '-'], { input: nodePortBatch(alloc, cidrs).join('\n') + '\n' });
     this.applied = key;
-    this.log(`node port ${NODE_PORT_NAME}: ${alloc.ip} on ${alloc.logicalSwitchPort}, routes ${cidrs.join(' ')}`);
+    const ips = alloc.addresses.map((a) => a.cidr).join(' ') || alloc.ip;
+    this.log(`node port ${NODE_PORT_NAME}: ${ips} on ${alloc.logicalSwitchPort}, routes ${cidrs.join(' ')}`);
     return alloc;
   }
 
