@@ -45,6 +45,11 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   };
   const both = (s: string[]) => s.length === 2 && s[0] === backends[0] && s[1] === backends[1];
   const external = () => sb.state.external.netns;
+  /** One TCP exchange with an echo server from outside: `<backend> <address it saw>`, or `error …`. */
+  const echoFromOutside = (ip: string, port: number) =>
+    tcpRequest(external(), ip, port, 2_000)
+      .then((r) => r.trim())
+      .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
   const node1 = () => sb.state.nodes[0].netns;
   const ip6Table = async (): Promise<string> =>
     (await netnsExec(node1(), ['nft', 'list', 'table', 'ip6', 'ycloud'], { allowFailure: true })).stdout;
@@ -102,6 +107,10 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
         }),
       ),
     );
+    // Echo servers answering `<pod> <client address it saw>` on 9100, both families.
+    for (const name of backends) {
+      servers.push(await TcpServer.start((await sb.kubelet.pod(NS, name)).netns, 9100, name, dir, '::'));
+    }
   });
 
   afterAll(async () => {
@@ -177,23 +186,25 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
 
   it("IPv6 NodePort with externalTrafficPolicy=Local: only the receiving node's endpoints answer", async () => {
     // kube-proxy's Local endpoint choice on the IPv6 family: node-1 DNATs to its own endpoint (web-0) only. Unlike
-    // IPv4 the backend sees node-1's join address (the controller's reply routes are IPv4 only; see
-    // docs/kube-proxy-parity.md).
+    // IPv4 the backend sees node-1's IPv6 join address, not the client (the controller's reply routes are IPv4
+    // only; see docs/kube-proxy-parity.md).
     await core.createNamespacedService({
       namespace: NS,
       body: service('local-svc', {
         type: 'NodePort',
         externalTrafficPolicy: 'Local',
-        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: 31280 }],
+        ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: 31280 }],
       }),
     });
-    await until(
+    const reply = await until(
       'the Local IPv6 NodePort from outside',
-      () => http(external(), NODE_IP6, 31280),
-      (r) => r === backends[0],
+      () => echoFromOutside(NODE_IP6, 31280),
+      (r) => r.startsWith(`${backends[0]} `),
     );
-    expect(await seen(10, () => http(external(), NODE_IP6, 31280))).toEqual([backends[0]]);
-    expect(await ip6Table()).toMatch(/tcp dport 31280 dnat to \[fd00:10:16:[0-9a-f:]+\]:8080/);
+    expect(reply).toMatch(/^web-0 fd00:100:64:/);
+    const replies = await seen(10, () => echoFromOutside(NODE_IP6, 31280));
+    expect(replies).toEqual([reply]);
+    expect(await ip6Table()).toMatch(/tcp dport 31280 dnat to \[fd00:10:16:[0-9a-f:]+\]:9100/);
     await core.deleteNamespacedService({ namespace: NS, name: 'local-svc' });
   });
 
@@ -201,9 +212,6 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     // An IPv6 externalIP on no node; the external network routes it to node-1 (as a user's router would). The
     // backends answer with the address they saw: node-1's IPv6 join address (Cluster policy masquerades).
     const externalIP = 'fd00:192:0:2::10';
-    for (const name of backends) {
-      servers.push(await TcpServer.start((await sb.kubelet.pod(NS, name)).netns, 9100, name, dir, '::'));
-    }
     await core.createNamespacedService({
       namespace: NS,
       body: {
@@ -217,10 +225,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
       },
     });
     await netnsExec(external(), ['ip', '-6', 'route', 'replace', `${externalIP}/128`, 'via', NODE_IP6]);
-    const fromOutside = () =>
-      tcpRequest(external(), externalIP, 9100, 2_000)
-        .then((r) => r.trim())
-        .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+    const fromOutside = () => echoFromOutside(externalIP, 9100);
     try {
       const reply = await until('the IPv6 externalIP from outside', fromOutside, (r) => r.startsWith('web-'));
       expect(reply).toMatch(/^web-[01] fd00:100:64:/);
