@@ -39,6 +39,7 @@ export function nodePortBatch(alloc: IpAllocation, cidrs: string[]): string[] {
  */
 export class NodePortManager {
   private applied = '';
+  private ipv6 = false;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -54,10 +55,14 @@ export class NodePortManager {
     const raw = node?.annotations[NODE_ALLOCATION_ANNOTATION];
     if (!raw) return undefined;
     const alloc = parseIpAllocation(raw, `node ${this.cfg.nodeName}`);
+    const ipv6 = alloc.addresses.some((a) => a.family === 6);
     const cidrs = [...this.cfg.nodePort.serviceCidrs, ...this.cfg.nodePort.podCidrs];
     const [iface] = await this.ovs.findInterfaces({ 'iface-id': alloc.logicalSwitchPort });
     const key = JSON.stringify({ alloc, cidrs });
-    if (iface?.name === NODE_PORT_NAME && this.applied === key && iface.ofport > 0) return alloc;
+    if (iface?.name === NODE_PORT_NAME && this.applied === key && iface.ofport > 0) {
+      this.ipv6 = ipv6;
+      return alloc;
+    }
     await this.ovs.addPort({
       bridge: this.cfg.bridge,
       name: NODE_PORT_NAME,
@@ -72,9 +77,15 @@ export class NodePortManager {
     });
     await runChecked(this.runner, 'ip', ['-batch', '-'], { input: nodePortBatch(alloc, cidrs).join('\n') + '\n' });
     this.applied = key;
+    this.ipv6 = ipv6; // only once the address is on ycloud0
     const ips = alloc.addresses.map((a) => a.cidr).join(' ') || alloc.ip;
     this.log(`node port ${NODE_PORT_NAME}: ${ips} on ${alloc.logicalSwitchPort}, routes ${cidrs.join(' ')}`);
     return alloc;
+  }
+
+  /** Whether the allocation in force gives ycloud0 an IPv6 join address (the node's IPv6 NodePorts need one). */
+  hasIpv6Address(): boolean {
+    return this.ipv6;
   }
 
   async remove(): Promise<void> {

@@ -105,11 +105,13 @@ export class NodePortWatcher {
   private readonly slices: Informer<V1EndpointSlice & KubeObject>;
   readonly programmer: NodePortProgrammer;
 
+  /** `hasIpv6JoinAddress`: whether ycloud0 has an IPv6 address now (IPv6 rules only then); asked at each sync. */
   constructor(
     client: KubeClient,
     runner: CommandRunner,
     nodeName: string,
     log: (line: string) => void = () => undefined,
+    hasIpv6JoinAddress: () => boolean = () => true,
   ) {
     const logger = Logger.silent();
     // Services of another proxy (or headless) get no NodePort here, as kube-proxy's informer filter does.
@@ -127,10 +129,11 @@ export class NodePortWatcher {
       },
     });
     const rules = (): NodePortRuleSet =>
-      nodePortRuleSet(this.services.store.list(), {
-        nodeName,
-        slicesOf: (key) => this.slices.store.byIndex('service', key),
-      });
+      nodePortRuleSet(
+        this.services.store.list(),
+        { nodeName, slicesOf: (key) => this.slices.store.byIndex('service', key) },
+        { ipv6: hasIpv6JoinAddress() },
+      );
     this.programmer = new NodePortProgrammer(runner, rules, log);
     this.onChange(() => this.programmer.kick());
   }

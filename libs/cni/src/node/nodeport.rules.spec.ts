@@ -260,6 +260,13 @@ describe('nodeport rules per address family (dual stack, as kube-proxy: one tabl
     expect(text.slice(0, text.indexOf('table ip6 ycloud\n'))).toBe(renderNodePortTable(nodePortRules([dual])));
   });
 
+  it('leaves IPv6 out while ycloud0 has no IPv6 join address (nothing IPv6 could reach OVN)', () => {
+    const set = nodePortRuleSet([dual], undefined, { ipv6: false });
+    expect(set.ipv6).toEqual([]);
+    expect(set.ipv4).toHaveLength(4);
+    expect(renderNodePortTables(set)).not.toContain('fd00');
+  });
+
   it('only removes the IPv6 table when no Service has IPv6 rules', () => {
     const text = renderNodePortTables(nodePortRuleSet([web]));
     expect(text.endsWith('}\ntable ip6 ycloud\ndelete table ip6 ycloud\n')).toBe(true);

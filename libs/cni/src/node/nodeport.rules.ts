@@ -153,12 +153,17 @@ export function nodePortRules(
   );
 }
 
-/** Pure: the rules of both families (`nodePortRules` once per family). */
+/**
+ * Pure: the rules of both families (`nodePortRules` once per family). `ipv6: false` (ycloud0 has no IPv6 join
+ * address, so nothing IPv6 could be routed into OVN) leaves the IPv6 rules out: the node's IPv6 ports then refuse
+ * instead of DNATing into a black hole.
+ */
 export function nodePortRuleSet(
   services: V1Service[],
   local?: { nodeName: string; slicesOf: (serviceKey: string) => V1EndpointSlice[] },
+  families: { ipv6: boolean } = { ipv6: true },
 ): NodePortRuleSet {
-  return { ipv4: nodePortRules(services, local, 4), ipv6: nodePortRules(services, local, 6) };
+  return { ipv4: nodePortRules(services, local, 4), ipv6: families.ipv6 ? nodePortRules(services, local, 6) : [] };
 }
 
 /** What a rule matches: protocol, port and (externalIP rules) address. */
