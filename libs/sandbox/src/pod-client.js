@@ -43,7 +43,7 @@ function once() {
       cleanup = () => req.destroy();
       req.on('error', (e) => finish(undefined, e.code || e.message));
     } else if (proto === 'udp') {
-      const s = dgram.createSocket('udp4');
+      const s = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
       cleanup = () => s.close();
       s.on('message', (m) => {
         s.close();

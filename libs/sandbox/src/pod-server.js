@@ -20,6 +20,8 @@ if (!name || !serve.length) {
   process.exit(2);
 }
 const reply = name + '\n';
+// Each server listens on 0.0.0.0 (must work) and, IPv6-only, on :: (dual-stack pods; skipped where the namespace
+// has no IPv6), so IPv4 clients keep seeing plain IPv4 addresses.
 for (const spec of serve) {
   const [proto, portText] = spec.split(':');
   const port = Number(portText);
@@ -28,30 +30,39 @@ for (const spec of serve) {
     console.error(`${spec}: ${e.message}`);
     process.exit(1);
   };
-  if (proto === 'tcp') {
-    net
-      .createServer((s) => {
-        s.on('error', () => {});
-        s.end(reply);
-      })
-      .on('error', fail)
-      .listen(port, '0.0.0.0', ready);
-  } else if (proto === 'http') {
-    http
-      .createServer((req, res) => {
-        req.resume();
-        res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
-        res.end(reply);
-      })
-      .on('error', fail)
-      .listen(port, '0.0.0.0', ready);
-  } else if (proto === 'udp') {
-    const sock = dgram.createSocket('udp4');
-    sock.on('message', (_msg, from) => sock.send(reply, from.port, from.address));
-    sock.on('error', fail);
-    sock.bind(port, '0.0.0.0', ready);
-  } else {
-    fail(new Error(`unknown protocol ${proto} (tcp, http, udp)`));
-  }
+  const listen = (host, onReady, onError) => {
+    const ipv6Only = host === '::';
+    if (proto === 'tcp') {
+      net
+        .createServer((s) => {
+          s.on('error', () => {});
+          s.end(reply);
+        })
+        .on('error', onError)
+        .listen({ port, host, ipv6Only }, onReady);
+    } else if (proto === 'http') {
+      http
+        .createServer((req, res) => {
+          req.resume();
+          res.writeHead(200, { 'content-type': 'text/plain', connection: 'close' });
+          res.end(reply);
+        })
+        .on('error', onError)
+        .listen({ port, host, ipv6Only }, onReady);
+    } else if (proto === 'udp') {
+      const sock = dgram.createSocket({ type: ipv6Only ? 'udp6' : 'udp4', ipv6Only });
+      sock.on('message', (_msg, from) => sock.send(reply, from.port, from.address));
+      sock.on('error', onError);
+      sock.bind(port, host, onReady);
+    } else {
+      fail(new Error(`unknown protocol ${proto} (tcp, http, udp)`));
+    }
+  };
+  listen('0.0.0.0', ready, fail);
+  listen(
+    '::',
+    () => undefined,
+    () => undefined,
+  );
 }
 process.on('SIGTERM', () => process.exit(0));

@@ -48,6 +48,8 @@ export interface SandboxState {
   cni: { binDir: string; pluginConf: Record<string, unknown> };
   serviceCIDR: string;
   podCIDR: string;
+  /** A dual-stack sandbox's IPv6 ranges and the external client's IPv6 address (with prefix). */
+  ipv6?: { serviceCIDR: string; podCIDR: string; external: string };
 }
 
 /** A pod the SimulatedKubelet runs, kept in `<dir>/pods/<namespace>.<name>.json`. */
@@ -58,6 +60,8 @@ export interface SimulatedPodRecord {
   netns: string;
   containerId: string;
   ip: string;
+  /** Every address of the pod (dual stack: IPv4 first); absent in records of single-stack sandboxes. */
+  ips?: string[];
   servers: { serve: string[]; pid: number; log: string } | null;
 }
 

@@ -9,6 +9,7 @@ import {
   isClean,
   KubeControlPlane,
   listLeaks,
+  netnsExec,
   OvnRelease,
   OvnSeries,
   OvnTestbed,
@@ -51,7 +52,24 @@ export interface SandboxOptions {
   ovn?: OvnSeries;
   /** More controller configuration (ControllerConfig keys), over the sandbox's own NB remote and Service CIDR. */
   controllerConfig?: Record<string, unknown>;
+  /**
+   * A dual-stack cluster (IPv4 first): the apiserver's Service CIDR pair, pod and join subnets with an IPv6 range
+   * each, pods with both addresses, and the external network and the gateway node's external address with an
+   * IPv6 address too (`SANDBOX_IPV6`). Default false (IPv4 only, as every other test expects).
+   */
+  dualStack?: boolean;
 }
+
+/** The IPv6 half of a dual-stack sandbox (`dualStack: true`). */
+export const SANDBOX_IPV6 = {
+  serviceCIDR: 'fd00:10:96::/112',
+  podCIDR: 'fd00:10:16::/64',
+  joinCIDR: 'fd00:100:64::/64',
+  /** The external client's address. */
+  externalIp: 'fd00:172:16::100/64',
+  /** The gateway node's own address on the external network (br-ex), beside its IPv4 ExternalIP. */
+  gatewayNodeExternalIp: 'fd00:172:16::11/64',
+} as const;
 
 /** What `Sandbox.status()` reports. */
 export interface SandboxStatus {
@@ -74,6 +92,7 @@ export interface NodeDatapathState {
 
 const SERVICE_CIDR = '10.96.0.0/16';
 const POD_CIDR = '10.16.0.0/16';
+const JOIN_CIDR = '100.64.0.0/16';
 const EXTERNAL_IP = '172.16.0.100/24';
 /** The gateway node's own address on the external network (its NIC in br-ex), reported as its ExternalIP. */
 const GATEWAY_NODE_EXTERNAL_IP = '172.16.0.11/24';
@@ -125,12 +144,13 @@ export class Sandbox {
     await fs.mkdir(logDir, { recursive: true });
 
     const release = await OvnRelease.resolve(opts.ovn);
+    const addressing = sandboxAddressing(opts.dualStack ?? false);
     log(
       `starting the Kubernetes control plane and the OVN test bed (nodes: ${nodes.join(', ')}; ${release.description})`,
     );
     const [b, c] = await Promise.allSettled([
       OvnTestbed.start({ nodes, gatewayNodes: [nodes[0]], release }),
-      KubeControlPlane.start({ serviceClusterIpRange: SERVICE_CIDR }),
+      KubeControlPlane.start({ serviceClusterIpRange: addressing.serviceCidrs.join(',') }),
     ]);
     const children: Child[] = [];
     const bed = b.status === 'fulfilled' ? b.value : undefined;
@@ -154,6 +174,7 @@ export class Sandbox {
       // Like a real node whose NIC sits in br-ex: br-ex's LOCAL port carries the node's external address.
       await ipIn(gw.netns, 'addr', 'add', GATEWAY_NODE_EXTERNAL_IP, 'dev', 'br-ex');
       await ipIn(gw.netns, 'link', 'set', 'br-ex', 'up');
+      if (opts.dualStack) await addExternalIpv6(external, gw.netns);
       const work = path.join(bed.dir, 'sandbox'); // configs here: the processes' command lines name the run dir
       await fs.mkdir(work, { recursive: true });
 
@@ -161,15 +182,21 @@ export class Sandbox {
         const labels: Record<string, string> = name === nodes[0] ? { [EIP_GATEWAY_LABEL]: 'true' } : {};
         await createNode(cp.kubeConfig, name, bed.node(name).encapIp, labels);
       }
-      await setExternalIP(cp.kubeConfig.makeApiClient(CoreV1Api), nodes[0], gw.encapIp, GATEWAY_NODE_EXTERNAL_IP);
+      await setExternalIP(cp.kubeConfig.makeApiClient(CoreV1Api), nodes[0], gw.encapIp, addressing.gatewayNodeIps);
 
       // ycloud's CRDs before the controller: it starts the Vpc/EIP/YusurService controllers only for served ones.
       await installSandboxCrds(kubeconfig);
 
       const controllerConfig = path.join(work, 'controller.yaml');
+      const { serviceCidrs, podCidrs } = addressing;
       await fs.writeFile(
         controllerConfig,
-        toYaml({ ...opts.controllerConfig, nbRemote: bed.central.nbRemote, serviceCIDRs: [SERVICE_CIDR] }),
+        toYaml({
+          ...addressing.controllerSubnets,
+          ...opts.controllerConfig,
+          nbRemote: bed.central.nbRemote,
+          serviceCIDRs: serviceCidrs,
+        }),
       );
       const journal = path.join(dir, 'journal.sqlite');
       await fs.rm(journal, { force: true });
@@ -229,7 +256,7 @@ export class Sandbox {
               encapIp: node.encapIp,
               bridgeMappings: 'external:br-ex',
             },
-            nodePort: { enabled: true, serviceCidrs: [SERVICE_CIDR], podCidrs: [POD_CIDR] },
+            nodePort: { enabled: true, serviceCidrs, podCidrs },
             // The test bed's daemons keep their pidfiles and control sockets in the node's directory.
             datapath: {
               vswitchd: { pidfile: path.join(node.dir, 'vswitchd.pid'), unixctl: path.join(node.dir, 'vswitchd.ctl') },
@@ -307,6 +334,7 @@ export class Sandbox {
         cni: { binDir, pluginConf },
         serviceCIDR: SERVICE_CIDR,
         podCIDR: POD_CIDR,
+        ...addressing.state,
       };
       await writeJsonAtomic(statePath(dir), state);
       const sandbox = new Sandbox(state, new SimulatedKubelet(state), bed, cp, children, log);
@@ -435,11 +463,52 @@ export async function sandboxLeaks(state: SandboxState): Promise<TestbedLeaks> {
   };
 }
 
-/** Adds the node's ExternalIP to its status addresses (a merge patch replaces the whole list). */
-async function setExternalIP(core: CoreV1Api, name: string, internalIP: string, cidr: string): Promise<void> {
+/**
+ * Pure: the sandbox's address plan, IPv4 only or dual stack (IPv4 first): the Service and pod CIDRs (apiserver,
+ * controller, agents), the controller's built-in subnets (only when dual: single stack keeps its defaults), the
+ * gateway node's external addresses and what state.json records of IPv6.
+ */
+export function sandboxAddressing(dualStack: boolean): {
+  serviceCidrs: string[];
+  podCidrs: string[];
+  controllerSubnets: Record<string, unknown>;
+  gatewayNodeIps: string[];
+  state: Pick<SandboxState, 'ipv6'>;
+} {
+  if (!dualStack) {
+    return {
+      serviceCidrs: [SERVICE_CIDR],
+      podCidrs: [POD_CIDR],
+      controllerSubnets: {},
+      gatewayNodeIps: [GATEWAY_NODE_EXTERNAL_IP],
+      state: {},
+    };
+  }
+  const v6 = SANDBOX_IPV6;
+  return {
+    serviceCidrs: [SERVICE_CIDR, v6.serviceCIDR],
+    podCidrs: [POD_CIDR, v6.podCIDR],
+    controllerSubnets: {
+      defaultSubnet: { name: 'default', cidrBlocks: [POD_CIDR, v6.podCIDR] },
+      joinSubnet: { name: 'join', cidrBlocks: [JOIN_CIDR, v6.joinCIDR] },
+    },
+    gatewayNodeIps: [GATEWAY_NODE_EXTERNAL_IP, v6.gatewayNodeExternalIp],
+    state: { ipv6: { serviceCIDR: v6.serviceCIDR, podCIDR: v6.podCIDR, external: v6.externalIp } },
+  };
+}
+
+/** IPv6 on the external client and on the gateway node's br-ex (the test bed switches IPv6 off in its namespaces). */
+async function addExternalIpv6(external: { netns: string; ifname: string }, gatewayNetns: string): Promise<void> {
+  await netnsExec(external.netns, ['sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=0']);
+  await ipIn(external.netns, 'addr', 'add', SANDBOX_IPV6.externalIp, 'dev', external.ifname, 'nodad');
+  await ipIn(gatewayNetns, 'addr', 'add', SANDBOX_IPV6.gatewayNodeExternalIp, 'dev', 'br-ex', 'nodad');
+}
+
+/** Adds the node's ExternalIPs to its status addresses (a merge patch replaces the whole list). */
+async function setExternalIP(core: CoreV1Api, name: string, internalIP: string, cidrs: string[]): Promise<void> {
   const addresses = [
     { type: 'InternalIP', address: internalIP },
-    { type: 'ExternalIP', address: cidr.split('/')[0] },
+    ...cidrs.map((cidr) => ({ type: 'ExternalIP', address: cidr.split('/')[0] })),
     { type: 'Hostname', address: name },
   ];
   await core.patchNodeStatus(

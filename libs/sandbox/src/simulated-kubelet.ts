@@ -131,9 +131,12 @@ export class SimulatedKubelet {
       await netnsAdd(record.netns);
       netnsMade = true;
       const result = await this.cni('ADD', record, node);
-      const ip = (result.ips as Array<{ address: string }> | undefined)?.[0]?.address;
-      if (!ip) throw new Error(`CNI ADD for ${opts.namespace}/${opts.name} returned no IP: ${JSON.stringify(result)}`);
-      record.ip = ip.split('/')[0];
+      const ips = ((result.ips as Array<{ address: string }> | undefined) ?? []).map((x) => x.address.split('/')[0]);
+      if (!ips.length) {
+        throw new Error(`CNI ADD for ${opts.namespace}/${opts.name} returned no IP: ${JSON.stringify(result)}`);
+      }
+      record.ip = ips[0];
+      if (ips.length > 1) record.ips = ips;
       await writeJsonAtomic(this.recordPath(opts.namespace, opts.name), record);
       if (serve.length) {
         record.servers = await this.startServers(record, serve);
@@ -160,7 +163,7 @@ export class SimulatedKubelet {
 
   /** Pod IP and Ready conditions (what the EndpointSlice controller reads), then the container status kubectl shows. */
   private async reportStatus(record: SimulatedPodRecord, ready: boolean): Promise<V1Pod> {
-    await setPodStatus(this.kubeConfig, record.namespace, record.name, { podIP: record.ip, ready });
+    await setPodStatus(this.kubeConfig, record.namespace, record.name, { podIP: record.ip, podIPs: record.ips, ready });
     const container = {
       name: 'app',
       image: 'ycloud.io/sandbox-pod',

@@ -6,11 +6,11 @@ import { netnsExec } from './netns';
 // namespace's own stack (no nc flavour differences).
 const SERVER_JS = `
 const net = require('net');
-const [port, reply] = [Number(process.argv[1]), process.argv[2]];
+const [port, reply, host] = [Number(process.argv[1]), process.argv[2], process.argv[3]];
 net.createServer((s) => {
   s.on('error', () => {});
   s.once('data', () => s.end(reply + ' ' + s.remoteAddress + '\\n'));
-}).listen(port, '0.0.0.0', () => console.log('listening ' + port));
+}).listen(port, host, () => console.log('listening ' + port));
 `;
 
 const CLIENT_JS = `
@@ -25,7 +25,10 @@ s.on('end', () => { clearTimeout(t); process.stdout.write(out); process.exit(0);
 s.on('error', (e) => { clearTimeout(t); console.error(e.message); process.exit(2); });
 `;
 
-/** A TCP server in a namespace answering each connection with `<reply> <client address>`. */
+/**
+ * A TCP server in a namespace answering each connection with `<reply> <client address>`; on 0.0.0.0, or `host`
+ * (`::` serves both families, IPv4 clients then showing as `::ffff:a.b.c.d`).
+ */
 export class TcpServer {
   private constructor(
     readonly netns: string,
@@ -33,12 +36,18 @@ export class TcpServer {
     private readonly daemon: Daemon,
   ) {}
 
-  static async start(netns: string, port: number, reply: string, logDir = '/tmp'): Promise<TcpServer> {
+  static async start(
+    netns: string,
+    port: number,
+    reply: string,
+    logDir = '/tmp',
+    host = '0.0.0.0',
+  ): Promise<TcpServer> {
     const log = path.join(logDir, `tcp-server-${netns}-${port}.log`);
     const d = await Daemon.spawn({
       name: `tcp server ${netns}:${port}`,
       cmd: 'ip',
-      args: ['netns', 'exec', netns, process.execPath, '-e', SERVER_JS, String(port), reply],
+      args: ['netns', 'exec', netns, process.execPath, '-e', SERVER_JS, String(port), reply, host],
       consoleLog: log,
     });
     try {

@@ -144,7 +144,10 @@ export class CniAgent {
     if (cfg.nodePort.enabled && cfg.mode !== 'dpu-host') {
       this.nodePort = new NodePortManager(this.runner, this.ovs, this.kube, cfg, this.log);
       const client = this.kubeClient();
-      this.nodePorts = new NodePortWatcher(client, this.runner, cfg.nodeName, this.log);
+      const nodePort = this.nodePort;
+      this.nodePorts = new NodePortWatcher(client, this.runner, cfg.nodeName, this.log, () =>
+        nodePort.hasIpv6Address(),
+      );
       this.health = new NodeHealth(client, this.nodePorts, {
         nodeName: cfg.nodeName,
         proxyPort: cfg.proxyHealthPort,

@@ -59,5 +59,33 @@ describe('node bootstrap', () => {
       'route replace 10.96.0.0/16 via 100.64.0.1 dev ycloud0 mtu 1400',
       'route replace 10.16.0.0/16 via 100.64.0.1 dev ycloud0 mtu 1400',
     ]);
+    // An IPv6 Service CIDR without an IPv6 join address: no route (it could not be reached through ycloud0).
+    expect(nodePortBatch(alloc, ['10.96.0.0/16', 'fd00:10:96::/112'])).not.toContainEqual(
+      expect.stringContaining('fd00'),
+    );
+  });
+  it("node port, dual-stack join subnet: both addresses, each CIDR via its family's gateway", () => {
+    const alloc = {
+      ip: '100.64.0.2/16',
+      mac: '0a:58:64:40:00:02',
+      gateway: '100.64.0.1',
+      logicalSwitch: 'join',
+      logicalSwitchPort: 'node-n1',
+      addresses: [
+        { cidr: '100.64.0.2/16', gateway: '100.64.0.1', family: 4 as const },
+        { cidr: 'fd00:100:64::2/64', gateway: 'fd00:100:64::1', family: 6 as const },
+      ],
+      mtu: 1400,
+    };
+    expect(nodePortBatch(alloc, ['10.96.0.0/16', 'fd00:10:96::/112', '10.16.0.0/16', 'fd00:10:16::/64'])).toEqual([
+      'link set dev ycloud0 address 0a:58:64:40:00:02 mtu 1400',
+      'addr replace 100.64.0.2/16 dev ycloud0',
+      'addr replace fd00:100:64::2/64 dev ycloud0 nodad',
+      'link set dev ycloud0 up',
+      'route replace 10.96.0.0/16 via 100.64.0.1 dev ycloud0 mtu 1400',
+      'route replace fd00:10:96::/112 via fd00:100:64::1 dev ycloud0 mtu 1400',
+      'route replace 10.16.0.0/16 via 100.64.0.1 dev ycloud0 mtu 1400',
+      'route replace fd00:10:16::/64 via fd00:100:64::1 dev ycloud0 mtu 1400',
+    ]);
   });
 });

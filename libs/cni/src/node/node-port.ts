@@ -12,14 +12,23 @@ export function nodeLogicalSwitchPort(nodeName: string): string {
   return `node-${nodeName}`;
 }
 
-/** Pure: `ip -batch` lines for ycloud0: MAC, MTU, address, up, a route per Service / pod CIDR via the gateway. */
+/**
+ * Pure: `ip -batch` lines for ycloud0: MAC, MTU, its join address of each family (IPv6 without duplicate address
+ * detection, which would hold the address back for seconds), up, and a route per Service / pod CIDR via the join
+ * gateway of the CIDR's family; a CIDR of a family the join subnet has no address in gets no route.
+ */
 export function nodePortBatch(alloc: IpAllocation, cidrs: string[]): string[] {
   const dev = NODE_PORT_NAME;
+  const familyOf = (cidr: string): 4 | 6 => (cidr.includes(':') ? 6 : 4);
+  const addresses = alloc.addresses.length ? alloc.addresses : [{ cidr: alloc.ip, gateway: alloc.gateway, family: 4 }];
+  const gateway = (family: 4 | 6): string | undefined => addresses.find((a) => a.family === family)?.gateway;
   return [
     `link set dev ${dev} address ${alloc.mac} mtu ${alloc.mtu}`,
-    `addr replace ${alloc.ip} dev ${dev}`,
+    ...addresses.map((a) => `addr replace ${a.cidr} dev ${dev}${a.family === 6 ? ' nodad' : ''}`),
     `link set dev ${dev} up`,
-    ...cidrs.map((c) => `route replace ${c} via ${alloc.gateway} dev ${dev} mtu ${alloc.mtu}`),
+    ...cidrs
+      .filter((c) => gateway(familyOf(c)))
+      .map((c) => `route replace ${c} via ${gateway(familyOf(c))} dev ${dev} mtu ${alloc.mtu}`),
   ];
 }
 
@@ -30,6 +39,7 @@ export function nodePortBatch(alloc: IpAllocation, cidrs: string[]): string[] {
  */
 export class NodePortManager {
   private applied = '';
+  private ipv6 = false;
 
   constructor(
     private readonly runner: CommandRunner,
@@ -45,10 +55,14 @@ export class NodePortManager {
     const raw = node?.annotations[NODE_ALLOCATION_ANNOTATION];
     if (!raw) return undefined;
     const alloc = parseIpAllocation(raw, `node ${this.cfg.nodeName}`);
+    const ipv6 = alloc.addresses.some((a) => a.family === 6);
     const cidrs = [...this.cfg.nodePort.serviceCidrs, ...this.cfg.nodePort.podCidrs];
     const [iface] = await this.ovs.findInterfaces({ 'iface-id': alloc.logicalSwitchPort });
     const key = JSON.stringify({ alloc, cidrs });
-    if (iface?.name === NODE_PORT_NAME && this.applied === key && iface.ofport > 0) return alloc;
+    if (iface?.name === NODE_PORT_NAME && this.applied === key && iface.ofport > 0) {
+      this.ipv6 = ipv6;
+      return alloc;
+    }
     await this.ovs.addPort({
       bridge: this.cfg.bridge,
       name: NODE_PORT_NAME,
@@ -63,8 +77,15 @@ export class NodePortManager {
     });
     await runChecked(this.runner, 'ip', ['-batch', '-'], { input: nodePortBatch(alloc, cidrs).join('\n') + '\n' });
     this.applied = key;
-    this.log(`node port ${NODE_PORT_NAME}: ${alloc.ip} on ${alloc.logicalSwitchPort}, routes ${cidrs.join(' ')}`);
+    this.ipv6 = ipv6; // only once the address is on ycloud0
+    const ips = alloc.addresses.map((a) => a.cidr).join(' ') || alloc.ip;
+    this.log(`node port ${NODE_PORT_NAME}: ${ips} on ${alloc.logicalSwitchPort}, routes ${cidrs.join(' ')}`);
     return alloc;
+  }
+
+  /** Whether the allocation in force gives ycloud0 an IPv6 join address (the node's IPv6 NodePorts need one). */
+  hasIpv6Address(): boolean {
+    return this.ipv6;
   }
 
   async remove(): Promise<void> {

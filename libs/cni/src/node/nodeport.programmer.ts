@@ -4,20 +4,21 @@ import { Informer, KubeClient, KubeObject, Logger, Resources, SERVICE_NAME_LABEL
 import { CommandRunner, runChecked } from '../ovs/command-runner';
 import {
   NODEPORT_TABLE,
-  NodePortRule,
+  NodePortRuleSet,
   conntrackDeleteArgs,
-  nodePortRules,
-  renderNodePortTable,
+  nodePortRuleSet,
+  renderNodePortTables,
   staleConntrackEntries,
 } from './nodeport.rules';
 
 /**
- * Keeps `table ip ycloud` in the node's host namespace equal to the NodePort rules `rules` returns.
+ * Keeps `table ip ycloud` (and, while there are IPv6 rules, `table ip6 ycloud`) in the node's host namespace equal
+ * to the NodePort rules `rules` returns.
  * `kick()` coalesces bursts of changes into one `nft -f`; nothing runs when the rendered table is unchanged.
  */
 export class NodePortProgrammer {
   private applied?: string;
-  private appliedRules: NodePortRule[] = [];
+  private appliedRules: NodePortRuleSet = { ipv4: [], ipv6: [] };
   private queued = false;
   private chain: Promise<void> = Promise.resolve();
   /** Oldest change not yet in the table, and when the table last matched: the proxy health kube-proxy reports. */
@@ -26,7 +27,7 @@ export class NodePortProgrammer {
 
   constructor(
     private readonly runner: CommandRunner,
-    private readonly rules: () => NodePortRule[],
+    private readonly rules: () => NodePortRuleSet,
     private readonly log: (line: string) => void = () => undefined,
   ) {}
 
@@ -59,18 +60,26 @@ export class NodePortProgrammer {
     return this.chain;
   }
 
-  /** Renders and, when changed (or the table vanished), applies the table in one nft transaction. */
+  /** Renders and, when changed (or a table vanished), applies the tables in one nft transaction. */
   async sync(): Promise<void> {
     const rules = this.rules();
-    const text = renderNodePortTable(rules);
-    if (text === this.applied && (await this.tableExists())) return;
-    // Forwarding is what lets the host pass DNATed traffic on to ycloud0; a real node has it on already.
+    const text = renderNodePortTables(rules);
+    if (text === this.applied && (await this.tablesExist(rules))) return;
+    // Forwarding is what lets the host pass DNATed traffic on to ycloud0; a real node has it on already. IPv6
+    // forwarding only when there are IPv6 rules: it also stops the host from taking router advertisements.
     await runChecked(this.runner, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    if (rules.ipv6.length) await runChecked(this.runner, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
     await runChecked(this.runner, 'nft', ['-f', '-'], { input: text });
     this.applied = text;
-    this.log(`nodeports: ${rules.length} ${rules.map((r) => `${r.protocol}/${r.nodePort}`).join(' ')}`.trim());
+    const all = [...rules.ipv4, ...rules.ipv6];
+    const shown = all.map((r) => `${r.protocol}/${r.nodePort}${r.clusterIP.includes(':') ? '/ipv6' : ''}`);
+    this.log(`nodeports: ${all.length} ${shown.join(' ')}`.trim());
     // Only after the new rules are in: a flushed flow's next packet must meet them, not the old DNAT.
-    for (const stale of staleConntrackEntries(this.appliedRules, rules)) {
+    const stales = [
+      ...staleConntrackEntries(this.appliedRules.ipv4, rules.ipv4),
+      ...staleConntrackEntries(this.appliedRules.ipv6, rules.ipv6),
+    ];
+    for (const stale of stales) {
       const r = await this.runner.run('conntrack', conntrackDeleteArgs(stale));
       // Exit 1 with "0 flow entries" is the usual case (no client had a flow): nothing to report.
       if (r.code !== 0 && !/0 flow entries/.test(r.stderr)) this.log(`nodeports: conntrack: ${r.stderr.trim()}`);
@@ -78,8 +87,12 @@ export class NodePortProgrammer {
     this.appliedRules = rules;
   }
 
-  private async tableExists(): Promise<boolean> {
-    return (await this.runner.run('nft', ['list', 'table', 'ip', NODEPORT_TABLE])).code === 0;
+  private async tablesExist(rules: NodePortRuleSet): Promise<boolean> {
+    const families = rules.ipv6.length ? ['ip', 'ip6'] : ['ip'];
+    for (const family of families) {
+      if ((await this.runner.run('nft', ['list', 'table', family, NODEPORT_TABLE])).code !== 0) return false;
+    }
+    return true;
   }
 }
 
@@ -92,11 +105,13 @@ export class NodePortWatcher {
   private readonly slices: Informer<V1EndpointSlice & KubeObject>;
   readonly programmer: NodePortProgrammer;
 
+  /** `hasIpv6JoinAddress`: whether ycloud0 has an IPv6 address now (IPv6 rules only then); asked at each sync. */
   constructor(
     client: KubeClient,
     runner: CommandRunner,
     nodeName: string,
     log: (line: string) => void = () => undefined,
+    hasIpv6JoinAddress: () => boolean = () => true,
   ) {
     const logger = Logger.silent();
     // Services of another proxy (or headless) get no NodePort here, as kube-proxy's informer filter does.
@@ -113,11 +128,12 @@ export class NodePortWatcher {
         },
       },
     });
-    const rules = (): NodePortRule[] =>
-      nodePortRules(this.services.store.list(), {
-        nodeName,
-        slicesOf: (key) => this.slices.store.byIndex('service', key),
-      });
+    const rules = (): NodePortRuleSet =>
+      nodePortRuleSet(
+        this.services.store.list(),
+        { nodeName, slicesOf: (key) => this.slices.store.byIndex('service', key) },
+        { ipv6: hasIpv6JoinAddress() },
+      );
     this.programmer = new NodePortProgrammer(runner, rules, log);
     this.onChange(() => this.programmer.kick());
   }

@@ -6,8 +6,10 @@ import {
   conntrackDeleteArgs,
   localEndpointsOf,
   nodePortRules,
+  nodePortRuleSet,
   nodePortRulesOf,
   renderNodePortTable,
+  renderNodePortTables,
   staleConntrackEntries,
   type NodePortRule,
 } from './nodeport.rules';
@@ -184,11 +186,168 @@ describe('nodeport rules with externalTrafficPolicy: Local', () => {
   });
 });
 
+describe('nodeport rules per address family (dual stack, as kube-proxy: one table per family)', () => {
+  const dual = svc('web', {
+    type: 'NodePort',
+    clusterIP: '10.96.0.20',
+    clusterIPs: ['10.96.0.20', 'fd00:10:96::20'],
+    ipFamilies: ['IPv4', 'IPv6'],
+    externalIPs: ['192.0.2.10', 'fd00:172:16::50'],
+    ports: [
+      { name: 'http', port: 80, targetPort: 8080, nodePort: 30080 },
+      { name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 },
+    ],
+  });
+
+  it('gives each family its own ClusterIP and externalIPs, and nothing to a family the Service lacks', () => {
+    const set = nodePortRuleSet([dual, web]);
+    expect(set.ipv4.map((r) => `${r.nodePort} ${r.clusterIP} ${r.externalIP ?? ''}`.trim())).toEqual([
+      '30053 10.96.0.20',
+      '30080 10.96.0.20',
+      '53 10.96.0.20 192.0.2.10',
+      '80 10.96.0.20 192.0.2.10',
+    ]);
+    expect(set.ipv6.map((r) => `${r.nodePort} ${r.clusterIP} ${r.externalIP ?? ''}`.trim())).toEqual([
+      '30053 fd00:10:96::20',
+      '30080 fd00:10:96::20',
+      '53 fd00:10:96::20 fd00:172:16::50',
+      '80 fd00:10:96::20 fd00:172:16::50',
+    ]);
+    // An IPv6-only Service: IPv6 rules only (the IPv4 table stays as it was).
+    const v6only = svc('v6', { clusterIPs: ['fd00:10:96::7'], ports: [{ port: 80, nodePort: 30002 }] });
+    expect(nodePortRuleSet([v6only])).toEqual({
+      ipv4: [],
+      ipv6: [{ protocol: 'tcp', nodePort: 30002, clusterIP: 'fd00:10:96::7', port: 80, source: 'ns/v6:80' }],
+    });
+  });
+
+  it('renders the IPv6 table beside the IPv4 one (golden)', () => {
+    const text = renderNodePortTables(nodePortRuleSet([dual]));
+    const ip6 = text.slice(text.indexOf('table ip6 ycloud\n'));
+    expect(text.startsWith('table ip ycloud\ndelete table ip ycloud\ntable ip ycloud {\n')).toBe(true);
+    expect(ip6).toBe(
+      [
+        'table ip6 ycloud',
+        'delete table ip6 ycloud',
+        'table ip6 ycloud {',
+        '  chain nodeports {',
+        '    udp dport 30053 dnat to [fd00:10:96::20]:53 comment "ns/web:dns"',
+        '    tcp dport 30080 dnat to [fd00:10:96::20]:80 comment "ns/web:http"',
+        '  }',
+        '  chain externalips {',
+        '    ip6 daddr fd00:172:16::50 udp dport 53 dnat to [fd00:10:96::20]:53 comment "ns/web:dns/fd00:172:16::50"',
+        '    ip6 daddr fd00:172:16::50 tcp dport 80 dnat to [fd00:10:96::20]:80 comment "ns/web:http/fd00:172:16::50"',
+        '  }',
+        '  chain prerouting {',
+        '    type nat hook prerouting priority dstnat; policy accept;',
+        '    jump externalips',
+        '    fib daddr type local jump nodeports',
+        '  }',
+        '  chain output {',
+        '    type nat hook output priority -100; policy accept;',
+        '    jump externalips',
+        '    ip6 daddr != ::1 fib daddr type local jump nodeports',
+        '  }',
+        '  chain postrouting {',
+        '    type nat hook postrouting priority srcnat; policy accept;',
+        '    oifname "ycloud0" ct status dnat masquerade',
+        '  }',
+        '}',
+        '',
+      ].join('\n'),
+    );
+    // The IPv4 table of the same Service is what a single-stack one gets.
+    expect(text.slice(0, text.indexOf('table ip6 ycloud\n'))).toBe(renderNodePortTable(nodePortRules([dual])));
+  });
+
+  it('leaves IPv6 out while ycloud0 has no IPv6 join address (nothing IPv6 could reach OVN)', () => {
+    const set = nodePortRuleSet([dual], undefined, { ipv6: false });
+    expect(set.ipv6).toEqual([]);
+    expect(set.ipv4).toHaveLength(4);
+    expect(renderNodePortTables(set)).not.toContain('fd00');
+  });
+
+  it('only removes the IPv6 table when no Service has IPv6 rules', () => {
+    const text = renderNodePortTables(nodePortRuleSet([web]));
+    expect(text.endsWith('}\ntable ip6 ycloud\ndelete table ip6 ycloud\n')).toBe(true);
+    expect(text.match(/table ip6 ycloud \{/)).toBeNull();
+  });
+
+  it('DNATs a Local IPv6 NodePort to the IPv6 endpoints on this node, masqueraded (no IPv6 reply routes)', () => {
+    const slice6: V1EndpointSlice = {
+      addressType: 'IPv6',
+      metadata: { namespace: 'ns', name: 'web-6', labels: { 'kubernetes.io/service-name': 'web' } },
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [
+        { addresses: ['fd00:10:16::5'], nodeName: 'n1', conditions: { ready: true } },
+        { addresses: ['fd00:10:16::6'], nodeName: 'n1', conditions: { ready: true } },
+        { addresses: ['fd00:10:16::7'], nodeName: 'n2', conditions: { ready: true } },
+      ],
+    };
+    expect(localEndpointsOf([slice6], 'n2', 'http', 'TCP', 6)).toEqual(['[fd00:10:16::7]:8080']);
+    expect(localEndpointsOf([slice6], 'n2', 'http', 'TCP', 4)).toEqual([]);
+    const status = { conditions: [{ type: CLIENT_ADDRESS_KEPT_CONDITION, status: 'True' }] } as V1Service['status'];
+    const local = { ...svc('web', { ...dual.spec, externalTrafficPolicy: 'Local' }), status };
+    const set = nodePortRuleSet([local], { nodeName: 'n1', slicesOf: () => [slice6] });
+    expect(set.ipv6.some((r) => r.keepClientAddress)).toBe(false);
+    const text = renderNodePortTables(set);
+    const ip6 = text.slice(text.indexOf('table ip6 ycloud\n'));
+    expect(ip6).toContain(
+      'tcp dport 30080 numgen random mod 2 vmap { 0 : goto np-tcp-30080-0, 1 : goto np-tcp-30080-1 } comment "ns/web:http"',
+    );
+    expect(ip6).toContain('  chain np-tcp-30080-1 {\n    meta l4proto tcp dnat to [fd00:10:16::6]:8080\n  }');
+    // nft chain names cannot hold ':'.
+    expect(ip6).toContain('goto xip-fd00_172_16__50-tcp-80-0');
+    expect(ip6).toContain('udp dport 30053 drop'); // no IPv6 UDP endpoint here
+    expect(ip6).toContain('oifname "ycloud0" ct status dnat masquerade');
+  });
+
+  it("flushes a stale IPv6 endpoint in conntrack's IPv6 table", () => {
+    const rule = (eps: string[]): NodePortRule => ({
+      protocol: 'udp',
+      nodePort: 30053,
+      clusterIP: 'fd00:10:96::a',
+      port: 53,
+      source: 'ns/dns:dns',
+      localEndpoints: eps,
+    });
+    const [stale] = staleConntrackEntries([rule(['[fd00:10:16::5]:5353'])], [rule([])]);
+    expect(conntrackDeleteArgs(stale)).toEqual([
+      '-D',
+      '-f',
+      'ipv6',
+      '-p',
+      'udp',
+      '--orig-port-dst',
+      '30053',
+      '--reply-src',
+      'fd00:10:16::5',
+      '--reply-port-src',
+      '5353',
+    ]);
+  });
+});
+
 describe('NodePortProgrammer', () => {
+  it('applies both families in one transaction, with IPv6 forwarding only for IPv6 rules', async () => {
+    const runner = new RecordedCommandRunner();
+    const dual = svc('d', { clusterIPs: ['10.96.0.9', 'fd00:10:96::9'], ports: [{ port: 80, nodePort: 30003 }] });
+    const p = new NodePortProgrammer(runner, () => nodePortRuleSet([dual]));
+    await p.sync();
+    expect(runner.lines()).toEqual([
+      'sysctl -qw net.ipv4.ip_forward=1',
+      'sysctl -qw net.ipv6.conf.all.forwarding=1',
+      'nft -f -',
+    ]);
+    expect(runner.calls[2].input).toContain('table ip6 ycloud {');
+    await p.sync();
+    expect(runner.lines().slice(3)).toEqual(['nft list table ip ycloud', 'nft list table ip6 ycloud']);
+  });
+
   it('applies with one nft transaction and skips an unchanged table that still exists', async () => {
     const runner = new RecordedCommandRunner();
     let services = [web];
-    const p = new NodePortProgrammer(runner, () => nodePortRules(services));
+    const p = new NodePortProgrammer(runner, () => nodePortRuleSet(services));
     await p.sync();
     expect(runner.lines()).toEqual(['sysctl -qw net.ipv4.ip_forward=1', 'nft -f -']);
     expect(runner.calls[1].input).toContain('dport 30080');
@@ -201,7 +360,7 @@ describe('NodePortProgrammer', () => {
 
   it('re-applies when the table was removed behind its back', async () => {
     const runner = new RecordedCommandRunner().on(/^nft list/, { code: 1 });
-    const p = new NodePortProgrammer(runner, () => nodePortRules([web]));
+    const p = new NodePortProgrammer(runner, () => nodePortRuleSet([web]));
     await p.sync();
     await p.sync();
     expect(runner.lines().filter((l) => l === 'nft -f -')).toHaveLength(2);

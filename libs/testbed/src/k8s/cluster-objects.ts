@@ -59,6 +59,8 @@ export async function createNode(
 export interface PodStatusInput {
   /** Primary Pod IP; omit to clear. */
   podIP?: string;
+  /** Every Pod IP, primary first (dual stack: one per family); default `[podIP]`. */
+  podIPs?: string[];
   ready: boolean;
   /** Default Running. */
   phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
@@ -80,7 +82,7 @@ export async function setPodStatus(kc: KubeConfig, namespace: string, name: stri
         status: {
           phase: s.phase ?? 'Running',
           podIP: s.podIP ?? null,
-          podIPs: s.podIP ? [{ ip: s.podIP }] : null,
+          podIPs: s.podIP ? (s.podIPs ?? [s.podIP]).map((ip) => ({ ip })) : null,
           startTime: now,
           // A merge patch replaces the whole list, which is what a kubelet status update does too.
           conditions: [

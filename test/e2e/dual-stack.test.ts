@@ -1,0 +1,245 @@
+import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { SANDBOX_IPV6, Sandbox, sandboxLeaks } from '@ycloud/sandbox';
+import { TcpServer, createNamespace, eventually, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Issue 12 item 9, IPv6 / dual stack from outside: a dual-stack sandbox (`dualStack: true`: Service CIDR pair on
+ * the apiserver, pod and join subnets with an IPv6 range) on two nodes, with dual-stack Services reached over IPv6
+ * from the node's host network and from a client outside the cluster (NodePort on the gateway node's IPv6
+ * address, an IPv6 externalIP routed to it). Tests are named after the upstream ones they mirror
+ * (kubernetes/kubernetes test/e2e/network/dual_stack.go and service.go), run on the IPv6 (secondary) family.
+ */
+describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (dual_stack.go, service.go)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ycloud-e2e-dualstack-'));
+  const NS = 'dual';
+  const nodes = ['node-1', 'node-2'];
+  /** node-1's IPv6 address on the external network (its secondary ExternalIP). */
+  const NODE_IP6 = SANDBOX_IPV6.gatewayNodeExternalIp.split('/')[0];
+  const CLIENT_IP6 = SANDBOX_IPV6.externalIp.split('/')[0];
+  /** One backend per node: answers from both prove the IPv6 path crosses nodes through OVN. */
+  const backends = ['web-0', 'web-1'];
+  let sb: Sandbox;
+  let core: CoreV1Api;
+  const servers: TcpServer[] = [];
+
+  const until = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> =>
+    eventually(probe, ok, what, ms, 500);
+
+  /** One HTTP GET from a namespace: the body (the backend's name), or `error <curl exit code>`. */
+  const http = async (netns: string, ip: string, port: number): Promise<string> => {
+    const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}/`;
+    const r = await netnsExec(netns, ['curl', '-g', '-s', '-m', '2', url], { allowFailure: true });
+    return r.code === 0 ? r.stdout.trim() : `error ${r.code}`;
+  };
+  /** One UDP datagram from a namespace: the answering backend, or '' (nothing in 1 s). */
+  const udp = async (netns: string, ip: string, port: number): Promise<string> =>
+    (await netnsExec(netns, ['sh', '-c', `echo hi | nc -u -w1 ${ip} ${port}`], { allowFailure: true })).stdout.trim();
+  /** Backends seen in `n` tries (each a new connection / source port). */
+  const seen = async (n: number, once: () => Promise<string>): Promise<string[]> => {
+    const out = new Set<string>();
+    for (let i = 0; i < n; i++) out.add(await once());
+    return [...out].sort();
+  };
+  const both = (s: string[]) => s.length === 2 && s[0] === backends[0] && s[1] === backends[1];
+  const external = () => sb.state.external.netns;
+  /** One TCP exchange with an echo server from outside: `<backend> <address it saw>`, or `error …`. */
+  const echoFromOutside = (ip: string, port: number) =>
+    tcpRequest(external(), ip, port, 2_000)
+      .then((r) => r.trim())
+      .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+  const node1 = () => sb.state.nodes[0].netns;
+  const ip6Table = async (): Promise<string> =>
+    (await netnsExec(node1(), ['nft', 'list', 'table', 'ip6', 'ycloud'], { allowFailure: true })).stdout;
+
+  /** A dual-stack Service (IPv4 primary, as the cluster) on the web pods: http 80, udp 53, and `extra`. */
+  const service = (name: string, extra: Partial<V1Service['spec']> = {}): V1Service => ({
+    metadata: { name, namespace: NS },
+    spec: {
+      ipFamilyPolicy: 'RequireDualStack',
+      selector: { app: 'web' },
+      ports: [
+        { name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never },
+        { name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never },
+      ],
+      ...extra,
+    },
+  });
+  /** A dual-stack NodePort Service `name` (created once; tests that share it call this first). */
+  const nodePortService = async (name: string, httpNodePort: number, udpNodePort: number): Promise<void> => {
+    const exists = await core.readNamespacedService({ namespace: NS, name }).then(
+      () => true,
+      () => false,
+    );
+    if (exists) return;
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service(name, {
+        type: 'NodePort',
+        ports: [
+          { name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: httpNodePort },
+          { name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never, nodePort: udpNodePort },
+        ],
+      }),
+    });
+  };
+  const ipv6ClusterIP = async (name: string): Promise<string> => {
+    const svc = await core.readNamespacedService({ namespace: NS, name });
+    const ip = (svc.spec?.clusterIPs ?? []).find((x) => x.includes(':'));
+    if (!ip) throw new Error(`Service ${name} has no IPv6 ClusterIP: ${JSON.stringify(svc.spec?.clusterIPs)}`);
+    return ip;
+  };
+
+  beforeAll(async () => {
+    sb = await Sandbox.up({ dir, example: null, nodes, dualStack: true });
+    core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
+    await createNamespace(sb.kubelet.kubeConfig, NS);
+    await Promise.all(
+      backends.map((name, i) =>
+        sb.kubelet.createPod({
+          name,
+          namespace: NS,
+          node: nodes[i],
+          labels: { app: 'web' },
+          serve: ['http:8080', 'udp:5353'],
+        }),
+      ),
+    );
+    // Echo servers answering `<pod> <client address it saw>` on 9100, both families.
+    for (const name of backends) {
+      servers.push(await TcpServer.start((await sb.kubelet.pod(NS, name)).netns, 9100, name, dir, '::'));
+    }
+  });
+
+  afterAll(async () => {
+    for (const s of servers) await s.stop().catch(() => undefined);
+    await sb?.down().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('should create pod, add ipv6 and ipv4 ip to pod ips', async () => {
+    const pod = await core.readNamespacedPod({ namespace: NS, name: 'web-0' });
+    const ips = (pod.status?.podIPs ?? []).map((p) => p.ip);
+    expect(ips).toHaveLength(2);
+    expect(ips[0]).toMatch(/^10\.16\./);
+    expect(ips[1]).toMatch(/^fd00:10:16:/);
+  });
+
+  it('should function for node-Service: http', async () => {
+    // Upstream (dual_stack.go, secondary family): from the node's host network to the IPv6 ClusterIP, then to the
+    // node's IPv6 address and the nodePort.
+    await nodePortService('node-svc', 31080, 31053);
+    const ip6 = await ipv6ClusterIP('node-svc');
+    expect(ip6.startsWith('fd00:10:96:')).toBe(true);
+    await until(
+      'both backends through the IPv6 ClusterIP from node-1',
+      () => seen(12, () => http(node1(), ip6, 80)),
+      both,
+    );
+    await until(
+      'both backends through [node IPv6]:nodePort from node-1',
+      () => seen(12, () => http(node1(), NODE_IP6, 31080)),
+      both,
+    );
+  });
+
+  it('should function for node-Service: udp', async () => {
+    await nodePortService('node-svc', 31080, 31053);
+    const ip6 = await ipv6ClusterIP('node-svc');
+    await until('both backends over UDP through the IPv6 ClusterIP', () => seen(8, () => udp(node1(), ip6, 53)), both);
+    await until(
+      'both backends over UDP through [node IPv6]:nodePort',
+      () => seen(8, () => udp(node1(), NODE_IP6, 31053)),
+      both,
+    );
+  });
+
+  it('should be able to create a functioning NodePort service (IPv6, from outside the cluster)', async () => {
+    // Upstream (service.go) on the IPv6 family, the client outside the cluster: the gateway node's IPv6 address
+    // and the nodePort reach every backend (one per node), over TCP and UDP, with the IPv6 table on the node.
+    await nodePortService('outside-svc', 31180, 31153);
+    await until('the IPv6 NodePort rules', ip6Table, (t) => t.includes('tcp dport 31180 dnat to [fd00:10:96:'));
+    await until(
+      'both backends via [node IPv6]:nodePort from outside',
+      () => seen(12, () => http(external(), NODE_IP6, 31180)),
+      both,
+    );
+    await until(
+      'both backends over UDP via [node IPv6]:nodePort from outside',
+      () => seen(8, () => udp(external(), NODE_IP6, 31153)),
+      both,
+    );
+    // The IPv4 NodePort of the same Service still works beside it.
+    const nodeIp4 = '172.16.0.11';
+    await until(
+      'the IPv4 NodePort of the dual-stack Service',
+      () => seen(12, () => http(external(), nodeIp4, 31180)),
+      both,
+    );
+    // Deleting the Service takes its IPv6 rules away, and the port then refuses.
+    await core.deleteNamespacedService({ namespace: NS, name: 'outside-svc' });
+    await until('the IPv6 rules gone', ip6Table, (t) => !t.includes('dport 31180'));
+    expect(await http(external(), NODE_IP6, 31180)).toMatch(/^error/);
+  });
+
+  it("IPv6 NodePort with externalTrafficPolicy=Local: only the receiving node's endpoints answer", async () => {
+    // kube-proxy's Local endpoint choice on the IPv6 family: node-1 DNATs to its own endpoint (web-0) only. Unlike
+    // IPv4 the backend sees node-1's IPv6 join address, not the client (the controller's reply routes are IPv4
+    // only; see docs/kube-proxy-parity.md).
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service('local-svc', {
+        type: 'NodePort',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: 31280 }],
+      }),
+    });
+    const reply = await until(
+      'the Local IPv6 NodePort from outside',
+      () => echoFromOutside(NODE_IP6, 31280),
+      (r) => r.startsWith(`${backends[0]} `),
+    );
+    expect(reply).toMatch(/^web-0 fd00:100:64:/);
+    const replies = await seen(10, () => echoFromOutside(NODE_IP6, 31280));
+    expect(replies).toEqual([reply]);
+    expect(await ip6Table()).toMatch(/tcp dport 31280 dnat to \[fd00:10:16:[0-9a-f:]+\]:9100/);
+    await core.deleteNamespacedService({ namespace: NS, name: 'local-svc' });
+  });
+
+  it('should be possible to connect to a service via ExternalIP when the external IP is not assigned to a node (IPv6)', async () => {
+    // An IPv6 externalIP on no node; the external network routes it to node-1 (as a user's router would). The
+    // backends answer with the address they saw: node-1's IPv6 join address (Cluster policy masquerades).
+    const externalIP = 'fd00:192:0:2::10';
+    await core.createNamespacedService({
+      namespace: NS,
+      body: {
+        metadata: { name: 'xip', namespace: NS },
+        spec: {
+          ipFamilyPolicy: 'RequireDualStack',
+          selector: { app: 'web' },
+          externalIPs: [externalIP],
+          ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never }],
+        },
+      },
+    });
+    await netnsExec(external(), ['ip', '-6', 'route', 'replace', `${externalIP}/128`, 'via', NODE_IP6]);
+    const fromOutside = () => echoFromOutside(externalIP, 9100);
+    try {
+      const reply = await until('the IPv6 externalIP from outside', fromOutside, (r) => r.startsWith('web-'));
+      expect(reply).toMatch(/^web-[01] fd00:100:64:/);
+      expect(reply).not.toContain(CLIENT_IP6);
+      expect(await ip6Table()).toContain(`ip6 daddr ${externalIP} tcp dport 9100 dnat to [fd00:10:96:`);
+    } finally {
+      await netnsExec(external(), ['ip', '-6', 'route', 'del', `${externalIP}/128`], { allowFailure: true });
+    }
+  });
+
+  it('leaves nothing behind', async () => {
+    for (const s of servers.splice(0)) await s.stop();
+    const state = sb.state;
+    await sb.down();
+    expect(isClean(await sandboxLeaks(state))).toBe(true);
+  });
+});
