@@ -201,6 +201,38 @@ describe('Controller', () => {
     expect(maxActive).toBeGreaterThan(1);
   });
 
+  it('reconciles an event key queued behind a full resync before the resync keys, for the event reason', async () => {
+    const order: Array<[string, string]> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new Controller({
+      name: 'prio',
+      workers: 1,
+      logger: Logger.silent(),
+      reconcile: async (key, ctx) => {
+        if (key === 'first') await gate; // holds the only worker while the queue fills
+        order.push([key, ctx.reason]);
+        return {};
+      },
+    });
+    await c.start();
+    c.enqueue('first', 'Service changed');
+    await waitUntil(() => c.queue.inFlight() === 1);
+    for (let i = 0; i < 20_000; i++) c.enqueue(`ns/s${i}`, 'periodic resync', 'resync');
+    c.enqueue('ns/s7', 'EndpointSlice changed'); // promoted: reconciled once, for the change
+    c.enqueue('ns/changed', 'Service changed');
+    release();
+    await waitUntil(() => order.length === 20_002, 10_000);
+    await c.stop();
+    expect(order.slice(0, 4)).toEqual([
+      ['first', 'Service changed'],
+      ['ns/s7', 'EndpointSlice changed'],
+      ['ns/changed', 'Service changed'],
+      ['ns/s0', 'periodic resync'],
+    ]);
+    expect(order.filter(([k]) => k === 'ns/s7')).toHaveLength(1);
+  });
+
   it('waits for caches to sync before running workers', async () => {
     let synced = false;
     let release!: () => void;
