@@ -156,7 +156,7 @@ export class ControllerManager {
     this.env = env;
     for (const reg of this.options.controllers ?? CONTROLLERS) await this.setUp(reg, env);
 
-    for (const owner of nb.view.allOwners()) this.queueOwner(owner, 'startup repair');
+    for (const owner of nb.view.allOwners()) this.queueOwner(owner, 'startup repair', 0, 'resync');
     const throttle = new DriftThrottle();
     new DriftMonitor(nb.schema, nb.view, nb.applier).follow(nb.client as never).onDrift((d: Drift) => {
       drift.observeDrift(d);
@@ -287,7 +287,9 @@ export class ControllerManager {
       name,
       enqueue: (key, reason) => controller.enqueue(key, reason),
       watch<T extends KubeObject>(source: Watchable<T>, reason: string, map?: KeyMapper<T>) {
-        source.addHandler(enqueueHandler<T>({ enqueue: (key) => controller.enqueue(key, reason) }, map));
+        source.addHandler(
+          enqueueHandler<T>({ enqueue: (key, priority) => controller.enqueue(key, reason, priority) }, map),
+        );
         controller.waitFor(source);
         return this;
       },

@@ -2,6 +2,8 @@ import { Registry } from 'prom-client';
 import { Controller, ReconcileContext, TerminalError } from './controller';
 import { Logger } from './logger';
 import { ItemExponentialFailureRateLimiter } from './rate-limiter';
+import type { EventHandler } from './event-handlers';
+import type { KubeObject } from './resource';
 
 function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -231,6 +233,35 @@ describe('Controller', () => {
       ['ns/s0', 'periodic resync'],
     ]);
     expect(order.filter(([k]) => k === 'ns/s7')).toHaveLength(1);
+  });
+
+  it('reconciles a change made while the initial list waits before the listed keys (watch wiring)', async () => {
+    const handlers: Array<EventHandler<KubeObject>> = [];
+    const source = {
+      hasSynced: () => true,
+      waitForSync: async () => undefined,
+      addHandler: (h: EventHandler<KubeObject>) => (handlers.push(h), () => undefined),
+    };
+    const order: Array<[string, string]> = [];
+    const c = new Controller({
+      name: 'initial',
+      workers: 1,
+      logger: Logger.silent(),
+      reconcile: async (key, ctx) => (order.push([key, ctx.reason]), {}),
+    }).watchWithReason(source, 'Service changed');
+    const svc = (name: string): KubeObject => ({ metadata: { namespace: 'ns', name } });
+    for (let i = 0; i < 1000; i++) handlers[0].onAdd!(svc(`s${i}`), true);
+    handlers[0].onUpdate!(svc('s500'), svc('s500'));
+    handlers[0].onAdd!(svc('new'));
+    expect([c.queue.lenOf('event'), c.queue.lenOf('resync')]).toEqual([2, 999]);
+    await c.start();
+    await waitUntil(() => order.length === 1001);
+    await c.stop();
+    expect(order.slice(0, 3)).toEqual([
+      ['ns/s500', 'Service changed'],
+      ['ns/new', 'Service changed'],
+      ['ns/s0', 'Service changed'],
+    ]);
   });
 
   it('waits for caches to sync before running workers', async () => {

@@ -144,7 +144,7 @@ export class Controller {
     source: SyncSource & { addHandler(h: EventHandler<T>): () => void },
     map?: KeyMapper<T>,
   ): this {
-    source.addHandler(enqueueHandler<T>(this, map));
+    source.addHandler(enqueueHandler<T>({ enqueue: (key, priority) => this.enqueue(key, undefined, priority) }, map));
     return this.waitFor(source);
   }
 
@@ -154,7 +154,7 @@ export class Controller {
     reason: string,
     map?: KeyMapper<T>,
   ): this {
-    source.addHandler(enqueueHandler<T>({ enqueue: (key) => this.enqueue(key, reason) }, map));
+    source.addHandler(enqueueHandler<T>({ enqueue: (key, priority) => this.enqueue(key, reason, priority) }, map));
     return this.waitFor(source);
   }
 

@@ -12,8 +12,9 @@ export interface WorkQueueMetrics {
 }
 
 /**
- * How urgent a key is. `event`: something changed (a watch event, drift, a retry of such a key). `resync`: a
- * periodic full reconcile looking for what nobody reported; handed out only when no `event` key waits.
+ * How urgent a key is. `event`: something changed (a watch event, drift, a retry of such a key). `resync`: a look
+ * at everything, not prompted by a change (a periodic full reconcile, an informer's initial list); handed out only
+ * when no `event` key waits.
  */
 export type QueuePriority = 'event' | 'resync';
 
