@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { ExecCommandRunner } from '@ycloud/cni';
+// Not '@ycloud/cni': its index loads @kubernetes/client-node, about 0.3 s of CPU at the controller's start.
+import { ExecCommandRunner } from '@ycloud/cni/ovs/command-runner';
 import { ControllerManager, type EventSink, type ProbeRuntimeOptions } from '@ycloud/controllers';
 import { registerControllerDiagnoseRoutes, registerServiceBackendMetrics } from '@ycloud/diagnose';
 import { Journal, parseJournalConfig } from '@ycloud/journal';

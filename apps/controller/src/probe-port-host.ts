@@ -1,4 +1,5 @@
-import { runChecked, type CommandRunner } from '@ycloud/cni';
+// Not '@ycloud/cni': its index loads @kubernetes/client-node, about 0.3 s of CPU at the controller's start.
+import { runChecked, type CommandRunner } from '@ycloud/cni/ovs/command-runner';
 import type { ProbePortHost } from '@ycloud/probe';
 
 /**

@@ -10,6 +10,7 @@ import {
   enqueueHandler,
   type KeyMapper,
   type KubeObject,
+  type QueuePriority,
   type SyncSource,
 } from '@ycloud/k8s';
 import {
@@ -155,7 +156,7 @@ export class ControllerManager {
     this.env = env;
     for (const reg of this.options.controllers ?? CONTROLLERS) await this.setUp(reg, env);
 
-    for (const owner of nb.view.allOwners()) this.queueOwner(owner, 'startup repair');
+    for (const owner of nb.view.allOwners()) this.queueOwner(owner, 'startup repair', 0, 'resync');
     const throttle = new DriftThrottle();
     new DriftMonitor(nb.schema, nb.view, nb.applier).follow(nb.client as never).onDrift((d: Drift) => {
       drift.observeDrift(d);
@@ -186,13 +187,15 @@ export class ControllerManager {
 
   /**
    * Queues every key now, as the periodic full reconcile does: every controller's keys and every NB owner. Level-
-   * based reconciles write only what drifted, so with nothing drifted this writes nothing.
+   * based reconciles write only what drifted, so with nothing drifted this writes nothing. The keys go in at the
+   * queues' `resync` level: at 10k Services that is about 20k keys, and a real change queued meanwhile is still
+   * reconciled first (results/programming-latency.md).
    */
   resyncNow(): void {
     if (!this.nb) return;
     for (const r of this.running)
-      for (const keys of r.resyncKeys) for (const k of keys()) r.controller.enqueue(k, RESYNC_REASON);
-    for (const owner of this.nb.view.allOwners()) this.queueOwner(owner, RESYNC_REASON);
+      for (const keys of r.resyncKeys) for (const k of keys()) r.controller.enqueue(k, RESYNC_REASON, 'resync');
+    for (const owner of this.nb.view.allOwners()) this.queueOwner(owner, RESYNC_REASON, 0, 'resync');
   }
 
   private scheduleResync(env: ControllerEnv): void {
@@ -208,14 +211,14 @@ export class ControllerManager {
   }
 
   /** Queues an NB owner to the first controller covering it (after `delayMs`, if given). */
-  private queueOwner(owner: Owner, reason: string, delayMs = 0): void {
+  private queueOwner(owner: Owner, reason: string, delayMs = 0, priority: QueuePriority = 'event'): void {
     const env = this.env;
     if (!env) return;
     for (const r of this.running) {
       const key = r.ownerKey?.(owner, env.config);
       if (key === undefined) continue;
-      if (delayMs > 0) r.controller.enqueueAfter(key, delayMs, reason);
-      else r.controller.enqueue(key, reason);
+      if (delayMs > 0) r.controller.enqueueAfter(key, delayMs, reason, priority);
+      else r.controller.enqueue(key, reason, priority);
       return;
     }
   }
@@ -284,7 +287,9 @@ export class ControllerManager {
       name,
       enqueue: (key, reason) => controller.enqueue(key, reason),
       watch<T extends KubeObject>(source: Watchable<T>, reason: string, map?: KeyMapper<T>) {
-        source.addHandler(enqueueHandler<T>({ enqueue: (key) => controller.enqueue(key, reason) }, map));
+        source.addHandler(
+          enqueueHandler<T>({ enqueue: (key, priority) => controller.enqueue(key, reason, priority) }, map),
+        );
         controller.waitFor(source);
         return this;
       },

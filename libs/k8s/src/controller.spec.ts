@@ -2,6 +2,8 @@ import { Registry } from 'prom-client';
 import { Controller, ReconcileContext, TerminalError } from './controller';
 import { Logger } from './logger';
 import { ItemExponentialFailureRateLimiter } from './rate-limiter';
+import type { EventHandler } from './event-handlers';
+import type { KubeObject } from './resource';
 
 function capture(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
@@ -199,6 +201,67 @@ describe('Controller', () => {
     expect(violations).toBe(0);
     expect(maxActive).toBeLessThanOrEqual(3);
     expect(maxActive).toBeGreaterThan(1);
+  });
+
+  it('reconciles an event key queued behind a full resync before the resync keys, for the event reason', async () => {
+    const order: Array<[string, string]> = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const c = new Controller({
+      name: 'prio',
+      workers: 1,
+      logger: Logger.silent(),
+      reconcile: async (key, ctx) => {
+        if (key === 'first') await gate; // holds the only worker while the queue fills
+        order.push([key, ctx.reason]);
+        return {};
+      },
+    });
+    await c.start();
+    c.enqueue('first', 'Service changed');
+    await waitUntil(() => c.queue.inFlight() === 1);
+    for (let i = 0; i < 20_000; i++) c.enqueue(`ns/s${i}`, 'periodic resync', 'resync');
+    c.enqueue('ns/s7', 'EndpointSlice changed'); // promoted: reconciled once, for the change
+    c.enqueue('ns/changed', 'Service changed');
+    release();
+    await waitUntil(() => order.length === 20_002, 10_000);
+    await c.stop();
+    expect(order.slice(0, 4)).toEqual([
+      ['first', 'Service changed'],
+      ['ns/s7', 'EndpointSlice changed'],
+      ['ns/changed', 'Service changed'],
+      ['ns/s0', 'periodic resync'],
+    ]);
+    expect(order.filter(([k]) => k === 'ns/s7')).toHaveLength(1);
+  });
+
+  it('reconciles a change made while the initial list waits before the listed keys (watch wiring)', async () => {
+    const handlers: Array<EventHandler<KubeObject>> = [];
+    const source = {
+      hasSynced: () => true,
+      waitForSync: async () => undefined,
+      addHandler: (h: EventHandler<KubeObject>) => (handlers.push(h), () => undefined),
+    };
+    const order: Array<[string, string]> = [];
+    const c = new Controller({
+      name: 'initial',
+      workers: 1,
+      logger: Logger.silent(),
+      reconcile: async (key, ctx) => (order.push([key, ctx.reason]), {}),
+    }).watchWithReason(source, 'Service changed');
+    const svc = (name: string): KubeObject => ({ metadata: { namespace: 'ns', name } });
+    for (let i = 0; i < 1000; i++) handlers[0].onAdd!(svc(`s${i}`), true);
+    handlers[0].onUpdate!(svc('s500'), svc('s500'));
+    handlers[0].onAdd!(svc('new'));
+    expect([c.queue.lenOf('event'), c.queue.lenOf('resync')]).toEqual([2, 999]);
+    await c.start();
+    await waitUntil(() => order.length === 1001);
+    await c.stop();
+    expect(order.slice(0, 3)).toEqual([
+      ['ns/s500', 'Service changed'],
+      ['ns/new', 'Service changed'],
+      ['ns/s0', 'Service changed'],
+    ]);
   });
 
   it('waits for caches to sync before running workers', async () => {

@@ -5,7 +5,7 @@ import { Logger } from './logger';
 import { ControllerMetrics, ReconcileResultLabel } from './metrics';
 import { RateLimiter } from './rate-limiter';
 import { KubeObject } from './resource';
-import { WorkQueue } from './work-queue';
+import { QueuePriority, WorkQueue } from './work-queue';
 
 /** Throw from reconcile to say "retrying will not help": the key is forgotten, not re-queued. */
 export class TerminalError extends Error {
@@ -100,7 +100,7 @@ export class Controller {
   private readonly sources: SyncSource[] = [];
   private readonly abort = new AbortController();
   /** Why each queued key was queued: this controller's own, so controllers sharing keys never take each other's. */
-  private readonly reasons = new Map<string, string>();
+  private readonly reasons = new Map<string, { reason: string; priority: QueuePriority }>();
   private workers: Promise<void>[] = [];
   private started = false;
 
@@ -116,20 +116,24 @@ export class Controller {
 
   /**
    * Enqueues a key (`namespace/name`, or `name` for cluster-scoped objects). `reason` is kept for the key's next
-   * reconcile (the first one given wins until then); reconcile never branches on it.
+   * reconcile (the first one given wins until then, except that an `event` reason replaces a `resync` one: the key
+   * is then reconciled for the event); reconcile never branches on it. `priority` `resync` is for periodic full
+   * reconciles: such keys are reconciled only when no event-driven key waits (see WorkQueue).
    */
-  enqueue(key: string, reason?: string): void {
-    this.note(key, reason);
-    this.queue.add(key);
+  enqueue(key: string, reason?: string, priority: QueuePriority = 'event'): void {
+    this.note(key, reason, priority);
+    this.queue.add(key, priority);
   }
 
-  enqueueAfter(key: string, delayMs: number, reason?: string): void {
-    this.note(key, reason);
-    this.queue.addAfter(key, delayMs);
+  enqueueAfter(key: string, delayMs: number, reason?: string, priority: QueuePriority = 'event'): void {
+    this.note(key, reason, priority);
+    this.queue.addAfter(key, delayMs, priority);
   }
 
-  private note(key: string, reason: string | undefined): void {
-    if (reason !== undefined && !this.reasons.has(key)) this.reasons.set(key, reason);
+  private note(key: string, reason: string | undefined, priority: QueuePriority): void {
+    if (reason === undefined) return;
+    const noted = this.reasons.get(key);
+    if (!noted || (noted.priority === 'resync' && priority === 'event')) this.reasons.set(key, { reason, priority });
   }
 
   /**
@@ -140,7 +144,7 @@ export class Controller {
     source: SyncSource & { addHandler(h: EventHandler<T>): () => void },
     map?: KeyMapper<T>,
   ): this {
-    source.addHandler(enqueueHandler<T>(this, map));
+    source.addHandler(enqueueHandler<T>({ enqueue: (key, priority) => this.enqueue(key, undefined, priority) }, map));
     return this.waitFor(source);
   }
 
@@ -150,7 +154,7 @@ export class Controller {
     reason: string,
     map?: KeyMapper<T>,
   ): this {
-    source.addHandler(enqueueHandler<T>({ enqueue: (key) => this.enqueue(key, reason) }, map));
+    source.addHandler(enqueueHandler<T>({ enqueue: (key, priority) => this.enqueue(key, reason, priority) }, map));
     return this.waitFor(source);
   }
 
@@ -203,7 +207,8 @@ export class Controller {
     const reconcileId = randomUUID();
     const log = this.log.child({ key, reconcileId });
     const retries = this.queue.numRequeues(key);
-    const reason = this.reasons.get(key) ?? 'resync';
+    const priority = this.queue.priorityInFlight(key) ?? 'event';
+    const reason = this.reasons.get(key)?.reason ?? 'resync';
     this.reasons.delete(key);
     const ctx: ReconcileContext = {
       ...{ key, reconcileId, log, attempt: retries + 1, retries, reason },
@@ -216,7 +221,7 @@ export class Controller {
       const res = (await this.reconcileFn(key, ctx)) ?? {};
       this.queue.forget(key);
       if (res.requeueAfter !== undefined && res.requeueAfter > 0) {
-        this.queue.addAfter(key, res.requeueAfter);
+        this.queue.addAfter(key, res.requeueAfter, priority);
         result = 'requeue_after';
       } else {
         result = 'success';
@@ -224,7 +229,7 @@ export class Controller {
       log.debug('reconciled', { result, requeueAfter: res.requeueAfter });
     } catch (err) {
       result = this.handleError(key, err, log, retries);
-      if (result === 'error') this.note(key, reason); // the retry still says why the key was queued
+      if (result === 'error') this.note(key, reason, priority); // the retry still says why the key was queued
     } finally {
       endTimer();
       this.metrics.workers.labels(this.name).dec();

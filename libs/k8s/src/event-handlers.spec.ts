@@ -23,6 +23,26 @@ describe('event handlers', () => {
     expect(keys).toEqual(['a/b', 'node-1']);
   });
 
+  it('queues the objects of the initial list at the resync level, and every change at the event level', () => {
+    const got: Array<[string, string | undefined]> = [];
+    const h = enqueueHandler({ enqueue: (k, priority) => got.push([k, priority]) }, serviceKeyOfEndpointSlice);
+    const slice = (svc: string): KubeObject => ({
+      metadata: { namespace: 'ns', name: `s-${svc}`, labels: { 'kubernetes.io/service-name': svc } },
+    });
+    h.onAdd!(slice('listed'), true);
+    h.onAdd!(slice('added'), false);
+    h.onAdd!(slice('added-too'));
+    h.onUpdate!(slice('listed'), slice('listed'));
+    h.onDelete!(slice('gone'));
+    expect(got).toEqual([
+      ['ns/listed', 'resync'],
+      ['ns/added', undefined],
+      ['ns/added-too', undefined],
+      ['ns/listed', undefined],
+      ['ns/gone', undefined],
+    ]);
+  });
+
   it('maps owner references and matches selectors', () => {
     expect(
       ownerKeys('Service')({

@@ -1,16 +1,18 @@
 import { KubeObject, objectKey } from './resource';
 import { SERVICE_NAME_LABEL } from './store';
+import type { QueuePriority } from './work-queue';
 
 /** Callbacks for cache changes. Handlers should only enqueue keys; exceptions are logged and swallowed. */
 export interface EventHandler<T> {
-  onAdd?(obj: T): void;
+  /** `isInInitialList`: the object was already there when the informer first listed (or a late handler's replay). */
+  onAdd?(obj: T, isInInitialList?: boolean): void;
   onUpdate?(oldObj: T, newObj: T): void;
   onDelete?(obj: T): void;
 }
 
 /** Anything keys can be added to (a Controller, a WorkQueue). */
 export interface Enqueuer {
-  enqueue(key: string): void;
+  enqueue(key: string, priority?: QueuePriority): void;
 }
 
 /** Maps an object to the keys of the objects to reconcile (none: undefined or []). */
@@ -25,13 +27,19 @@ function keysOf<T>(map: KeyMapper<T>, obj: T): string[] {
  * Level-based wiring: every add/update/delete enqueues the keys `map` gives (default: the object's own key);
  * the event type is dropped. On update both the old and the new object are mapped, so an object that moves
  * (an EndpointSlice relabelled to another Service, a Pod whose labels change) also reconciles its old owner.
+ * Objects of the informer's initial list are queued at the `resync` level (as controller-runtime's priority queue
+ * does): they are not changes, so after a restart a real change is reconciled before the thousands of keys the
+ * initial list queues.
  */
 export function enqueueHandler<T extends KubeObject>(target: Enqueuer, map: KeyMapper<T> = objectKey): EventHandler<T> {
   const enqueue = (obj: T): void => {
     for (const key of keysOf(map, obj)) target.enqueue(key);
   };
   return {
-    onAdd: enqueue,
+    onAdd: (obj, isInInitialList) => {
+      if (!isInInitialList) return enqueue(obj);
+      for (const key of keysOf(map, obj)) target.enqueue(key, 'resync');
+    },
     onUpdate: (oldObj, newObj) => {
       const keys = new Set([...keysOf(map, oldObj), ...keysOf(map, newObj)]);
       for (const key of keys) target.enqueue(key);

@@ -214,6 +214,25 @@ describe('Informer', () => {
     expect(rec.events).toEqual(['add a']);
   });
 
+  it('marks adds of the initial list and of a late handler replay, not those of watch events or later relists', async () => {
+    const api = new FakeApi();
+    api.items = [obj('a', '1')];
+    const inf = make(api);
+    const seen: string[] = [];
+    const handler = { onAdd: (o: Obj, initial?: boolean) => seen.push(`${o.metadata!.name}:${initial}`) };
+    inf.addHandler(handler);
+    inf.start();
+    await until(() => api.hasWatch());
+    api.send('ADDED', obj('b', '2'));
+    api.items = [obj('a', '1'), obj('b', '2'), obj('missed', '3')];
+    inf.relistNow();
+    await until(() => api.lists === 2);
+    const late: string[] = [];
+    inf.addHandler({ onAdd: (o: Obj, initial?: boolean) => late.push(`${o.metadata!.name}:${initial}`) });
+    expect(seen).toEqual(['a:true', 'b:false', 'missed:false']);
+    expect(late.sort()).toEqual(['a:true', 'b:true', 'missed:true']);
+  });
+
   it('a throwing handler does not break the informer', async () => {
     const api = new FakeApi();
     const inf = make(api);

@@ -69,7 +69,7 @@ export class Informer<T extends KubeObject> implements SyncSource {
   /** Registers handlers; if the cache is already filled, replays its objects as adds. Returns an unsubscribe. */
   addHandler(handler: EventHandler<T>): () => void {
     this.handlers.add(handler);
-    if (this.synced) for (const obj of this.store.list()) this.call(() => handler.onAdd?.(obj));
+    if (this.synced) for (const obj of this.store.list()) this.call(() => handler.onAdd?.(obj, true));
     return () => this.handlers.delete(handler);
   }
 
@@ -206,7 +206,7 @@ export class Informer<T extends KubeObject> implements SyncSource {
       const old = this.store.get(key);
       if (!old) {
         this.store.upsert(obj);
-        this.emitAdd(obj);
+        this.emitAdd(obj, !this.synced);
       } else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion) {
         this.store.upsert(obj);
         this.emitUpdate(old, obj);
@@ -275,8 +275,8 @@ export class Informer<T extends KubeObject> implements SyncSource {
     this.backoff.reset();
   }
 
-  private emitAdd(obj: T): void {
-    for (const h of this.handlers) this.call(() => h.onAdd?.(obj));
+  private emitAdd(obj: T, isInInitialList = false): void {
+    for (const h of this.handlers) this.call(() => h.onAdd?.(obj, isInInitialList));
   }
   private emitUpdate(oldObj: T, newObj: T): void {
     for (const h of this.handlers) this.call(() => h.onUpdate?.(oldObj, newObj));

@@ -144,4 +144,142 @@ describe('WorkQueue', () => {
     q.done(k!);
     expect(m.workDuration).toHaveBeenCalledTimes(1);
   });
+
+  describe('priority levels', () => {
+    /** Takes every queued key (marking each done at once), in the order get() hands them out. */
+    async function takeAll(q: WorkQueue): Promise<string[]> {
+      const out: string[] = [];
+      while (q.len() > 0) {
+        const k = (await q.get())!;
+        out.push(k);
+        q.done(k);
+      }
+      return out;
+    }
+
+    it('hands out an event key added after 20k resync keys first', async () => {
+      const q = new WorkQueue();
+      for (let i = 0; i < 20_000; i++) q.add(`ns/svc-${i}`, 'resync');
+      q.add('ns/changed');
+      expect(q.len()).toBe(20_001);
+      expect(await q.get()).toBe('ns/changed');
+      // The resync keys then come in the order they were added.
+      const rest = await takeAll(q);
+      expect(rest).toHaveLength(20_000);
+      expect(rest.slice(0, 3)).toEqual(['ns/svc-0', 'ns/svc-1', 'ns/svc-2']);
+      expect(rest[19_999]).toBe('ns/svc-19999');
+    });
+
+    it('promotes a key queued as resync when an event adds it, and processes it once', async () => {
+      const q = new WorkQueue();
+      for (let i = 0; i < 1000; i++) q.add(`r${i}`, 'resync');
+      q.add('e1');
+      q.add('r500'); // an event for a key already waiting as resync
+      q.add('r500', 'resync'); // and a resync add after it: no demotion, no duplicate
+      expect(q.len()).toBe(1001);
+      expect([q.lenOf('event'), q.lenOf('resync')]).toEqual([2, 999]);
+      const order = await takeAll(q);
+      expect(order.slice(0, 3)).toEqual(['e1', 'r500', 'r0']);
+      expect(order).toHaveLength(1001);
+      expect(new Set(order).size).toBe(1001);
+      expect(order.filter((k) => k === 'r500')).toHaveLength(1);
+    });
+
+    it('keeps FIFO order within the event level, promoted keys behind the events already waiting', async () => {
+      const q = new WorkQueue();
+      q.add('r1', 'resync');
+      q.add('e1');
+      q.add('e2');
+      q.add('r1');
+      q.add('e3');
+      expect(await takeAll(q)).toEqual(['e1', 'e2', 'r1', 'e3']);
+    });
+
+    it('a resync add of a key waiting as event changes nothing', async () => {
+      const q = new WorkQueue();
+      q.add('a');
+      q.add('b', 'resync');
+      q.add('a', 'resync');
+      expect([q.lenOf('event'), q.lenOf('resync')]).toEqual([1, 1]);
+      expect(await takeAll(q)).toEqual(['a', 'b']);
+    });
+
+    it('a key re-added while in flight comes back at the higher level it was asked for, once', async () => {
+      const q = new WorkQueue();
+      q.add('k', 'resync');
+      const k = (await q.get())!;
+      q.add('k', 'resync');
+      q.add('k'); // promoted while dirty in flight
+      q.add('other', 'resync');
+      expect(q.len()).toBe(1); // 'k' waits for done(), not queued twice
+      q.done(k);
+      expect([q.lenOf('event'), q.lenOf('resync')]).toEqual([1, 1]);
+      expect(await takeAll(q)).toEqual(['k', 'other']);
+    });
+
+    it('a worker waiting in get() takes a promoted key once', async () => {
+      const q = new WorkQueue();
+      const got = q.get();
+      q.add('k', 'resync');
+      q.add('k');
+      expect(await got).toBe('k');
+      q.done('k');
+      expect(q.len()).toBe(0);
+      expect(q.lenOf('event') + q.lenOf('resync')).toBe(0);
+    });
+
+    it('a failed resync key retries at the resync level, with backoff; a failed event key at the event level', async () => {
+      jest.useFakeTimers();
+      const q = new WorkQueue({ rateLimiter: new ItemExponentialFailureRateLimiter(10, 1000) });
+      q.add('r', 'resync');
+      q.add('e');
+      const e = (await q.get())!;
+      const r = (await q.get())!;
+      expect([e, r]).toEqual(['e', 'r']);
+      q.addRateLimited(r);
+      q.addRateLimited(e);
+      q.done(r);
+      q.done(e);
+      jest.advanceTimersByTime(9);
+      expect(q.len()).toBe(0);
+      jest.advanceTimersByTime(1);
+      expect([q.lenOf('event'), q.lenOf('resync')]).toEqual([1, 1]);
+      q.add('later');
+      jest.useRealTimers();
+      expect(await takeAll(q)).toEqual(['e', 'later', 'r']);
+      expect(q.numRequeues('r')).toBe(1);
+    });
+
+    it('addAfter keeps the earliest deadline and the higher level', () => {
+      jest.useFakeTimers();
+      const q = new WorkQueue();
+      q.addAfter('k', 100, 'resync');
+      q.addAfter('k', 1000); // later deadline, but event: the 100 ms add becomes an event add
+      jest.advanceTimersByTime(100);
+      expect([q.lenOf('event'), q.lenOf('resync')]).toEqual([1, 0]);
+      q.addAfter('j', 1000);
+      q.addAfter('j', 50, 'resync'); // earlier deadline keeps the event level
+      jest.advanceTimersByTime(50);
+      expect([q.lenOf('event'), q.lenOf('resync')]).toEqual([2, 0]);
+    });
+
+    it('shutDownNow drops keys of both levels; shutDown drains both, events first', async () => {
+      const q = new WorkQueue();
+      q.add('r', 'resync');
+      q.add('e');
+      q.shutDown();
+      expect(await q.get()).toBe('e');
+      expect(await q.get()).toBe('r');
+      q.done('e');
+      q.done('r');
+      await q.drained();
+      const now = new WorkQueue();
+      now.add('r', 'resync');
+      now.add('r');
+      now.add('e');
+      now.shutDownNow();
+      expect(now.len()).toBe(0);
+      expect(await now.get()).toBeUndefined();
+    });
+  });
 });
