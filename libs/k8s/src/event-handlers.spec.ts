@@ -1,4 +1,5 @@
-import { enqueueHandler, ownerKeys, selectorMatches, serviceKeyOfEndpointSlice } from './event-handlers';
+import { enqueueHandler, ownerKeys, selectorMatches, serviceKeyOfEndpointSlice, updatesWhen } from './event-handlers';
+import type { EventHandler } from './event-handlers';
 import { KubeObject } from './resource';
 import { Store, indexByLabel, indexPodsByNode } from './store';
 
@@ -13,6 +14,32 @@ describe('event handlers', () => {
     h.onUpdate!(slice('web'), slice('api'));
     h.onDelete!(slice(undefined));
     expect(keys).toEqual(['ns/web', 'ns/web', 'ns/api']);
+  });
+
+  it('updatesWhen passes on only the updates that matter to the watcher; adds and deletes always', async () => {
+    const handlers: Array<EventHandler<KubeObject>> = [];
+    let synced = false;
+    const informer = {
+      hasSynced: () => synced,
+      waitForSync: async () => undefined,
+      addHandler: (h: EventHandler<KubeObject>) => (handlers.push(h), () => undefined),
+    };
+    const zoneOf = (o: KubeObject) => o.metadata?.labels?.zone;
+    const view = updatesWhen(informer, (a: KubeObject, b: KubeObject) => zoneOf(a) !== zoneOf(b));
+    const keys: string[] = [];
+    view.addHandler(enqueueHandler({ enqueue: (k) => keys.push(k) }, () => 'all'));
+    const node = (zone: string, heartbeat: string): KubeObject => ({
+      metadata: { name: 'n1', labels: { zone }, annotations: { heartbeat } },
+    });
+    const h = handlers[0];
+    h.onAdd!(node('a', '1'));
+    h.onUpdate!(node('a', '1'), node('a', '2')); // a heartbeat: nothing
+    h.onUpdate!(node('a', '2'), node('b', '2')); // the zone: every key
+    h.onDelete!(node('b', '2'));
+    expect(keys).toEqual(['all', 'all', 'all']);
+    synced = true;
+    expect(view.hasSynced()).toBe(true);
+    await expect(view.waitForSync()).resolves.toBeUndefined();
   });
 
   it('defaults to the object key', () => {

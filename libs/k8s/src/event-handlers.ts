@@ -1,5 +1,6 @@
 import { KubeObject, objectKey } from './resource';
 import { SERVICE_NAME_LABEL } from './store';
+import type { SyncSource } from './controller';
 import type { QueuePriority } from './work-queue';
 
 /** Callbacks for cache changes. Handlers should only enqueue keys; exceptions are logged and swallowed. */
@@ -45,6 +46,28 @@ export function enqueueHandler<T extends KubeObject>(target: Enqueuer, map: KeyM
       for (const key of keys) target.enqueue(key);
     },
     onDelete: enqueue,
+  };
+}
+
+/**
+ * A view of an informer that passes an update on only when `relevant` says the change matters to the watcher
+ * (adds and deletes always pass). E.g. Services read a few fields of a Node: a kubelet's status update must not
+ * reconcile every Service.
+ */
+export function updatesWhen<T>(
+  source: SyncSource & { addHandler(h: EventHandler<T>): () => void },
+  relevant: (oldObj: T, newObj: T) => boolean,
+): SyncSource & { addHandler(h: EventHandler<T>): () => void } {
+  return {
+    hasSynced: () => source.hasSynced(),
+    waitForSync: (signal) => source.waitForSync(signal),
+    addHandler: (h) =>
+      source.addHandler({
+        ...h,
+        onUpdate: (oldObj, newObj) => {
+          if (relevant(oldObj, newObj)) h.onUpdate?.(oldObj, newObj);
+        },
+      }),
   };
 }
 

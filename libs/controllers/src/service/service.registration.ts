@@ -1,5 +1,6 @@
 import { OWNER_KINDS } from '@ycloud/api';
-import { serviceKeyOfEndpointSlice } from '@ycloud/k8s';
+import { serviceKeyOfEndpointSlice, updatesWhen } from '@ycloud/k8s';
+import { serviceNodeOf } from '@ycloud/translate';
 import { vpcRouterKey } from '@ycloud/translate/topology';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
@@ -46,8 +47,13 @@ export const serviceRegistration: ControllerRegistration = {
     });
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)
-      // NodePort VIPs and Local traffic policy follow the nodes.
-      .watch(caches.nodes, 'Node changed', () => caches.services.store.keys())
+      // NodePort VIPs, Local traffic policy and topology follow the nodes: only what Services read of a Node (a
+      // kubelet's status updates would otherwise reconcile every Service).
+      .watch(
+        updatesWhen(caches.nodes, (a, b) => JSON.stringify(serviceNodeOf(a)) !== JSON.stringify(serviceNodeOf(b))),
+        'Node changed',
+        () => caches.services.store.keys(),
+      )
       .resyncKeys(() => caches.services.store.keys());
     return (key, ctx) => services.reconcile(key, ctx);
   },
