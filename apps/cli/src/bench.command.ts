@@ -22,6 +22,7 @@ import {
   programmingSvg,
   recordResult,
   recordRunSection,
+  runStamp,
   RESULTS_DIR,
   runProgrammingBench,
   NB_CFG_BARRIER_OWNERS,
@@ -84,7 +85,7 @@ const intList = (v: string): number[] => v.split(',').map((x) => int(x.trim()));
 
 /** Writes one programming run's JSON, SVG and Markdown section (again after every block: replaced in place). */
 function writeProgrammingRun(report: ProgrammingBenchReport): void {
-  const stamp = `${report.date.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${report.services}x${report.endpoints}`;
+  const stamp = `${runStamp(report.date)}-${report.services}x${report.endpoints}`;
   writeResultAsset('programming-latency', `${stamp}.json`, JSON.stringify(report, null, 2) + '\n');
   writeResultAsset('programming-latency', `${stamp}.svg`, programmingSvg(report));
   recordRunSection(PROGRAMMING_MD, PROGRAMMING_TEMPLATE, ROWS_MARKER, {
@@ -264,7 +265,7 @@ export async function runBench(argv: string[], io: CliIo): Promise<number> {
         results,
         load: { start: loadStart, end: load1() },
       };
-      const stamp = `${report.date.slice(0, 16).replace(/[-:]/g, '').replace('T', '-')}-${mode}`;
+      const stamp = `${runStamp(report.date)}-${mode}`;
       const table = datapathTable(report);
       const svgs = datapathSvgs(report);
       const svgFiles = svgs.map((x) => `datapath/${stamp}-${x.name}.svg`);

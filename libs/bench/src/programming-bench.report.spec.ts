@@ -1,4 +1,5 @@
 import type { ProgrammingBenchReport, SystemResult } from './programming-bench';
+import { runStamp } from './results-file';
 import { programmingDetails, programmingRowPrefix, programmingRows } from './programming-bench.report';
 
 function report(systems: SystemResult[], complete = true): ProgrammingBenchReport {
@@ -68,8 +69,12 @@ describe('programming report', () => {
   it("rows of one run share a prefix that names the run's start and scale", () => {
     const r = report([ycloud, nft]);
     const rows = programmingRows(r);
-    expect(programmingRowPrefix(r)).toBe('| 2026-12-07 06:40 | 10000 × 10 |');
+    expect(programmingRowPrefix(r)).toBe('| 2026-12-07 06:40:12 | 10000 × 10 |');
     for (const row of rows) expect(row.startsWith(programmingRowPrefix(r))).toBe(true);
+    // A run started later in the same minute has rows of its own (a rewrite of one never drops the other's).
+    const next = { ...r, date: '2026-12-07T06:40:51.000Z' };
+    expect(programmingRowPrefix(next)).not.toBe(programmingRowPrefix(r));
+    expect(runStamp(next.date)).toBe('20261207-064051');
   });
 
   it('a system that failed part-way keeps its figures so far and says where and why it stopped', () => {

@@ -27,7 +27,8 @@ const total = (x: SystemResult): LatencySummary | { p50: number; p90: number; p9
 
 /** The start every table row of run `r` shares: what replaces them when the run writes again. */
 export function programmingRowPrefix(r: ProgrammingBenchReport): string {
-  return `| ${r.date.slice(0, 16).replace('T', ' ')} | ${r.services} × ${r.endpoints} |`;
+  // To the second: the row prefix is what a rewrite of this run replaces.
+  return `| ${r.date.slice(0, 19).replace('T', ' ')} | ${r.services} × ${r.endpoints} |`;
 }
 
 /** The latency cell: the figures, and what stopped a system part-way (its figures so far are kept). */

@@ -50,6 +50,14 @@ export function recordRunSection(file: string, template: string, marker: string,
   writeFileSync(file, upsertRunSection(text, template, marker, run));
 }
 
+/**
+ * A run's file and section id from its start (ISO date), to the second: two runs started in the same minute must not
+ * overwrite each other's files and rows.
+ */
+export function runStamp(isoDate: string): string {
+  return isoDate.slice(0, 19).replace(/[-:]/g, '').replace('T', '-');
+}
+
 /** Writes `content` to results/<dir>/<name>, creating the folder; returns the path relative to results/. */
 export function writeResultAsset(dir: string, name: string, content: string): string {
   mkdirSync(path.join(RESULTS_DIR, dir), { recursive: true });
