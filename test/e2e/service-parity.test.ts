@@ -531,7 +531,11 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       );
       await core.createNamespacedService({
         namespace: NS,
-        body: service('td', 'td', { trafficDistribution: 'PreferClose' }),
+        body: service('td', 'td', {
+          trafficDistribution: 'PreferClose',
+          type: 'NodePort',
+          ports: [{ name: 'raw', protocol: 'TCP', port: 9000, targetPort: 9000 as never, nodePort: 30912 }],
+        }),
       });
       await until(
         'zone hints on both endpoints',
@@ -556,6 +560,24 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         );
         for (let n = 0; n < 2; n++) expect(await backendsFrom(`td-client-${i}`)).toEqual([`td-server-${i}`]);
       }
+      // From outside, node-1's NodePort takes node-1's choice (its zone's server), as kube-proxy's cluster
+      // endpoints do for external traffic.
+      const viaNodePort = () =>
+        tcpRequest(sb.state.external.netns, NODE_IP, 30912, 2_000).then(
+          (r) => r.trim(),
+          (e: Error) => `error ${e.message}`,
+        );
+      await until('the NodePort from outside', viaNodePort, (r) => r.startsWith('td-server-'));
+      for (let n = 0; n < 6; n++) expect(await viaNodePort()).toMatch(/^td-server-0\b/);
+      // So does a pod of the other zone that connects to node-1's NodePort: OVN load-balances it on the pod's own
+      // switch, with the choice node-1 would make (as kube-proxy on node-1 would).
+      const node1 = (await core.readNode({ name: 'node-1' })).status!.addresses!.find((a) => a.type === 'InternalIP')!;
+      const podToNode1 = async () => {
+        const r = await sb.kubelet.traffic({ namespace: NS, name: 'td-client-1' }, 'tcp', node1.address, 30912, 10);
+        return r.errors.length ? ['errors'] : Object.keys(r.replies).sort();
+      };
+      await until('td-client-1 through node-1 NodePort', podToNode1, (b) => b.length === 1 && b[0] === 'td-server-0');
+      expect(await podToNode1()).toEqual(['td-server-0']);
     } finally {
       await labelNodes(false);
     }

@@ -172,7 +172,14 @@ function literalRow(
   if (chosen.length === 0) return undefined;
   chosen.sort(([a], [b]) => compareIp(a.address, b.address) || a.port - b.port);
   const vips = Object.fromEntries(
-    chosen.map(([f, vip]) => [vip, formatBackends(selectBackends(f.backends, f.address.family, f.backendNode))]),
+    chosen.map(([f, vip]) => [
+      vip,
+      formatBackends(
+        f.topologyNode
+          ? selectTopologyBackends(f.backends, f.address.family, f.topologyNode)
+          : selectBackends(f.backends, f.address.family, f.backendNode),
+      ),
+    ]),
   );
   return loadBalancerRow(owner, spec, vips, optionsColumn(spec));
 }

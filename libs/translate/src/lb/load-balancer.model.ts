@@ -60,6 +60,11 @@ export interface LbFrontend {
    * (template) LBs, whose backends differ per chassis.
    */
   topology?: boolean;
+  /**
+   * Honour the backends' topology hints as this node would (a NodePort VIP with externalTrafficPolicy Cluster of a
+   * hinted Service: the VIP names its node, so the regular LB can hold that node's choice).
+   */
+  topologyNode?: LbNode;
 }
 
 /** Where a Load_Balancer row is attached, which decides which traffic it sees. */

@@ -207,7 +207,8 @@ class ServiceTranslationBuilder {
     const internalLocal = spec.internalTrafficPolicy === 'Local';
     const externalLocal = spec.externalTrafficPolicy === 'Local';
     // EndpointSlice hints (trafficDistribution): cluster traffic is chosen per node, so on the per-chassis LB.
-    const topology = !internalLocal && backends.some((b) => b.ready && b.hints);
+    const hinted = backends.some((b) => b.ready && b.hints);
+    const topology = !internalLocal && hinted;
     for (const address of addresses.cluster) {
       (internalLocal || topology ? frontends.local : frontends.regular).push({
         address,
@@ -233,11 +234,16 @@ class ServiceTranslationBuilder {
     }
     if (nodePort === undefined) return;
     // A NodePort VIP names its node already, so Local needs no template: the VIP maps to that node's endpoints
-    // wherever the packet is load-balanced.
+    // wherever the packet is load-balanced. With Cluster, a hinted Service's NodePort takes the endpoints that
+    // node's hints give (kube-proxy's cluster endpoints serve external traffic too, whatever the internal policy).
     for (const node of addresses.nodes) {
+      const choice = externalLocal
+        ? { backendNode: node.name }
+        : hinted
+          ? { topologyNode: { name: node.name, chassis: node.chassis, ...(node.zone ? { zone: node.zone } : {}) } }
+          : {};
       for (const address of node.addresses) {
-        const backendNode = externalLocal ? node.name : undefined;
-        frontends.regular.push({ address, port: nodePort, scope: 'node', backends, backendNode });
+        frontends.regular.push({ address, port: nodePort, scope: 'node', backends, ...choice });
       }
     }
   }
