@@ -221,7 +221,10 @@ describe('Service controller (real apiserver + real OVN NB)', () => {
       (e) => e.items.some((x) => x.involvedObject.name === 'sticky' && x.reason === 'AffinityTimeoutTooLong'),
       'AffinityTimeoutTooLong event on the Service',
     );
-    const event = events.items.find((x) => x.involvedObject.name === 'sticky')!;
+    // Others may tell of it too (kube-controller-manager's ClusterIP repair): ycloud's Event by its reason.
+    const event = events.items.find(
+      (x) => x.involvedObject.name === 'sticky' && x.reason === 'AffinityTimeoutTooLong',
+    )!;
     expect(event).toMatchObject({ type: 'Warning', involvedObject: { kind: 'Service', uid: svc.metadata!.uid } });
     expect(event.message).toContain('hashing on the client address');
     const sticky = await eventually(lbs, (l) => l.some((x) => x.name === 'Service_default/sticky_TCP'), 'sticky LB');
