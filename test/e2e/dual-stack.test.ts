@@ -236,6 +236,61 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     }
   });
 
+  // dual_stack.go (secondary family) from pods: a client pod on node-2, and a backend pod itself.
+  const podNetns = async (name: string): Promise<string> => (await sb.kubelet.pod(NS, name)).netns;
+
+  it('should function for pod-Service: http', async () => {
+    // The ClusterIP part: the sandbox's Nodes have no IPv6 InternalIP, so there is no IPv6 node address a pod's
+    // NodePort traffic is load-balanced on inside OVN (from outside, the NodePort test above covers it).
+    await sb.kubelet.createPod({ name: 'client', namespace: NS, node: 'node-2' });
+    await nodePortService('node-svc', 31080, 31053);
+    const ip6 = await ipv6ClusterIP('node-svc');
+    const client = await podNetns('client');
+    await until(
+      'both backends through the IPv6 ClusterIP from a pod',
+      () => seen(12, () => http(client, ip6, 80)),
+      both,
+    );
+  });
+
+  it('should function for pod-Service: udp', async () => {
+    const ip6 = await ipv6ClusterIP('node-svc');
+    const client = await podNetns('client');
+    await until(
+      'both backends over UDP through the IPv6 ClusterIP from a pod',
+      () => seen(8, () => udp(client, ip6, 53)),
+      both,
+    );
+  });
+
+  it('should function for endpoint-Service: http', async () => {
+    // From a backend pod itself (it may reach itself: hairpin) to the IPv6 ClusterIP.
+    const ip6 = await ipv6ClusterIP('node-svc');
+    const web0 = await podNetns('web-0');
+    await until(
+      'both backends through the IPv6 ClusterIP from a backend',
+      () => seen(12, () => http(web0, ip6, 80)),
+      both,
+    );
+  });
+
+  it('should update endpoints: http', async () => {
+    // A backend that is no longer ready leaves the IPv6 VIP; back ready, it answers again.
+    const ip6 = await ipv6ClusterIP('node-svc');
+    const client = await podNetns('client');
+    await sb.kubelet.setReady(NS, 'web-1', false);
+    try {
+      await until(
+        'only web-0 through the IPv6 ClusterIP',
+        () => seen(12, () => http(client, ip6, 80)),
+        (b) => b.length === 1 && b[0] === 'web-0',
+      );
+    } finally {
+      await sb.kubelet.setReady(NS, 'web-1', true);
+    }
+    await until('both backends again', () => seen(12, () => http(client, ip6, 80)), both);
+  });
+
   it('leaves nothing behind', async () => {
     for (const s of servers.splice(0)) await s.stop();
     const state = sb.state;
