@@ -1,5 +1,5 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
-import { flushConntrackArgs, parseLbFlowKey, removedLbFlows, udpLbFlows } from './lb-flows';
+import { flushConntrackArgs, newlyBackedFrontends, parseLbFlowKey, removedLbFlows, udpLbFlows } from './lb-flows';
 
 const svc = (spec: V1Service['spec'], ingress: string[] = []): V1Service => ({
   metadata: { namespace: 'ns', name: 'dns' },
@@ -55,6 +55,26 @@ describe('removedLbFlows', () => {
     const before = new Set(['udp 10.96.0.10 53 10.16.0.21 5353', 'udp 10.96.0.10 53 10.16.0.22 5353']);
     const after = new Set(['udp 10.96.0.10 53 10.16.0.22 5353', 'udp 10.96.0.10 53 10.16.0.23 5353']);
     expect(removedLbFlows(before, after)).toEqual([parseLbFlowKey('udp 10.96.0.10 53 10.16.0.21 5353')]);
+  });
+});
+
+describe('newlyBackedFrontends', () => {
+  it("gives a VIP's un-NATed flow when it gets its first backend, nothing for one that had a backend or a NodePort", () => {
+    const before = new Set(['udp 10.96.0.10 53 10.16.0.21 5353']);
+    const after = new Set([
+      'udp 10.96.0.10 53 10.16.0.22 5353', // had a backend before: its clients were answered
+      'udp 10.96.0.11 53 10.16.0.23 5353', // first backend
+      'udp 10.96.0.11 53 10.16.0.24 5353',
+      'udp  30053 10.16.0.23 5353', // a NodePort: no VIP to match
+    ]);
+    const flows = newlyBackedFrontends(before, after);
+    expect(flows).toEqual([parseLbFlowKey('udp 10.96.0.11 53 10.96.0.11 53')]);
+    // Only entries whose reply came from the VIP itself: never one a backend answers.
+    expect(flushConntrackArgs(flows[0])).toEqual([
+      'dpctl/flush-conntrack',
+      'ct_nw_dst=10.96.0.11,ct_nw_proto=17,ct_tp_dst=53',
+      'ct_nw_src=10.96.0.11,ct_nw_proto=17,ct_tp_src=53',
+    ]);
   });
 });
 

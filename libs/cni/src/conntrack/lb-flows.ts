@@ -79,6 +79,26 @@ export function removedLbFlows(before: Set<string>, after: Set<string>): LbFlow[
 }
 
 /**
+ * Pure: for each frontend (VIP and port, not a NodePort) that had no backend in `before` and has one in `after`,
+ * the flow of its un-NATed entries: a datagram sent while the VIP had no backend leaves an entry whose reply comes
+ * from the VIP itself, and a client that keeps sending on the same 5-tuple keeps it alive, so it would never reach
+ * the new backend (kube-proxy flushes the ClusterIP's UDP entries when a Service gets its first endpoint). Flushing
+ * with the VIP as reply source removes only those, never a connection that a backend answers.
+ */
+export function newlyBackedFrontends(before: Set<string>, after: Set<string>): LbFlow[] {
+  const frontendOf = (k: string) => k.split(' ').slice(0, 3).join(' ');
+  const backedBefore = new Set([...before].map(frontendOf));
+  const out = new Map<string, LbFlow>();
+  for (const k of after) {
+    const f = parseLbFlowKey(k);
+    if (!f.frontend || backedBefore.has(frontendOf(k))) continue;
+    const unNated = { ...f, backend: f.frontend, backendPort: f.port };
+    out.set(lbFlowKey(unNated), unNated);
+  }
+  return [...out.values()];
+}
+
+/**
  * Pure: `ovs-appctl dpctl/flush-conntrack` arguments removing every connection, in any zone, that a client opened
  * to the frontend and that was DNATed to the backend (original tuple: destination; reply tuple: source). No zone
  * is given, so Open vSwitch walks every zone: the load balancer's zone differs per router and switch.

@@ -68,6 +68,27 @@ describe('StaleLbFlowSweeper', () => {
     expect(t.runner.calls).toEqual([]);
   });
 
+  it("flushes a VIP's un-NATed entries when it gets its first backend (its clients sent while it had none)", async () => {
+    const t = setup();
+    t.set();
+    t.sweeper.observe();
+    t.set(A);
+    t.sweeper.observe();
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(t.runner.calls.map((c) => c.slice(5))).toEqual([
+      [
+        'dpctl/flush-conntrack',
+        'ct_nw_dst=10.96.0.10,ct_nw_proto=17,ct_tp_dst=53',
+        'ct_nw_src=10.96.0.10,ct_nw_proto=17,ct_tp_src=53',
+      ],
+    ]);
+    // A second backend of a VIP that already had one flushes nothing.
+    t.set(A, B);
+    t.sweeper.observe();
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(t.runner.calls).toHaveLength(2); // the first flush's second delay only
+  });
+
   it('reports a failed flush and goes on', async () => {
     const t = setup({ code: 2, stdout: '', stderr: 'ovs-appctl: cannot connect' });
     t.set(A);

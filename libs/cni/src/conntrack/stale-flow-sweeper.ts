@@ -1,5 +1,5 @@
 import { CommandRunner } from '../ovs/command-runner';
-import { flushConntrackArgs, LbFlow, lbFlowKey, removedLbFlows } from './lb-flows';
+import { flushConntrackArgs, LbFlow, lbFlowKey, newlyBackedFrontends, removedLbFlows } from './lb-flows';
 
 /**
  * When the agent removes a UDP/SCTP backend's conntrack entries, measured from the moment it sees the change.
@@ -14,7 +14,8 @@ export const STALE_FLOW_FLUSH_DELAYS_MS = [1_000, 3_000, 10_000];
  * Keeps UDP and SCTP clients of a Service off a backend that left it, as kube-proxy does with `conntrack -D` after
  * its rules changed: `observe()` after every Service or EndpointSlice change compares the (frontend, backend)
  * pairs with the last ones and flushes the removed pairs' entries from this node's Open vSwitch conntrack, a few
- * times (STALE_FLOW_FLUSH_DELAYS_MS). A pair that is back by then is left alone.
+ * times (STALE_FLOW_FLUSH_DELAYS_MS). A pair that is back by then is left alone. A VIP that gets its first backend
+ * has its un-NATed entries (sent while it had none) flushed the same way.
  */
 export class StaleLbFlowSweeper {
   private known?: Set<string>;
@@ -35,9 +36,14 @@ export class StaleLbFlowSweeper {
   observe(): void {
     const now = this.flows();
     const removed = this.known ? removedLbFlows(this.known, now) : [];
+    const firstBacked = this.known ? newlyBackedFrontends(this.known, now) : [];
     this.known = now;
-    if (!removed.length) return;
-    this.log(`conntrack: ${removed.length} UDP/SCTP backend pair(s) left; flushing their entries`);
+    if (!removed.length && !firstBacked.length) return;
+    this.log(
+      `conntrack: ${removed.length} UDP/SCTP backend pair(s) left, ${firstBacked.length} VIP(s) got a first ` +
+        'backend; flushing their entries',
+    );
+    removed.push(...firstBacked);
     for (const delay of this.delaysMs) {
       const t = setTimeout(() => {
         this.timers.delete(t);
