@@ -38,6 +38,21 @@ for attempt in $(seq 1 "$attempts"); do
     const r = require(process.argv[1]);
     for (const t of r.testResults) if (t.status === "failed") console.log(t.name);
   ' "$result")
+  # Jest's own report of a long run can be cut short by whoever reads the log: say briefly what failed and why.
+  echo "=== e2e: attempt $attempt failed:"
+  node -e '
+    const r = require(process.argv[1]);
+    const brief = (m) => String(m).replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.trim()).slice(0, 4)
+      .map((l) => "        " + l.trim().slice(0, 200)).join("\n");
+    for (const f of r.testResults.filter((t) => t.status === "failed")) {
+      console.log("    " + f.name);
+      if (f.message && !f.assertionResults.some((a) => a.status === "failed")) console.log(brief(f.message));
+      for (const a of f.assertionResults.filter((x) => x.status === "failed")) {
+        console.log("      ✕ " + a.fullName);
+        console.log(brief(a.failureMessages.join("\n")));
+      }
+    }
+  ' "$result" || true
   if [ -z "$crashed" ] || [ "${#files[@]}" -eq 0 ] || [ "$attempt" -eq "$attempts" ]; then
     exit 1
   fi
