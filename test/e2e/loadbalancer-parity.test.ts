@@ -271,6 +271,70 @@ describe('LoadBalancer Services on EIPs: kube-proxy parity (real traffic)', () =
     );
   });
 
+  it('should route traffic to an endpoint in the same zone when using PreferClose (on an EIP: the zone of its gateway node)', async () => {
+    // traffic_distribution.go, for LoadBalancer traffic: kube-proxy filters cluster endpoints by the hints of the
+    // node that receives the traffic, external traffic included. An EIP is load-balanced on its gateway node
+    // (node-1), so node-1's zone chooses; the endpoints' hints are written by hand (no EndpointSlice controller
+    // manages a selector-less Service's slices).
+    const zoneLabel = 'topology.kubernetes.io/zone';
+    const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+    const zoneNode1 = (zone: string | null) =>
+      core.patchNode({ name: 'node-1', body: { metadata: { labels: { [zoneLabel]: zone } } } }, merge);
+    await zoneNode1('zone-b');
+    try {
+      await core.createNamespacedService({
+        namespace: NS,
+        body: {
+          metadata: { name: 'zoned', namespace: NS },
+          spec: {
+            type: 'LoadBalancer',
+            trafficDistribution: 'PreferClose',
+            ports: [{ name: 'http', port: 80, targetPort: 8080 as never }],
+          },
+        },
+      });
+      await kubeDiscovery().createNamespacedEndpointSlice({
+        namespace: NS,
+        body: {
+          metadata: { name: 'zoned-manual', namespace: NS, labels: { 'kubernetes.io/service-name': 'zoned' } },
+          addressType: 'IPv4',
+          ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+          endpoints: (['zone-a', 'zone-b'] as const).map((zone, i) => ({
+            addresses: [['10.16.0.21', '10.16.0.22'][i]],
+            nodeName: 'node-1',
+            zone,
+            hints: { forZones: [{ name: zone }] },
+            conditions: { ready: true },
+            targetRef: { kind: 'Pod', name: `web-${'ab'[i]}`, namespace: NS },
+          })),
+        },
+      });
+      const eip = (await ingressOf('zoned')).status!.loadBalancer!.ingress![0].ip!;
+      const answers = async () => {
+        const seen = new Set<string>();
+        for (let i = 0; i < 10; i++) seen.add((await attempt(inside.netns, eip, 80)).split(' ')[0]);
+        return [...seen].sort();
+      };
+      expect(await eventually(answers, (a) => a.length === 1 && a[0] === 'web-b', 'only zone-b on the EIP')).toEqual([
+        'web-b',
+      ]);
+      // The gateway node moves to zone-a (as after a failover to a node there): the EIP follows its hints.
+      await zoneNode1('zone-a');
+      expect(await eventually(answers, (a) => a.length === 1 && a[0] === 'web-a', 'only zone-a on the EIP')).toEqual([
+        'web-a',
+      ]);
+    } finally {
+      await zoneNode1(null);
+      // Its address goes back to the pool, which later tests count on.
+      await core.deleteNamespacedService({ namespace: NS, name: 'zoned' }).catch(() => undefined);
+      await eventually(
+        () => kube.list<Eip & KubeObject>(TOPOLOGY_RESOURCES.Eip),
+        (l) => !l.items.some((e) => e.spec.binding?.name === 'zoned'),
+        'the Eip of zoned released',
+      );
+    }
+  });
+
   it('should implement service.kubernetes.io/service-proxy-name for a LoadBalancer: the EIP goes back and leaves the status', async () => {
     await loadBalancer('moving');
     const ip = (await ingressOf('moving')).status!.loadBalancer!.ingress![0].ip!;

@@ -1,4 +1,4 @@
-import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { API_VERSION, EIP_ANNOTATION, parseControllerConfig, type Eip, type EipPool, type Vpc } from '@ycloud/api';
 import { reconcileContext, type KubeObject } from '@ycloud/k8s';
 import { MapCache, RecordingApplier, RecordingEvents, RecordingKube } from '../common/testing';
@@ -49,16 +49,24 @@ const slice: V1EndpointSlice = {
   endpoints: [{ addresses: ['10.1.0.5'], conditions: { ready: true } }],
 };
 
-function setup(eips: Array<Eip & KubeObject>) {
+const zoneNode = (name: string, zone: string): V1Node & KubeObject => ({
+  metadata: { name, labels: { 'topology.kubernetes.io/zone': zone } },
+});
+
+function setup(
+  eips: Array<Eip & KubeObject>,
+  opts: { slices?: V1EndpointSlice[]; pools?: Array<EipPool & KubeObject>; nodes?: Array<V1Node & KubeObject> } = {},
+) {
   const services = new MapCache<Svc>();
   const applier = new RecordingApplier();
   const kube = new RecordingKube();
   const events = new RecordingEvents();
   const controller = new ServiceEipController({
     services,
-    endpointSlicesFor: (ns, name) => (ns === 'blue' && name === 'web' ? [slice] : []),
+    endpointSlicesFor: (ns, name) => (ns === 'blue' && name === 'web' ? (opts.slices ?? [slice]) : []),
     eips: new MapCache(eips),
-    eipPools: new MapCache([ext]),
+    eipPools: new MapCache(opts.pools ?? [ext]),
+    nodes: new MapCache(opts.nodes ?? []),
     vpcs: new MapCache([blue]),
     vpcForNamespace: () => 'blue',
     config,
@@ -138,5 +146,56 @@ describe('ServiceEipController', () => {
       },
     ]);
     expect(t.kube.patches).toEqual([]);
+  });
+
+  describe('topology hints on the EIP (kube-proxy filters external traffic by the receiving node’s hints)', () => {
+    const hinted: V1EndpointSlice = {
+      ...slice,
+      endpoints: [
+        {
+          addresses: ['10.1.0.5'],
+          conditions: { ready: true },
+          zone: 'zone-a',
+          hints: { forZones: [{ name: 'zone-a' }] },
+        },
+        {
+          addresses: ['10.1.0.6'],
+          conditions: { ready: true },
+          zone: 'zone-b',
+          hints: { forZones: [{ name: 'zone-b' }] },
+        },
+      ],
+    };
+    const activeOn = (node: string): EipPool & KubeObject => ({
+      ...ext,
+      spec: { ...ext.spec, gatewayNodes: ['gw-a', 'gw-b'] },
+      status: { activeGatewayNode: node },
+    });
+    const nodes = [zoneNode('gw-a', 'zone-a'), zoneNode('gw-b', 'zone-b')];
+    const routerVips = async (svc: Svc, pool: EipPool & KubeObject) => {
+      const t = setup([eip('fixed', '172.16.0.51', { kind: 'Service', namespace: 'blue', name: 'web' })], {
+        slices: [hinted],
+        pools: [pool],
+        nodes,
+      });
+      t.services.put({ ...svc, status: { loadBalancer: { ingress: [{ ip: '172.16.0.51' }] } } });
+      await t.controller.reconcile('blue/web', reconcileContext('blue/web', { reason: 'Service changed' }));
+      return t.applier.lastFor('blue/web')?.rows.find((r) => r.table === 'Load_Balancer')?.columns.vips;
+    };
+
+    it('takes the endpoints hinted for the zone of the node running the gateway', async () => {
+      const svc = lbService('web', { [EIP_ANNOTATION]: 'fixed' });
+      expect(await routerVips(svc, activeOn('gw-b'))).toEqual({ '172.16.0.51:80': '10.1.0.6:8080' });
+      expect(await routerVips(svc, activeOn('gw-a'))).toEqual({ '172.16.0.51:80': '10.1.0.5:8080' });
+    });
+
+    it('takes every endpoint when the gateway node is unknown, or the Service is Local', async () => {
+      const svc = lbService('web', { [EIP_ANNOTATION]: 'fixed' });
+      expect(await routerVips(svc, { ...activeOn('gw-b'), status: {} })).toEqual({
+        '172.16.0.51:80': '10.1.0.5:8080,10.1.0.6:8080',
+      });
+      const local = { ...svc, spec: { ...svc.spec, externalTrafficPolicy: 'Local' } };
+      expect(await routerVips(local, activeOn('gw-b'))).toEqual({ '172.16.0.51:80': '10.1.0.5:8080,10.1.0.6:8080' });
+    });
   });
 });

@@ -16,12 +16,14 @@ import { KubeClient, Resources, isAlreadyExists, isNotFound, type KubeObject } f
 import { type ApplyRecord, type DesiredState, type NorthboundApplier } from '@ycloud/ovn';
 import {
   buildLoadBalancers,
+  eipRouterLoadBalancers,
   lbProtocolOf,
   loadBalancerSourceRanges,
   sourceRangeAcls,
   translateService,
+  serviceNodeOf,
   type GuardedAddress,
-  type LoadBalancerSpec,
+  type LbNode,
   type SourceRange,
 } from '@ycloud/translate';
 import { keys, lbGroupKey, vpcRouterKey } from '@ycloud/translate/topology';
@@ -35,6 +37,8 @@ export interface ServiceEipControllerDeps {
   eips: ObjectCache<Eip>;
   /** To refuse an address outside the pool before an Eip is made for it. */
   eipPools: ObjectCache<EipPool>;
+  /** For the zone of the node that runs a VPC's gateway (topology hints on the EIP). */
+  nodes: ObjectCache<V1Node>;
   vpcs: ObjectCache<Vpc>;
   vpcForNamespace(namespace: string): string;
   config: ControllerConfig;
@@ -321,18 +325,23 @@ export class ServiceEipController {
       lbGroupKey,
       nodes: [],
     });
-    // Local-policy LBs too, as literal LBs: EIP traffic meets the router on its gateway chassis, not on a node, so
-    // "Local" there means only that the client address is kept, which the router LB does (no SNAT on this path).
-    const onRouter: LoadBalancerSpec[] = t.loadBalancers.map(({ perChassis: _local, ...lb }) => ({
-      ...lb,
-      key: `${lb.key}:router`,
-      name: `${lb.name}_router`,
-      attachment: { kind: 'vpc-router', key: vpcRouterKey(vpcName) },
-      externalIds: { ...lb.externalIds, [EXTERNAL_IDS.eip]: address },
-      frontends: lb.frontends.filter((f) => f.scope === 'external' && f.address.address === address),
-    }));
+    const onRouter = eipRouterLoadBalancers(t.loadBalancers, svc.spec?.externalTrafficPolicy, {
+      address,
+      router: vpcRouterKey(vpcName),
+      gatewayNode: this.gatewayNodeOf(vpc),
+    });
     const { rows, memberships } = buildLoadBalancers(owner, onRouter);
     return { owner, rows, memberships, mapEntries: [] };
+  }
+
+  /** The node running the VPC's gateway port: its EIP pool's active gateway node, when known. */
+  private gatewayNodeOf(vpc: Vpc): LbNode | undefined {
+    const pool = vpc.spec.externalGateway?.eipPool;
+    const active = pool ? this.deps.eipPools.get(pool)?.status?.activeGatewayNode : undefined;
+    const node = active ? this.deps.nodes.get(active) : undefined;
+    if (!node) return undefined;
+    const { name, chassis, zone } = serviceNodeOf(node);
+    return { name, chassis: chassis ?? name, ...(zone ? { zone } : {}) };
   }
 
   private warn(svc: V1Service, reason: string, message: string): undefined {

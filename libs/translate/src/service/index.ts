@@ -6,3 +6,4 @@ export * from './chassis-template-var.translator';
 export * from './service-inputs';
 export * from './source-ranges';
 export * from './node-reply-routes';
+export * from './eip-router-lbs';
