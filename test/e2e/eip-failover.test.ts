@@ -149,7 +149,8 @@ describe('EIP gateway failover between two gateway nodes (real traffic)', () => 
       targetPort: 8080,
       endpoints: ['10.1.0.5', '10.1.0.6'],
     });
-    expect(await activeNode()).toBe('gw-1');
+    // The pool's status is written by its own reconcile, which a loaded machine may finish after the Service's EIP.
+    expect(await eventually(activeNode, (n) => n === 'gw-1', 'gw-1 active in the pool status')).toBe('gw-1');
     expect(await eventually(boundChassis, (c) => c === 'gw-1', 'gateway router bound on gw-1')).toBe('gw-1');
 
     // L2/ARP first (ping), then TCP.
