@@ -1,5 +1,5 @@
 import type { ReconcileContext } from '@ycloud/k8s';
-import type { V1EndpointSlice, V1PortStatus, V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Node, V1PortStatus, V1Service } from '@kubernetes/client-node';
 import {
   API_VERSION,
   EIP_ANNOTATION,
