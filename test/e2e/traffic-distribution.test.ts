@@ -1,6 +1,6 @@
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Endpoint } from '@kubernetes/client-node';
 import { Sandbox } from '@ycloud/sandbox';
-import { createNamespace } from '@ycloud/testbed';
+import { createNamespace, eventually } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,17 +35,6 @@ describe('Traffic Distribution (traffic_distribution.go)', () => {
   let core: CoreV1Api;
   let discovery: DiscoveryV1Api;
   let caseNo = 0;
-
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 500));
-      last = await probe();
-    }
-    return last;
-  }
 
   beforeAll(async () => {
     sb = await Sandbox.up({ dir, example: null, nodes: Object.keys(ZONE_OF) });
@@ -85,10 +74,12 @@ describe('Traffic Distribution (traffic_distribution.go)', () => {
   async function checkTrafficDistribution(ip: string, clients: Array<{ name: string; reaches: string[] }>) {
     for (const c of clients) {
       const wanted = [...c.reaches].sort();
-      await until(
-        `${c.name} to reach only ${wanted.join(', ')}`,
+      await eventually(
         () => reachedFrom(c.name, ip),
         (got) => JSON.stringify(got) === JSON.stringify(wanted),
+        `${c.name} to reach only ${wanted.join(', ')}`,
+        60_000,
+        500,
       );
       expect(await reachedFrom(c.name, ip)).toEqual(wanted);
     }
@@ -114,10 +105,12 @@ describe('Traffic Distribution (traffic_distribution.go)', () => {
         },
       },
     });
-    await until(
-      `${layout.servers.length} hinted endpoints of ${app}`,
+    await eventually(
       () => endpointsOf(app),
       (eps) => eps.length === layout.servers.length && eps.every(hinted(distribution)),
+      `${layout.servers.length} hinted endpoints of ${app}`,
+      60_000,
+      500,
     );
     const clients = layout.clients.map((c, i) => ({
       name: `${app}-client-${i}-${c.node}`,
@@ -193,10 +186,12 @@ describe('Traffic Distribution (traffic_distribution.go)', () => {
     await checkTrafficDistribution(c.ip, c.clients);
     // The server on node-1 goes: both clients fall back to the one left.
     await sb.kubelet.deletePod(NS, c.serverNames[0]);
-    await until(
-      'one endpoint left',
+    await eventually(
       () => endpointsOf(c.app),
       (eps) => eps.length === 1,
+      'one endpoint left',
+      60_000,
+      500,
     );
     const [first, second] = c.clients;
     await checkTrafficDistribution(c.ip, [
@@ -212,10 +207,12 @@ describe('Traffic Distribution (traffic_distribution.go)', () => {
       labels: { app: c.app },
       serve: ['tcp:9376'],
     });
-    await until(
-      'two hinted endpoints again',
+    await eventually(
       () => endpointsOf(c.app),
       (eps) => eps.length === 2 && eps.every(hinted('PreferSameNode')),
+      'two hinted endpoints again',
+      60_000,
+      500,
     );
     await checkTrafficDistribution(c.ip, [
       { ...first, reaches: [renewed] },
