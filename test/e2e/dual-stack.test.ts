@@ -421,6 +421,67 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     expect(await ip6Table()).not.toContain('dport 31353 ');
   });
 
+  /** One GET from a namespace: the status code ('000': no answer) and body. */
+  const get = async (netns: string, ip: string, port: number, path = '/'): Promise<{ code: string; body: string }> => {
+    const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}${path}`;
+    const r = await netnsExec(netns, ['curl', '-g', '-s', '-m', '2', '-w', '\n%{http_code}', url], {
+      allowFailure: true,
+    });
+    const lines = r.stdout.trimEnd().split('\n');
+    return { code: lines.pop() ?? '000', body: lines.join('\n') };
+  };
+
+  it('should implement NodePort and HealthCheckNodePort correctly when ExternalTrafficPolicy changes (IPv6 node addresses)', async () => {
+    // service.go's test on the nodes' IPv6 addresses: an external load balancer of a dual-stack cluster probes
+    // [node IPv6]:healthCheckNodePort (kube-proxy's listener takes both families). One endpoint per node: 200 with
+    // kube-proxy's body on both nodes' IPv6 InternalIPs and on node-1's IPv6 address outside; a node whose
+    // endpoint is not ready answers 503; Cluster policy closes the port. The proxy's /healthz answers there too.
+    const n1 = await internalIPs('node-1');
+    const n2 = await internalIPs('node-2');
+    const svc = await core.createNamespacedService({
+      namespace: NS,
+      body: service('hc6', {
+        // Kubernetes allocates a healthCheckNodePort to Local LoadBalancers only (no address is needed for it).
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: 31480 }],
+      }),
+    });
+    const hcPort = svc.spec!.healthCheckNodePort!;
+    expect(hcPort).toBeGreaterThan(0);
+    const probes: Array<[string, () => Promise<{ code: string; body: string }>]> = [
+      [`node-2 -> [${n1.v6}]`, () => get(node2(), n1.v6, hcPort)],
+      [`node-2 -> [${n2.v6}] (its own)`, () => get(node2(), n2.v6, hcPort)],
+      [`outside -> [${NODE_IP6}]`, () => get(external(), NODE_IP6, hcPort)],
+      [`node-2 -> ${n1.v4}`, () => get(node2(), n1.v4, hcPort)],
+    ];
+    for (const [what, probe] of probes) {
+      const ok = await until(`200 from ${what}`, probe, (r) => r.code === '200');
+      expect(JSON.parse(ok.body)).toEqual({
+        service: { namespace: NS, name: 'hc6' },
+        localEndpoints: 1,
+        serviceProxyHealthy: true,
+      });
+    }
+    expect((await get(node2(), n1.v6, 10256, '/healthz')).code).toBe('200');
+
+    await sb.kubelet.setReady(NS, 'web-1', false);
+    try {
+      const none = await until('503 on node-2 over IPv6', probes[1][1], (r) => r.code === '503');
+      expect(JSON.parse(none.body)).toMatchObject({ localEndpoints: 0 });
+      expect((await probes[0][1]()).code).toBe('200');
+    } finally {
+      await sb.kubelet.setReady(NS, 'web-1', true);
+    }
+
+    const current = await core.readNamespacedService({ namespace: NS, name: 'hc6' });
+    current.spec!.externalTrafficPolicy = 'Cluster';
+    delete current.spec!.healthCheckNodePort;
+    await core.replaceNamespacedService({ namespace: NS, name: 'hc6', body: current });
+    await until(`the health check port closed on [${n1.v6}]`, probes[0][1], (r) => r.code === '000');
+    await core.deleteNamespacedService({ namespace: NS, name: 'hc6' });
+  });
+
   it('leaves nothing behind', async () => {
     for (const s of servers.splice(0)) await s.stop();
     const state = sb.state;
