@@ -374,6 +374,28 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     await allReachBoth(paths, 8);
   });
 
+  it("should function for endpoint-Service: http (nodePort on the node's IPv6 InternalIP)", async () => {
+    // The nodeIP half from a backend pod itself (it may reach itself: hairpin through the node VIP).
+    await nodePortService('node-svc', 31080, 31053);
+    const web0 = await podNetns('web-0');
+    const { v6 } = await internalIPs('node-2');
+    await allReachBoth([[`web-0 -> [${v6}]:31080`, () => http(web0, v6, 31080)]], 12);
+  });
+
+  it('should function for endpoint-Service: udp', async () => {
+    await nodePortService('node-svc', 31080, 31053);
+    const ip6 = await ipv6ClusterIP('node-svc');
+    const web0 = await podNetns('web-0');
+    const { v6 } = await internalIPs('node-1');
+    await allReachBoth(
+      [
+        [`UDP web-0 -> [${ip6}]:53`, () => udp(web0, ip6, 53)],
+        [`UDP web-0 -> [${v6}]:31053`, () => udp(web0, v6, 31053)],
+      ],
+      8,
+    );
+  });
+
   it('should update nodePort: http', async () => {
     // networking.go's test on both families: node-2's host network dials node-1's InternalIPs (IPv6, IPv4) and
     // its own IPv6 one, and a pod dials node-1's IPv6 one; every endpoint answers. The nodePort is then changed
