@@ -322,7 +322,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
           : { name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never, nodePort },
       ],
     });
-  /** Answers other than backends' (errors, silence) in `n` tries: none is upstream's "getting ZERO host endpoints". */
+  /** The real answers (not errors, not silence) in `n` tries: none is upstream's "getting ZERO host endpoints". */
   const silent = async (n: number, once: () => Promise<string>): Promise<string[]> =>
     (await seen(n, once)).filter((r) => r !== '' && !r.startsWith('error'));
   /** Up to `n` tries, stopping once both backends answered: what answered (`both` holds only if nothing else did). */
