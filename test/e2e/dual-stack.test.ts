@@ -291,6 +291,219 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     await until('both backends again', () => seen(12, () => http(client, ip6, 80)), both);
   });
 
+  // The nodes' IPv6 InternalIPs (dual_stack.go's SecondaryNodeIP): node i has one on the underlay beside its IPv4
+  // InternalIP, so the nodePort halves of the upstream tests run as upstream writes them.
+  const internalIPs = async (node: string): Promise<{ v4: string; v6: string }> => {
+    const addrs = (await core.readNode({ name: node })).status?.addresses ?? [];
+    const of = (v6: boolean) => addrs.find((a) => a.type === 'InternalIP' && a.address.includes(':') === v6)?.address;
+    const v4 = of(false);
+    const v6 = of(true);
+    if (!v4 || !v6) throw new Error(`Node ${node} lacks an InternalIP of each family: ${JSON.stringify(addrs)}`);
+    return { v4, v6 };
+  };
+  /** A client pod on node-2 for the nodePort halves (created once). */
+  const nodePortClient = async (): Promise<string> => {
+    const name = 'np-client';
+    const exists = await core.readNamespacedPod({ namespace: NS, name }).then(
+      () => true,
+      () => false,
+    );
+    if (!exists) await sb.kubelet.createPod({ name, namespace: NS, node: 'node-2' });
+    return podNetns(name);
+  };
+  const node2 = () => sb.state.nodes[1].netns;
+  /** A dual-stack NodePort Service with one port (`http`: TCP 80->8080, `dns`: UDP 53->5353) on `nodePort`. */
+  const onePortNodePort = (name: string, port: 'http' | 'dns', nodePort: number): V1Service =>
+    service(name, {
+      type: 'NodePort',
+      ports: [
+        port === 'http'
+          ? { name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort }
+          : { name: 'dns', protocol: 'UDP', port: 53, targetPort: 5353 as never, nodePort },
+      ],
+    });
+  /** The real answers (not errors, not silence) in `n` tries: none is upstream's "getting ZERO host endpoints". */
+  const silent = async (n: number, once: () => Promise<string>): Promise<string[]> =>
+    (await seen(n, once)).filter((r) => r !== '' && !r.startsWith('error'));
+  /** Up to `n` tries, stopping once both backends answered: what answered (`both` holds only if nothing else did). */
+  const bothWithin = async (n: number, once: () => Promise<string>): Promise<string[]> => {
+    const out = new Set<string>();
+    for (let i = 0; i < n && !backends.every((b) => out.has(b)); i++) out.add(await once());
+    return [...out].sort();
+  };
+  type Path = [what: string, once: () => Promise<string>];
+  /** Every path reaches both backends (paths probed side by side). */
+  const allReachBoth = (paths: Path[], n: number) =>
+    Promise.all(paths.map(([what, once]) => until(`both backends: ${what}`, () => bothWithin(n, once), both)));
+  /** No path answers any more, then each stays silent for 3 more tries (paths probed side by side). */
+  const allSilent = async (paths: Path[]) => {
+    await Promise.all(
+      paths.map(([what, once]) =>
+        until(
+          `nothing answers: ${what}`,
+          () => silent(1, once),
+          (r) => r.length === 0,
+        ),
+      ),
+    );
+    expect(await Promise.all(paths.map(([, once]) => silent(3, once)))).toEqual(paths.map(() => []));
+  };
+
+  it("should function for pod-Service: http (nodePort on the node's IPv6 InternalIP)", async () => {
+    // dual_stack.go's nodeIP half: a pod to <SecondaryNodeIP>:<nodePort>. OVN's switch LB has each node's IPv6
+    // InternalIP as a VIP with the IPv6 backends; both nodes' addresses reach both backends.
+    await nodePortService('node-svc', 31080, 31053);
+    const client = await nodePortClient();
+    const paths: Path[] = [];
+    for (const node of nodes) {
+      const { v6 } = await internalIPs(node);
+      expect(v6.startsWith(SANDBOX_IPV6.nodeInternalIpPrefix)).toBe(true);
+      paths.push([`pod -> [${node} ${v6}]:31080`, () => http(client, v6, 31080)]);
+    }
+    await allReachBoth(paths, 12);
+  });
+
+  it("should function for pod-Service: udp (nodePort on the node's IPv6 InternalIP)", async () => {
+    await nodePortService('node-svc', 31080, 31053);
+    const client = await nodePortClient();
+    const paths: Path[] = [];
+    for (const node of nodes) {
+      const { v6 } = await internalIPs(node);
+      paths.push([`UDP pod -> [${node} ${v6}]:31053`, () => udp(client, v6, 31053)]);
+    }
+    await allReachBoth(paths, 8);
+  });
+
+  it("should function for endpoint-Service: http (nodePort on the node's IPv6 InternalIP)", async () => {
+    // The nodeIP half from a backend pod itself (it may reach itself: hairpin through the node VIP).
+    await nodePortService('node-svc', 31080, 31053);
+    const web0 = await podNetns('web-0');
+    const { v6 } = await internalIPs('node-2');
+    await allReachBoth([[`web-0 -> [${v6}]:31080`, () => http(web0, v6, 31080)]], 12);
+  });
+
+  it('should function for endpoint-Service: udp', async () => {
+    await nodePortService('node-svc', 31080, 31053);
+    const ip6 = await ipv6ClusterIP('node-svc');
+    const web0 = await podNetns('web-0');
+    const { v6 } = await internalIPs('node-1');
+    await allReachBoth(
+      [
+        [`UDP web-0 -> [${ip6}]:53`, () => udp(web0, ip6, 53)],
+        [`UDP web-0 -> [${v6}]:31053`, () => udp(web0, v6, 31053)],
+      ],
+      8,
+    );
+  });
+
+  it('should update nodePort: http', async () => {
+    // networking.go's test on both families: node-2's host network dials node-1's InternalIPs (IPv6, IPv4) and
+    // its own IPv6 one, and a pod dials node-1's IPv6 one; every endpoint answers. The nodePort is then changed
+    // (the new port answers, the old one no longer) and the Service deleted: nothing answers on any of them.
+    const name = 'update-np-http';
+    const n1 = await internalIPs('node-1');
+    const n2 = await internalIPs('node-2');
+    const client = await nodePortClient();
+    await core.createNamespacedService({ namespace: NS, body: onePortNodePort(name, 'http', 31380) });
+    const paths = (port: number): Path[] => [
+      [`node-2 -> [${n1.v6}]:${port}`, () => http(node2(), n1.v6, port)],
+      [`node-2 -> ${n1.v4}:${port}`, () => http(node2(), n1.v4, port)],
+      [`node-2 -> [${n2.v6}]:${port}`, () => http(node2(), n2.v6, port)],
+      [`pod -> [${n1.v6}]:${port}`, () => http(client, n1.v6, port)],
+    ];
+    await allReachBoth(paths(31380), 12);
+
+    const svc = await core.readNamespacedService({ namespace: NS, name });
+    svc.spec!.ports![0].nodePort = 31381;
+    await core.replaceNamespacedService({ namespace: NS, name, body: svc });
+    await allReachBoth(paths(31381), 12);
+    await allSilent(paths(31380));
+
+    await core.deleteNamespacedService({ namespace: NS, name });
+    await allSilent(paths(31381));
+    expect(await ip6Table()).not.toMatch(/dport 3138[01] /);
+  });
+
+  it('should update nodePort: udp', async () => {
+    const name = 'update-np-udp';
+    const n1 = await internalIPs('node-1');
+    const n2 = await internalIPs('node-2');
+    const client = await nodePortClient();
+    await core.createNamespacedService({ namespace: NS, body: onePortNodePort(name, 'dns', 31353) });
+    const paths: Path[] = [
+      [`UDP node-2 -> [${n1.v6}]:31353`, () => udp(node2(), n1.v6, 31353)],
+      [`UDP node-2 -> ${n1.v4}:31353`, () => udp(node2(), n1.v4, 31353)],
+      [`UDP node-2 -> [${n2.v6}]:31353`, () => udp(node2(), n2.v6, 31353)],
+      [`UDP pod -> [${n1.v6}]:31353`, () => udp(client, n1.v6, 31353)],
+    ];
+    await allReachBoth(paths, 8);
+
+    await core.deleteNamespacedService({ namespace: NS, name });
+    await allSilent(paths);
+    expect(await ip6Table()).not.toContain('dport 31353 ');
+  });
+
+  /** One GET from a namespace: the status code ('000': no answer) and body. */
+  const get = async (netns: string, ip: string, port: number, path = '/'): Promise<{ code: string; body: string }> => {
+    const url = `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}${path}`;
+    const r = await netnsExec(netns, ['curl', '-g', '-s', '-m', '2', '-w', '\n%{http_code}', url], {
+      allowFailure: true,
+    });
+    const lines = r.stdout.trimEnd().split('\n');
+    return { code: lines.pop() ?? '000', body: lines.join('\n') };
+  };
+
+  it('should implement NodePort and HealthCheckNodePort correctly when ExternalTrafficPolicy changes (IPv6 node addresses)', async () => {
+    // service.go's test on the nodes' IPv6 addresses: an external load balancer of a dual-stack cluster probes
+    // [node IPv6]:healthCheckNodePort (kube-proxy's listener takes both families). One endpoint per node: 200 with
+    // kube-proxy's body on both nodes' IPv6 InternalIPs and on node-1's IPv6 address outside; a node whose
+    // endpoint is not ready answers 503; Cluster policy closes the port. The proxy's /healthz answers there too.
+    const n1 = await internalIPs('node-1');
+    const n2 = await internalIPs('node-2');
+    const svc = await core.createNamespacedService({
+      namespace: NS,
+      body: service('hc6', {
+        // Kubernetes allocates a healthCheckNodePort to Local LoadBalancers only (no address is needed for it).
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 as never, nodePort: 31480 }],
+      }),
+    });
+    const hcPort = svc.spec!.healthCheckNodePort!;
+    expect(hcPort).toBeGreaterThan(0);
+    const probes: Array<[string, () => Promise<{ code: string; body: string }>]> = [
+      [`node-2 -> [${n1.v6}]`, () => get(node2(), n1.v6, hcPort)],
+      [`node-2 -> [${n2.v6}] (its own)`, () => get(node2(), n2.v6, hcPort)],
+      [`outside -> [${NODE_IP6}]`, () => get(external(), NODE_IP6, hcPort)],
+      [`node-2 -> ${n1.v4}`, () => get(node2(), n1.v4, hcPort)],
+    ];
+    for (const [what, probe] of probes) {
+      const ok = await until(`200 from ${what}`, probe, (r) => r.code === '200');
+      expect(JSON.parse(ok.body)).toEqual({
+        service: { namespace: NS, name: 'hc6' },
+        localEndpoints: 1,
+        serviceProxyHealthy: true,
+      });
+    }
+    expect((await get(node2(), n1.v6, 10256, '/healthz')).code).toBe('200');
+
+    await sb.kubelet.setReady(NS, 'web-1', false);
+    try {
+      const none = await until('503 on node-2 over IPv6', probes[1][1], (r) => r.code === '503');
+      expect(JSON.parse(none.body)).toMatchObject({ localEndpoints: 0 });
+      expect((await probes[0][1]()).code).toBe('200');
+    } finally {
+      await sb.kubelet.setReady(NS, 'web-1', true);
+    }
+
+    const current = await core.readNamespacedService({ namespace: NS, name: 'hc6' });
+    current.spec!.externalTrafficPolicy = 'Cluster';
+    delete current.spec!.healthCheckNodePort;
+    await core.replaceNamespacedService({ namespace: NS, name: 'hc6', body: current });
+    await until(`the health check port closed on [${n1.v6}]`, probes[0][1], (r) => r.code === '000');
+    await core.deleteNamespacedService({ namespace: NS, name: 'hc6' });
+  });
+
   it('leaves nothing behind', async () => {
     for (const s of servers.splice(0)) await s.stop();
     const state = sb.state;

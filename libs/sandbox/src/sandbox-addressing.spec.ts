@@ -20,5 +20,8 @@ describe('sandboxAddressing', () => {
       joinSubnet: { name: 'join', cidrBlocks: ['100.64.0.0/16', 'fd00:100:64::/64'] },
     });
     expect(dual.gatewayNodeIps).toEqual(['172.16.0.11/24', 'fd00:172:16::11/64']);
+    // Node i's IPv6 InternalIP is <prefix><i+1>: the test bed's underlay gets it beside the IPv4 address.
+    expect(dual.nodeIpv6Prefix).toBe('fd00:192:168:100::');
+    expect(sandboxAddressing(false).nodeIpv6Prefix).toBeUndefined();
   });
 });

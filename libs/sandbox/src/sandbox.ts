@@ -69,6 +69,11 @@ export const SANDBOX_IPV6 = {
   externalIp: 'fd00:172:16::100/64',
   /** The gateway node's own address on the external network (br-ex), beside its IPv4 ExternalIP. */
   gatewayNodeExternalIp: 'fd00:172:16::11/64',
+  /**
+   * Node i's IPv6 InternalIP is `<prefix><i+1>` on the nodes' underlay, beside its IPv4 one (with two or more
+   * nodes: one node has no underlay), as a kubelet with `--node-ip=<v4>,<v6>` reports it.
+   */
+  nodeInternalIpPrefix: 'fd00:192:168:100::',
 } as const;
 
 /** What `Sandbox.status()` reports. */
@@ -149,7 +154,7 @@ export class Sandbox {
       `starting the Kubernetes control plane and the OVN test bed (nodes: ${nodes.join(', ')}; ${release.description})`,
     );
     const [b, c] = await Promise.allSettled([
-      OvnTestbed.start({ nodes, gatewayNodes: [nodes[0]], release }),
+      OvnTestbed.start({ nodes, gatewayNodes: [nodes[0]], release, underlayIpv6Prefix: addressing.nodeIpv6Prefix }),
       KubeControlPlane.start({ serviceClusterIpRange: addressing.serviceCidrs.join(',') }),
     ]);
     const children: Child[] = [];
@@ -178,11 +183,20 @@ export class Sandbox {
       const work = path.join(bed.dir, 'sandbox'); // configs here: the processes' command lines name the run dir
       await fs.mkdir(work, { recursive: true });
 
+      const internalIPs = (name: string): string[] => {
+        const node = bed.node(name);
+        return [node.encapIp, ...(node.underlayIp6 ? [node.underlayIp6] : [])];
+      };
       for (const name of nodes) {
         const labels: Record<string, string> = name === nodes[0] ? { [EIP_GATEWAY_LABEL]: 'true' } : {};
-        await createNode(cp.kubeConfig, name, bed.node(name).encapIp, labels);
+        await createNode(cp.kubeConfig, name, internalIPs(name), labels);
       }
-      await setExternalIP(cp.kubeConfig.makeApiClient(CoreV1Api), nodes[0], gw.encapIp, addressing.gatewayNodeIps);
+      await setExternalIP(
+        cp.kubeConfig.makeApiClient(CoreV1Api),
+        nodes[0],
+        internalIPs(nodes[0]),
+        addressing.gatewayNodeIps,
+      );
 
       // ycloud's CRDs before the controller: it starts the Vpc/EIP/YusurService controllers only for served ones.
       await installSandboxCrds(kubeconfig);
@@ -473,6 +487,8 @@ export function sandboxAddressing(dualStack: boolean): {
   podCidrs: string[];
   controllerSubnets: Record<string, unknown>;
   gatewayNodeIps: string[];
+  /** The test bed's `underlayIpv6Prefix`: the nodes' IPv6 InternalIPs (dual stack only). */
+  nodeIpv6Prefix?: string;
   state: Pick<SandboxState, 'ipv6'>;
 } {
   if (!dualStack) {
@@ -493,6 +509,7 @@ export function sandboxAddressing(dualStack: boolean): {
       joinSubnet: { name: 'join', cidrBlocks: [JOIN_CIDR, v6.joinCIDR] },
     },
     gatewayNodeIps: [GATEWAY_NODE_EXTERNAL_IP, v6.gatewayNodeExternalIp],
+    nodeIpv6Prefix: v6.nodeInternalIpPrefix,
     state: { ipv6: { serviceCIDR: v6.serviceCIDR, podCIDR: v6.podCIDR, external: v6.externalIp } },
   };
 }
@@ -505,9 +522,9 @@ async function addExternalIpv6(external: { netns: string; ifname: string }, gate
 }
 
 /** Adds the node's ExternalIPs to its status addresses (a merge patch replaces the whole list). */
-async function setExternalIP(core: CoreV1Api, name: string, internalIP: string, cidrs: string[]): Promise<void> {
+async function setExternalIP(core: CoreV1Api, name: string, internalIPs: string[], cidrs: string[]): Promise<void> {
   const addresses = [
-    { type: 'InternalIP', address: internalIP },
+    ...internalIPs.map((address) => ({ type: 'InternalIP', address })),
     ...cidrs.map((cidr) => ({ type: 'ExternalIP', address: cidr.split('/')[0] })),
     { type: 'Hostname', address: name },
   ];

@@ -18,9 +18,10 @@ export interface OvnNodeOptions {
   runId: string;
   /**
    * Underlay for Geneve: the node's end of a veth (already in the node namespace) and the tunnel IP with prefix.
-   * Without it the node tunnels from 127.0.0.1 (fine for a single node).
+   * Without it the node tunnels from 127.0.0.1 (fine for a single node). `ipv6Cidr`: a second, IPv6 address on
+   * the underlay (a dual-stack node's IPv6 InternalIP); Geneve still tunnels over IPv4.
    */
-  underlay?: { iface: string; ipCidr: string };
+  underlay?: { iface: string; ipCidr: string; ipv6Cidr?: string };
   readyTimeoutMs?: number;
   /** The OVN / OVS release to run; default: the test bed options' (`YCLOUD_OVN`). */
   release?: OvnRelease;
@@ -87,11 +88,16 @@ export class OvnNode {
     private controller: Daemon,
     /** Tunnel (Geneve) endpoint IP. */
     readonly encapIp: string,
-    /** The underlay address on br-phy (a tap device of ovs-vswitchd: it goes when vswitchd goes). */
-    private readonly underlayCidr: string | undefined,
+    /** The underlay addresses on br-phy (a tap device of ovs-vswitchd: they go when vswitchd goes). */
+    private readonly underlayCidrs: string[],
     /** The OVN / OVS release the node's daemons run from. */
     readonly release: OvnRelease,
   ) {}
+
+  /** The node's IPv6 address on the underlay (`underlay.ipv6Cidr`, without prefix length), if it has one. */
+  get underlayIp6(): string | undefined {
+    return this.underlayCidrs.find((c) => c.includes(':'))?.split('/')[0];
+  }
 
   /** Open_vSwitch db remote of this node. */
   get ovsRemote(): string {
@@ -161,6 +167,7 @@ export class OvnNode {
           },
         );
         await ipIn(netns, 'addr', 'add', opts.underlay.ipCidr, 'dev', 'br-phy');
+        if (opts.underlay.ipv6Cidr) await addUnderlayIpv6(netns, opts.underlay.ipv6Cidr);
         await ipIn(netns, 'link', 'set', 'br-phy', 'up');
         await ipIn(netns, 'link', 'set', opts.underlay.iface, 'up');
       }
@@ -218,7 +225,7 @@ export class OvnNode {
         vswitchd,
         controller,
         encapIp,
-        opts.underlay?.ipCidr,
+        [opts.underlay?.ipCidr, opts.underlay?.ipv6Cidr].filter((c): c is string => !!c),
         release,
       );
     } catch (err) {
@@ -396,7 +403,7 @@ export class OvnNode {
       env: this.env,
     };
     this.vswitchd = await spawnVswitchd(daemons, timeoutMs);
-    if (this.underlayCidr) {
+    if (this.underlayCidrs.length) {
       await waitFor(
         `br-phy tap device in ${this.netns}`,
         async () => (await ipIn(this.netns, 'link', 'show', 'br-phy')) && true,
@@ -404,7 +411,10 @@ export class OvnNode {
           timeoutMs,
         },
       );
-      await ipIn(this.netns, 'addr', 'replace', this.underlayCidr, 'dev', 'br-phy');
+      for (const cidr of this.underlayCidrs) {
+        if (cidr.includes(':')) await addUnderlayIpv6(this.netns, cidr);
+        else await ipIn(this.netns, 'addr', 'replace', cidr, 'dev', 'br-phy');
+      }
       await ipIn(this.netns, 'link', 'set', 'br-phy', 'up');
     }
     this.controller = await spawnOvnController(daemons);
@@ -531,4 +541,10 @@ function randomByte(): string {
   return Math.floor(Math.random() * 256)
     .toString(16)
     .padStart(2, '0');
+}
+
+/** An IPv6 address on br-phy, usable at once (no duplicate address detection), IPv6 switched on for br-phy. */
+async function addUnderlayIpv6(netns: string, cidr: string): Promise<void> {
+  await netnsExec(netns, ['sysctl', '-qw', 'net.ipv6.conf.br-phy.disable_ipv6=0']);
+  await ipIn(netns, 'addr', 'replace', cidr, 'dev', 'br-phy', 'nodad');
 }

@@ -25,6 +25,12 @@ export interface OvnTestbedOptions {
   clustered?: boolean;
   /** Underlay subnet prefix for Geneve tunnel IPs (node i gets <prefix>.<i+1>/24). */
   underlayPrefix?: string;
+  /**
+   * With it, each node also gets an IPv6 underlay address, node i `<prefix><i+1>/64` (e.g. `fd00:192:168:100::`):
+   * a dual-stack node's IPv6 InternalIP. Geneve still tunnels over IPv4. Only with more than one node (one node
+   * has no underlay).
+   */
+  underlayIpv6Prefix?: string;
   readyTimeoutMs?: number;
   /** The OVN / OVS release to run; default: the test bed options' (`YCLOUD_OVN`). */
   release?: OvnRelease;
@@ -73,7 +79,7 @@ export class OvnTestbed {
       }
       const prefix = opts.underlayPrefix ?? '192.168.100';
       for (const [i, name] of opts.nodes.entries()) {
-        let ul: { iface: string; ipCidr: string } | undefined;
+        let ul: { iface: string; ipCidr: string; ipv6Cidr?: string } | undefined;
         if (underlay) {
           const nodeNs = `${TESTBED_PREFIX}-${runId}-${name}`;
           await netnsAdd(nodeNs);
@@ -82,6 +88,7 @@ export class OvnTestbed {
           await ipIn(underlay, 'link', 'set', `ul${i}`, 'master', 'ulbr');
           await ipIn(underlay, 'link', 'set', `ul${i}`, 'up');
           ul = { iface: 'eth-ul', ipCidr: `${prefix}.${i + 1}/24` };
+          if (opts.underlayIpv6Prefix) ul.ipv6Cidr = `${opts.underlayIpv6Prefix}${i + 1}/64`;
         }
         const node = await OvnNode.start({
           name,

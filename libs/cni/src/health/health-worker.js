@@ -3,7 +3,7 @@
 // namespace (`ip netns exec <ns> node health-worker.js`, or plainly on a real node). The agent writes the whole
 // state as one JSON line on stdin whenever it changes (HealthState in service-health.ts); the worker opens and
 // closes listeners to match and answers from the latest state. It reports each listener as a JSON line on
-// stdout: {"port":N,"listening":true} or {"port":N,"error":"EADDRINUSE ..."}.
+// stdout: {"port":N,"listening":true,"host":"::"} or {"port":N,"error":"EADDRINUSE ..."}.
 // Plain JavaScript (no TypeScript loader), like the probe worker: it runs wherever the agent's node runs.
 const http = require('http');
 const readline = require('readline');
@@ -16,15 +16,23 @@ function send(res, status, body) {
   res.end(body);
 }
 
+// A dual-stack Service answers with the count of the family the probe came over (IPv4 arrives on '::' mapped).
+function localEndpointsFor(check, localAddress) {
+  if (!check.byFamily) return check.localEndpoints;
+  const ipv4 = localAddress.startsWith('::ffff:') || !localAddress.includes(':');
+  return ipv4 ? check.byFamily.ipv4 : check.byFamily.ipv6;
+}
+
 function serviceHandler(port) {
-  return (_req, res) => {
+  return (req, res) => {
     const check = state.services.find((s) => s.port === port);
     if (!check) return send(res, 503, '{}');
     const healthy = !!(state.proxy && state.proxy.healthy);
-    const status = check.localEndpoints > 0 && healthy ? 200 : 503;
+    const count = localEndpointsFor(check, req.socket.localAddress || '');
+    const status = count > 0 && healthy ? 200 : 503;
     const body = {
       service: { namespace: check.namespace, name: check.name },
-      localEndpoints: check.localEndpoints,
+      localEndpoints: count,
       serviceProxyHealthy: healthy,
     };
     send(res, status, JSON.stringify(body, null, 2));
@@ -53,15 +61,23 @@ function proxyHandler(req, res) {
   send(res, 404, '{}');
 }
 
-function open(port, kind) {
+// kube-proxy's health listeners (Go, on the unspecified address) take both families; '::' does the same here (IPv4
+// arrives mapped), so a dual-stack node answers on its IPv6 addresses too. A kernel without IPv6 cannot open '::':
+// IPv4 only then.
+const LISTEN_HOSTS = ['::', '0.0.0.0'];
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL']);
+
+function open(port, kind, hosts = LISTEN_HOSTS) {
   const server = http.createServer(kind === 'proxy' ? proxyHandler : serviceHandler(port));
   servers.set(port, { server, kind });
   server.on('error', (e) => {
+    if (servers.get(port)?.server !== server) return;
     servers.delete(port);
+    if (hosts.length > 1 && NO_IPV6.has(e.code)) return open(port, kind, hosts.slice(1));
     process.stdout.write(JSON.stringify({ port, error: `${e.code || ''} ${e.message}`.trim() }) + '\n');
   });
-  server.listen({ port, host: '0.0.0.0' }, () => {
-    process.stdout.write(JSON.stringify({ port, listening: true }) + '\n');
+  server.listen({ port, host: hosts[0], ipv6Only: false }, () => {
+    process.stdout.write(JSON.stringify({ port, listening: true, host: hosts[0] }) + '\n');
   });
 }
 

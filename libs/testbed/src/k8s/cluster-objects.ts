@@ -18,11 +18,14 @@ import { eventually } from '../eventually';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
-/** Creates a Node and marks it Ready with the given InternalIP through the status subresource. */
+/**
+ * Creates a Node and marks it Ready with the given InternalIP through the status subresource; a dual-stack node
+ * gives one per family (primary first), as a kubelet with `--node-ip=<v4>,<v6>` reports them.
+ */
 export async function createNode(
   kc: KubeConfig,
   name: string,
-  internalIP: string,
+  internalIP: string | string[],
   labels: Record<string, string> = {},
 ): Promise<V1Node> {
   const core = kc.makeApiClient(CoreV1Api);
@@ -36,7 +39,7 @@ export async function createNode(
       body: {
         status: {
           addresses: [
-            { type: 'InternalIP', address: internalIP },
+            ...[internalIP].flat().map((address) => ({ type: 'InternalIP', address })),
             { type: 'Hostname', address: name },
           ],
           conditions: [
