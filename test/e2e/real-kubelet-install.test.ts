@@ -139,6 +139,8 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
         'statefulset',
         'persistentvolume-binder',
         'nodelifecycle',
+        // The apiserver's Service proxy (`ycloud diagnose` reaches the controller so) reads Endpoints.
+        'endpoints-controller',
       ],
       scheduler: true,
       // Logs and exec reach the kubelet on the Node's address (its name resolves nowhere here).
@@ -249,7 +251,7 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
   };
 
   afterAll(async () => {
-    if (cp && node && passed < 4) console.log(await diagnostics().catch((e: Error) => e.message));
+    if (cp && node && passed < 5) console.log(await diagnostics().catch((e: Error) => e.message));
     // Pods first, while the agent still answers their CNI DEL; then the node's OVS and OVN central (stopped by
     // SIGTERM, so ovs-vswitchd removes its ports), then the node and the control plane.
     if (cp && node) {
@@ -428,6 +430,36 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
       new RegExp(`${serviceIp.replace(/\./g, '\\.')}:80\\s+${serverIp.replace(/\./g, '\\.')}:8080`),
     );
     expect(await sbctl('lflow-list')).toContain(serviceIp);
+    passed++;
+  });
+
+  it("`ycloud diagnose --trace` through the installed agent runs the OVN release's own ovn-trace: load-balanced to the server pod", async () => {
+    // As a user with only a kubeconfig: the controller and the agent are reached through the apiserver's proxy.
+    const r = await run(
+      path.join(repoRoot(), 'bin/ycloud'),
+      [
+        'diagnose',
+        'service',
+        'default/echo',
+        '--from',
+        'pod',
+        'default/client',
+        '--trace',
+        '-o',
+        'json',
+        `--kubeconfig=${cp!.kubeconfigPath}`,
+      ],
+      { timeoutMs: 120_000, allowFailure: true },
+    );
+    const d = JSON.parse(r.stdout) as {
+      hops: { id: string; status: string; evidence: string; detail?: Record<string, unknown> }[];
+    };
+    const trace = d.hops.find((h) => h.id === `trace/${serviceIp}:80`);
+    expect(trace).toMatchObject({ status: 'ok' });
+    expect(trace!.detail!.lbBackends).toEqual([`${serverIp}:8080`]);
+    expect(trace!.detail!.backend).toBe(`${serverIp}:8080`);
+    expect(d.hops.filter((h) => h.status !== 'ok').map((h) => `${h.status} ${h.id}: ${h.evidence}`)).toEqual([]);
+    expect(r.code).toBe(0);
     passed++;
   });
 
