@@ -34,6 +34,15 @@ const OVN_RELEASE = testbedOptions().ovn;
 const OVN_IMAGE = `ycloud/ovn:${OVN_RELEASE}`;
 const OVN_ARCHIVE = path.join(IMAGES_DIR, `ovn-${OVN_RELEASE}.oci.tar`);
 
+// The agent's diagnose.ovnTrace: the release's own ovn-trace, the one in the ycloud-ovs container (its mount
+// namespace, through the pid of its ovn-controller; the agent has the host's pids). The ycloud image's is 25.03's.
+const OVN_TRACE = [
+  'sh',
+  '-c',
+  'exec nsenter -m -t "$(cat /var/run/ovn/ovn-controller.pid)" ovn-trace "$@"',
+  'ovn-trace',
+];
+
 // A line-echo server: every line comes back prefixed with the pod's hostname (its name).
 const SERVER_JS = `
 const net = require('net'), os = require('os');
@@ -215,9 +224,7 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
         nbRaft: await freePort(),
         sbRaft: await freePort(),
       },
-      // The release's own ovn-trace: the one in the ycloud-ovs container (its mount namespace, through the
-      // pid of its ovn-controller; the agent has the host's pids).
-      ovnTrace: ['sh', '-c', 'exec nsenter -m -t "$(cat /var/run/ovn/ovn-controller.pid)" ovn-trace "$@"', 'ovn-trace'],
+      ovnTrace: OVN_TRACE,
     });
     const manifest = path.join(dir, 'install.yaml');
     await fs.writeFile(manifest, objects.map((o) => toYaml(o)).join('---\n'));
@@ -460,6 +467,13 @@ describe('ycloud installed from deploy/base on a real kubelet node', () => {
     expect(trace!.detail!.backend).toBe(`${serverIp}:8080`);
     expect(d.hops.filter((h) => h.status !== 'ok').map((h) => `${h.status} ${h.id}: ${h.evidence}`)).toEqual([]);
     expect(r.code).toBe(0);
+    // The command the agent ran is the OVN release's ovn-trace, not the ycloud image's.
+    const agentPod = (
+      await core.listNamespacedPod({ namespace: 'ycloud-system', labelSelector: 'app.kubernetes.io/name=ycloud-agent' })
+    ).items[0].metadata!.name!;
+    expect(await execIn(agentPod, 'agent', ...OVN_TRACE, '--version')).toMatch(
+      new RegExp(`^ovn-trace.* ${OVN_RELEASE.replace('.', '\\.')}\\.`, 'm'),
+    );
     passed++;
   });
 
