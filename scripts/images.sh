@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds ycloud's container images with no container engine and no daemon, from Debian packages and the npm
 # lockfile: debootstrap makes each root filesystem, umoci packs it into an OCI image. Run as root:
-#   bash scripts/images.sh            # both images
-#   bash scripts/images.sh ycloud     # or one: ycloud | ovn
+#   bash scripts/images.sh            # all images
+#   bash scripts/images.sh ycloud     # or some: ycloud | ovn (every OVN release) | ovn:23.03 | ovn:25.03
 # Output, in .images/ (YCLOUD_IMAGES_DIR): OCI archives (a tar of an OCI image layout), e.g.
 #   ycloud-<version>.oci.tar  ycloud/ycloud:<version>  controller, CNI agent, CNI plugin, CLI; Node 20 (Debian 13)
 #   ovn-23.03.oci.tar         ycloud/ovn:23.03         OVN central (NB, SB, northd) and node daemons (Debian 12)
+#   ovn-25.03.oci.tar         ycloud/ovn:25.03         the same with OVN 25.03 / OVS 3.5 (Debian 13)
 # Load one into containerd with `ctr -n k8s.io images import --base-name docker.io/ycloud/ycloud FILE` (the tag
 # comes from the archive; `--index-name` would add an `import-<date>` name the CRI trips over), or
 # copy it anywhere with `skopeo copy oci-archive:FILE docker://REGISTRY/ycloud/ycloud:<version>`.
@@ -20,9 +21,16 @@ log() { printf '[images] %s\n' "$*" >&2; }
 out=${YCLOUD_IMAGES_DIR:-$root/.images}
 cache=${YCLOUD_IMAGE_CACHE:-$HOME/.cache/ycloud/images}
 version=$(node -p "require('./package.json').version")
-targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(ycloud ovn)
-for t in "${targets[@]}"; do case "$t" in ycloud | ovn) ;; *) echo "usage: $0 [ycloud|ovn]..." >&2; exit 2 ;; esac; done
+# What the OVN images are made of (setup.sh rebuilds them when it changes).
+ovn_source() { cat docker/images.env docker/ovn-entrypoint.sh | sha256sum | cut -c1-64; }
+if [ "${1:-}" = --ovn-source ]; then ovn_source; exit 0; fi
+targets=()
+for t in "${@:-ycloud ovn}"; do for t in $t; do case "$t" in
+  ycloud) targets+=(ycloud) ;;
+  ovn) for r in $OVN_RELEASES; do targets+=("ovn:$r"); done ;;
+  ovn:*) case " $OVN_RELEASES " in *" ${t#ovn:} "*) targets+=("$t") ;; *) echo "images.sh: no OVN release ${t#ovn:} in docker/images.env" >&2; exit 2 ;; esac ;;
+  *) echo "usage: $0 [ycloud|ovn|ovn:RELEASE]..." >&2; exit 2 ;;
+esac; done; done
 for tool in debootstrap umoci; do
   command -v "$tool" >/dev/null || { echo "images.sh: $tool is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 done
@@ -158,11 +166,17 @@ build_ycloud() {
   rm -rf "$fs" "$src"
 }
 
+# build_ovn RELEASE: ycloud/ovn:RELEASE from OVN_SUITE/OVN_PINS (OVN_TAG) or OVN_<RELEASE>_SUITE/_PINS.
 build_ovn() {
-  local fs="$work/ovn-fs"
+  local tag=$1 suite=$OVN_SUITE pins=$OVN_PINS
+  if [ "$tag" != "$OVN_TAG" ]; then
+    local v="OVN_${tag//./_}"
+    suite=$(eval echo "\${${v}_SUITE:?}") pins=$(eval echo "\${${v}_PINS:?}")
+  fi
+  local fs="$work/ovn-fs-$tag"
   mkdir -p "$fs"
-  tar -C "$fs" -xf "$(rootfs "$OVN_SUITE" $OVN_PACKAGES)"
-  check_pins "$fs" $OVN_PINS
+  tar -C "$fs" -xf "$(rootfs "$suite" $OVN_PACKAGES)"
+  check_pins "$fs" $pins
   install -m 0755 docker/ovn-entrypoint.sh "$fs/usr/local/bin/ovn-entrypoint.sh"
   # Writable by the unprivileged user OVN central runs as (its volumes are, through fsGroup).
   grep -q '^ycloud:' "$fs/etc/passwd" || {
@@ -170,10 +184,11 @@ build_ovn() {
     echo 'ycloud:x:65532:' >>"$fs/etc/group"
   }
   mkdir -p "$fs/var/lib/ovn" "$fs/var/run/ovn" "$fs/var/log/ovn"
-  pack "$fs" ycloud/ovn "$OVN_TAG" "$out/ovn-$OVN_TAG.oci.tar" \
+  pack "$fs" ycloud/ovn "$tag" "$out/ovn-$tag.oci.tar" \
     --config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     --config.entrypoint /usr/local/bin/ovn-entrypoint.sh --config.cmd central
+  ovn_source >"$out/ovn-$tag.oci.tar.source"
   rm -rf "$fs"
 }
 
-for t in "${targets[@]}"; do "build_$t"; done
+for t in "${targets[@]}"; do case "$t" in ycloud) build_ycloud ;; ovn:*) build_ovn "${t#ovn:}" ;; esac; done

@@ -4,8 +4,9 @@
 # from the lockfile, kube-apiserver / kube-controller-manager / kube-proxy / etcd / kubectl / helm / kubelet / cnitool
 # built from the Go module proxy, and a Debian 13 root filesystem with OVN 25.03 / Open vSwitch 3.5
 # (`YCLOUD_OVN=25.03`; made by debootstrap from the mirror apt already uses; the system's own packages are not
-# touched), and the ycloud image (scripts/images.sh ycloud, from HEAD) for the real-node test. All are cached by
-# version under ~/.cache/ycloud (the image by commit, in .images/), so only the first run pays.
+# touched), and the ycloud image (scripts/images.sh ycloud, from HEAD) and the OVN images (ovn) for the real-node
+# test. All are cached by version under ~/.cache/ycloud (the images in .images/, by commit or by what they are
+# made of), so only the first run pays.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[setup] %s\n' "$*" >&2; }
@@ -59,6 +60,14 @@ if [ ! -s "$ycloud_image" ] || [ "$(cat "$ycloud_image.source" 2>/dev/null)" != 
   log "building the ycloud image from HEAD (scripts/images.sh ycloud)"
   bash scripts/images.sh ycloud
 fi
+# It runs OVN from these (one per release, YCLOUD_OVN): a Debian debootstrap each the first time (cached), then
+# seconds; rebuilt when their entrypoint or pins change.
+for release in $(. docker/images.env && echo "$OVN_RELEASES"); do
+  if [ "$(cat ".images/ovn-$release.oci.tar.source" 2>/dev/null)" != "$(bash scripts/images.sh --ovn-source)" ]; then
+    log "building the OVN $release image (scripts/images.sh ovn:$release)"
+    bash scripts/images.sh "ovn:$release"
+  fi
+done
 if [ -x libs/cni/test/build-cnitool.sh ]; then
   log "building cnitool (cached)"
   libs/cni/test/build-cnitool.sh >/dev/null

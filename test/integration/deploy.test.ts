@@ -198,11 +198,22 @@ describe('deploy/base against a real kube-apiserver', () => {
       'northd',
     ]);
     expect(central.spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    // Pod networking needs OVN, so OVN central cannot need it: host network, members by node address.
+    expect(central.spec.template.spec.hostNetwork).toBe(true);
+    const addresses = central.spec.template.spec.containers[0].env.find(
+      (e: { name: string }) => e.name === 'OVN_CENTRAL_ADDRESSES',
+    ).value as string;
+    expect(addresses.split(',')).toHaveLength(central.spec.replicas);
     expect(one('Service', 'ovn-central-raft').spec.publishNotReadyAddresses).toBe(true);
     const ovs = one('DaemonSet', 'ycloud-ovs');
     expect(ovs.spec.template.spec.containers[0].args).toEqual(['node']);
     const nbRemote = parseControllerConfig(parseYaml(one('ConfigMap', 'ycloud-config').data['config.yaml'])).nbRemote;
-    expect(nbRemote.split(',')).toHaveLength(3);
+    expect(nbRemote).toBe(
+      addresses
+        .split(',')
+        .map((a) => `tcp:${a}:6641`)
+        .join(','),
+    );
     expect(
       ofKind('ServiceAccount')
         .map((s) => s.metadata?.name)

@@ -72,7 +72,10 @@ describe('install: kustomize base, overlay and Helm chart against a real kube-ap
   /** Every option an operator changes, at once. */
   const options = {
     images: { ycloud: { repository: 'registry.invalid/ycloud', tag: '9.9.9' }, ovn: { tag: '25.03' } },
-    ovn: { tls: { enabled: true, secretName: 'ovn-tls' }, central: { replicas: 5, storageClassName: 'fast' } },
+    ovn: {
+      tls: { enabled: true, secretName: 'ovn-tls' },
+      central: { addresses: ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'], storageClassName: 'fast' },
+    },
     network: { podCIDRs: ['10.32.0.0/16'], serviceCIDRs: ['10.100.0.0/16'], mtu: 1450, selectionFields: true },
     eipPools: [
       {
@@ -132,7 +135,7 @@ describe('install: kustomize base, overlay and Helm chart against a real kube-ap
     const find = (kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata?.name === name);
     const config = parseControllerConfig(parseYaml(find('ConfigMap', 'ycloud-config')!.data['config.yaml']));
     expect(config.nbRemote.split(',')).toHaveLength(5);
-    expect(config.nbRemote).toMatch(/^ssl:ovn-central-0\.ovn-central-raft\.ycloud-system\.svc\.cluster\.local:6641,/);
+    expect(config.nbRemote).toMatch(/^ssl:10\.0\.0\.1:6641,ssl:10\.0\.0\.2:6641,/);
     expect(config.defaultSubnet.cidrBlocks).toEqual(['10.32.0.0/16']);
     expect(config.serviceCIDRs).toEqual(['10.100.0.0/16']);
     expect(config.mtu).toBe(1450);

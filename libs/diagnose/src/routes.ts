@@ -41,7 +41,7 @@ export const DIAGNOSE_DEFAULTS = {
   /** Service in front of the controller's ops port (its metrics port). */
   controllerService: 'ycloud-controller-metrics',
   controllerPort: 'metrics',
-  /** Label of the node agent's pods, and the port its ops server listens on. */
+  /** Label of the node agent's pods, and the port its ops server listens on when the pod names no `metrics` port. */
   agentSelector: 'app.kubernetes.io/name=ycloud-agent',
   agentPort: 9182,
 } as const;

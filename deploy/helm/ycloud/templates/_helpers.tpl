@@ -13,12 +13,17 @@
 {{ ternary "ssl" "tcp" .Values.ovn.tls.enabled }}
 {{- end }}
 
-{{/* Remotes of one database of the in-cluster RAFT members; argument: (list $ port). */}}
+{{/* The OVN central members' addresses (their nodes' IPs), comma-separated. */}}
+{{- define "ycloud.centralAddresses" -}}
+{{ join "," (required "ovn.central.addresses (the IPs of the nodes OVN central runs on) is required" .Values.ovn.central.addresses) }}
+{{- end }}
+
+{{/* Remotes of one database of the in-cluster RAFT members, by node IP; argument: (list $ port). */}}
 {{- define "ycloud.raftRemotes" -}}
 {{- $ := index . 0 -}}{{- $port := index . 1 -}}
 {{- $out := list -}}
-{{- range $i := until (int $.Values.ovn.central.replicas) -}}
-{{- $out = append $out (printf "%s:ovn-central-%d.ovn-central-raft.%s.svc.cluster.local:%d" (include "ycloud.ovnProto" $) $i $.Release.Namespace (int $port)) -}}
+{{- range $a := $.Values.ovn.central.addresses -}}
+{{- $out = append $out (printf "%s:%s:%d" (include "ycloud.ovnProto" $) (ternary (printf "[%s]" $a) $a (contains ":" $a)) (int $port)) -}}
 {{- end -}}
 {{ join "," $out }}
 {{- end }}
@@ -31,14 +36,4 @@
 {{/* The Southbound remotes ovn-controller uses. */}}
 {{- define "ycloud.sbRemote" -}}
 {{ if .Values.ovn.central.enabled }}{{ include "ycloud.raftRemotes" (list . 6642) }}{{ else }}{{ required "ovn.southbound is required when ovn.central.enabled is false" .Values.ovn.southbound }}{{ end }}
-{{- end }}
-
-{{/* The same, written for the members' own env (the domain from $(OVN_RAFT_DOMAIN)); argument: (list $ port). */}}
-{{- define "ycloud.raftEnvRemotes" -}}
-{{- $ := index . 0 -}}{{- $port := index . 1 -}}
-{{- $out := list -}}
-{{- range $i := until (int $.Values.ovn.central.replicas) -}}
-{{- $out = append $out (printf "%s:ovn-central-%d.$(OVN_RAFT_DOMAIN):%d" (include "ycloud.ovnProto" $) $i (int $port)) -}}
-{{- end -}}
-{{ join "," $out }}
 {{- end }}

@@ -51,7 +51,8 @@ function controller(subnets: Subnet[], vpcOfNamespace: Record<string, string>) {
   });
   const add = (p: V1Pod) => pods.set(`${p.metadata!.namespace}/${p.metadata!.name}`, p);
   const subnetOf = (key: string) => parseIpAllocationAnnotation(annotations.get(key))?.subnet;
-  return { c, add, subnetOf, applied };
+  const ipsOf = (key: string) => parseIpAllocationAnnotation(annotations.get(key))?.ips;
+  return { c, add, subnetOf, ipsOf, applied };
 }
 
 describe('PodNetworkController subnet choice', () => {
@@ -84,5 +85,18 @@ describe('PodNetworkController subnet choice', () => {
     t.add(pod('shop', 'a'));
     await t.c.reconcile('shop/a', reconcileContext('shop/a', { reason: 'test' }));
     expect(t.subnetOf('shop/a')).toBe('shop-any');
+  });
+});
+
+describe('PodNetworkController address stability', () => {
+  it('keeps a pod its address when a reconcile sees the pod before its annotation (a lagging cache)', async () => {
+    const t = controller([subnet('default', 'default', '10.16.0.0/16')], {});
+    t.add(pod('web', 'a'));
+    // The cache never shows the annotation the first reconcile patched: the second reconciles the same stale pod.
+    await t.c.reconcile('web/a', reconcileContext('web/a', { reason: 'created' }));
+    const first = t.ipsOf('web/a');
+    await t.c.reconcile('web/a', reconcileContext('web/a', { reason: 'status changed' }));
+    expect(first).toHaveLength(1);
+    expect(t.ipsOf('web/a')).toEqual(first);
   });
 });

@@ -65,7 +65,11 @@ export class PodNetworkController {
     const ann = parseIpAllocationAnnotation(pod.metadata?.annotations?.[IP_ALLOCATION_ANNOTATION]);
     const allocator = this.deps.ipam.allocator(subnet);
     const keep = ann && ann.subnet === subnet.metadata.name ? ann.ips.map((ip) => ip.split('/')[0]) : [];
-    if (!keep.length) this.deps.ipam.release(key); // moved to another subnet, or new
+    // Moved to another subnet: its old addresses go. A pod without the annotation that already holds addresses in
+    // this subnet is one whose annotation the cache has not shown yet (the informer lags the patch): it keeps them,
+    // since the CNI may already have configured them (a new address here would leave the pod on a port whose
+    // addresses are not its own).
+    if (!keep.length && this.deps.ipam.subnetOf(key) !== subnet.metadata.name) this.deps.ipam.release(key);
     const result = allocator.allocate(key, keep);
     if (!result.ok) {
       this.deps.events.warning(

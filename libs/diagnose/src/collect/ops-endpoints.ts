@@ -16,7 +16,8 @@ export interface OpsEndpoints {
  */
 export class ApiserverProxyEndpoints implements OpsEndpoints {
   readonly via = 'kube-apiserver proxy';
-  private agents?: Promise<Map<string, string>>;
+  /** Per node: its agent pod and the port of the pod's ops server. */
+  private agents?: Promise<Map<string, { pod: string; port: number }>>;
 
   constructor(
     private readonly kube: KubeClient,
@@ -51,15 +52,38 @@ export class ApiserverProxyEndpoints implements OpsEndpoints {
 
   async agent(node: string, path: string, query: Record<string, string>): Promise<unknown> {
     this.agents ??= this.kube
-      .list<KubeObject & { spec?: { nodeName?: string } }>(Resources.pods, this.ns, {
+      .list<KubeObject & { spec?: AgentPodSpec }>(Resources.pods, this.ns, {
         labelSelector: this.opts.agentSelector ?? DIAGNOSE_DEFAULTS.agentSelector,
       })
-      .then((l) => new Map(l.items.map((p) => [p.spec?.nodeName ?? '', p.metadata?.name ?? ''])));
-    const pod = (await this.agents).get(node);
-    if (!pod) throw new Error(`no ycloud agent pod on node ${node} in ${this.ns}`);
-    const port = this.opts.agentPort ?? DIAGNOSE_DEFAULTS.agentPort;
-    return this.kube.request('GET', `/api/v1/namespaces/${this.ns}/pods/${pod}:${port}/proxy${path}`, { query });
+      .then(
+        (l) =>
+          new Map(
+            l.items.map((p) => [
+              p.spec?.nodeName ?? '',
+              { pod: p.metadata?.name ?? '', port: this.opts.agentPort ?? opsPort(p.spec) },
+            ]),
+          ),
+      );
+    const agent = (await this.agents).get(node);
+    if (!agent) throw new Error(`no ycloud agent pod on node ${node} in ${this.ns}`);
+    return this.kube.request('GET', `/api/v1/namespaces/${this.ns}/pods/${agent.pod}:${agent.port}/proxy${path}`, {
+      query,
+    });
   }
+}
+
+interface AgentPodSpec {
+  nodeName?: string;
+  containers?: { ports?: { name?: string; containerPort: number }[] }[];
+}
+
+/** The agent pod's `metrics` port (an install may move it, e.g. the chart's agent.metricsPort), else the default. */
+function opsPort(spec: AgentPodSpec | undefined): number {
+  for (const c of spec?.containers ?? []) {
+    const p = c.ports?.find((x) => x.name === 'metrics');
+    if (p) return p.containerPort;
+  }
+  return DIAGNOSE_DEFAULTS.agentPort;
 }
 
 /**

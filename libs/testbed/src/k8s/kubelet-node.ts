@@ -68,6 +68,8 @@ export class KubeletNode {
     private readonly kubelet: Daemon,
     readonly containerdSocket: string,
     readonly kubeletRoot: string,
+    /** The Node's address (`--node-ip`, the machine's): where its host-network pods serve. */
+    readonly nodeIp: string,
   ) {}
 
   /** The runtime's CNI plugin directory (the node's /opt/cni/bin). */
@@ -204,7 +206,7 @@ export class KubeletNode {
         },
         { timeoutMs: timeout },
       );
-      return new KubeletNode(opts.name, dir, ownsDir, containerd, k, socket, d('root'));
+      return new KubeletNode(opts.name, dir, ownsDir, containerd, k, socket, d('root'), nodeIp);
     } catch (err) {
       await kubeletDaemon?.stop().catch(() => undefined);
       await cleanUpContainers(socket).catch(() => undefined);
