@@ -1,7 +1,8 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { CLIENT_ADDRESS_KEPT_CONDITION } from '@ycloud/api';
+import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
+import { OWNERSHIP } from '@ycloud/ovn';
 import { SANDBOX_IPV6, Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, eventually, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
+import { TcpServer, createNamespace, eventually, isClean, netnsExec, runText, tcpRequest } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,6 +200,30 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     return (svc.status?.conditions ?? []).find((c) => c.type === CLIENT_ADDRESS_KEPT_CONDITION)?.status ?? '';
   };
 
+  const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
+  /** `columns` of the rows of `table` the IPv6 reply gateway owns (ovn-nbctl --bare). */
+  const gatewayRows = async (table: string, columns: string): Promise<string> =>
+    (
+      await nbctl(
+        '--bare',
+        `--columns=${columns}`,
+        'find',
+        table,
+        `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
+      )
+    ).trim();
+  /** Whether UDP datagrams sent from `netns` to the outside client's IPv6 address reach it (a listener there). */
+  const udpArrivesOutside = async (netns: string): Promise<boolean> => {
+    const listener = netnsExec(external(), ['timeout', '4', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
+      allowFailure: true,
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 3; i++) {
+      await netnsExec(netns, ['sh', '-c', `echo sent-${netns} | nc -u -w1 ${CLIENT_IP6} 9999`], { allowFailure: true });
+    }
+    return (await listener).stdout.includes(`sent-${netns}`);
+  };
+
   it('should support externalTrafficPolicy=Local for type=NodePort (IPv6, from outside the cluster)', async () => {
     // Upstream (service.go) on the IPv6 family: node-1 DNATs its Local NodePort to its own endpoint (web-0) only,
     // and the backend sees the outside client's own IPv6 address, on every connection (docs/adr/0011).
@@ -229,6 +254,20 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     const table = await ip6Table();
     expect(table).toMatch(/tcp dport 31280 dnat to \[fd00:10:16:[0-9a-f:]+\]:9100/);
     expect(table).toMatch(/ct status dnat meta l4proto \. ip6 daddr \. th dport != \{ tcp \. fd00:10:16:/);
+    // The reply gateway's rows on the default VPC's router, owned by ycloud: repaired when removed behind its back.
+    expect(await gatewayRows('Logical_Router_Static_Route', 'ip_prefix')).toBe('::/0');
+    const drop = await gatewayRows('Logical_Router_Policy', '_uuid');
+    expect(drop).toMatch(/^[0-9a-f-]{36}$/);
+    await nbctl('remove', 'Logical_Router', 'vpc-default', 'policies', drop);
+    await until(
+      'the drop policy repaired',
+      () => gatewayRows('Logical_Router_Policy', 'action,match'),
+      (r) => /^drop\nip6 && ip6\.dst != \{/.test(r),
+    );
+    // The VPC router's IPv6 route outwards serves the reply routes only: a pod's own IPv6 to the outside is still
+    // dropped (the reply gateway's drop policy), where the route alone would hand it to node-1, which forwards.
+    expect(await udpArrivesOutside(node1())).toBe(true); // the listener hears a sender that is routed
+    expect(await udpArrivesOutside((await sb.kubelet.pod(NS, backends[0])).netns)).toBe(false);
     await core.deleteNamespacedService({ namespace: NS, name: 'local-svc' });
   });
 
