@@ -1,9 +1,10 @@
-import { OWNER_KINDS } from '@ycloud/api';
-import { serviceKeyOfEndpointSlice, updatesWhen } from '@ycloud/k8s';
+import { OWNER_KINDS, type Subnet } from '@ycloud/api';
+import { serviceKeyOfEndpointSlice, updatesWhen, type KubeObject } from '@ycloud/k8s';
 import { serviceNodeOf, translateNodeReplyGateway, type NodeReplyRouteContext } from '@ycloud/translate';
 import { vpcRouterKey } from '@ycloud/translate/topology';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
+import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 import { ServiceLoadBalancerController } from './service-load-balancer.controller';
 import { routerAddressesOf, vpcFamiliesOf } from './service-address-conflicts';
 
@@ -11,7 +12,7 @@ import { routerAddressesOf, vpcFamiliesOf } from './service-address-conflicts';
 export const serviceRegistration: ControllerRegistration = {
   name: 'service',
   ownerKey: (owner) => (owner.kind === OWNER_KINDS.Service ? owner.name : undefined),
-  setup(b) {
+  async setup(b) {
     const { caches, config, northbound, events } = b.env;
     // The nodes' ycloud0 ports are in the default VPC's join subnet: only its router can send replies to them,
     // and only with a route for the client (OVN applies router policies after routing): its EIP gateway's default
@@ -48,7 +49,7 @@ export const serviceRegistration: ControllerRegistration = {
       nodeReplyRoutesOf,
     });
     // The default VPC's IPv6 reply gateway (owner NodeReplyGateway/<vpc>, key the VPC): follows the nodes' join
-    // addresses and the VPC's Subnets (the periodic reconcile picks up a new Subnet).
+    // addresses and the VPC's Subnets (its drop policy must not cover a new Subnet's range).
     const gateway = b.controller(
       'node-reply-gateway',
       (vpc, { reason }) =>
@@ -65,6 +66,11 @@ export const serviceRegistration: ControllerRegistration = {
         () => [config.defaultVpc],
       )
       .resyncKeys(() => [config.defaultVpc]);
+    if (await b.env.informers.served(TOPOLOGY_RESOURCES.Subnet)) {
+      gateway.watch(b.env.informers.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet), 'Subnet changed', () => [
+        config.defaultVpc,
+      ]);
+    }
     gateway.enqueue(config.defaultVpc, 'startup repair');
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)
