@@ -217,9 +217,15 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     const listener = netnsExec(external(), ['timeout', '4', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
       allowFailure: true,
     });
-    await new Promise((r) => setTimeout(r, 500));
+    await until(
+      'the UDP listener outside',
+      async () => (await netnsExec(external(), ['ss', '-H', '-uln', 'sport = :9999'], { allowFailure: true })).stdout,
+      (out) => out.includes('9999'),
+      5_000,
+    );
     for (let i = 0; i < 3; i++) {
-      await netnsExec(netns, ['sh', '-c', `echo sent-${netns} | nc -u -w1 ${CLIENT_IP6} 9999`], { allowFailure: true });
+      const send = `echo sent-${netns} | socat -u - UDP6-SENDTO:[${CLIENT_IP6}]:9999`;
+      await netnsExec(netns, ['sh', '-c', send], { allowFailure: true });
     }
     return (await listener).stdout.includes(`sent-${netns}`);
   };
