@@ -214,7 +214,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     ).trim();
   /** Whether UDP datagrams sent from `netns` to the outside client's IPv6 address reach it (a listener there). */
   const udpArrivesOutside = async (netns: string): Promise<boolean> => {
-    const listener = netnsExec(external(), ['timeout', '4', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
+    const listener = netnsExec(external(), ['timeout', '5', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
       allowFailure: true,
     });
     await until(
