@@ -1,6 +1,8 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
+import { OWNERSHIP } from '@ycloud/ovn';
 import { SANDBOX_IPV6, Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, eventually, isClean, netnsExec, tcpRequest } from '@ycloud/testbed';
+import { TcpServer, createNamespace, eventually, isClean, netnsExec, runText, tcpRequest } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,7 +95,15 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   };
 
   beforeAll(async () => {
-    sb = await Sandbox.up({ dir, example: null, nodes, dualStack: true });
+    // eip.defaultPool: the default VPC routes Local NodePort replies back to their node (docs/adr/0005, 0011); the
+    // IPv6 path needs no EipPool object (its route is the reply gateway's, not the IPv4-only EIP gateway's).
+    sb = await Sandbox.up({
+      dir,
+      example: null,
+      nodes,
+      dualStack: true,
+      controllerConfig: { eip: { defaultPool: 'ext', transitCIDR: '100.65.0.0/16' } },
+    });
     core = sb.kubelet.kubeConfig.makeApiClient(CoreV1Api);
     await createNamespace(sb.kubelet.kubeConfig, NS);
     await Promise.all(
@@ -184,10 +194,45 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     expect(await http(external(), NODE_IP6, 31180)).toMatch(/^error/);
   });
 
-  it("IPv6 NodePort with externalTrafficPolicy=Local: only the receiving node's endpoints answer", async () => {
-    // kube-proxy's Local endpoint choice on the IPv6 family: node-1 DNATs to its own endpoint (web-0) only. Unlike
-    // IPv4 the backend sees node-1's IPv6 join address, not the client (the controller's reply routes are IPv4
-    // only; see docs/kube-proxy-parity.md).
+  /** The Service's `ycloud.io/ClientAddressKept` condition status, or '' without one. */
+  const clientAddressKept = async (name: string): Promise<string> => {
+    const svc = await core.readNamespacedService({ namespace: NS, name });
+    return (svc.status?.conditions ?? []).find((c) => c.type === CLIENT_ADDRESS_KEPT_CONDITION)?.status ?? '';
+  };
+
+  const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
+  /** `columns` of the rows of `table` the IPv6 reply gateway owns (ovn-nbctl --bare). */
+  const gatewayRows = async (table: string, columns: string): Promise<string> =>
+    (
+      await nbctl(
+        '--bare',
+        `--columns=${columns}`,
+        'find',
+        table,
+        `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
+      )
+    ).trim();
+  /** Whether UDP datagrams sent from `netns` to the outside client's IPv6 address reach it (a listener there). */
+  const udpArrivesOutside = async (netns: string): Promise<boolean> => {
+    const listener = netnsExec(external(), ['timeout', '5', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
+      allowFailure: true,
+    });
+    await until(
+      'the UDP listener outside',
+      async () => (await netnsExec(external(), ['ss', '-H', '-uln', 'sport = :9999'], { allowFailure: true })).stdout,
+      (out) => out.includes('9999'),
+      5_000,
+    );
+    for (let i = 0; i < 3; i++) {
+      const send = `echo sent-${netns} | socat -u - UDP6-SENDTO:[${CLIENT_IP6}]:9999`;
+      await netnsExec(netns, ['sh', '-c', send], { allowFailure: true });
+    }
+    return (await listener).stdout.includes(`sent-${netns}`);
+  };
+
+  it('should support externalTrafficPolicy=Local for type=NodePort (IPv6, from outside the cluster)', async () => {
+    // Upstream (service.go) on the IPv6 family: node-1 DNATs its Local NodePort to its own endpoint (web-0) only,
+    // and the backend sees the outside client's own IPv6 address, on every connection (docs/adr/0011).
     await core.createNamespacedService({
       namespace: NS,
       body: service('local-svc', {
@@ -196,15 +241,39 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
         ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: 31280 }],
       }),
     });
-    const reply = await until(
-      'the Local IPv6 NodePort from outside',
-      () => echoFromOutside(NODE_IP6, 31280),
-      (r) => r.startsWith(`${backends[0]} `),
+    await until(
+      'ycloud.io/ClientAddressKept True',
+      () => clientAddressKept('local-svc'),
+      (s) => s === 'True',
     );
-    expect(reply).toMatch(/^web-0 fd00:100:64:/);
-    const replies = await seen(10, () => echoFromOutside(NODE_IP6, 31280));
-    expect(replies).toEqual([reply]);
-    expect(await ip6Table()).toMatch(/tcp dport 31280 dnat to \[fd00:10:16:[0-9a-f:]+\]:9100/);
+    const expected = `${backends[0]} ${CLIENT_IP6}`;
+    await until(
+      'the Local IPv6 NodePort from outside, keeping the client address',
+      () => echoFromOutside(NODE_IP6, 31280),
+      (r) => r === expected,
+    );
+    const replies: string[] = [];
+    for (let i = 0; i < 10; i++) replies.push(await echoFromOutside(NODE_IP6, 31280));
+    const kept = replies.filter((r) => r === expected).length;
+    console.log(`dual-stack: Local IPv6 NodePort, client address seen ${kept} of ${replies.length}`);
+    expect(replies).toEqual(Array(10).fill(expected));
+    const table = await ip6Table();
+    expect(table).toMatch(/tcp dport 31280 dnat to \[fd00:10:16:[0-9a-f:]+\]:9100/);
+    expect(table).toMatch(/ct status dnat meta l4proto \. ip6 daddr \. th dport != \{ tcp \. fd00:10:16:/);
+    // The reply gateway's rows on the default VPC's router, owned by ycloud: repaired when removed behind its back.
+    expect(await gatewayRows('Logical_Router_Static_Route', 'ip_prefix')).toBe('::/0');
+    const drop = await gatewayRows('Logical_Router_Policy', '_uuid');
+    expect(drop).toMatch(/^[0-9a-f-]{36}$/);
+    await nbctl('remove', 'Logical_Router', 'vpc-default', 'policies', drop);
+    await until(
+      'the drop policy repaired',
+      () => gatewayRows('Logical_Router_Policy', 'action,match'),
+      (r) => /^drop\nip6 && ip6\.dst != \{/.test(r),
+    );
+    // The VPC router's IPv6 route outwards serves the reply routes only: a pod's own IPv6 to the outside is still
+    // dropped (the reply gateway's drop policy), where the route alone would hand it to node-1, which forwards.
+    expect(await udpArrivesOutside(node1())).toBe(true); // the listener hears a sender that is routed
+    expect(await udpArrivesOutside((await sb.kubelet.pod(NS, backends[0])).netns)).toBe(false);
     await core.deleteNamespacedService({ namespace: NS, name: 'local-svc' });
   });
 

@@ -116,6 +116,11 @@ export const OWNER_KINDS = {
   Eip: 'Eip',
   /** The default VPC's gateway rows (its router port to the EIP pool), owned by no Kubernetes object. */
   VpcGateway: 'VpcGateway',
+  /**
+   * A VPC's IPv6 route and drop policy that let its IPv6 Local NodePort reply routes be reached (docs/adr/0011),
+   * written by the Service controller; named by the VPC.
+   */
+  NodeReplyGateway: 'NodeReplyGateway',
   BareMetalServer: 'BareMetalServer',
   VNic: 'VNic',
 } as const;

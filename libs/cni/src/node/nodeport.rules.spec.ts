@@ -273,7 +273,7 @@ describe('nodeport rules per address family (dual stack, as kube-proxy: one tabl
     expect(text.match(/table ip6 ycloud \{/)).toBeNull();
   });
 
-  it('DNATs a Local IPv6 NodePort to the IPv6 endpoints on this node, masqueraded (no IPv6 reply routes)', () => {
+  it('DNATs a Local IPv6 NodePort to the IPv6 endpoints on this node, keeping the client address exactly when IPv4 does', () => {
     const slice6: V1EndpointSlice = {
       addressType: 'IPv6',
       metadata: { namespace: 'ns', name: 'web-6', labels: { 'kubernetes.io/service-name': 'web' } },
@@ -284,12 +284,26 @@ describe('nodeport rules per address family (dual stack, as kube-proxy: one tabl
         { addresses: ['fd00:10:16::7'], nodeName: 'n2', conditions: { ready: true } },
       ],
     };
+    const slice4: V1EndpointSlice = {
+      ...slice6,
+      addressType: 'IPv4',
+      metadata: { ...slice6.metadata, name: 'web-4' },
+      endpoints: [{ addresses: ['10.16.0.5'], nodeName: 'n1', conditions: { ready: true } }],
+    };
     expect(localEndpointsOf([slice6], 'n2', 'http', 'TCP', 6)).toEqual(['[fd00:10:16::7]:8080']);
     expect(localEndpointsOf([slice6], 'n2', 'http', 'TCP', 4)).toEqual([]);
     const status = { conditions: [{ type: CLIENT_ADDRESS_KEPT_CONDITION, status: 'True' }] } as V1Service['status'];
     const local = { ...svc('web', { ...dual.spec, externalTrafficPolicy: 'Local' }), status };
-    const set = nodePortRuleSet([local], { nodeName: 'n1', slicesOf: () => [slice6] });
-    expect(set.ipv6.some((r) => r.keepClientAddress)).toBe(false);
+    const set = nodePortRuleSet([local], { nodeName: 'n1', slicesOf: () => [slice6, slice4] });
+    expect(set.ipv6.filter((r) => !r.externalIP).every((r) => r.keepClientAddress)).toBe(true);
+    expect(set.ipv4.filter((r) => !r.externalIP).every((r) => r.keepClientAddress)).toBe(true);
+    // Without the controller's condition both families masquerade.
+    const unrouted = nodePortRuleSet([{ ...local, status: {} }], { nodeName: 'n1', slicesOf: () => [slice6, slice4] });
+    expect([...unrouted.ipv4, ...unrouted.ipv6].some((r) => r.keepClientAddress)).toBe(false);
+    const unroutedText = renderNodePortTables(unrouted);
+    expect(unroutedText.slice(unroutedText.indexOf('table ip6 ycloud\n'))).toContain(
+      'oifname "ycloud0" ct status dnat masquerade',
+    );
     const text = renderNodePortTables(set);
     const ip6 = text.slice(text.indexOf('table ip6 ycloud\n'));
     expect(ip6).toContain(
@@ -299,7 +313,11 @@ describe('nodeport rules per address family (dual stack, as kube-proxy: one tabl
     // nft chain names cannot hold ':'.
     expect(ip6).toContain('goto xip-fd00_172_16__50-tcp-80-0');
     expect(ip6).toContain('udp dport 30053 drop'); // no IPv6 UDP endpoint here
-    expect(ip6).toContain('oifname "ycloud0" ct status dnat masquerade');
+    // Not masqueraded to this node's IPv6 endpoints: the controller routes their replies back to this node.
+    expect(ip6).toContain(
+      'oifname "ycloud0" ct status dnat meta l4proto . ip6 daddr . th dport != ' +
+        '{ tcp . fd00:10:16::5 . 8080, tcp . fd00:10:16::6 . 8080 } masquerade',
+    );
   });
 
   it("flushes a stale IPv6 endpoint in conntrack's IPv6 table", () => {

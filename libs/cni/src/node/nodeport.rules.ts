@@ -85,8 +85,8 @@ function localPolicy(
 ): (r: NodePortRule) => NodePortRule {
   if (!local || svc.spec?.externalTrafficPolicy !== 'Local') return (r) => r;
   const localEndpoints = localEndpointsOf(local.slices, local.nodeName, portName, protocol, family);
-  // The controller's reply routes (docs/adr/0005) are IPv4 only: IPv6 Local connections stay masqueraded.
-  const keep = family === 4 && nodePortKeepsClientAddress(svc) ? { keepClientAddress: true } : {};
+  // Both families at once: the controller's condition stands for its reply routes of both (docs/adr/0005, 0011).
+  const keep = nodePortKeepsClientAddress(svc) ? { keepClientAddress: true } : {};
   return (r) => ({ ...r, localEndpoints, ...keep });
 }
 

@@ -1,9 +1,10 @@
-import { OWNER_KINDS } from '@ycloud/api';
-import { serviceKeyOfEndpointSlice, updatesWhen } from '@ycloud/k8s';
-import { serviceNodeOf } from '@ycloud/translate';
+import { OWNER_KINDS, type Subnet } from '@ycloud/api';
+import { serviceKeyOfEndpointSlice, updatesWhen, type KubeObject } from '@ycloud/k8s';
+import { serviceNodeOf, translateNodeReplyGateway, type NodeReplyRouteContext } from '@ycloud/translate';
 import { vpcRouterKey } from '@ycloud/translate/topology';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
+import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
 import { ServiceLoadBalancerController } from './service-load-balancer.controller';
 import { routerAddressesOf, vpcFamiliesOf } from './service-address-conflicts';
 
@@ -11,8 +12,21 @@ import { routerAddressesOf, vpcFamiliesOf } from './service-address-conflicts';
 export const serviceRegistration: ControllerRegistration = {
   name: 'service',
   ownerKey: (owner) => (owner.kind === OWNER_KINDS.Service ? owner.name : undefined),
-  setup(b) {
+  async setup(b) {
     const { caches, config, northbound, events } = b.env;
+    // The nodes' ycloud0 ports are in the default VPC's join subnet: only its router can send replies to them,
+    // and only with a route for the client (OVN applies router policies after routing): its EIP gateway's default
+    // route (IPv4), the reply gateway below (IPv6).
+    const nodeReplyRoutesOf = (vpc: string): NodeReplyRouteContext | undefined =>
+      vpc === config.defaultVpc && config.eip.defaultPool
+        ? {
+            router: vpcRouterKey(vpc),
+            vpcCidrs: b.env
+              .subnets()
+              .filter((s) => s.spec.vpc === vpc)
+              .flatMap((s) => s.spec.cidrBlocks),
+          }
+        : undefined;
     const services = new ServiceLoadBalancerController({
       services: caches.services.store,
       endpointSlicesFor: endpointSlicesFor(caches),
@@ -32,19 +46,32 @@ export const serviceRegistration: ControllerRegistration = {
       }),
       kube: b.env.kube,
       vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
-      // The nodes' ycloud0 ports are in the default VPC's join subnet: only its router can send replies to them,
-      // and only with a default route (its EIP gateway): OVN applies router policies after routing.
-      nodeReplyRoutesOf: (vpc) =>
-        vpc === config.defaultVpc && config.eip.defaultPool
-          ? {
-              router: vpcRouterKey(vpc),
-              vpcCidrs: b.env
-                .subnets()
-                .filter((s) => s.spec.vpc === vpc)
-                .flatMap((s) => s.spec.cidrBlocks),
-            }
-          : undefined,
+      nodeReplyRoutesOf,
     });
+    // The default VPC's IPv6 reply gateway (owner NodeReplyGateway/<vpc>, key the VPC): follows the nodes' join
+    // addresses and the VPC's Subnets (its drop policy must not cover a new Subnet's range).
+    const gateway = b.controller(
+      'node-reply-gateway',
+      (vpc, { reason }) =>
+        northbound.applier.apply(
+          translateNodeReplyGateway(vpc, caches.nodes.store.list(), nodeReplyRoutesOf(vpc)),
+          reason,
+        ),
+      { ownerKey: (owner) => (owner.kind === OWNER_KINDS.NodeReplyGateway ? owner.name : undefined) },
+    );
+    gateway
+      .watch(
+        updatesWhen(caches.nodes, (a, b) => JSON.stringify(serviceNodeOf(a)) !== JSON.stringify(serviceNodeOf(b))),
+        'Node changed',
+        () => [config.defaultVpc],
+      )
+      .resyncKeys(() => [config.defaultVpc]);
+    if (await b.env.informers.served(TOPOLOGY_RESOURCES.Subnet)) {
+      gateway.watch(b.env.informers.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet), 'Subnet changed', () => [
+        config.defaultVpc,
+      ]);
+    }
+    gateway.enqueue(config.defaultVpc, 'startup repair');
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)
       // NodePort VIPs, Local traffic policy and topology follow the nodes: only what Services read of a Node (a

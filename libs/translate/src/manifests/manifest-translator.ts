@@ -25,6 +25,10 @@ export interface ManifestContext {
   /** Nodes in the manifests (NodePort addresses, chassis). */
   nodes: V1Node[];
   offloadSelectionFields: boolean;
+  /** The CIDRs of each VPC's Subnets (the topology translator fills it). */
+  vpcCidrs: Map<string, string[]>;
+  /** The default VPC routes Local NodePort replies back to their nodes (as the controller with `eip.defaultPool`). */
+  nodeReplyRoutes: boolean;
 }
 
 export interface ManifestContextOptions {
@@ -32,6 +36,8 @@ export interface ManifestContextOptions {
   /** Families the default VPC serves (default both). */
   defaultVpcFamilies?: IpFamily[];
   offloadSelectionFields?: boolean;
+  /** As the controller with `eip.defaultPool`: reply routes of Local NodePorts and the IPv6 reply gateway. */
+  nodeReplyRoutes?: boolean;
 }
 
 export function createManifestContext(options: ManifestContextOptions = {}): ManifestContext {
@@ -44,6 +50,8 @@ export function createManifestContext(options: ManifestContextOptions = {}): Man
     lbGroupKey: (vpc) => `lbg:Vpc:${vpc}`,
     nodes: [],
     offloadSelectionFields: options.offloadSelectionFields ?? false,
+    vpcCidrs: new Map(),
+    nodeReplyRoutes: options.nodeReplyRoutes ?? false,
   };
 }
 

@@ -1,6 +1,13 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { SERVICE_NAME_LABEL } from '@ycloud/api';
-import { translateNodeChassis, translateServiceFrom, type ServiceInputs } from '../service';
+import {
+  translateNodeChassis,
+  translateNodeReplyGateway,
+  translateServiceFrom,
+  type NodeReplyRouteContext,
+  type ServiceInputs,
+} from '../service';
+import { vpcRouterKey } from '../topology/keys';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from './manifest-translator';
 
 /**
@@ -19,6 +26,11 @@ export const serviceManifestTranslator: ManifestTranslator = {
       const id = `${o.metadata.namespace ?? 'default'}/${o.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
       slices.set(id, [...(slices.get(id) ?? []), o as unknown as V1EndpointSlice]);
     }
+    // The controller's rule (service.registration.ts): only the default VPC, the one of the nodes' ycloud0 ports.
+    const nodeReplyRoutesOf = (vpc: string): NodeReplyRouteContext | undefined =>
+      ctx.nodeReplyRoutes && vpc === ctx.defaultVpc
+        ? { router: vpcRouterKey(vpc), vpcCidrs: ctx.vpcCidrs.get(vpc) ?? [] }
+        : undefined;
     const inputs: ServiceInputs = {
       endpointSlicesFor: (namespace, name) => slices.get(`${namespace}/${name}`) ?? [],
       nodes: () => ctx.nodes,
@@ -26,6 +38,7 @@ export const serviceManifestTranslator: ManifestTranslator = {
       ipFamiliesOf: (vpc) => ctx.vpcFamilies.get(vpc),
       lbGroupKey: ctx.lbGroupKey,
       offloadSelectionFields: ctx.offloadSelectionFields,
+      nodeReplyRoutesOf,
     };
     const out = objects
       .filter((o) => kindOf(o) === 'Service')
@@ -36,6 +49,10 @@ export const serviceManifestTranslator: ManifestTranslator = {
         warnings: warnings.map(({ object, field, message }) => ({ object, field, message })),
       }));
     for (const node of ctx.nodes) out.push({ state: translateNodeChassis(node), warnings: [] });
+    if (ctx.nodeReplyRoutes) {
+      const gateway = translateNodeReplyGateway(ctx.defaultVpc, ctx.nodes, nodeReplyRoutesOf(ctx.defaultVpc));
+      out.push({ state: gateway, warnings: [] });
+    }
     return out;
   },
 };

@@ -1,16 +1,25 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { translateService } from './service.translator';
-import { NODE_REPLY_ROUTE_PRIORITY } from './node-reply-routes';
+import { parseIpAddress, type ParsedIp } from '@ycloud/api';
+import {
+  NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+  NODE_REPLY_ROUTE_PRIORITY,
+  nodeReplyGateway,
+  type NodeReplyRouteContext,
+} from './node-reply-routes';
 
 const ctx = {
   vpc: 'default',
   lbGroupKey: (vpc: string) => `vpc/${vpc}/lb-group`,
   nodes: [
-    { name: 'n1', addresses: ['192.168.0.1'], joinAddress: '100.64.0.2' },
-    { name: 'n2', addresses: ['192.168.0.2'], joinAddress: '100.64.0.3' },
+    { name: 'n1', addresses: ['192.168.0.1'], joinAddresses: ['100.64.0.2', 'fd00:100:64::2'] },
+    { name: 'n2', addresses: ['192.168.0.2'], joinAddresses: ['100.64.0.3'] },
     { name: 'n3', addresses: ['192.168.0.3'] },
   ],
-  nodeReplyRoutes: { router: 'vpc/default/router', vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16', 'fd00::/64'] },
+  nodeReplyRoutes: {
+    router: 'vpc/default/router',
+    vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16', 'fd00:10:16::/64', 'fd00:100:64::/64'],
+  },
 };
 
 const service = (spec: V1Service['spec'], status?: V1Service['status']): V1Service => ({
@@ -43,8 +52,20 @@ const slice: V1EndpointSlice = {
   ],
 };
 
-const policies = (svc: V1Service, c: object = ctx) =>
-  translateService(svc, [slice], c as typeof ctx).state.rows.filter((r) => r.table === 'Logical_Router_Policy');
+/** The IPv6 endpoints of the same Service (its IPv6 family, as the EndpointSlice controller gives it). */
+const slice6: V1EndpointSlice = {
+  ...slice,
+  addressType: 'IPv6',
+  metadata: { ...slice.metadata, name: 'web-2' },
+  endpoints: [
+    { addresses: ['fd00:10:16::5'], nodeName: 'n1', conditions: { ready: true } },
+    // n2 has no IPv6 join address: its node captures no IPv6 NodePort, so nothing routes its replies.
+    { addresses: ['fd00:10:16::7'], nodeName: 'n2', conditions: { ready: true } },
+  ],
+};
+
+const policies = (svc: V1Service, c: object = ctx, slices = [slice]) =>
+  translateService(svc, slices, c as typeof ctx).state.rows.filter((r) => r.table === 'Logical_Router_Policy');
 
 describe('reply routes of Local NodePorts (the backend sees the client address)', () => {
   it("routes each ready local endpoint's replies to outside the VPC back to its node's join address", () => {
@@ -84,5 +105,92 @@ describe('reply routes of Local NodePorts (the backend sees the client address)'
     const a = translateService(service({}), [slice], ctx).state;
     const b = translateService(service({}), [slice], { ...ctx, nodes: [...ctx.nodes].reverse() }).state;
     expect(JSON.stringify(b)).toBe(JSON.stringify(a));
+  });
+
+  it("routes an IPv6 endpoint's replies with ip6 matches to its node's IPv6 join address", () => {
+    const dual = service({ clusterIPs: ['10.96.0.20', 'fd00:10:96::20'], ipFamilies: ['IPv4', 'IPv6'] });
+    const rows = policies(dual, ctx, [slice, slice6]).filter((r) => String(r.columns.match).startsWith('ip6'));
+    expect(rows.map((r) => [r.key, r.columns.match, r.columns.nexthops])).toEqual([
+      [
+        'lrp:Service:ns/web:tcp:[fd00:10:16::5]:8080',
+        'ip6.src == fd00:10:16::5 && tcp.src == 8080 && ip6.dst != {fd00:100:64::/64, fd00:10:16::/64}',
+        ['fd00:100:64::2'],
+      ],
+      [
+        'lrp:Service:ns/web:udp:[fd00:10:16::5]:5353',
+        'ip6.src == fd00:10:16::5 && udp.src == 5353 && ip6.dst != {fd00:100:64::/64, fd00:10:16::/64}',
+        ['fd00:100:64::2'],
+      ],
+    ]);
+    expect(rows[0].columns).toMatchObject({ priority: NODE_REPLY_ROUTE_PRIORITY, action: 'reroute' });
+  });
+
+  it('routes only the families whose externalIPs the nodes capture on a ClusterIP Service', () => {
+    const only4 = service({
+      type: 'ClusterIP',
+      clusterIPs: ['10.96.0.20', 'fd00:10:96::20'],
+      externalIPs: ['192.0.2.10'],
+      ports: [{ name: 'http', port: 80 }],
+    });
+    expect(policies(only4, ctx, [slice, slice6]).map((r) => r.key)).toEqual([
+      'lrp:Service:ns/web:tcp:10.16.0.5:8080',
+      'lrp:Service:ns/web:tcp:10.16.0.7:8080',
+    ]);
+    const only6 = { ...only4, spec: { ...only4.spec, externalIPs: ['2001:db8::10'] } };
+    expect(policies(only6, ctx, [slice, slice6]).map((r) => r.key)).toEqual([
+      'lrp:Service:ns/web:tcp:[fd00:10:16::5]:8080',
+    ]);
+  });
+});
+
+describe('IPv6 reply gateway (a route to reach the reply routes, a drop for everything else)', () => {
+  const ip = (a: string): ParsedIp => parseIpAddress(a)!;
+  const gwCtx: NodeReplyRouteContext = {
+    router: 'vpc/default/router',
+    vpcCidrs: ['10.16.0.0/16', 'fd00:100:64::/64', '100.64.0.0/16', 'fd00:10:16::/64'],
+  };
+  const nodes = [
+    { name: 'node-2', joinAddresses: [ip('100.64.0.3'), ip('fd00:100:64::3')] },
+    { name: 'node-1', joinAddresses: [ip('100.64.0.2')] },
+    { name: 'node-3', joinAddresses: [ip('100.64.0.4'), ip('fd00:100:64::4')] },
+  ];
+
+  it('routes ::/0 to the first node with an IPv6 join address and drops IPv6 to outside the VPC below the reply routes', () => {
+    const rows = nodeReplyGateway('default', nodes, gwCtx);
+    expect(rows).toEqual([
+      {
+        table: 'Logical_Router_Static_Route',
+        key: 'vpc/default/node-reply/ipv6-route',
+        owner: { kind: 'NodeReplyGateway', name: 'default' },
+        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'static_routes' },
+        columns: {
+          ip_prefix: '::/0',
+          nexthop: 'fd00:100:64::3',
+          policy: 'dst-ip',
+          output_port: [],
+          external_ids: { 'ycloud.io/vpc': 'default' },
+        },
+      },
+      {
+        table: 'Logical_Router_Policy',
+        key: 'vpc/default/node-reply/ipv6-outside-drop',
+        owner: { kind: 'NodeReplyGateway', name: 'default' },
+        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'policies' },
+        columns: {
+          priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+          match: 'ip6 && ip6.dst != {fd00:100:64::/64, fd00:10:16::/64}',
+          action: 'drop',
+          nexthops: [],
+          external_ids: { 'ycloud.io/vpc': 'default' },
+        },
+      },
+    ]);
+    expect(NODE_REPLY_OUTSIDE_DROP_PRIORITY).toBeLessThan(NODE_REPLY_ROUTE_PRIORITY);
+    expect(JSON.stringify(nodeReplyGateway('default', [...nodes].reverse(), gwCtx))).toBe(JSON.stringify(rows));
+  });
+
+  it('has no rows for an IPv4-only VPC or when no node has an IPv6 join address', () => {
+    expect(nodeReplyGateway('default', nodes, { ...gwCtx, vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16'] })).toEqual([]);
+    expect(nodeReplyGateway('default', [nodes[1]], gwCtx)).toEqual([]);
   });
 });

@@ -1,14 +1,21 @@
-import { EXTERNAL_IDS, type ParsedIp } from '@ycloud/api';
+import { EXTERNAL_IDS, OWNER_KINDS, type IpFamily, type ParsedIp } from '@ycloud/api';
 import type { DesiredRow, Owner } from '@ycloud/ovn';
+import { hostPort } from '../lb/address';
 import { selectBackends } from '../lb/load-balancer.builder';
 import type { LbBackend, LbProtocol } from '../lb/load-balancer.model';
 import { cmp } from '../lb/order';
 
 /**
- * Priority of the reply routes among the VPC router's Logical_Router_Policy rows (ycloud writes no others; OVN
- * evaluates higher numbers first).
+ * Priority of the reply routes among the VPC router's Logical_Router_Policy rows (OVN evaluates higher numbers
+ * first): above NODE_REPLY_OUTSIDE_DROP_PRIORITY, the only other policy ycloud writes there.
  */
 export const NODE_REPLY_ROUTE_PRIORITY = 1000;
+
+/**
+ * Priority of the IPv6 reply gateway's drop policy (nodeReplyGateway): below every reply route, so only packets no
+ * reply route took are dropped.
+ */
+export const NODE_REPLY_OUTSIDE_DROP_PRIORITY = 100;
 
 /** Where a VPC's node-reply routes go and what stays inside it. */
 export interface NodeReplyRouteContext {
@@ -18,62 +25,135 @@ export interface NodeReplyRouteContext {
   vpcCidrs: string[];
 }
 
-/** One NodePort of a Service that keeps the client address: its protocol and candidate backends. */
+/** One NodePort (or externalIP) of a Service that keeps the client address: its protocol and candidate backends. */
 export interface ClientKeepingNodePort {
   protocol: LbProtocol;
   backends: LbBackend[];
+  /** The families whose node rules keep the client address (a NodePort: both; externalIPs: their own). */
+  families: IpFamily[];
 }
 
-/** Key of the reply route of one endpoint (`ip:port`) of a Service. */
+/** Key of the reply route of one endpoint (`ip:port`, IPv6 `[ip]:port`) of a Service. */
 export function nodeReplyRouteKey(namespace: string, name: string, protocol: LbProtocol, endpoint: string): string {
   return `lrp:Service:${namespace}/${name}:${protocol}:${endpoint}`;
 }
 
+const isV6 = (cidr: string): boolean => cidr.includes(':');
+const insideOf = (ctx: NodeReplyRouteContext, family: IpFamily): string[] =>
+  ctx.vpcCidrs.filter((c) => isV6(c) === (family === 6)).sort(cmp);
+
 /**
  * Pure: the routes that take a Local endpoint's replies back to the node whose NodePort DNATed the connection
- * without masquerading (docs/adr/0005). The node's host DNATs `<node address>:<nodePort>` straight to a local
- * endpoint and sends it into OVN through ycloud0 with the client's own source address; the endpoint's reply to
- * that address would follow the VPC router's routes (to the EIP gateway, or nowhere), never reaching the host
- * whose conntrack must undo the DNAT. So per endpoint: a reroute policy matching its address and port as source
- * and any destination outside the VPC, to its node's join address. IPv4 (the node rules are IPv4 only). OVN applies
- * policies after routing, so the client's address still needs a route (a VPC's default route) for the policy to
- * be reached.
+ * without masquerading (docs/adr/0005, IPv6: docs/adr/0011). The node's host DNATs `<node address>:<nodePort>`
+ * straight to a local endpoint and sends it into OVN through ycloud0 with the client's own source address; the
+ * endpoint's reply to that address would follow the VPC router's routes (to the EIP gateway, or nowhere), never
+ * reaching the host whose conntrack must undo the DNAT. So per endpoint: a reroute policy matching its address and
+ * port as source and any destination outside the VPC, to its node's join address of the endpoint's family. OVN
+ * applies policies after routing, so the client's address still needs a route for the policy to be reached: the
+ * VPC's default route (IPv4), nodeReplyGateway's (IPv6).
  */
 export function nodeReplyRoutes(
   owner: Owner,
   service: { namespace: string; name: string },
   ports: ClientKeepingNodePort[],
-  nodes: Array<{ name: string; joinAddress?: ParsedIp }>,
+  nodes: Array<{ name: string; joinAddresses: ParsedIp[] }>,
   ctx: NodeReplyRouteContext,
 ): DesiredRow[] {
   const rows = new Map<string, DesiredRow>();
-  const inside = ctx.vpcCidrs.filter((c) => !c.includes(':')).sort(cmp);
-  for (const node of nodes) {
-    const join = node.joinAddress;
-    if (!join || join.family !== 4) continue;
-    for (const port of ports) {
-      for (const ep of selectBackends(port.backends, 4, node.name)) {
-        const endpoint = `${ep.ip.address}:${ep.port}`;
-        const key = nodeReplyRouteKey(service.namespace, service.name, port.protocol, endpoint);
-        const outside = inside.length ? ` && ip4.dst != {${inside.join(', ')}}` : '';
-        rows.set(key, {
-          table: 'Logical_Router_Policy',
-          key,
-          owner,
-          parent: { table: 'Logical_Router', key: ctx.router, column: 'policies' },
-          columns: {
-            priority: NODE_REPLY_ROUTE_PRIORITY,
-            match: `ip4.src == ${ep.ip.address} && ${port.protocol}.src == ${ep.port}${outside}`,
-            action: 'reroute',
-            nexthops: [join.address],
-            external_ids: {
-              [EXTERNAL_IDS.protocol]: port.protocol,
-              [EXTERNAL_IDS.service]: `${service.namespace}/${service.name}`,
+  for (const family of [4, 6] as const) {
+    const ip = family === 4 ? 'ip4' : 'ip6';
+    const inside = insideOf(ctx, family);
+    const outside = inside.length ? ` && ${ip}.dst != {${inside.join(', ')}}` : '';
+    for (const node of nodes) {
+      const join = node.joinAddresses.find((a) => a.family === family);
+      if (!join) continue;
+      for (const port of ports) {
+        if (!port.families.includes(family)) continue;
+        for (const ep of selectBackends(port.backends, family, node.name)) {
+          const key = nodeReplyRouteKey(service.namespace, service.name, port.protocol, hostPort(ep.ip, ep.port));
+          rows.set(key, {
+            table: 'Logical_Router_Policy',
+            key,
+            owner,
+            parent: { table: 'Logical_Router', key: ctx.router, column: 'policies' },
+            columns: {
+              priority: NODE_REPLY_ROUTE_PRIORITY,
+              match: `${ip}.src == ${ep.ip.address} && ${port.protocol}.src == ${ep.port}${outside}`,
+              action: 'reroute',
+              nexthops: [join.address],
+              external_ids: {
+                [EXTERNAL_IDS.protocol]: port.protocol,
+                [EXTERNAL_IDS.service]: `${service.namespace}/${service.name}`,
+              },
             },
-          },
-        });
+          });
+        }
       }
     }
   }
   return [...rows.values()].sort((a, b) => cmp(a.key, b.key));
+}
+
+/** Owner of a VPC's IPv6 reply gateway rows (nodeReplyGateway): `NodeReplyGateway/<vpc>`. */
+export function nodeReplyGatewayOwner(vpc: string): Owner {
+  return { kind: OWNER_KINDS.NodeReplyGateway, name: vpc };
+}
+
+/** Keys of the IPv6 reply gateway's rows. */
+export const nodeReplyGatewayKeys = {
+  route: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-route`,
+  drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-outside-drop`,
+};
+
+/**
+ * Pure: what lets IPv6 reply routes be reached at all (docs/adr/0011). OVN routes (lr_in_ip_routing) before it
+ * applies policies (lr_in_policy) and drops a packet no route takes, and a VPC has no IPv6 route outwards (the
+ * EIP gateway is IPv4), so a reply to an outside IPv6 client never reached its reroute policy. So: a `::/0` route
+ * (to a node's join address: OVN wants a next hop on a router port's network; no packet is sent there) and, below
+ * every reply route, a policy dropping IPv6 to destinations outside the VPC, which is what the missing route did.
+ * Only reply routes use the `::/0` route; pods' other IPv6 to the outside stays dropped, only one stage later.
+ * None when the VPC has no IPv6 CIDR or no node has an IPv6 join address (then no node captures IPv6 NodePorts).
+ */
+export function nodeReplyGateway(
+  vpc: string,
+  nodes: Array<{ name: string; joinAddresses: ParsedIp[] }>,
+  ctx: NodeReplyRouteContext,
+): DesiredRow[] {
+  const inside = insideOf(ctx, 6);
+  const hop = [...nodes]
+    .sort((a, b) => cmp(a.name, b.name))
+    .map((n) => n.joinAddresses.find((a) => a.family === 6))
+    .find((a) => !!a);
+  if (!inside.length || !hop) return [];
+  const owner = nodeReplyGatewayOwner(vpc);
+  const parent = (column: string) => ({ table: 'Logical_Router', key: ctx.router, column });
+  const externalIds = { [EXTERNAL_IDS.vpc]: vpc };
+  return [
+    {
+      table: 'Logical_Router_Static_Route',
+      key: nodeReplyGatewayKeys.route(vpc),
+      owner,
+      parent: parent('static_routes'),
+      columns: {
+        ip_prefix: '::/0',
+        nexthop: hop.address,
+        policy: 'dst-ip',
+        output_port: [],
+        external_ids: externalIds,
+      },
+    },
+    {
+      table: 'Logical_Router_Policy',
+      key: nodeReplyGatewayKeys.drop(vpc),
+      owner,
+      parent: parent('policies'),
+      columns: {
+        priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+        match: `ip6 && ip6.dst != {${inside.join(', ')}}`,
+        action: 'drop',
+        nexthops: [],
+        external_ids: externalIds,
+      },
+    },
+  ];
 }

@@ -11,8 +11,11 @@ export interface ServiceNode {
   addresses: string[];
   /** The node's `topology.kubernetes.io/zone` label: EndpointSlice zone hints are matched against it. */
   zone?: string;
-  /** The node's own address in the VPC's join subnet (ycloud0): where replies to its NodePort clients go back. */
-  joinAddress?: string;
+  /**
+   * The node's own addresses in the VPC's join subnet (ycloud0), one per family: where replies to its NodePort
+   * clients go back.
+   */
+  joinAddresses?: string[];
 }
 
 /** Everything translateService needs besides the Service and its EndpointSlices. */

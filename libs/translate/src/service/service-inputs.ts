@@ -2,12 +2,14 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import {
   CHASSIS_ANNOTATION,
   NODE_ALLOCATION_ANNOTATION,
+  parseIpAddress,
   parseIpAllocationAnnotation,
   type IpFamily,
+  type ParsedIp,
 } from '@ycloud/api';
 import type { DesiredState } from '@ycloud/ovn';
 import { translateChassisTemplateVar } from './chassis-template-var.translator';
-import type { NodeReplyRouteContext } from './node-reply-routes';
+import { nodeReplyGateway, nodeReplyGatewayOwner, type NodeReplyRouteContext } from './node-reply-routes';
 import type { ServiceNode } from './service-context';
 import { translateService, type ServiceTranslation } from './service.translator';
 
@@ -20,18 +22,18 @@ import { translateService, type ServiceTranslation } from './service.translator'
 
 /**
  * A Node as Services see it: NodePort VIPs on its InternalIPs; its chassis is its name unless annotated; its join
- * address from the controller's `ycloud.io/node-allocation` (absent until allocated).
+ * addresses from the controller's `ycloud.io/node-allocation` (absent until allocated).
  */
 export function serviceNodeOf(node: V1Node): ServiceNode {
   const name = node.metadata?.name ?? '';
   const alloc = parseIpAllocationAnnotation(node.metadata?.annotations?.[NODE_ALLOCATION_ANNOTATION]);
   const zone = node.metadata?.labels?.['topology.kubernetes.io/zone'];
-  const joinAddress = alloc?.ips.map((ip) => ip.split('/')[0]).find((ip) => !ip.includes(':'));
+  const joinAddresses = (alloc?.ips ?? []).map((ip) => ip.split('/')[0]);
   return {
     name,
     chassis: node.metadata?.annotations?.[CHASSIS_ANNOTATION] || name,
     addresses: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
-    ...(joinAddress ? { joinAddress } : {}),
+    ...(joinAddresses.length ? { joinAddresses } : {}),
     ...(zone ? { zone } : {}),
   };
 }
@@ -68,4 +70,21 @@ export function translateServiceFrom(service: V1Service, inputs: ServiceInputs):
 /** The Node's Chassis_Template_Var row, keyed by the chassis the Node names (where Services put its variables). */
 export function translateNodeChassis(node: V1Node): DesiredState {
   return translateChassisTemplateVar(serviceNodeOf(node));
+}
+
+/**
+ * A VPC's IPv6 reply gateway (nodeReplyGateway) from the Nodes' join addresses; `ctx` undefined (the VPC routes no
+ * replies to nodes): no rows, so apply removes any left.
+ */
+export function translateNodeReplyGateway(
+  vpc: string,
+  nodes: V1Node[],
+  ctx: NodeReplyRouteContext | undefined,
+): DesiredState {
+  const parsed = nodes.map(serviceNodeOf).map((n) => ({
+    name: n.name,
+    joinAddresses: (n.joinAddresses ?? []).map((a) => parseIpAddress(a)).filter((a): a is ParsedIp => !!a),
+  }));
+  const rows = ctx ? nodeReplyGateway(vpc, parsed, ctx) : [];
+  return { owner: nodeReplyGatewayOwner(vpc), rows, memberships: [], mapEntries: [] };
 }

@@ -53,7 +53,7 @@ interface ProtocolFrontends {
 interface Addresses {
   cluster: ParsedIp[];
   external: ParsedIp[];
-  nodes: Array<{ name: string; chassis: string; zone?: string; addresses: ParsedIp[]; joinAddress?: ParsedIp }>;
+  nodes: Array<{ name: string; chassis: string; zone?: string; addresses: ParsedIp[]; joinAddresses: ParsedIp[] }>;
 }
 
 /** Builds a Service translation; a class only to keep the per-call state (warnings, context) in one place. */
@@ -153,7 +153,7 @@ class ServiceTranslationBuilder {
         name: n.name,
         chassis: n.chassis ?? n.name,
         zone: n.zone,
-        joinAddress: parseIpAddress(n.joinAddress),
+        joinAddresses: (n.joinAddresses ?? []).map((a) => parseIpAddress(a)).filter((ip): ip is ParsedIp => !!ip),
         // Node addresses come from Node status, not from the Service: skip unusable ones quietly.
         addresses: n.addresses
           .map((a) => parseIpAddress(a))
@@ -227,10 +227,13 @@ class ServiceTranslationBuilder {
       });
     }
     const nodePort = this.nodePortOf(port, i);
-    // The node agent's rules for this port (its NodePort, its IPv4 externalIPs) that keep the client address.
-    const nodeRules = nodePort !== undefined || addresses.external.some((a) => a.family === 4);
-    if (nodeRules && nodePortMayKeepClientAddress(this.service)) {
-      this.clientKeepingNodePorts.push({ protocol: lbProtocolOf(port.protocol)!, backends });
+    // The node agent's rules for this port that keep the client address: its NodePort (every family), its
+    // externalIPs (their own families).
+    const families = [4, 6].filter(
+      (f) => nodePort !== undefined || addresses.external.some((a) => a.family === f),
+    ) as IpFamily[];
+    if (families.length && nodePortMayKeepClientAddress(this.service)) {
+      this.clientKeepingNodePorts.push({ protocol: lbProtocolOf(port.protocol)!, backends, families });
     }
     if (nodePort === undefined) return;
     // A NodePort VIP names its node already, so Local needs no template: the VIP maps to that node's endpoints

@@ -40,6 +40,8 @@ export const topologyManifestTranslator: ManifestTranslator = {
     for (const vpc of objs.vpcs)
       for (const ns of vpc.spec.namespaces ?? []) ctx.namespaceVpc.set(ns, vpc.metadata.name);
     for (const vpc of objs.vpcs) {
+      const cidrs = objs.subnets.filter((x) => x.spec.vpc === vpc.metadata.name).flatMap((x) => x.spec.cidrBlocks);
+      ctx.vpcCidrs.set(vpc.metadata.name, cidrs);
       const fams = new Set<IpFamily>();
       for (const s of objs.subnets.filter(
         (x) => x.spec.vpc === vpc.metadata.name && (x.spec.role ?? 'pod') === 'pod',
