@@ -309,8 +309,8 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   const podNetns = async (name: string): Promise<string> => (await sb.kubelet.pod(NS, name)).netns;
 
   it('should function for pod-Service: http', async () => {
-    // The ClusterIP part: the sandbox's Nodes have no IPv6 InternalIP, so there is no IPv6 node address a pod's
-    // NodePort traffic is load-balanced on inside OVN (from outside, the NodePort test above covers it).
+    // The ClusterIP half; the nodePort half (the Nodes' IPv6 InternalIPs) is "…(nodePort on the node's IPv6
+    // InternalIP)" below.
     await sb.kubelet.createPod({ name: 'client', namespace: NS, node: 'node-2' });
     await nodePortService('node-svc', 31080, 31053);
     const ip6 = await ipv6ClusterIP('node-svc');
