@@ -367,6 +367,9 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
     );
     const loop = await TcpClientLoop.start(sb.state.external.netns, eip, 80, { periodMs: 50, timeoutMs: 2_000 });
     const rates: string[] = [];
+    /** What happened when, to place each failed attempt (figures). */
+    const events: Array<{ t: number; what: string }> = [];
+    const lastEventBefore = (t: number) => [...events].reverse().find((e) => e.t <= t);
     try {
       for (let v = 1; v <= ROUNDS; v++) {
         const t0 = Date.now();
@@ -375,6 +378,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
           // Deleted with a grace period: terminating, still serving, no longer ready.
           await core.deleteNamespacedPod({ namespace: NS, name: old, gracePeriodSeconds: 60 });
           const drained = Date.now();
+          events.push({ t: drained, what: `${old} deleted` });
           await until(
             `the client to stop reaching ${old}`,
             async () => {
@@ -385,8 +389,11 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
             30_000,
           );
           figures.push(`${policy}: ${old} out of the client's answers ${Date.now() - drained} ms after its delete`);
+          events.push({ t: Date.now(), what: `${old} drained` });
           await sb.kubelet.deletePod(NS, old);
+          events.push({ t: Date.now(), what: `${old} gone` });
           await start(v, node);
+          events.push({ t: Date.now(), what: `${podName(v, node)} ready` });
           const fresh = podName(v, node);
           await until(
             `the client to reach ${fresh}`,
@@ -401,7 +408,14 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
         const rate = (attempts.length - failed.length) / attempts.length;
         rates.push(
           `update ${v}: ${attempts.length - failed.length}/${attempts.length} connections ok` +
-            (failed.length ? ` (failed: ${[...new Set(failed.map((f) => f.error))].join(', ')})` : ''),
+            (failed.length
+              ? ` (failed: ${failed
+                  .map((f) => {
+                    const e = lastEventBefore(f.start);
+                    return `${f.error} started ${e ? `${f.start - e.t} ms after ${e.what}` : 'before any change'}`;
+                  })
+                  .join(', ')})`
+              : ''),
         );
         expect(rate).toBeGreaterThanOrEqual(0.95);
       }
