@@ -376,6 +376,18 @@ export class Sandbox {
     }
   }
 
+  /**
+   * Restarts the control plane's kube-apiserver (same address and credentials; etcd keeps the objects), as an
+   * operator's upgrade or a crash would; the controller and agents must reconnect by themselves. Resolves once it
+   * answers again, with how long it was away (ms).
+   */
+  async restartApiserver(): Promise<number> {
+    const ms = await this.controlPlane.restartApiserver();
+    this.state.controlPlane.pids = this.controlPlane.components().map((x) => x.pid);
+    await writeJsonAtomic(statePath(this.state.dir), this.state);
+    return ms;
+  }
+
   /** The log lines of a child process whose output mentions an exit; empty when all run. */
   deadChildren(): string[] {
     return this.children.filter((c) => c.proc.exitCode !== null || c.proc.signalCode !== null).map((c) => c.name);

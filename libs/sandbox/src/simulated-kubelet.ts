@@ -20,6 +20,8 @@ export interface CreatePodOptions {
   serve?: string[];
   /** Report the pod Ready (default true). */
   ready?: boolean;
+  /** Names for the container ports of `serve` entries (a Service's named targetPort), e.g. `{ 'tcp:100': 'svc1' }`. */
+  portNames?: Record<string, string>;
 }
 
 const POD_SERVER = path.join(__dirname, 'pod-server.js');
@@ -113,7 +115,8 @@ export class SimulatedKubelet {
     };
     const ports = serve.map((s) => {
       const { proto, port } = parseServe(s);
-      return { containerPort: port, protocol: proto === 'udp' ? 'UDP' : 'TCP' };
+      const name = opts.portNames?.[s];
+      return { containerPort: port, protocol: proto === 'udp' ? 'UDP' : 'TCP', ...(name ? { name } : {}) };
     });
     await this.core.createNamespacedPod({
       namespace: opts.namespace,

@@ -97,6 +97,8 @@ export class KubeControlPlane {
     readonly serviceClusterIpRange: string,
     readonly timings: StartTimings,
     private readonly daemons: Daemon[],
+    /** Starts kube-apiserver again with its first flags (same port, certificates and etcd); used by restartApiserver. */
+    private readonly launchApiserver?: () => Promise<Daemon>,
   ) {}
 
   /** Starts etcd, kube-apiserver and kube-controller-manager; on failure tears down what it started and throws. */
@@ -118,6 +120,26 @@ export class KubeControlPlane {
   /** The running components: name, pid and console log (for a failing test to print). */
   components(): { name: string; pid: number; log: string }[] {
     return this.daemons.map((d) => ({ name: d.name, pid: d.pid, log: d.consoleLog }));
+  }
+
+  /**
+   * Stops kube-apiserver (SIGTERM) and starts it again with the same flags, port and serving certificate; etcd keeps
+   * the cluster's state, so clients reconnect with their kubeconfigs unchanged. Resolves once /readyz answers 200,
+   * with how long the apiserver was away (ms).
+   */
+  async restartApiserver(): Promise<number> {
+    const i = this.daemons.findIndex((d) => d.name === 'kube-apiserver');
+    if (i < 0 || !this.launchApiserver) throw new Error('this control plane cannot restart its kube-apiserver');
+    const t0 = Date.now();
+    await this.daemons[i].stop();
+    const apiserver = await this.launchApiserver();
+    this.daemons[i] = apiserver;
+    const core = this.kubeConfig.makeApiClient(CoreV1Api);
+    await pollUntil(apiserver, `kube-apiserver ${this.server} after a restart`, 90_000, async () => {
+      await core.readNamespace({ name: 'default' });
+      return true;
+    });
+    return Date.now() - t0;
   }
 
   /** Kills every process (controller manager, apiserver, etcd, in that order) and removes the run directory. */
@@ -185,7 +207,7 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
     // kube-apiserver
     const server = `https://127.0.0.1:${apiPort}`;
     const certDir = path.join(dir, 'apiserver-certs');
-    const apiserver = await launch('kube-apiserver', 'kube-apiserver', [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--secure-port=${apiPort}`,
       '--bind-address=127.0.0.1',
@@ -201,7 +223,8 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
       `--service-account-key-file=${saKey}`,
       `--service-account-signing-key-file=${saKey}`,
       ...(opts.extraApiserverArgs ?? []),
-    ]);
+    ];
+    const apiserver = await launch('kube-apiserver', 'kube-apiserver', apiserverArgs);
     const readyBudget = opts.readyTimeoutMs ?? 90_000;
     let lastReadyz = '';
     await pollUntil(
@@ -288,7 +311,25 @@ async function startOnce(binDir: string, opts: KubeControlPlaneOptions): Promise
       controllerManagerMs: tEnd - tApi,
       totalMs: tEnd - t0,
     };
-    return new KubeControlPlane(dir, binDir, kubeconfigPath, kubeConfig, server, serviceRange, timings, daemons);
+    // A restarted apiserver is not in `daemons` through `launch` (the caller puts it in the old one's place).
+    const relaunch = () =>
+      Daemon.spawn({
+        name: 'kube-apiserver',
+        cmd: 'setpriv',
+        args: ['--pdeathsig', 'KILL', '--', path.resolve(binDir, 'kube-apiserver'), ...apiserverArgs],
+        consoleLog: apiserver.consoleLog,
+      });
+    return new KubeControlPlane(
+      dir,
+      binDir,
+      kubeconfigPath,
+      kubeConfig,
+      server,
+      serviceRange,
+      timings,
+      daemons,
+      relaunch,
+    );
   } catch (err) {
     await stopAll(daemons).catch(() => undefined);
     await fs.rm(dir, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { translateService } from './service.translator';
 
 const ctx = {
@@ -31,6 +31,36 @@ describe('translateService', () => {
         key: 'lbg:Vpc:blue',
         members: [{ ref: { table: 'Load_Balancer', key: 'lb:Service:ns/web:tcp' } }],
       }),
+    ]);
+  });
+
+  it('externalTrafficPolicy Local: in-cluster traffic to the ingress IP and externalIPs reaches every endpoint', () => {
+    // kube-proxy sends pod (and node) traffic to a Service's external addresses to the cluster-wide endpoints;
+    // traffic from outside never meets these switch VIPs. A node-local template here left a pod on a node
+    // without an endpoint unable to reach the Service by its LoadBalancer address.
+    const service: V1Service = {
+      metadata: { name: 'web', namespace: 'ns' },
+      spec: {
+        type: 'LoadBalancer',
+        externalTrafficPolicy: 'Local',
+        clusterIPs: ['10.96.0.1'],
+        externalIPs: ['198.51.100.1'],
+        ports: [{ name: 'http', port: 80, targetPort: 8080 as never, nodePort: 30000 }],
+      },
+      status: { loadBalancer: { ingress: [{ ip: '203.0.113.1' }] } },
+    };
+    const slice: V1EndpointSlice = {
+      metadata: { name: 'web-1', namespace: 'ns', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.16.0.5'], nodeName: 'n2', conditions: { ready: true } }],
+    };
+    const { loadBalancers } = translateService(service, [slice], ctx);
+    expect(loadBalancers.map((lb) => lb.key)).toEqual(['lb:Service:ns/web:tcp']);
+    const external = loadBalancers[0].frontends.filter((f) => f.scope === 'external');
+    expect(external.map((f) => [f.address.address, f.backends.map((b) => b.address.address)])).toEqual([
+      ['198.51.100.1', ['10.16.0.5']],
+      ['203.0.113.1', ['10.16.0.5']],
     ]);
   });
 

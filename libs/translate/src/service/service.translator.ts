@@ -218,8 +218,13 @@ class ServiceTranslationBuilder {
         ...(topology ? { topology } : {}),
       });
     }
+    // externalIPs and LoadBalancer ingress IPs on the switches meet in-cluster traffic only (pods, and nodes through
+    // the join switch): traffic from outside is captured first, by the node agent's rules (externalIPs) or the VPC
+    // router's EIP LB. kube-proxy sends such traffic to every endpoint whatever the external policy ("pod traffic
+    // for external destinations" goes to the cluster chain, as if out to the load balancer and back), so Local
+    // does not make these VIPs node-local.
     for (const address of addresses.external) {
-      (externalLocal ? frontends.local : frontends.regular).push({
+      frontends.regular.push({
         address,
         port: port.port,
         scope: 'external',
