@@ -39,16 +39,28 @@ function setup(nodes: Node[] = []) {
 }
 
 describe('NodeNetworkController', () => {
-  it('gives a node a join-subnet port and Chassis_Template_Var, and annotates the address for the agent', async () => {
+  it('gives a node a join-subnet port, a route to its InternalIP and Chassis_Template_Var, and annotates the address for the agent', async () => {
     const t = setup([node('n1')]);
     await t.controller.reconcile('n1', reconcileContext('n1', { reason: 'Node changed' }));
     const { state, reason } = t.applier.applied[0];
     expect(reason).toBe('Node changed');
     expect(state.owner).toEqual({ kind: 'Node', name: 'n1' });
-    expect(state.rows.map((r) => r.table).sort()).toEqual(['Chassis_Template_Var', 'Logical_Switch_Port']);
+    expect(state.rows.map((r) => r.table).sort()).toEqual([
+      'Chassis_Template_Var',
+      'Logical_Router_Static_Route',
+      'Logical_Switch_Port',
+    ]);
     const ann = t.annotated('n1');
     expect(ann?.subnet).toBe('join');
     expect(ann?.ips[0]).toMatch(/^100\.64\.0\.\d+\/29$/);
+    // Pods reach the node's host network (host-network endpoints) through its join port.
+    const route = state.rows.find((r) => r.table === 'Logical_Router_Static_Route')!;
+    expect(route.columns).toMatchObject({ ip_prefix: '192.168.0.1/32', nexthop: ann!.ips[0].split('/')[0] });
+    expect(route.parent).toEqual({
+      table: 'Logical_Router',
+      key: `vpc/${join.spec.vpc}/router`,
+      column: 'static_routes',
+    });
   });
 
   it('keeps the annotated address after a restart, and does not rewrite an annotation that is right', async () => {

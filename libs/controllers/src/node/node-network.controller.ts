@@ -10,7 +10,7 @@ import {
 import { KubeClient, Resources } from '@ycloud/k8s';
 import type { ApplyRecord, DesiredState, NorthboundApplier } from '@ycloud/ovn';
 import { translateNodeChassis } from '@ycloud/translate';
-import { portAllocation, translateNodePort } from '@ycloud/translate/topology';
+import { nodeHostRoutes, portAllocation, translateNodePort } from '@ycloud/translate/topology';
 import type { EventSink, ObjectCache } from '../common/ports';
 import type { SubnetIpam } from '../ipam/subnet-ipam';
 
@@ -27,7 +27,8 @@ export interface NodeNetworkControllerDeps {
 /**
  * Per Node: an address in the join subnet with its Logical_Switch_Port (the node's way into the VPC, so host
  * network clients reach ClusterIPs and pods), the `ycloud.io/node-allocation` annotation the agent plugs it
- * from, and the node's Chassis_Template_Var row that template load balancers (Local traffic policy) fill.
+ * from, the VPC router's routes to the node's InternalIPs through that port (pods reach host-network endpoints),
+ * and the node's Chassis_Template_Var row that template load balancers (Local traffic policy) fill.
  */
 export class NodeNetworkController {
   private restored = false;
@@ -66,9 +67,12 @@ export class NodeNetworkController {
     );
     // Keyed by the chassis the Node names (ycloud.io/chassis), as the Service translation expects.
     const templateVars = translateNodeChassis(node);
+    const internalIPs = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
+    const joinIPv4 = result.ips.find((ip) => !ip.includes(':'));
+    const hostRoutes = nodeHostRoutes(name, internalIPs, joinIPv4, join.spec.vpc);
     const state: DesiredState = {
       owner,
-      rows: [...port.state.rows, ...templateVars.rows],
+      rows: [...port.state.rows, ...templateVars.rows, ...hostRoutes],
       memberships: [...port.state.memberships, ...templateVars.memberships],
     };
     const record = await this.deps.applier.apply(state, reason);

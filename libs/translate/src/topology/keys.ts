@@ -31,6 +31,7 @@ export const keys = {
   subnetRouterLsp: (subnet: string) => `subnet/${subnet}/router-lsp`,
   podPort: (namespace: string, name: string) => `pod/${namespace}/${name}`,
   nodePort: (node: string) => `node/${node}/port`,
+  nodeHostRoute: (node: string, address: string) => `node/${node}/host-route/${address}`,
   poolExternalSwitch: (pool: string) => `eip-pool/${pool}/external-switch`,
   poolLocalnet: (pool: string) => `eip-pool/${pool}/localnet`,
   poolRouter: (pool: string) => `eip-pool/${pool}/router`,

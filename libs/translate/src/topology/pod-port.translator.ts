@@ -1,5 +1,5 @@
 import { OWNER_KINDS, IpAllocationAnnotation, Subnet, cidrContains, formatIp, macFromIp, parseIp } from '@ycloud/api';
-import { DesiredState } from '@ycloud/ovn';
+import { DesiredRow, DesiredState } from '@ycloud/ovn';
 import { keys, names } from './keys';
 import { parseSubnet } from './subnet-model';
 
@@ -83,6 +83,35 @@ export function translateNodePort(
     allocation,
     'mac',
   );
+}
+
+/**
+ * Pure: the VPC router's routes to a node's own addresses (its InternalIPs) through its join port, so pods reach
+ * the node's host network: host-network pods, whose address is the node's, serve Services (kube-proxy DNATs to them
+ * like to any endpoint) and answer pods directly. Without them the VPC router has no route to node addresses (or
+ * sends them to its default route, the EIP gateway). One /32 per IPv4 address; the node's host answers from that
+ * address through ycloud0, its route to the pod and Service CIDRs. IPv6 node addresses get none (the join port's
+ * reply routes are IPv4 only, docs/adr/0005).
+ */
+export function nodeHostRoutes(
+  nodeName: string,
+  nodeAddresses: string[],
+  joinAddress: string | undefined,
+  vpc: string,
+): DesiredRow[] {
+  const nexthop = joinAddress && parseIp(joinAddress.split('/')[0]);
+  if (!nexthop || nexthop.family !== 4) return [];
+  const owner = { kind: OWNER_KINDS.Node, name: nodeName };
+  const v4 = nodeAddresses.map((a) => parseIp(a)).filter((ip) => ip?.family === 4);
+  const addresses = new Set(v4.map((ip) => formatIp(ip!)));
+  addresses.delete(formatIp(nexthop));
+  return [...addresses].sort().map((address) => ({
+    table: 'Logical_Router_Static_Route',
+    key: keys.nodeHostRoute(nodeName, address),
+    owner,
+    parent: { table: 'Logical_Router', key: keys.vpcRouter(vpc), column: 'static_routes' },
+    columns: { ip_prefix: `${address}/32`, nexthop: formatIp(nexthop), policy: 'dst-ip', output_port: [] },
+  }));
 }
 
 function portState(
