@@ -90,8 +90,8 @@ export function translateNodePort(
  * the node's host network: host-network pods, whose address is the node's, serve Services (kube-proxy DNATs to them
  * like to any endpoint) and answer pods directly. Without them the VPC router has no route to node addresses (or
  * sends them to its default route, the EIP gateway). One /32 per IPv4 address; the node's host answers from that
- * address through ycloud0, its route to the pod and Service CIDRs. IPv6 node addresses get none (the join port's
- * reply routes are IPv4 only, docs/adr/0005).
+ * address through ycloud0, its route to the pod and Service CIDRs. IPv6 node addresses get none yet (not
+ * measured: the host's IPv6 replies to pods have not been checked).
  */
 export function nodeHostRoutes(
   nodeName: string,
