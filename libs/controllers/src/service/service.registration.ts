@@ -1,7 +1,6 @@
 import { OWNER_KINDS, type Subnet } from '@ycloud/api';
 import { serviceKeyOfEndpointSlice, updatesWhen, type KubeObject } from '@ycloud/k8s';
-import { serviceNodeOf, translateNodeReplyGateway, type NodeReplyRouteContext } from '@ycloud/translate';
-import { vpcRouterKey } from '@ycloud/translate/topology';
+import { nodeReplyRouteContextOf, serviceNodeOf, translateNodeReplyGateway } from '@ycloud/translate';
 import { endpointSlicesFor } from '../common/controller-env';
 import type { ControllerRegistration } from '../common/registration';
 import { TOPOLOGY_RESOURCES } from '../topology/topology-objects.controller';
@@ -14,19 +13,22 @@ export const serviceRegistration: ControllerRegistration = {
   ownerKey: (owner) => (owner.kind === OWNER_KINDS.Service ? owner.name : undefined),
   async setup(b) {
     const { caches, config, northbound, events } = b.env;
-    // The nodes' ycloud0 ports are in the default VPC's join subnet: only its router can send replies to them,
-    // and only with a route for the client (OVN applies router policies after routing): its EIP gateway's default
-    // route (IPv4), the reply gateway below (IPv6).
-    const nodeReplyRoutesOf = (vpc: string): NodeReplyRouteContext | undefined =>
-      vpc === config.defaultVpc && config.eip.defaultPool
-        ? {
-            router: vpcRouterKey(vpc),
-            vpcCidrs: b.env
-              .subnets()
-              .filter((s) => s.spec.vpc === vpc)
-              .flatMap((s) => s.spec.cidrBlocks),
-          }
-        : undefined;
+    const nodeReplyRoutesOf = (vpc: string) =>
+      nodeReplyRouteContextOf(vpc, {
+        defaultVpc: config.defaultVpc,
+        enabled: !!config.eip.defaultPool,
+        cidrsOf: (v) =>
+          b.env
+            .subnets()
+            .filter((s) => s.spec.vpc === v)
+            .flatMap((s) => s.spec.cidrBlocks),
+      });
+    // What Services and the reply gateway read of a Node (a kubelet's status updates would otherwise reconcile
+    // every Service).
+    const nodeChanges = updatesWhen(
+      caches.nodes,
+      (a, b) => JSON.stringify(serviceNodeOf(a)) !== JSON.stringify(serviceNodeOf(b)),
+    );
     const services = new ServiceLoadBalancerController({
       services: caches.services.store,
       endpointSlicesFor: endpointSlicesFor(caches),
@@ -59,13 +61,7 @@ export const serviceRegistration: ControllerRegistration = {
         ),
       { ownerKey: (owner) => (owner.kind === OWNER_KINDS.NodeReplyGateway ? owner.name : undefined) },
     );
-    gateway
-      .watch(
-        updatesWhen(caches.nodes, (a, b) => JSON.stringify(serviceNodeOf(a)) !== JSON.stringify(serviceNodeOf(b))),
-        'Node changed',
-        () => [config.defaultVpc],
-      )
-      .resyncKeys(() => [config.defaultVpc]);
+    gateway.watch(nodeChanges, 'Node changed', () => [config.defaultVpc]).resyncKeys(() => [config.defaultVpc]);
     if (await b.env.informers.served(TOPOLOGY_RESOURCES.Subnet)) {
       gateway.watch(b.env.informers.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet), 'Subnet changed', () => [
         config.defaultVpc,
@@ -74,13 +70,8 @@ export const serviceRegistration: ControllerRegistration = {
     gateway.enqueue(config.defaultVpc, 'startup repair');
     b.watch(caches.services, 'Service changed')
       .watch(caches.endpointSlices, 'EndpointSlice changed', serviceKeyOfEndpointSlice)
-      // NodePort VIPs, Local traffic policy and topology follow the nodes: only what Services read of a Node (a
-      // kubelet's status updates would otherwise reconcile every Service).
-      .watch(
-        updatesWhen(caches.nodes, (a, b) => JSON.stringify(serviceNodeOf(a)) !== JSON.stringify(serviceNodeOf(b))),
-        'Node changed',
-        () => caches.services.store.keys(),
-      )
+      // NodePort VIPs, Local traffic policy and topology follow the nodes.
+      .watch(nodeChanges, 'Node changed', () => caches.services.store.keys())
       .resyncKeys(() => caches.services.store.keys());
     return (key, ctx) => services.reconcile(key, ctx);
   },

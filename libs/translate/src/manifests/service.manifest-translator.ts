@@ -1,13 +1,12 @@
 import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node';
 import { SERVICE_NAME_LABEL } from '@ycloud/api';
 import {
+  nodeReplyRouteContextOf,
   translateNodeChassis,
   translateNodeReplyGateway,
   translateServiceFrom,
-  type NodeReplyRouteContext,
   type ServiceInputs,
 } from '../service';
-import { vpcRouterKey } from '../topology/keys';
 import { kindOf, vpcOfNamespace, type ManifestTranslator } from './manifest-translator';
 
 /**
@@ -26,11 +25,12 @@ export const serviceManifestTranslator: ManifestTranslator = {
       const id = `${o.metadata.namespace ?? 'default'}/${o.metadata.labels?.[SERVICE_NAME_LABEL] ?? ''}`;
       slices.set(id, [...(slices.get(id) ?? []), o as unknown as V1EndpointSlice]);
     }
-    // The controller's rule (service.registration.ts): only the default VPC, the one of the nodes' ycloud0 ports.
-    const nodeReplyRoutesOf = (vpc: string): NodeReplyRouteContext | undefined =>
-      ctx.nodeReplyRoutes && vpc === ctx.defaultVpc
-        ? { router: vpcRouterKey(vpc), vpcCidrs: ctx.vpcCidrs.get(vpc) ?? [] }
-        : undefined;
+    const nodeReplyRoutesOf = (vpc: string) =>
+      nodeReplyRouteContextOf(vpc, {
+        defaultVpc: ctx.defaultVpc,
+        enabled: ctx.nodeReplyRoutes,
+        cidrsOf: (v) => ctx.vpcCidrs.get(v) ?? [],
+      });
     const inputs: ServiceInputs = {
       endpointSlicesFor: (namespace, name) => slices.get(`${namespace}/${name}`) ?? [],
       nodes: () => ctx.nodes,

@@ -1,6 +1,7 @@
 import { EXTERNAL_IDS, OWNER_KINDS, type IpFamily, type ParsedIp } from '@ycloud/api';
 import type { DesiredRow, Owner } from '@ycloud/ovn';
 import { hostPort } from '../lb/address';
+import { vpcRouterKey } from '../topology/keys';
 import { selectBackends } from '../lb/load-balancer.builder';
 import type { LbBackend, LbProtocol } from '../lb/load-balancer.model';
 import { cmp } from '../lb/order';
@@ -23,6 +24,21 @@ export interface NodeReplyRouteContext {
   router: string;
   /** The VPC's own CIDRs (its Subnets, the join subnet among them): replies to these are routed as usual. */
   vpcCidrs: string[];
+}
+
+/**
+ * Where `vpc` routes Local replies back to nodes, or undefined when it does not: only the default VPC (the nodes'
+ * ycloud0 ports are in its join subnet), and only with `eip.defaultPool` (`enabled`), whose gateway's default route
+ * lets IPv4 replies reach their policies (OVN routes before it applies policies; IPv6: nodeReplyGateway). The
+ * controller and the preview (`ycloud translate`) both decide through this.
+ */
+export function nodeReplyRouteContextOf(
+  vpc: string,
+  opts: { defaultVpc: string; enabled: boolean; cidrsOf: (vpc: string) => string[] },
+): NodeReplyRouteContext | undefined {
+  return opts.enabled && vpc === opts.defaultVpc
+    ? { router: vpcRouterKey(vpc), vpcCidrs: opts.cidrsOf(vpc) }
+    : undefined;
 }
 
 /** One NodePort (or externalIP) of a Service that keeps the client address: its protocol and candidate backends. */

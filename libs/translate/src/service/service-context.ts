@@ -1,4 +1,4 @@
-import type { IpFamily } from '@ycloud/api';
+import { parseIpAddress, type IpFamily, type ParsedIp } from '@ycloud/api';
 import type { NodeReplyRouteContext } from './node-reply-routes';
 
 /** A node as Service translation needs it: where its chassis is and which addresses take NodePort traffic. */
@@ -42,4 +42,9 @@ export interface ServiceTranslationContext {
 
 export function resolveLbGroupKey(ctx: ServiceTranslationContext): string {
   return typeof ctx.lbGroupKey === 'function' ? ctx.lbGroupKey(ctx.vpc) : ctx.lbGroupKey;
+}
+
+/** A node's join addresses, parsed (unusable ones skipped: they come from the controller's own annotation). */
+export function parsedJoinAddresses(node: ServiceNode): ParsedIp[] {
+  return (node.joinAddresses ?? []).map((a) => parseIpAddress(a)).filter((a): a is ParsedIp => !!a);
 }

@@ -2,15 +2,13 @@ import type { V1EndpointSlice, V1Node, V1Service } from '@kubernetes/client-node
 import {
   CHASSIS_ANNOTATION,
   NODE_ALLOCATION_ANNOTATION,
-  parseIpAddress,
   parseIpAllocationAnnotation,
   type IpFamily,
-  type ParsedIp,
 } from '@ycloud/api';
 import type { DesiredState } from '@ycloud/ovn';
 import { translateChassisTemplateVar } from './chassis-template-var.translator';
 import { nodeReplyGateway, nodeReplyGatewayOwner, type NodeReplyRouteContext } from './node-reply-routes';
-import type { ServiceNode } from './service-context';
+import { parsedJoinAddresses, type ServiceNode } from './service-context';
 import { translateService, type ServiceTranslation } from './service.translator';
 
 /**
@@ -81,10 +79,7 @@ export function translateNodeReplyGateway(
   nodes: V1Node[],
   ctx: NodeReplyRouteContext | undefined,
 ): DesiredState {
-  const parsed = nodes.map(serviceNodeOf).map((n) => ({
-    name: n.name,
-    joinAddresses: (n.joinAddresses ?? []).map((a) => parseIpAddress(a)).filter((a): a is ParsedIp => !!a),
-  }));
+  const parsed = nodes.map(serviceNodeOf).map((n) => ({ name: n.name, joinAddresses: parsedJoinAddresses(n) }));
   const rows = ctx ? nodeReplyGateway(vpc, parsed, ctx) : [];
   return { owner: nodeReplyGatewayOwner(vpc), rows, memberships: [], mapEntries: [] };
 }

@@ -25,7 +25,7 @@ import type { TranslationIssue } from '../translation-issue';
 import { endpointsForPort, parseSlices, sliceBelongsTo } from './endpoints';
 import { serviceLbKey, serviceLbName, serviceLocalLbKey, serviceLocalLbName } from './naming';
 import { nodeReplyRoutes, type ClientKeepingNodePort } from './node-reply-routes';
-import { resolveLbGroupKey, type ServiceTranslationContext } from './service-context';
+import { parsedJoinAddresses, resolveLbGroupKey, type ServiceTranslationContext } from './service-context';
 
 export type { VipScope } from '../lb/load-balancer.model';
 
@@ -153,7 +153,7 @@ class ServiceTranslationBuilder {
         name: n.name,
         chassis: n.chassis ?? n.name,
         zone: n.zone,
-        joinAddresses: (n.joinAddresses ?? []).map((a) => parseIpAddress(a)).filter((ip): ip is ParsedIp => !!ip),
+        joinAddresses: parsedJoinAddresses(n),
         // Node addresses come from Node status, not from the Service: skip unusable ones quietly.
         addresses: n.addresses
           .map((a) => parseIpAddress(a))
