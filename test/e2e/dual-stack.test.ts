@@ -2,7 +2,16 @@ import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
 import { OWNERSHIP } from '@ycloud/ovn';
 import { SANDBOX_IPV6, Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, isClean, netnsExec, runText, tcpRequest, waitUntil } from '@ycloud/testbed';
+import {
+  TcpServer,
+  createNamespace,
+  isClean,
+  netnsExec,
+  runText,
+  setPodStatus,
+  tcpRequest,
+  waitUntil,
+} from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -464,6 +473,74 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
       ],
       8,
     );
+  });
+
+  it('should function for service endpoints using hostNetwork', async () => {
+    // dual_stack.go's test on the secondary family, pod-Service(hostNetwork): one hostNetwork endpoint per node
+    // (its address the node's IPv6 InternalIP, its server in the node's own network namespace answering
+    // `<node> <client address>`), reached by a pod on node-2 through the IPv6 ClusterIP and [node IPv6]:nodePort.
+    // OVN DNATs to the node address; the VPC router's /128 host route takes it to the node's join port, and its
+    // allow policy past the reply gateway's drop of IPv6 to outside the VPC (nodeHostRoutes, docs/adr/0011).
+    const port = 10190;
+    for (const [i, node] of nodes.entries()) {
+      servers.push(await TcpServer.start(sb.state.nodes[i].netns, port, node, dir, '::'));
+      const { v4, v6 } = await internalIPs(node);
+      await core.createNamespacedPod({
+        namespace: NS,
+        body: {
+          metadata: { name: `hostnet-${i}`, namespace: NS, labels: { app: 'hostnet' } },
+          spec: {
+            nodeName: node,
+            hostNetwork: true,
+            terminationGracePeriodSeconds: 0,
+            containers: [{ name: 'app', image: 'ycloud.io/sandbox-pod', ports: [{ containerPort: port }] }],
+          },
+        },
+      });
+      await setPodStatus(sb.kubelet.kubeConfig, NS, `hostnet-${i}`, { podIP: v4, podIPs: [v4, v6], ready: true });
+    }
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service('hostnet-svc', {
+        type: 'NodePort',
+        selector: { app: 'hostnet' },
+        ports: [{ name: 'echo', protocol: 'TCP', port: 80, targetPort: port as never, nodePort: 31580 }],
+      }),
+    });
+    const ip6 = await ipv6ClusterIP('hostnet-svc');
+    const n1 = await internalIPs('node-1');
+    const client = await nodePortClient();
+    const clientPod = await core.readNamespacedPod({ namespace: NS, name: 'np-client' });
+    const clientIP6 = (clientPod.status?.podIPs ?? []).map((p) => p.ip).find((ip) => ip.includes(':'));
+    const echo = (netns: string, ip: string, p: number) =>
+      tcpRequest(netns, ip, p, 2_000)
+        .then((r) => r.trim())
+        .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+    const endpointsSeen = (netns: string, ip: string, p: number) =>
+      seen(12, async () => (await echo(netns, ip, p)).split(' ')[0]);
+    const bothNodes = (s: string[]) => s.join() === nodes.join();
+    await waitUntil(
+      `both hostNetwork endpoints through [${ip6}]:80 from a pod`,
+      () => endpointsSeen(client, ip6, 80),
+      bothNodes,
+    );
+    await waitUntil(
+      `both hostNetwork endpoints through [${n1.v6}]:31580 from a pod`,
+      () => endpointsSeen(client, n1.v6, 31580),
+      bothNodes,
+    );
+    // No masquerade on the way: the endpoint saw the pod's own IPv6 address.
+    expect(await echo(client, ip6, 80)).toMatch(new RegExp(`^node-[12] ${clientIP6}$`));
+    // node-Service(hostNetwork) from node-2's host network: node-1's endpoint answers; node-2's own is the known
+    // gap of a host-network client and its own node's host-network endpoint (docs/kube-proxy-parity.md), measured.
+    const fromHost = await endpointsSeen(node2(), ip6, 80);
+    console.log(
+      `dual-stack: node-2's host network to the IPv6 ClusterIP of hostNetwork endpoints: ${fromHost.join(', ')}`,
+    );
+    expect(fromHost).toContain('node-1');
+    await core.deleteNamespacedService({ namespace: NS, name: 'hostnet-svc' });
+    for (const i of nodes.keys())
+      await core.deleteNamespacedPod({ namespace: NS, name: `hostnet-${i}`, gracePeriodSeconds: 0 });
   });
 
   it('should update nodePort: http', async () => {
