@@ -2,7 +2,16 @@ import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
 import { OWNERSHIP } from '@ycloud/ovn';
 import { SANDBOX_IPV6, Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, eventually, isClean, netnsExec, runText, tcpRequest } from '@ycloud/testbed';
+import {
+  TcpServer,
+  createNamespace,
+  isClean,
+  netnsExec,
+  runText,
+  setPodStatus,
+  tcpRequest,
+  waitUntil,
+} from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,9 +35,6 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   let sb: Sandbox;
   let core: CoreV1Api;
   const servers: TcpServer[] = [];
-
-  const until = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> =>
-    eventually(probe, ok, what, ms, 500);
 
   /** One HTTP GET from a namespace: the body (the backend's name), or `error <curl exit code>`. */
   const http = async (netns: string, ip: string, port: number): Promise<string> => {
@@ -143,12 +149,12 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     await nodePortService('node-svc', 31080, 31053);
     const ip6 = await ipv6ClusterIP('node-svc');
     expect(ip6.startsWith('fd00:10:96:')).toBe(true);
-    await until(
+    await waitUntil(
       'both backends through the IPv6 ClusterIP from node-1',
       () => seen(12, () => http(node1(), ip6, 80)),
       both,
     );
-    await until(
+    await waitUntil(
       'both backends through [node IPv6]:nodePort from node-1',
       () => seen(12, () => http(node1(), NODE_IP6, 31080)),
       both,
@@ -158,8 +164,12 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   it('should function for node-Service: udp', async () => {
     await nodePortService('node-svc', 31080, 31053);
     const ip6 = await ipv6ClusterIP('node-svc');
-    await until('both backends over UDP through the IPv6 ClusterIP', () => seen(8, () => udp(node1(), ip6, 53)), both);
-    await until(
+    await waitUntil(
+      'both backends over UDP through the IPv6 ClusterIP',
+      () => seen(8, () => udp(node1(), ip6, 53)),
+      both,
+    );
+    await waitUntil(
       'both backends over UDP through [node IPv6]:nodePort',
       () => seen(8, () => udp(node1(), NODE_IP6, 31053)),
       both,
@@ -170,27 +180,27 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     // Upstream (service.go) on the IPv6 family, the client outside the cluster: the gateway node's IPv6 address
     // and the nodePort reach every backend (one per node), over TCP and UDP, with the IPv6 table on the node.
     await nodePortService('outside-svc', 31180, 31153);
-    await until('the IPv6 NodePort rules', ip6Table, (t) => t.includes('tcp dport 31180 dnat to [fd00:10:96:'));
-    await until(
+    await waitUntil('the IPv6 NodePort rules', ip6Table, (t) => t.includes('tcp dport 31180 dnat to [fd00:10:96:'));
+    await waitUntil(
       'both backends via [node IPv6]:nodePort from outside',
       () => seen(12, () => http(external(), NODE_IP6, 31180)),
       both,
     );
-    await until(
+    await waitUntil(
       'both backends over UDP via [node IPv6]:nodePort from outside',
       () => seen(8, () => udp(external(), NODE_IP6, 31153)),
       both,
     );
     // The IPv4 NodePort of the same Service still works beside it.
     const nodeIp4 = '172.16.0.11';
-    await until(
+    await waitUntil(
       'the IPv4 NodePort of the dual-stack Service',
       () => seen(12, () => http(external(), nodeIp4, 31180)),
       both,
     );
     // Deleting the Service takes its IPv6 rules away, and the port then refuses.
     await core.deleteNamespacedService({ namespace: NS, name: 'outside-svc' });
-    await until('the IPv6 rules gone', ip6Table, (t) => !t.includes('dport 31180'));
+    await waitUntil('the IPv6 rules gone', ip6Table, (t) => !t.includes('dport 31180'));
     expect(await http(external(), NODE_IP6, 31180)).toMatch(/^error/);
   });
 
@@ -217,7 +227,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     const listener = netnsExec(external(), ['timeout', '5', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
       allowFailure: true,
     });
-    await until(
+    await waitUntil(
       'the UDP listener outside',
       async () => (await netnsExec(external(), ['ss', '-H', '-uln', 'sport = :9999'], { allowFailure: true })).stdout,
       (out) => out.includes('9999'),
@@ -241,13 +251,13 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
         ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: 31280 }],
       }),
     });
-    await until(
+    await waitUntil(
       'ycloud.io/ClientAddressKept True',
       () => clientAddressKept('local-svc'),
       (s) => s === 'True',
     );
     const expected = `${backends[0]} ${CLIENT_IP6}`;
-    await until(
+    await waitUntil(
       'the Local IPv6 NodePort from outside, keeping the client address',
       () => echoFromOutside(NODE_IP6, 31280),
       (r) => r === expected,
@@ -265,7 +275,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     const drop = await gatewayRows('Logical_Router_Policy', '_uuid');
     expect(drop).toMatch(/^[0-9a-f-]{36}$/);
     await nbctl('remove', 'Logical_Router', 'vpc-default', 'policies', drop);
-    await until(
+    await waitUntil(
       'the drop policy repaired',
       () => gatewayRows('Logical_Router_Policy', 'action,match'),
       (r) => /^drop\nip6 && ip6\.dst != \{/.test(r),
@@ -296,7 +306,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     await netnsExec(external(), ['ip', '-6', 'route', 'replace', `${externalIP}/128`, 'via', NODE_IP6]);
     const fromOutside = () => echoFromOutside(externalIP, 9100);
     try {
-      const reply = await until('the IPv6 externalIP from outside', fromOutside, (r) => r.startsWith('web-'));
+      const reply = await waitUntil('the IPv6 externalIP from outside', fromOutside, (r) => r.startsWith('web-'));
       expect(reply).toMatch(/^web-[01] fd00:100:64:/);
       expect(reply).not.toContain(CLIENT_IP6);
       expect(await ip6Table()).toContain(`ip6 daddr ${externalIP} tcp dport 9100 dnat to [fd00:10:96:`);
@@ -315,7 +325,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     await nodePortService('node-svc', 31080, 31053);
     const ip6 = await ipv6ClusterIP('node-svc');
     const client = await podNetns('client');
-    await until(
+    await waitUntil(
       'both backends through the IPv6 ClusterIP from a pod',
       () => seen(12, () => http(client, ip6, 80)),
       both,
@@ -325,7 +335,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   it('should function for pod-Service: udp', async () => {
     const ip6 = await ipv6ClusterIP('node-svc');
     const client = await podNetns('client');
-    await until(
+    await waitUntil(
       'both backends over UDP through the IPv6 ClusterIP from a pod',
       () => seen(8, () => udp(client, ip6, 53)),
       both,
@@ -336,7 +346,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     // From a backend pod itself (it may reach itself: hairpin) to the IPv6 ClusterIP.
     const ip6 = await ipv6ClusterIP('node-svc');
     const web0 = await podNetns('web-0');
-    await until(
+    await waitUntil(
       'both backends through the IPv6 ClusterIP from a backend',
       () => seen(12, () => http(web0, ip6, 80)),
       both,
@@ -349,7 +359,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     const client = await podNetns('client');
     await sb.kubelet.setReady(NS, 'web-1', false);
     try {
-      await until(
+      await waitUntil(
         'only web-0 through the IPv6 ClusterIP',
         () => seen(12, () => http(client, ip6, 80)),
         (b) => b.length === 1 && b[0] === 'web-0',
@@ -357,7 +367,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     } finally {
       await sb.kubelet.setReady(NS, 'web-1', true);
     }
-    await until('both backends again', () => seen(12, () => http(client, ip6, 80)), both);
+    await waitUntil('both backends again', () => seen(12, () => http(client, ip6, 80)), both);
   });
 
   // The nodes' IPv6 InternalIPs (dual_stack.go's SecondaryNodeIP): node i has one on the underlay beside its IPv4
@@ -403,12 +413,12 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
   type Path = [what: string, once: () => Promise<string>];
   /** Every path reaches both backends (paths probed side by side). */
   const allReachBoth = (paths: Path[], n: number) =>
-    Promise.all(paths.map(([what, once]) => until(`both backends: ${what}`, () => bothWithin(n, once), both)));
+    Promise.all(paths.map(([what, once]) => waitUntil(`both backends: ${what}`, () => bothWithin(n, once), both)));
   /** No path answers any more, then each stays silent for 3 more tries (paths probed side by side). */
   const allSilent = async (paths: Path[]) => {
     await Promise.all(
       paths.map(([what, once]) =>
-        until(
+        waitUntil(
           `nothing answers: ${what}`,
           () => silent(1, once),
           (r) => r.length === 0,
@@ -463,6 +473,74 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
       ],
       8,
     );
+  });
+
+  it('should function for service endpoints using hostNetwork', async () => {
+    // dual_stack.go's test on the secondary family, pod-Service(hostNetwork): one hostNetwork endpoint per node
+    // (its address the node's IPv6 InternalIP, its server in the node's own network namespace answering
+    // `<node> <client address>`), reached by a pod on node-2 through the IPv6 ClusterIP and [node IPv6]:nodePort.
+    // OVN DNATs to the node address; the VPC router's /128 host route takes it to the node's join port, and its
+    // allow policy past the reply gateway's drop of IPv6 to outside the VPC (nodeHostRoutes, docs/adr/0011).
+    const port = 10190;
+    for (const [i, node] of nodes.entries()) {
+      servers.push(await TcpServer.start(sb.state.nodes[i].netns, port, node, dir, '::'));
+      const { v4, v6 } = await internalIPs(node);
+      await core.createNamespacedPod({
+        namespace: NS,
+        body: {
+          metadata: { name: `hostnet-${i}`, namespace: NS, labels: { app: 'hostnet' } },
+          spec: {
+            nodeName: node,
+            hostNetwork: true,
+            terminationGracePeriodSeconds: 0,
+            containers: [{ name: 'app', image: 'ycloud.io/sandbox-pod', ports: [{ containerPort: port }] }],
+          },
+        },
+      });
+      await setPodStatus(sb.kubelet.kubeConfig, NS, `hostnet-${i}`, { podIP: v4, podIPs: [v4, v6], ready: true });
+    }
+    await core.createNamespacedService({
+      namespace: NS,
+      body: service('hostnet-svc', {
+        type: 'NodePort',
+        selector: { app: 'hostnet' },
+        ports: [{ name: 'echo', protocol: 'TCP', port: 80, targetPort: port as never, nodePort: 31580 }],
+      }),
+    });
+    const ip6 = await ipv6ClusterIP('hostnet-svc');
+    const n1 = await internalIPs('node-1');
+    const client = await nodePortClient();
+    const clientPod = await core.readNamespacedPod({ namespace: NS, name: 'np-client' });
+    const clientIP6 = (clientPod.status?.podIPs ?? []).map((p) => p.ip).find((ip) => ip.includes(':'));
+    const echo = (netns: string, ip: string, p: number) =>
+      tcpRequest(netns, ip, p, 2_000)
+        .then((r) => r.trim())
+        .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+    const endpointsSeen = (netns: string, ip: string, p: number) =>
+      seen(12, async () => (await echo(netns, ip, p)).split(' ')[0]);
+    const bothNodes = (s: string[]) => s.join() === nodes.join();
+    await waitUntil(
+      `both hostNetwork endpoints through [${ip6}]:80 from a pod`,
+      () => endpointsSeen(client, ip6, 80),
+      bothNodes,
+    );
+    await waitUntil(
+      `both hostNetwork endpoints through [${n1.v6}]:31580 from a pod`,
+      () => endpointsSeen(client, n1.v6, 31580),
+      bothNodes,
+    );
+    // No masquerade on the way: the endpoint saw the pod's own IPv6 address.
+    expect(await echo(client, ip6, 80)).toMatch(new RegExp(`^node-[12] ${clientIP6}$`));
+    // node-Service(hostNetwork) from node-2's host network: node-1's endpoint answers; node-2's own is the known
+    // gap of a host-network client and its own node's host-network endpoint (docs/kube-proxy-parity.md), measured.
+    const fromHost = await endpointsSeen(node2(), ip6, 80);
+    console.log(
+      `dual-stack: node-2's host network to the IPv6 ClusterIP of hostNetwork endpoints: ${fromHost.join(', ')}`,
+    );
+    expect(fromHost).toContain('node-1');
+    await core.deleteNamespacedService({ namespace: NS, name: 'hostnet-svc' });
+    for (const i of nodes.keys())
+      await core.deleteNamespacedPod({ namespace: NS, name: `hostnet-${i}`, gracePeriodSeconds: 0 });
   });
 
   it('should update nodePort: http', async () => {
@@ -547,7 +625,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
       [`node-2 -> ${n1.v4}`, () => get(node2(), n1.v4, hcPort)],
     ];
     for (const [what, probe] of probes) {
-      const ok = await until(`200 from ${what}`, probe, (r) => r.code === '200');
+      const ok = await waitUntil(`200 from ${what}`, probe, (r) => r.code === '200');
       expect(JSON.parse(ok.body)).toEqual({
         service: { namespace: NS, name: 'hc6' },
         localEndpoints: 1,
@@ -558,7 +636,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
 
     await sb.kubelet.setReady(NS, 'web-1', false);
     try {
-      const none = await until('503 on node-2 over IPv6', probes[1][1], (r) => r.code === '503');
+      const none = await waitUntil('503 on node-2 over IPv6', probes[1][1], (r) => r.code === '503');
       expect(JSON.parse(none.body)).toMatchObject({ localEndpoints: 0 });
       expect((await probes[0][1]()).code).toBe('200');
     } finally {
@@ -569,7 +647,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     current.spec!.externalTrafficPolicy = 'Cluster';
     delete current.spec!.healthCheckNodePort;
     await core.replaceNamespacedService({ namespace: NS, name: 'hc6', body: current });
-    await until(`the health check port closed on [${n1.v6}]`, probes[0][1], (r) => r.code === '000');
+    await waitUntil(`the health check port closed on [${n1.v6}]`, probes[0][1], (r) => r.code === '000');
     await core.deleteNamespacedService({ namespace: NS, name: 'hc6' });
   });
 

@@ -3,7 +3,15 @@ import { API_VERSION } from '@ycloud/api';
 import { TOPOLOGY_RESOURCES } from '@ycloud/controllers';
 import { KubeClient } from '@ycloud/k8s';
 import { POD_CLIENT, Sandbox, type TrafficSummary } from '@ycloud/sandbox';
-import { TcpClientLoop, TcpServer, createNamespace, netnsExec, tcpRequest, testEipPoolSpec } from '@ycloud/testbed';
+import {
+  TcpClientLoop,
+  TcpServer,
+  createNamespace,
+  netnsExec,
+  tcpRequest,
+  testEipPoolSpec,
+  waitUntil,
+} from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,24 +33,13 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
   let CLIENT = '';
   const figures: string[] = [];
 
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 400));
-      last = await probe();
-    }
-    return last;
-  }
-
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   const patchService = (name: string, body: object) =>
     core.patchNamespacedService({ namespace: NS, name, body }, merge);
   const readService = (name: string) => core.readNamespacedService({ namespace: NS, name });
   const ingressOf = async (name: string) =>
     (
-      await until(
+      await waitUntil(
         `${name}'s EIP`,
         () => readService(name),
         (s) => !!s.status?.loadBalancer?.ingress?.[0]?.ip,
@@ -68,7 +65,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
   /** Every one of `names` answers on ip:port, and then nothing fails and nobody else answers. */
   async function reachesAll(from: From, proto: Proto, ip: string, port: number, names: string[]): Promise<void> {
     const seen = new Set<string>();
-    await until(
+    await waitUntil(
       `${names.join(', ')} on ${proto} ${ip}:${port}`,
       async () => {
         for (const n of Object.keys((await from(proto, ip, port, names.length * 2)).replies)) seen.add(n);
@@ -81,7 +78,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
     expect(Object.keys(after.replies).filter((n) => !names.includes(n))).toEqual([]);
   }
   async function answersNothing(from: From, proto: Proto, ip: string, port: number): Promise<void> {
-    await until(
+    await waitUntil(
       `nothing on ${proto} ${ip}:${port}`,
       async () => Object.keys((await from(proto, ip, port, 3)).replies),
       (got) => got.length === 0,
@@ -203,7 +200,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
     expect((await ingressOf(name)).ip).toBe(eip);
     await reachesAll(outside, proto, eip, 81, backends);
     await answersNothing(outside, proto, eip, 80);
-    await until(
+    await waitUntil(
       'the ingress ports to follow',
       async () => (await ingressOf(name)).ports,
       (p) => JSON.stringify(p) === JSON.stringify([{ port: 81, protocol: PROTO }]),
@@ -218,7 +215,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
     // Back to ClusterIP: the node port is released, the EIP withdrawn and silent.
     svc = await patchService(name, { spec: { type: 'ClusterIP' } });
     expect(svc.spec!.ports![0].nodePort).toBeUndefined();
-    await until(
+    await waitUntil(
       'the ingress withdrawn',
       () => readService(name),
       (s) => !s.status?.loadBalancer?.ingress?.length,
@@ -257,7 +254,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
         ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 9376 as never }],
       });
       const eip = (await ingressOf(name)).ip!;
-      await until(
+      await waitUntil(
         `${name} answering on its EIP`,
         () => backendsFromOutside(eip, 80, 1),
         (b) => b.length === 1 && b[0] !== 'errors',
@@ -267,14 +264,14 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
     /** Upstream checkAffinity: sticky (15 in a row to one backend) or not (at least two backends). */
     const checkAffinity = async (eip: string, shouldHold: boolean) => {
       if (shouldHold) {
-        const b = await until(
+        const b = await waitUntil(
           'one backend for every connection',
           () => backendsFromOutside(eip, 80, AFFINITY_CONFIRM),
           (x) => x.length === 1 && x[0] !== 'errors',
         );
         expect(await backendsFromOutside(eip, 80, AFFINITY_CONFIRM)).toEqual(b);
       } else {
-        await until(
+        await waitUntil(
           'connections spread over backends',
           () => backendsFromOutside(eip, 80, AFFINITY_CONFIRM),
           (x) => x.length > 1 && !x.includes('errors'),
@@ -379,7 +376,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
           await core.deleteNamespacedPod({ namespace: NS, name: old, gracePeriodSeconds: 60 });
           const drained = Date.now();
           events.push({ t: drained, what: `${old} deleted` });
-          await until(
+          await waitUntil(
             `the client to stop reaching ${old}`,
             async () => {
               await new Promise((r) => setTimeout(r, 1_000));
@@ -395,7 +392,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
           await start(v, node);
           events.push({ t: Date.now(), what: `${podName(v, node)} ready` });
           const fresh = podName(v, node);
-          await until(
+          await waitUntil(
             `the client to reach ${fresh}`,
             async () => TcpClientLoop.answeredBy(loop.since(t0)),
             (who) => who.has(fresh),
@@ -470,7 +467,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
     /** A pod on node-1 reaches esipp-0 through a node's node port. */
     const reachesNodePort = async (nodeIP: string, nodePort: number) => {
       const client = await sb.kubelet.pod(NS, 'exec-node-1');
-      await until(
+      await waitUntil(
         `${nodeIP}:${nodePort} from a pod`,
         () => echo(client.netns, nodeIP, nodePort),
         (r) => r.startsWith('esipp-0 '),
@@ -482,7 +479,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
       // A pod of the cluster reaching the LoadBalancer address: the backend sees the pod's own address.
       for (const node of nodes) {
         const client = await sb.kubelet.pod(NS, `exec-${node}`);
-        const r = await until(
+        const r = await waitUntil(
           `the EIP from a pod on ${node}`,
           () => echo(client.netns, eip, 80),
           (x) => x.startsWith('esipp-0 '),
@@ -497,12 +494,12 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
       const { svc, eip } = await localService(name);
       const hcPort = svc.spec!.healthCheckNodePort!;
       const nodePort = svc.spec!.ports![0].nodePort!;
-      await until(
+      await waitUntil(
         'the client address kept',
         () => echo(sb.state.external.netns, eip, 80),
         (r) => r === `esipp-0 ${CLIENT}`,
       );
-      await until(
+      await waitUntil(
         'the health check passing on the endpoint node',
         () => httpCode(0, `http://127.0.0.1:${hcPort}/`),
         (c) => c === '200',
@@ -511,7 +508,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
       const off = await patchService(name, { spec: { externalTrafficPolicy: 'Cluster', healthCheckNodePort: null } });
       expect(off.spec!.healthCheckNodePort).toBeUndefined();
       await reachesNodePort(nodeIPs[1], nodePort);
-      await until(
+      await waitUntil(
         'the health check gone on the endpoint node',
         () => httpCode(0, `http://127.0.0.1:${hcPort}/`),
         (c) => c === '000',
@@ -519,7 +516,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
       // Upstream expects the client address gone now (kube-proxy masquerades on the node the cloud LB picked). An
       // EIP has no such hop: the VPC router's LB DNATs straight to the pod and the replies come back through it, so
       // the client address stays whatever the policy (a difference, docs/kube-proxy-parity.md).
-      const seen = await until(
+      const seen = await waitUntil(
         'the EIP with Cluster policy',
         () => echo(sb.state.external.netns, eip, 80),
         (r) => r.startsWith('esipp-0 '),
@@ -528,12 +525,12 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
       // Back to Local, asking for the same health check node port.
       const on = await patchService(name, { spec: { externalTrafficPolicy: 'Local', healthCheckNodePort: hcPort } });
       expect(on.spec!.healthCheckNodePort).toBe(hcPort);
-      await until(
+      await waitUntil(
         'the client address kept again',
         () => echo(sb.state.external.netns, eip, 80),
         (r) => r === `esipp-0 ${CLIENT}`,
       );
-      await until(
+      await waitUntil(
         'the health check back on the endpoint node',
         () => httpCode(0, `http://127.0.0.1:${hcPort}/`),
         (c) => c === '200',
@@ -561,7 +558,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
           labels: { app: name },
           serve: ['tcp:80'],
         });
-        await until(
+        await waitUntil(
           `the endpoint on ${endpointNode}`,
           async () =>
             (
@@ -576,7 +573,7 @@ describe('LoadBalancer Services on EIPs: lifecycle (loadbalancer.go)', () => {
         // (what a load balancer in front of the nodes would use to pick them).
         await reachesAll(outside, 'tcp', eip, 8081, [backend]);
         for (const [i, node] of nodes.entries()) {
-          await until(
+          await waitUntil(
             `${node}'s health check`,
             () => httpCode(i, `http://127.0.0.1:${hcPort}/`),
             (c) => c === (node === endpointNode ? '200' : '503'),

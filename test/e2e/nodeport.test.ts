@@ -1,6 +1,6 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { createNamespace, eventually, isClean, netnsExec, netnsList } from '@ycloud/testbed';
+import { createNamespace, isClean, netnsExec, netnsList, waitUntil } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,9 +29,6 @@ describe('NodePort from outside the cluster', () => {
   };
   const table = async (): Promise<string> =>
     (await netnsExec(sb.state.nodes[0].netns, ['nft', 'list', 'table', 'ip', 'ycloud'], { allowFailure: true })).stdout;
-
-  const until = <T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> =>
-    eventually(probe, ok, what, ms, 500);
 
   const service: V1Service = {
     metadata: { name: 'web', namespace: NS },
@@ -87,7 +84,7 @@ describe('NodePort from outside the cluster', () => {
 
   it('an external client reaches both backends on <node ExternalIP>:<nodePort>', async () => {
     const seen = new Set<string>();
-    await until(
+    await waitUntil(
       'both backends from the external namespace',
       async () => {
         const r = await curl(`http://${nodeIP}:${NODE_PORT}/`);
@@ -113,7 +110,7 @@ describe('NodePort from outside the cluster', () => {
           allowFailure: true,
         })
       ).stdout.trim();
-    expect(backends).toContain(await until('a UDP answer', udp, (r) => r !== '', 20_000));
+    expect(backends).toContain(await waitUntil('a UDP answer', udp, (r) => r !== '', 20_000));
   });
 
   it("a process on the node reaches the NodePort on the node's own external address", async () => {
@@ -125,7 +122,7 @@ describe('NodePort from outside the cluster', () => {
 
   it("externalTrafficPolicy: Local sends external traffic only to the node's own endpoint, else drops it", async () => {
     const url = `http://${nodeIP}:${LOCAL_NODE_PORT}/`;
-    await until(
+    await waitUntil(
       'the local backend',
       () => curl(url),
       (r) => r.code === 0,
@@ -133,7 +130,7 @@ describe('NodePort from outside the cluster', () => {
     for (let i = 0; i < 10; i++) expect(await curl(url)).toEqual({ code: 0, body: 'np-web-0' }); // on node-1
     await sb.kubelet.setReady(NS, 'np-web-0', false);
     // No local endpoint: dropped (kube-proxy's behaviour), so curl times out; np-web-1 on node-2 is not used.
-    const r = await until(
+    const r = await waitUntil(
       'the drop',
       () => curl(url),
       (x) => x.code !== 0,
@@ -144,7 +141,7 @@ describe('NodePort from outside the cluster', () => {
 
   it('deleting the Service removes the rule and the port refuses connections', async () => {
     await core.deleteNamespacedService({ namespace: NS, name: 'web' });
-    await until('the rule to go', table, (t) => t.includes('chain nodeports') && !t.includes(`dport ${NODE_PORT}`));
+    await waitUntil('the rule to go', table, (t) => t.includes('chain nodeports') && !t.includes(`dport ${NODE_PORT}`));
     const r = await curl(`http://${nodeIP}:${NODE_PORT}/`);
     expect(r.code).toBe(7); // curl: failed to connect (RST from the node, nothing listens there)
   });

@@ -1,6 +1,6 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
-import { Sandbox, sandboxLeaks, type TrafficSummary } from '@ycloud/sandbox';
-import { createNamespace, eventually, isAlive, isClean, netnsExecText, netnsList } from '@ycloud/testbed';
+import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
+import { createNamespace, isAlive, isClean, netnsExecText, netnsList, waitUntil } from '@ycloud/testbed';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,14 +23,6 @@ describe('sandbox: ClusterIP traffic end to end', () => {
 
   const traffic = (client: string, proto: 'tcp' | 'http' | 'udp', ip: string, port: number, count: number) =>
     sb.kubelet.traffic({ namespace: NS, name: client }, proto, ip, port, count);
-
-  /** Repeats `probe` until `ok` (the controller and OVN converge asynchronously); bounded. */
-  const until = (
-    what: string,
-    probe: () => Promise<TrafficSummary>,
-    ok: (s: TrafficSummary) => boolean,
-    ms = 30_000,
-  ): Promise<TrafficSummary> => eventually(probe, ok, what, ms, 500);
 
   function service(name: string, affinity: boolean): V1Service {
     return {
@@ -89,7 +81,7 @@ describe('sandbox: ClusterIP traffic end to end', () => {
   });
 
   it('spreads new connections over all three ready backends', async () => {
-    const s = await until(
+    const s = await waitUntil(
       'all three backends',
       () => traffic('client-0', 'http', webIP, 80, 30),
       (x) => Object.keys(x.replies).length === 3,
@@ -131,7 +123,7 @@ describe('sandbox: ClusterIP traffic end to end', () => {
   it('scaled to one ready backend, only that one answers', async () => {
     await sb.kubelet.setReady(NS, 'web-1', false);
     await sb.kubelet.setReady(NS, 'web-2', false);
-    await until(
+    await waitUntil(
       'only web-0',
       () => traffic('client-0', 'http', webIP, 80, 10),
       (x) => Object.keys(x.replies).join() === 'web-0',
@@ -142,7 +134,7 @@ describe('sandbox: ClusterIP traffic end to end', () => {
 
   it('with no ready backend, a connection is refused at once (RST), not left to time out', async () => {
     await sb.kubelet.setReady(NS, 'web-0', false);
-    const s = await until(
+    const s = await waitUntil(
       'connection refused',
       () => traffic('client-0', 'tcp', webIP, 9000, 1),
       (x) => x.errors.some((e) => e.code === 'ECONNREFUSED'),
@@ -154,7 +146,7 @@ describe('sandbox: ClusterIP traffic end to end', () => {
     for (const e of again.errors) expect(e.ms).toBeLessThan(1000);
     // Readiness back: traffic flows again.
     for (const b of backends) await sb.kubelet.setReady(NS, b, true);
-    await until(
+    await waitUntil(
       'backends back',
       () => traffic('client-0', 'http', webIP, 80, 15),
       (x) => Object.keys(x.replies).length === 3,
@@ -166,7 +158,7 @@ describe('sandbox: ClusterIP traffic end to end', () => {
     await sb.kubelet.deletePod(NS, 'web-2');
     expect(await netnsList(web2.netns)).toEqual([]);
     expect(isAlive(web2.servers!.pid)).toBe(false);
-    const s = await until(
+    const s = await waitUntil(
       'web-2 gone',
       () => traffic('client-0', 'http', webIP, 80, 20),
       (x) => Object.keys(x.replies).sort().join() === 'web-0,web-1',

@@ -6,7 +6,7 @@ import {
   type V1ServicePort,
 } from '@kubernetes/client-node';
 import { POD_CLIENT, Sandbox, type TrafficSummary } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, netnsExec, tcpRequest } from '@ycloud/testbed';
+import { TcpServer, createNamespace, netnsExec, tcpRequest, waitUntil } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,17 +26,6 @@ describe('Services: lifecycle (service.go)', () => {
   /** Each node's InternalIP (what upstream's reachability checks dial NodePorts on). */
   let nodeIPs: string[] = [];
   const figures: string[] = [];
-
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 400));
-      last = await probe();
-    }
-    return last;
-  }
 
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   const patchService = (name: string, body: object) =>
@@ -62,7 +51,7 @@ describe('Services: lifecycle (service.go)', () => {
   /** Every one of `names` answers on ip:port (and nothing fails once they all have), as upstream's verify…Up. */
   async function reachesAll(from: From, proto: Proto, ip: string, port: number, names: string[]): Promise<void> {
     const seen = new Set<string>();
-    await until(
+    await waitUntil(
       `${[...names].join(', ')} on ${proto} ${ip}:${port}`,
       async () => {
         for (const n of Object.keys((await from(proto, ip, port, names.length * 2)).replies)) seen.add(n);
@@ -77,7 +66,7 @@ describe('Services: lifecycle (service.go)', () => {
 
   /** Nothing answers on ip:port any more (upstream's verify…Down): three attempts in a row fail. */
   async function answersNothing(from: From, proto: Proto, ip: string, port: number): Promise<void> {
-    await until(
+    await waitUntil(
       `nothing on ${proto} ${ip}:${port}`,
       async () => Object.keys((await from(proto, ip, port, 3)).replies),
       (got) => got.length === 0,
@@ -170,7 +159,7 @@ describe('Services: lifecycle (service.go)', () => {
       const ip = (await readService('sourceip-test')).spec!.clusterIP!;
       for (const node of nodes) {
         const client = await sb.kubelet.pod(NS, `exec-${node}`);
-        const seen = await until(
+        const seen = await waitUntil(
           `the echo server from ${node}`,
           () => tcpRequest(client.netns, ip, 8080, 2_000).catch((e: Error) => `error ${e.message}`),
           (r) => r.startsWith('echo-sourceip '),

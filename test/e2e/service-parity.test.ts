@@ -3,7 +3,15 @@ import { API_VERSION, SERVICE_HEADLESS_LABEL, SERVICE_PROXY_NAME_LABEL, type Yus
 import { TOPOLOGY_RESOURCES, YUSUR_RESOURCES } from '@ycloud/controllers';
 import { KubeClient, type KubeObject } from '@ycloud/k8s';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, isClean, netnsExec, tcpRequest, testEipPoolSpec } from '@ycloud/testbed';
+import {
+  TcpServer,
+  createNamespace,
+  isClean,
+  netnsExec,
+  tcpRequest,
+  testEipPoolSpec,
+  waitUntil,
+} from '@ycloud/testbed';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,17 +30,6 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
   let sb: Sandbox;
   let core: CoreV1Api;
   const figures: string[] = [];
-
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 45_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await new Promise((r) => setTimeout(r, 400));
-      last = await probe();
-    }
-    return last;
-  }
 
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   const patchService = (name: string, body: object) =>
@@ -115,7 +112,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     // A control Service on the same pods is served, so the labelled one had every chance to be.
     await core.createNamespacedService({ namespace: NS, body: service(`${name}-control`, 'web') });
     const control = await clusterIP(`${name}-control`);
-    await until(
+    await waitUntil(
       'the control Service',
       () => tcp('client', control, 9000),
       (r) => r === 'web-0',
@@ -123,15 +120,15 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     for (let i = 0; i < 3; i++) expect(await tcp('client', ip, 9000)).toMatch(/^error/);
     expect(await nftTable()).not.toContain(`dport ${nodePort}`);
     await patchService(name, { metadata: { labels: { [label]: null } } });
-    await until(
+    await waitUntil(
       'the unlabelled Service',
       () => tcp('client', ip, 9000),
       (r) => r === 'web-0',
     );
-    await until('its NodePort rule', nftTable, (t) => t.includes(`dport ${nodePort}`));
+    await waitUntil('its NodePort rule', nftTable, (t) => t.includes(`dport ${nodePort}`));
     // And labelling it again takes it away again.
     await patchService(name, { metadata: { labels: { [label]: 'another-proxy' } } });
-    await until(
+    await waitUntil(
       'the relabelled Service gone',
       () => tcp('client', ip, 9000),
       (r) => r.startsWith('error'),
@@ -154,14 +151,14 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     });
     await core.createNamespacedService({ namespace: NS, body: service('pnr-control', 'pnr') });
     const [ip, control] = [await clusterIP('pnr'), await clusterIP('pnr-control')];
-    await until(
+    await waitUntil(
       'pnr',
       () => tcp('client', ip, 9000),
       (r) => r === 'pnr-0',
     );
     // Unready: still an endpoint of the publishing Service; the control Service rejects.
     await sb.kubelet.setReady(NS, 'pnr-0', false);
-    await until(
+    await waitUntil(
       'the control Service to reject',
       () => tcp('client', control, 9000),
       (r) => r.startsWith('error'),
@@ -170,7 +167,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     // Terminating and unready (no kubelet finishes the graceful delete): the EndpointSlice keeps it ready=true,
     // terminating=true for the publishing Service, and ycloud uses it as kube-proxy does.
     await core.deleteNamespacedPod({ namespace: NS, name: 'pnr-0', gracePeriodSeconds: 300 });
-    await until(
+    await waitUntil(
       'the terminating endpoint in the slice',
       async () =>
         (
@@ -202,7 +199,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       hcPort = svc.spec!.healthCheckNodePort!;
       expect(hcPort).toBeGreaterThan(0);
       // node-1 has the endpoint: 200 with kube-proxy's body, also for a prober outside the cluster.
-      const ok = await until(
+      const ok = await waitUntil(
         '200 on node-1',
         () => http(sb.state.external.netns, `http://${NODE_IP}:${hcPort}/`),
         (r) => r.code === '200',
@@ -213,7 +210,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         serviceProxyHealthy: true,
       });
       // node-2 has none: 503, count 0.
-      const none = await until(
+      const none = await waitUntil(
         '503 on node-2',
         () => http(nodeNetns(1), `http://127.0.0.1:${hcPort}/`),
         (r) => r.code === '503',
@@ -221,14 +218,14 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       expect(JSON.parse(none.body)).toMatchObject({ localEndpoints: 0 });
       // Cluster policy: no health check node port any more; back to Local: a (new) one is served again.
       await patchService('hc', { spec: { externalTrafficPolicy: 'Cluster', healthCheckNodePort: null } });
-      await until(
+      await waitUntil(
         'the port closed',
         () => http(nodeNetns(0), `http://127.0.0.1:${hcPort}/`),
         (r) => r.code === '000',
       );
       const back = await patchService('hc', { spec: { externalTrafficPolicy: 'Local' } });
       hcPort = back.spec!.healthCheckNodePort!;
-      await until(
+      await waitUntil(
         '200 again',
         () => http(nodeNetns(0), `http://127.0.0.1:${hcPort}/`),
         (r) => r.code === '200',
@@ -237,7 +234,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
 
     it('should fail health check node port if there are only terminating endpoints', async () => {
       await core.deleteNamespacedPod({ namespace: NS, name: 'hc-0', gracePeriodSeconds: 300 });
-      const r = await until(
+      const r = await waitUntil(
         '503 with only a terminating endpoint',
         () => http(nodeNetns(0), `http://127.0.0.1:${hcPort}/`),
         (x) => x.code === '503',
@@ -248,7 +245,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
 
     it("serves the proxy's own /healthz and /livez on :10256 on every node", async () => {
       for (const i of [0, 1]) {
-        const h = await until(
+        const h = await waitUntil(
           'healthz',
           () => http(nodeNetns(i), 'http://127.0.0.1:10256/healthz'),
           (r) => r.code === '200',
@@ -268,7 +265,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         labels: { app: service },
         serve: ['udp:5353'],
       });
-      await until(`${service}-a answering`, probe, (r) => r === `${service}-a`);
+      await waitUntil(`${service}-a answering`, probe, (r) => r === `${service}-a`);
       // The client keeps sending with the same source port while the server pod is replaced.
       await sb.kubelet.deletePod(NS, `${service}-a`);
       await sb.kubelet.createPod({
@@ -279,7 +276,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         serve: ['udp:5353'],
       });
       const ready = Date.now();
-      await until(`${service}-b answering the same client flow`, probe, (r) => r === `${service}-b`, 20_000);
+      await waitUntil(`${service}-b answering the same client flow`, probe, (r) => r === `${service}-b`, 20_000);
       return Date.now() - ready;
     };
 
@@ -305,7 +302,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       for (let i = 0; i < 3; i++) expect(await probe()).toBe('');
       await sb.kubelet.setReady(NS, 'udp-unready-0', true);
       const ready = Date.now();
-      await until('the now-ready endpoint answering the same flow', probe, (r) => r === 'udp-unready-0', 20_000);
+      await waitUntil('the now-ready endpoint answering the same flow', probe, (r) => r === 'udp-unready-0', 20_000);
       figures.push(`UDP flow from before the endpoint was ready: answered ${Date.now() - ready} ms after Ready`);
     });
 
@@ -372,7 +369,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       });
       const client = sb.state.external.ip.split('/')[0];
       // The backend sees the external client's own address, on every connection.
-      await until(
+      await waitUntil(
         'the Local NodePort from outside',
         () => fromOutside(NODE_IP, 30911),
         (r) => r === `esipp-0 ${client}`,
@@ -380,7 +377,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       for (let i = 0; i < 5; i++) expect(await fromOutside(NODE_IP, 30911)).toBe(`esipp-0 ${client}`);
       // Cluster policy: masqueraded to the node's join address (kube-proxy SNATs to the node too).
       await patchService('esipp', { spec: { externalTrafficPolicy: 'Cluster' } });
-      const masqueraded = await until(
+      const masqueraded = await waitUntil(
         'the Cluster NodePort masqueraded',
         () => fromOutside(NODE_IP, 30911),
         (r) => r.startsWith('esipp-0 ') && r !== `esipp-0 ${client}`,
@@ -388,7 +385,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       expect(masqueraded).toMatch(/^esipp-0 100\.64\./);
       // And back to Local: the client address again.
       await patchService('esipp', { spec: { externalTrafficPolicy: 'Local' } });
-      await until(
+      await waitUntil(
         'Local again',
         () => fromOutside(NODE_IP, 30911),
         (r) => r === `esipp-0 ${client}`,
@@ -410,12 +407,12 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         tcpRequest(clientNetns, externalIP, 9100, 2_000)
           .then((r) => r.trim())
           .catch((e: Error) => `error ${e.message}`);
-      await until('the externalIP from a pod', fromPod, (r) => r.startsWith('esipp-0 10.16.'));
+      await waitUntil('the externalIP from a pod', fromPod, (r) => r.startsWith('esipp-0 10.16.'));
       // From outside, routed to node-1: node-1 captures it (Cluster policy: masqueraded to its join address).
       const ext = sb.state.external.netns;
       await netnsExec(ext, ['ip', 'route', 'replace', `${externalIP}/32`, 'via', NODE_IP]);
       try {
-        const cluster = await until(
+        const cluster = await waitUntil(
           'the externalIP from outside',
           () => fromOutside(externalIP, 9100),
           (r) => r.startsWith('esipp-0 '),
@@ -424,7 +421,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         // externalTrafficPolicy: Local: node-1's own endpoint, and the backend sees the client.
         await patchService('xip', { spec: { externalTrafficPolicy: 'Local' } });
         const client = sb.state.external.ip.split('/')[0];
-        await until(
+        await waitUntil(
           'the Local externalIP keeping the client address',
           () => fromOutside(externalIP, 9100),
           (r) => r === `esipp-0 ${client}`,
@@ -478,7 +475,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       }`;
     const server = netnsExec(boomNetns, [process.execPath, '-e', holdJs, 'server', portFile]);
     const client = netnsExec(clientNetns, [process.execPath, '-e', holdJs, 'client', ip]);
-    const clientPort = await until(
+    const clientPort = await waitUntil(
       'the connection through the Service',
       async () => (existsSync(portFile) ? readFileSync(portFile, 'utf8') : ''),
       (p) => /^\d+$/.test(p),
@@ -537,7 +534,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
           ports: [{ name: 'raw', protocol: 'TCP', port: 9000, targetPort: 9000 as never, nodePort: 30912 }],
         }),
       });
-      await until(
+      await waitUntil(
         'zone hints on both endpoints',
         async () =>
           (
@@ -553,7 +550,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         return r.errors.length ? ['errors'] : Object.keys(r.replies).sort();
       };
       for (const i of [0, 1]) {
-        await until(
+        await waitUntil(
           `td-client-${i} served in its zone`,
           () => backendsFrom(`td-client-${i}`),
           (b) => b.length === 1 && b[0] === `td-server-${i}`,
@@ -567,7 +564,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
           (r) => r.trim(),
           (e: Error) => `error ${e.message}`,
         );
-      await until('the NodePort from outside', viaNodePort, (r) => r.startsWith('td-server-'));
+      await waitUntil('the NodePort from outside', viaNodePort, (r) => r.startsWith('td-server-'));
       for (let n = 0; n < 6; n++) expect(await viaNodePort()).toMatch(/^td-server-0\b/);
       // So does a pod of the other zone that connects to node-1's NodePort: OVN load-balances it on the pod's own
       // switch, with the choice node-1 would make (as kube-proxy on node-1 would).
@@ -576,7 +573,11 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
         const r = await sb.kubelet.traffic({ namespace: NS, name: 'td-client-1' }, 'tcp', node1.address, 30912, 10);
         return r.errors.length ? ['errors'] : Object.keys(r.replies).sort();
       };
-      await until('td-client-1 through node-1 NodePort', podToNode1, (b) => b.length === 1 && b[0] === 'td-server-0');
+      await waitUntil(
+        'td-client-1 through node-1 NodePort',
+        podToNode1,
+        (b) => b.length === 1 && b[0] === 'td-server-0',
+      );
       expect(await podToNode1()).toEqual(['td-server-0']);
     } finally {
       await labelNodes(false);
@@ -587,7 +588,7 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     await core.createNamespacedService({ namespace: NS, body: service('hairpin', 'web') });
     const ip = await clusterIP('hairpin');
     // web-0 is the Service's only backend: it reaches itself through its own ClusterIP.
-    await until(
+    await waitUntil(
       'web-0 through its own Service',
       () => tcp('web-0', ip, 9000),
       (r) => r === 'web-0',
@@ -598,20 +599,20 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
   it('should work after the service has been recreated', async () => {
     await core.createNamespacedService({ namespace: NS, body: service('recreated', 'web') });
     const first = await clusterIP('recreated');
-    await until(
+    await waitUntil(
       'the Service',
       () => tcp('client', first, 9000),
       (r) => r === 'web-0',
     );
     await core.deleteNamespacedService({ namespace: NS, name: 'recreated' });
-    await until(
+    await waitUntil(
       'the Service gone',
       () => tcp('client', first, 9000),
       (r) => r.startsWith('error'),
     );
     await core.createNamespacedService({ namespace: NS, body: service('recreated', 'web') });
     const second = await clusterIP('recreated');
-    await until(
+    await waitUntil(
       'the recreated Service',
       () => tcp('client', second, 9000),
       (r) => r === 'web-0',
@@ -632,12 +633,12 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
     await core.createNamespacedService({ namespace: NS, body: service('dual', 'dual', { ports }) });
     const ip = await clusterIP('dual');
     const netns = await podNetns('client');
-    await until(
+    await waitUntil(
       'TCP 53',
       () => tcp('client', ip, 53),
       (r) => r === 'dual-0',
     );
-    await until(
+    await waitUntil(
       'UDP 53',
       () => udpFrom(netns, ip, 53, 40153),
       (r) => r === 'dual-0',
@@ -656,12 +657,12 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       const s = await sb.kubelet.traffic({ namespace: NS, name: 'client' }, 'tcp', ip, 9000, 10, 2_000);
       return s.errors.length ? ['errors'] : Object.keys(s.replies).sort();
     };
-    await until('spread over backends', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
+    await waitUntil('spread over backends', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
     await patchService('aff', { spec: { sessionAffinity: 'ClientIP' } });
-    const sticky = await until('one backend', backendsOf10, (b) => b.length === 1 && b[0] !== 'errors');
+    const sticky = await waitUntil('one backend', backendsOf10, (b) => b.length === 1 && b[0] !== 'errors');
     for (let i = 0; i < 2; i++) expect(await backendsOf10()).toEqual(sticky);
     await patchService('aff', { spec: { sessionAffinity: 'None', sessionAffinityConfig: null } });
-    await until('spread again', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
+    await waitUntil('spread again', backendsOf10, (b) => b.length > 1 && !b.includes('errors'));
   });
 
   it('YusurService Pod backends follow Pod readiness as a Service does; Ready means serving, Programmed means in OVN', async () => {
@@ -685,23 +686,23 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
           scenarios: { clusterIP: {} },
         },
       } as never);
-      const svc = await until(
+      const svc = await waitUntil(
         'Ready',
         get,
         (x) => cond(x, 'Ready')?.status === 'True' && x.status?.healthyBackends === 2,
       );
       const vip = svc.status!.clusterIPs![0];
       const seen = new Set<string>();
-      await until(
+      await waitUntil(
         'both backends',
         async () => seen.add(await tcp('client', vip, 9000)),
         (x) => x.has('ys-0') && x.has('ys-1'),
       );
       // One Pod not Ready: no new connection reaches it (the issue: 6 of 12 still did).
       await sb.kubelet.setReady(NS, 'ys-1', false);
-      await until('ys-1 out', get, (x) => x.status?.healthyBackends === 1);
+      await waitUntil('ys-1 out', get, (x) => x.status?.healthyBackends === 1);
       const answers: string[] = [];
-      await until(
+      await waitUntil(
         'only ys-0',
         () => tcp('client', vip, 9000),
         (r) => r === 'ys-0',
@@ -710,11 +711,11 @@ describe('Services: kube-proxy parity (service.go, conntrack.go)', () => {
       expect(answers).toEqual(Array(12).fill('ys-0'));
       // No Pod Ready: still programmed (VIP rejects), but not Ready, and the reason says why.
       await sb.kubelet.setReady(NS, 'ys-0', false);
-      const down = await until('not Ready', get, (x) => cond(x, 'Ready')?.status === 'False');
+      const down = await waitUntil('not Ready', get, (x) => cond(x, 'Ready')?.status === 'False');
       expect(cond(down, 'Ready')).toMatchObject({ reason: 'NoHealthyBackends' });
       expect(cond(down, 'Programmed')).toMatchObject({ status: 'True' });
       expect(down.status).toMatchObject({ totalBackends: 2, healthyBackends: 0 });
-      await until(
+      await waitUntil(
         'rejected',
         () => tcp('client', vip, 9000),
         (r) => r.startsWith('error'),

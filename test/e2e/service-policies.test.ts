@@ -1,6 +1,6 @@
 import { CoreV1Api, DiscoveryV1Api, PatchStrategy, setHeaderOptions, type V1Service } from '@kubernetes/client-node';
 import { POD_CLIENT, Sandbox, sandboxLeaks, type TrafficSummary } from '@ycloud/sandbox';
-import { TcpServer, createNamespace, isClean, netnsExec, setPodStatus, tcpRequest } from '@ycloud/testbed';
+import { TcpServer, createNamespace, isClean, netnsExec, setPodStatus, tcpRequest, waitUntil } from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,16 +28,6 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
   const figures: string[] = [];
   const servers: TcpServer[] = [];
 
-  async function until<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, ms = 60_000): Promise<T> {
-    const deadline = Date.now() + ms;
-    let last = await probe();
-    while (!ok(last)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-      await sleep(400);
-      last = await probe();
-    }
-    return last;
-  }
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   const merge = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -135,7 +125,7 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
      * without, connections reach more than one backend. Polls while the change is programmed.
      */
     async function checkAffinity(what: string, client: Client, ip: string, port: number, hold: boolean) {
-      const s = await until(
+      const s = await waitUntil(
         `${what}: ${hold ? 'one backend' : 'several backends'}`,
         () => client(ip, port, AFFINITY_CONFIRM),
         (x) => x.errors.length === 0 && (hold ? backends(x).length === 1 : backends(x).length > 1),
@@ -226,7 +216,7 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
     /** Upstream: 5 rounds; each `reaches` client gets `expected`, each `fails` client an error. */
     async function respectsLocal(ip: string, port: number, reaches: Client[], expected: RegExp, fails: Client[]) {
       for (const c of reaches)
-        await until(
+        await waitUntil(
           'the local endpoint',
           () => once(c, ip, port),
           (r) => expected.test(r),
@@ -304,13 +294,13 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
     async function terminatingEndpoint(app: string, serviceName: string, node: string): Promise<string> {
       const name = `${app}-0`;
       await sb.kubelet.createPod({ name, namespace: NS, node, labels: { app }, serve: ['tcp:9000'] });
-      await until(
+      await waitUntil(
         `${name} ready in the slice`,
         () => endpointsOf(serviceName),
         (sl) => sl.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true)),
       );
       await core.deleteNamespacedPod({ namespace: NS, name, gracePeriodSeconds: 300 });
-      await until(
+      await waitUntil(
         `${name} serving and terminating in the slice`,
         () => endpointsOf(serviceName),
         (sl) =>
@@ -327,7 +317,7 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
     /** Upstream: 5 rounds (upstream sleeps 5 s between them; 1 s here) of the expected successes and failures. */
     async function rounds(checks: Array<{ client: Client; ip: string; port: number; expect: RegExp }>) {
       for (const c of checks)
-        await until(
+        await waitUntil(
           'the terminating endpoint',
           () => once(c.client, c.ip, c.port),
           (r) => c.expect.test(r),
@@ -402,7 +392,7 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
       labels: { app: 'evicted' },
       serve: ['tcp:9000'],
     });
-    await until(
+    await waitUntil(
       'the pod through the Service',
       () => once(pod('client-1'), ip, 80),
       (r) => r === 'evicted-pod',
@@ -418,12 +408,12 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
       },
       merge,
     );
-    await until(
+    await waitUntil(
       'one EndpointSlice with no endpoints',
       () => endpointsOf('evicted-pods'),
       (sl) => sl.length === 1 && (sl[0].endpoints ?? []).length === 0,
     );
-    await until(
+    await waitUntil(
       'refused',
       () => once(pod('client-1'), ip, 80),
       (r) => r === 'error ECONNREFUSED',

@@ -14,14 +14,14 @@ const node = (name: string, annotations: Record<string, string> = {}): Node => (
   status: { addresses: [{ type: 'InternalIP', address: '192.168.0.1' }] },
 });
 
-function setup(nodes: Node[] = []) {
+function setup(nodes: Node[] = [], joinSubnet = join) {
   const cache = new MapCache<Node>(nodes);
   const applier = new RecordingApplier();
   const kube = new RecordingKube();
   const events = new RecordingEvents();
   const controller = new NodeNetworkController({
     nodes: cache,
-    joinSubnet: () => join,
+    joinSubnet: () => joinSubnet,
     ipam: new SubnetIpam(),
     applier,
     kube,
@@ -47,6 +47,7 @@ describe('NodeNetworkController', () => {
     expect(state.owner).toEqual({ kind: 'Node', name: 'n1' });
     expect(state.rows.map((r) => r.table).sort()).toEqual([
       'Chassis_Template_Var',
+      'Logical_Router_Policy',
       'Logical_Router_Static_Route',
       'Logical_Switch_Port',
     ]);
@@ -60,6 +61,38 @@ describe('NodeNetworkController', () => {
       table: 'Logical_Router',
       key: `vpc/${join.spec.vpc}/router`,
       column: 'static_routes',
+    });
+  });
+
+  it("routes a node's IPv6 InternalIP to its IPv6 join address, the one the annotation gives the agent", async () => {
+    const dual = parseControllerConfig({
+      joinSubnet: { name: 'join', cidrBlocks: ['100.64.0.0/29', 'fd00:100:64::/120'] },
+    });
+    const dualJoin = defaultTopologyObjects(dual).subnets.find((s) => s.spec.role === 'join')!;
+    const n1: Node = {
+      metadata: { name: 'n1', annotations: {} },
+      status: {
+        addresses: [
+          { type: 'InternalIP', address: '192.168.0.1' },
+          { type: 'InternalIP', address: 'fd00:192:168::1' },
+        ],
+      },
+    };
+    const t = setup([n1], dualJoin);
+    await t.controller.reconcile('n1', reconcileContext('n1'));
+    const joinIPv6 = t
+      .annotated('n1')!
+      .ips.find((ip) => ip.includes(':'))!
+      .split('/')[0];
+    expect(joinIPv6).toMatch(/^fd00:100:64::/);
+    const rows = t.applier.applied[0].state.rows;
+    expect(rows.find((r) => r.key === 'node/n1/host-route/fd00:192:168::1')?.columns).toMatchObject({
+      ip_prefix: 'fd00:192:168::1/128',
+      nexthop: joinIPv6,
+    });
+    expect(rows.find((r) => r.key === 'node/n1/host-route-allow/fd00:192:168::1')?.columns).toMatchObject({
+      match: 'ip6.dst == fd00:192:168::1',
+      action: 'allow',
     });
   });
 

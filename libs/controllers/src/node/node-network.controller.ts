@@ -68,8 +68,7 @@ export class NodeNetworkController {
     // Keyed by the chassis the Node names (ycloud.io/chassis), as the Service translation expects.
     const templateVars = translateNodeChassis(node);
     const internalIPs = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address);
-    const joinIPv4 = result.ips.find((ip) => !ip.includes(':'));
-    const hostRoutes = nodeHostRoutes(name, internalIPs, joinIPv4, join.spec.vpc);
+    const hostRoutes = nodeHostRoutes(name, internalIPs, result.ips, join.spec.vpc);
     const state: DesiredState = {
       owner,
       rows: [...port.state.rows, ...templateVars.rows, ...hostRoutes],

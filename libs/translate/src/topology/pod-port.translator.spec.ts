@@ -1,27 +1,65 @@
-import { nodeHostRoutes } from './pod-port.translator';
+import { NODE_REPLY_OUTSIDE_DROP_PRIORITY, NODE_REPLY_ROUTE_PRIORITY } from '../service/node-reply-routes';
+import { NODE_HOST_ROUTE_ALLOW_PRIORITY, nodeHostRoutes } from './pod-port.translator';
 
 describe('nodeHostRoutes', () => {
-  it("routes each IPv4 address of the node to its join address, on its VPC's router, owned by the Node", () => {
+  const owner = { kind: 'Node', name: 'node-1' };
+  const parent = (column: string) => ({ table: 'Logical_Router', key: 'vpc/default/router', column });
+  /** The route and allow policy of one node address. */
+  const hostRoute = (address: string, prefix: string, nexthop: string, ip: 'ip4' | 'ip6') => [
+    {
+      table: 'Logical_Router_Static_Route',
+      key: `node/node-1/host-route/${address}`,
+      owner,
+      parent: parent('static_routes'),
+      columns: { ip_prefix: `${address}/${prefix}`, nexthop, policy: 'dst-ip', output_port: [] },
+    },
+    {
+      table: 'Logical_Router_Policy',
+      key: `node/node-1/host-route-allow/${address}`,
+      owner,
+      parent: parent('policies'),
+      columns: { priority: 101, match: `${ip}.dst == ${address}`, action: 'allow', nexthops: [] },
+    },
+  ];
+
+  it("routes each IPv4 address of the node to its IPv4 join address, on its VPC's router, owned by the Node", () => {
     const rows = nodeHostRoutes(
       'node-1',
       ['192.168.100.2', 'fd00::2', '10.0.0.7', '192.168.100.2'],
-      '100.64.0.2/16',
+      ['100.64.0.2/16'],
       'default',
     );
-    expect(rows).toEqual(
-      ['10.0.0.7', '192.168.100.2'].map((address) => ({
-        table: 'Logical_Router_Static_Route',
-        key: `node/node-1/host-route/${address}`,
-        owner: { kind: 'Node', name: 'node-1' },
-        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'static_routes' },
-        columns: { ip_prefix: `${address}/32`, nexthop: '100.64.0.2', policy: 'dst-ip', output_port: [] },
-      })),
-    );
+    expect(rows).toEqual([
+      ...hostRoute('10.0.0.7', '32', '100.64.0.2', 'ip4'),
+      ...hostRoute('192.168.100.2', '32', '100.64.0.2', 'ip4'),
+    ]);
   });
 
-  it('writes nothing without an IPv4 join address, and never a route of the join address to itself', () => {
-    expect(nodeHostRoutes('node-1', ['192.168.100.2'], undefined, 'default')).toEqual([]);
-    expect(nodeHostRoutes('node-1', ['192.168.100.2'], 'fd00:100:64::2/64', 'default')).toEqual([]);
-    expect(nodeHostRoutes('node-1', ['100.64.0.2'], '100.64.0.2', 'default')).toEqual([]);
+  it('routes each IPv6 address of the node to its IPv6 join address (/128), beside the IPv4 ones', () => {
+    const rows = nodeHostRoutes(
+      'node-1',
+      ['192.168.100.2', 'fd00:192:168:100:0:0:0:2', 'fd00:192:168:100::2', '2001:db8::7'],
+      ['100.64.0.2/16', 'fd00:100:64::2/64'],
+      'default',
+    );
+    expect(rows).toEqual([
+      ...hostRoute('192.168.100.2', '32', '100.64.0.2', 'ip4'),
+      ...hostRoute('2001:db8::7', '128', 'fd00:100:64::2', 'ip6'),
+      ...hostRoute('fd00:192:168:100::2', '128', 'fd00:100:64::2', 'ip6'),
+    ]);
+  });
+
+  it("lets the routed packets past the reply gateway's drop to outside the VPC, under every reply route", () => {
+    expect(NODE_HOST_ROUTE_ALLOW_PRIORITY).toBeGreaterThan(NODE_REPLY_OUTSIDE_DROP_PRIORITY);
+    expect(NODE_HOST_ROUTE_ALLOW_PRIORITY).toBeLessThan(NODE_REPLY_ROUTE_PRIORITY);
+  });
+
+  it('writes nothing for a family without a join address, and never a route of the join address to itself', () => {
+    expect(nodeHostRoutes('node-1', ['192.168.100.2', 'fd00::2'], [], 'default')).toEqual([]);
+    expect(nodeHostRoutes('node-1', ['192.168.100.2'], ['fd00:100:64::2/64'], 'default')).toEqual([]);
+    expect(nodeHostRoutes('node-1', ['fd00::2'], ['100.64.0.2/16'], 'default')).toEqual([]);
+    expect(
+      nodeHostRoutes('node-1', ['100.64.0.2', 'fd00:100:64::2'], ['100.64.0.2', 'fd00:100:64::2'], 'default'),
+    ).toEqual([]);
   });
 });

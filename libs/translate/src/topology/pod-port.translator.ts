@@ -1,5 +1,6 @@
 import { OWNER_KINDS, IpAllocationAnnotation, Subnet, cidrContains, formatIp, macFromIp, parseIp } from '@ycloud/api';
 import { DesiredRow, DesiredState } from '@ycloud/ovn';
+import { NODE_REPLY_OUTSIDE_DROP_PRIORITY } from '../service/node-reply-routes';
 import { keys, names } from './keys';
 import { parseSubnet } from './subnet-model';
 
@@ -86,32 +87,71 @@ export function translateNodePort(
 }
 
 /**
+ * Priority of a node host route's `allow` policy on the VPC router: above the reply gateway's drop of traffic to
+ * outside the VPC (NODE_REPLY_OUTSIDE_DROP_PRIORITY: OVN applies policies after routing, so the drop would take
+ * a packet the host route had routed, node addresses being outside the VPC), below the reply routes.
+ */
+export const NODE_HOST_ROUTE_ALLOW_PRIORITY = NODE_REPLY_OUTSIDE_DROP_PRIORITY + 1;
+
+/**
  * Pure: the VPC router's routes to a node's own addresses (its InternalIPs) through its join port, so pods reach
  * the node's host network: host-network pods, whose address is the node's, serve Services (kube-proxy DNATs to them
  * like to any endpoint) and answer pods directly. Without them the VPC router has no route to node addresses (or
- * sends them to its default route, the EIP gateway). One /32 per IPv4 address; the node's host answers from that
- * address through ycloud0, its route to the pod and Service CIDRs. IPv6 node addresses get none yet (not
- * measured: the host's IPv6 replies to pods have not been checked).
+ * sends them to its default route, the EIP gateway). Per family, one /32 (/128) per node address to the node's
+ * join address of that family (none without one); the node's host answers from that address through ycloud0, its
+ * route to the pod and Service CIDRs. Each route comes with an `allow` policy, so that a policy dropping traffic
+ * to outside the VPC (the IPv6 reply gateway's, docs/adr/0011) leaves the routed packet alone.
  */
 export function nodeHostRoutes(
   nodeName: string,
   nodeAddresses: string[],
-  joinAddress: string | undefined,
+  joinAddresses: string[],
   vpc: string,
 ): DesiredRow[] {
-  const nexthop = joinAddress && parseIp(joinAddress.split('/')[0]);
-  if (!nexthop || nexthop.family !== 4) return [];
   const owner = { kind: OWNER_KINDS.Node, name: nodeName };
-  const v4 = nodeAddresses.map((a) => parseIp(a)).filter((ip) => ip?.family === 4);
-  const addresses = new Set(v4.map((ip) => formatIp(ip!)));
-  addresses.delete(formatIp(nexthop));
-  return [...addresses].sort().map((address) => ({
-    table: 'Logical_Router_Static_Route',
-    key: keys.nodeHostRoute(nodeName, address),
-    owner,
-    parent: { table: 'Logical_Router', key: keys.vpcRouter(vpc), column: 'static_routes' },
-    columns: { ip_prefix: `${address}/32`, nexthop: formatIp(nexthop), policy: 'dst-ip', output_port: [] },
-  }));
+  const router = keys.vpcRouter(vpc);
+  const joins = joinAddresses.map((a) => parseIp(a.split('/')[0])).filter((ip) => !!ip);
+  const rows: DesiredRow[] = [];
+  for (const family of [4, 6] as const) {
+    const nexthop = joins.find((ip) => ip.family === family);
+    if (!nexthop) continue;
+    const addresses = new Set(
+      nodeAddresses
+        .map((a) => parseIp(a))
+        .filter((ip) => ip?.family === family)
+        .map((ip) => formatIp(ip!)),
+    );
+    addresses.delete(formatIp(nexthop));
+    for (const address of [...addresses].sort()) {
+      rows.push(
+        {
+          table: 'Logical_Router_Static_Route',
+          key: keys.nodeHostRoute(nodeName, address),
+          owner,
+          parent: { table: 'Logical_Router', key: router, column: 'static_routes' },
+          columns: {
+            ip_prefix: `${address}/${family === 4 ? 32 : 128}`,
+            nexthop: formatIp(nexthop),
+            policy: 'dst-ip',
+            output_port: [],
+          },
+        },
+        {
+          table: 'Logical_Router_Policy',
+          key: keys.nodeHostRouteAllow(nodeName, address),
+          owner,
+          parent: { table: 'Logical_Router', key: router, column: 'policies' },
+          columns: {
+            priority: NODE_HOST_ROUTE_ALLOW_PRIORITY,
+            match: `${family === 4 ? 'ip4' : 'ip6'}.dst == ${address}`,
+            action: 'allow',
+            nexthops: [],
+          },
+        },
+      );
+    }
+  }
+  return rows;
 }
 
 function portState(
