@@ -24,7 +24,7 @@ export interface BuiltVip {
   port: number;
   protocol: LbProtocol;
   scope: VipScope;
-  /** Served by node-local backends only (a per-chassis template LB). */
+  /** On a per-chassis template LB: its backends differ per chassis (node-local, hinted, or own host via join). */
   local: boolean;
 }
 
