@@ -271,16 +271,20 @@ describe('Services: affinity, traffic policies, terminating endpoints (service.g
       const ip = svc.spec!.clusterIP!;
       // Pods first (upstream's pause-pod-0 / -1): the pod on node-1 reaches the node's own address through OVN.
       await respectsLocal(ip, 80, [requester(podNetns('client-1'))], /^node-1 /, [requester(podNetns('client-2'))]);
-      // Then host-network clients (upstream's pause-pod-2 / -3). node-2's fails as it should. node-1's own
-      // host-network client does NOT reach node-1's host-network endpoint (a known gap, docs/kube-proxy-parity.md):
-      // the host sends ClusterIP traffic into OVN from ycloud0's join address, OVN DNATs it to the node's own
-      // InternalIP and hands it back to the node with the node's own address as source, which Linux drops as a
-      // martian. Measured and reported here, not asserted.
-      await respectsLocal(ip, 80, [], /^node-1 /, [requester(nodeNetns('node-2'))]);
-      const own = await requester(nodeNetns('node-1'))(ip, 80, 3);
+      // Then host-network clients (upstream's pause-pod-2 / -3): node-1's own host reaches node-1's host-network
+      // endpoint (on node-1's chassis the endpoint is its join address, so OVN hairpins the host's connection back to
+      // it, docs/adr/0002), node-2's host fails.
+      await respectsLocal(ip, 80, [requester(nodeNetns('node-1'))], /^node-1 /, [requester(nodeNetns('node-2'))]);
+      const own = await requester(nodeNetns('node-1'))(ip, 80, 10);
       figures.push(
         `node-1 host-network client to node-1's host-network endpoint via the ClusterIP: ${JSON.stringify(own)}`,
       );
+      expect(own.errors).toEqual([]);
+      // Beyond upstream, the same endpoint with internalTrafficPolicy Cluster: every client reaches it, node-1's own
+      // host included (the Service then takes the per-chassis LB for its host-network endpoint alone).
+      await patchService('svc-itp-host-endpoint', { spec: { internalTrafficPolicy: 'Cluster' } });
+      const everyone = [podNetns('client-1'), podNetns('client-2'), nodeNetns('node-1'), nodeNetns('node-2')];
+      await respectsLocal(ip, 80, everyone.map(requester), /^node-1 /, []);
       await core.deleteNamespacedPod({ namespace: NS, name: 'itp-host-0', gracePeriodSeconds: 0 });
     });
   });

@@ -2,7 +2,7 @@ import type { YusurService } from '@ycloud/api';
 import { translateService } from '../service/service.translator';
 import { parseIpAddress, type ParsedIp } from '@ycloud/api';
 import { translateYusurService } from '../yusur/yusur-service.translator';
-import { buildLoadBalancers, selectBackends } from './load-balancer.builder';
+import { buildLoadBalancers, ownHostBackendsViaJoin, selectBackends } from './load-balancer.builder';
 import { lbOptions, type LbOptionsIssue } from './lb-options';
 import type { LbBackend, LoadBalancerSpec } from './load-balancer.model';
 
@@ -140,6 +140,65 @@ describe('buildLoadBalancers', () => {
       ['ctv:ch-a', ['10.0.0.1:8080', '10.96.0.1']],
       ['ctv:ch-b', ['10.0.0.2:8080', '10.96.0.1']],
     ]);
+  });
+
+  it('gives every chassis all backends, its own host-network one at its join address', () => {
+    const built = buildLoadBalancers(
+      owner,
+      [
+        spec({
+          perChassis: { family: 4 },
+          frontends: [
+            {
+              address: ip('10.96.0.1'),
+              port: 80,
+              scope: 'cluster',
+              hostNetworkBackends: true,
+              backends: [backend('192.168.0.1', { node: 'a' }), backend('192.168.0.2', { node: 'b' })],
+            },
+          ],
+        }),
+      ],
+      [
+        { name: 'a', chassis: 'ch-a', addresses: [ip('192.168.0.1')], joinAddresses: [ip('100.64.0.2')] },
+        { name: 'b', chassis: 'ch-b', addresses: [ip('192.168.0.2')], joinAddresses: [ip('100.64.0.3')] },
+      ],
+    );
+    expect(Object.values(built.rows[0].columns.vips as object)).toEqual([expect.stringMatching(/_ALL_BACKENDS4$/)]);
+    expect(built.mapEntries.map((m) => [m.key, Object.values(m.entries)])).toEqual([
+      ['ctv:ch-a', ['100.64.0.2:8080,192.168.0.2:8080', '10.96.0.1']],
+      ['ctv:ch-b', ['100.64.0.3:8080,192.168.0.1:8080', '10.96.0.1']],
+    ]);
+  });
+});
+
+describe('ownHostBackendsViaJoin', () => {
+  const at = (address: string, port = 8080) => ({ ip: ip(address), port });
+  const node = {
+    name: 'a',
+    chassis: 'ch-a',
+    addresses: [ip('192.168.0.1'), ip('fd00::1')],
+    joinAddresses: [ip('100.64.0.2')],
+  };
+
+  it("puts the node's own host-network backends at its join address of the family, others unchanged", () => {
+    const out = ownHostBackendsViaJoin([at('192.168.0.2'), at('192.168.0.1'), at('10.16.0.5')], node);
+    expect(out.map((b) => `${b.ip.address}:${b.port}`)).toEqual([
+      '10.16.0.5:8080',
+      '100.64.0.2:8080',
+      '192.168.0.2:8080',
+    ]);
+  });
+
+  it('leaves a backend of a family without a join address, and every backend of a node without one', () => {
+    expect(ownHostBackendsViaJoin([at('fd00::1')], node).map((b) => b.ip.address)).toEqual(['fd00::1']);
+    const bare = { name: 'a', chassis: 'ch-a', addresses: [ip('192.168.0.1')] };
+    expect(ownHostBackendsViaJoin([at('192.168.0.1')], bare).map((b) => b.ip.address)).toEqual(['192.168.0.1']);
+  });
+
+  it('deduplicates when the join address is a backend already', () => {
+    const out = ownHostBackendsViaJoin([at('192.168.0.1'), at('100.64.0.2')], node);
+    expect(out).toEqual([at('100.64.0.2')]);
   });
 });
 

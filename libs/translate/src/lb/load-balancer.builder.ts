@@ -24,7 +24,7 @@ export interface BuiltVip {
   port: number;
   protocol: LbProtocol;
   scope: VipScope;
-  /** Served by node-local backends only (a per-chassis template LB). */
+  /** On a per-chassis template LB: its backends differ per chassis (node-local, hinted, or own host via join). */
   local: boolean;
 }
 
@@ -77,6 +77,26 @@ export function selectTopologyBackends(backends: LbBackend[], family: IpFamily, 
   const forZone = node.zone ? ready.filter((b) => b.hints?.zones.includes(node.zone!)) : [];
   const chosen = allNode && forNode.length ? forNode : allZone && forZone.length ? forZone : ready;
   return selectBackends(chosen, family);
+}
+
+/**
+ * The backends as `node`'s chassis balances them: a backend on the node's own host network (its address is one of
+ * the node's own) becomes the node's join address of its family, same port. The node's host sends Service traffic
+ * into OVN from that join address (ycloud0); balanced to the node's own address, OVN would hand the packet back to
+ * the node with the node's own join address as source, which Linux drops as a martian. To the join address it is
+ * OVN's hairpin case instead (source equals backend): OVN rewrites the source to the VIP and sends it back through
+ * the port it came from, and the reply goes back the same way. Pods on the node reach the endpoint at its join
+ * address. Without a join address of the family, unchanged. Deduplicated and sorted.
+ */
+export function ownHostBackendsViaJoin(backends: IpPort[], node: LbNode): IpPort[] {
+  const own = new Set((node.addresses ?? []).map((a) => a.address));
+  const unique = new Map<string, IpPort>();
+  for (const b of backends) {
+    const join = own.has(b.ip.address) ? node.joinAddresses?.find((j) => j.family === b.ip.family) : undefined;
+    const chosen = join ? { ip: join, port: b.port } : b;
+    unique.set(hostPort(chosen.ip, chosen.port), chosen);
+  }
+  return [...unique.values()].sort(compareIpPort);
 }
 
 /** A Load_Balancer.vips value: `ip:port,ip:port`. */
@@ -186,7 +206,9 @@ function literalRow(
 
 /**
  * A template LB (options:template=true). Each VIP key is `^VIPVAR:port` and its backends `^BACKENDSVAR`; every
- * chassis's Chassis_Template_Var gives BACKENDSVAR only that node's backends. See docs/adr/0002.
+ * chassis's Chassis_Template_Var gives BACKENDSVAR only that node's backends (topology frontends: the node's
+ * hinted ones; `hostNetworkBackends`: all of them), its own host-network backends at its join address
+ * (ownHostBackendsViaJoin). See docs/adr/0002.
  */
 function perChassisRow(
   owner: Owner,
@@ -206,8 +228,9 @@ function perChassisRow(
     const addressVar = vipVar.get(f.address.address) as string;
     const vip = `^${addressVar}:${f.port}`;
     if (vip in vips) continue;
-    // Topology frontends choose differently from node-local ones on the same port: their own variable.
-    const kind = f.topology ? 'TOPO_' : '';
+    // Topology frontends and ones with every backend choose differently from node-local ones on the same port:
+    // their own variable.
+    const kind = f.topology ? 'TOPO_' : f.hostNetworkBackends ? 'ALL_' : '';
     const backendsVar = `${prefix}${spec.protocol.toUpperCase()}${f.port}_${kind}BACKENDS${family}`;
     vips[vip] = `^${backendsVar}`;
     vipsOut.push(builtVip(spec, f, vip, true));
@@ -217,8 +240,8 @@ function perChassisRow(
       vars[addressVar] = f.address.address;
       const chosen = f.topology
         ? selectTopologyBackends(f.backends, family, node)
-        : selectBackends(f.backends, family, node.name);
-      vars[backendsVar] = formatBackends(chosen);
+        : selectBackends(f.backends, family, f.hostNetworkBackends ? undefined : node.name);
+      vars[backendsVar] = formatBackends(ownHostBackendsViaJoin(chosen, node));
     }
   }
   const options = optionsColumn(spec, { template: 'true', 'address-family': `ipv${family}` });

@@ -65,6 +65,11 @@ export interface LbFrontend {
    * hinted Service: the VIP names its node, so the regular LB can hold that node's choice).
    */
   topologyNode?: LbNode;
+  /**
+   * Every backend serves the VIP (no node-local choice), but on per-chassis (template) LBs: a node's own
+   * host-network backends are reached through its join address there (see ownHostBackendsViaJoin).
+   */
+  hostNetworkBackends?: boolean;
 }
 
 /** Where a Load_Balancer row is attached, which decides which traffic it sees. */
@@ -111,4 +116,8 @@ export interface LbNode {
   chassis: string;
   /** `topology.kubernetes.io/zone` of the node, for topology hints. */
   zone?: string;
+  /** The node's own addresses (InternalIPs): a host-network backend on this node has one of them. */
+  addresses?: ParsedIp[];
+  /** The node's join addresses (its ycloud0 port), one per family. */
+  joinAddresses?: ParsedIp[];
 }

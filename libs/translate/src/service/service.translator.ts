@@ -209,13 +209,17 @@ class ServiceTranslationBuilder {
     // EndpointSlice hints (trafficDistribution): cluster traffic is chosen per node, so on the per-chassis LB.
     const hinted = backends.some((b) => b.ready && b.hints);
     const topology = !internalLocal && hinted;
+    // A backend on a node's own host network (hostNetwork pods): each node's host reaches its own such backend only
+    // through its join address (ownHostBackendsViaJoin), which differs per node, so on the per-chassis LB too.
+    const hostNetworkBackends = !internalLocal && !topology && hasHostNetworkBackend(backends, addresses.nodes);
     for (const address of addresses.cluster) {
-      (internalLocal || topology ? frontends.local : frontends.regular).push({
+      (internalLocal || topology || hostNetworkBackends ? frontends.local : frontends.regular).push({
         address,
         port: port.port,
         scope: 'cluster',
         backends,
         ...(topology ? { topology } : {}),
+        ...(hostNetworkBackends ? { hostNetworkBackends } : {}),
       });
     }
     // externalIPs and LoadBalancer ingress IPs on the switches meet in-cluster traffic only (pods, and nodes through
@@ -302,7 +306,7 @@ class ServiceTranslationBuilder {
           name: serviceLocalLbName(this.namespace, this.name, protocol, family),
           protocol,
           attachment,
-          externalIds: local.every((f) => f.topology)
+          externalIds: local.every((f) => f.topology || f.hostNetworkBackends)
             ? this.externalIds(protocol)
             : { ...this.externalIds(protocol), [EXTERNAL_IDS.trafficPolicy]: 'Local' },
           options,
@@ -351,4 +355,14 @@ export function translateService(
   ctx: ServiceTranslationContext,
 ): ServiceTranslation {
   return new ServiceTranslationBuilder(service, endpointSlices, ctx).build();
+}
+
+/** Whether a backend is on some node's own host network (its address is the node's) and the node has a join address. */
+function hasHostNetworkBackend(
+  backends: LbBackend[],
+  nodes: Array<{ addresses: ParsedIp[]; joinAddresses: ParsedIp[] }>,
+): boolean {
+  return nodes.some(
+    (n) => n.joinAddresses.length > 0 && backends.some((b) => n.addresses.some((a) => a.address === b.address.address)),
+  );
 }
