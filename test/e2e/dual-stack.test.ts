@@ -531,13 +531,13 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     );
     // No masquerade on the way: the endpoint saw the pod's own IPv6 address.
     expect(await echo(client, ip6, 80)).toMatch(new RegExp(`^node-[12] ${clientIP6}$`));
-    // node-Service(hostNetwork) from node-2's host network: node-1's endpoint answers; node-2's own is the known
-    // gap of a host-network client and its own node's host-network endpoint (docs/kube-proxy-parity.md), measured.
-    const fromHost = await endpointsSeen(node2(), ip6, 80);
-    console.log(
-      `dual-stack: node-2's host network to the IPv6 ClusterIP of hostNetwork endpoints: ${fromHost.join(', ')}`,
+    // node-Service(hostNetwork) from node-2's host network: node-1's endpoint through the IPv6 host route, and
+    // node-2's own at its join address on node-2's chassis (OVN's hairpin; ADR 0002).
+    await waitUntil(
+      `both hostNetwork endpoints through [${ip6}]:80 from node-2's host network`,
+      () => endpointsSeen(node2(), ip6, 80),
+      bothNodes,
     );
-    expect(fromHost).toContain('node-1');
     await core.deleteNamespacedService({ namespace: NS, name: 'hostnet-svc' });
     for (const i of nodes.keys())
       await core.deleteNamespacedPod({ namespace: NS, name: `hostnet-${i}`, gracePeriodSeconds: 0 });
