@@ -1,6 +1,17 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
+import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
+import { OWNERSHIP } from '@ycloud/ovn';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
-import { createNamespace, isClean, netnsExec, netnsList, waitUntil } from '@ycloud/testbed';
+import {
+  TcpServer,
+  createNamespace,
+  isClean,
+  netnsExec,
+  netnsList,
+  runText,
+  tcpRequest,
+  waitUntil,
+} from '@ycloud/testbed';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +19,9 @@ import { join } from 'node:path';
 /**
  * Issue 7, NodePort from outside: a client in the sandbox's external namespace (172.16.0.0/24, not part of the
  * cluster) reaches a NodePort Service on the gateway node's ExternalIP. The node agent DNATs the node's port to
- * the ClusterIP in the node's host namespace and masquerades it into OVN through ycloud0 (docs/adr/0005).
+ * the ClusterIP in the node's host namespace and masquerades it into OVN through ycloud0 (docs/adr/0005). The
+ * controller config has no `eip.defaultPool` (the default VPC has no route outwards): `externalTrafficPolicy: Local`
+ * keeps the client address through the reply gateway's IPv4 half (docs/adr/0012).
  */
 describe('NodePort from outside the cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ycloud-e2e-nodeport-'));
@@ -137,6 +150,146 @@ describe('NodePort from outside the cluster', () => {
     );
     expect(r.code).toBe(28);
     await sb.kubelet.setReady(NS, 'np-web-0', true);
+  });
+
+  describe('externalTrafficPolicy: Local without eip.defaultPool (docs/adr/0012)', () => {
+    const ECHO_NODE_PORT = 30911;
+    const SINK_HOP = '100.64.255.255'; // the sandbox's join subnet is 100.64.0.0/16: its broadcast address
+    let echo: TcpServer | undefined;
+    const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
+    /** `columns` of the `table` rows the reply gateway owns (ovn-nbctl --bare), or '' when there are none. */
+    const gatewayRows = async (table: string, columns: string): Promise<string> =>
+      (
+        await nbctl(
+          '--bare',
+          `--columns=${columns}`,
+          'find',
+          table,
+          `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
+        )
+      ).trim();
+    /** One TCP exchange with the echo server from outside: `<backend> <address it saw>`, or `error …`. */
+    const echoFromOutside = () =>
+      tcpRequest(sb.state.external.netns, nodeIP, ECHO_NODE_PORT, 2_000)
+        .then((r) => r.trim())
+        .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
+    const client = () => sb.state.external.ip.split('/')[0];
+    /** Whether UDP datagrams sent from `netns` to the outside client's address reach it (a listener there). */
+    const udpArrivesOutside = async (netns: string): Promise<boolean> => {
+      const ext = sb.state.external.netns;
+      const listener = netnsExec(ext, ['timeout', '5', 'socat', '-u', 'UDP4-RECV:9999', '-'], { allowFailure: true });
+      await waitUntil(
+        'the UDP listener outside',
+        async () => (await netnsExec(ext, ['ss', '-H', '-uln', 'sport = :9999'], { allowFailure: true })).stdout,
+        (out) => out.includes('9999'),
+        5_000,
+      );
+      for (let i = 0; i < 3; i++) {
+        const send = `echo sent-${netns} | socat -u - UDP4-SENDTO:${client()}:9999`;
+        await netnsExec(netns, ['sh', '-c', send], { allowFailure: true });
+      }
+      return (await listener).stdout.includes(`sent-${netns}`);
+    };
+
+    afterAll(async () => {
+      await echo?.stop().catch(() => undefined);
+    });
+
+    it('should support externalTrafficPolicy=Local for type=NodePort', async () => {
+      // Upstream (service.go): the backend sees the client's own address. node-1 DNATs its Local NodePort to its own
+      // endpoint (np-web-0), whose reply reaches its reroute policy through the reply gateway's 0.0.0.0/0 route.
+      const pod = await sb.kubelet.pod(NS, backends[0]);
+      echo = await TcpServer.start(pod.netns, 9100, backends[0], dir);
+      await core.createNamespacedService({
+        namespace: NS,
+        body: {
+          metadata: { name: 'esipp', namespace: NS },
+          spec: {
+            type: 'NodePort',
+            externalTrafficPolicy: 'Local',
+            selector: { app: 'np-web' },
+            ports: [{ name: 'echo', protocol: 'TCP', port: 9100, targetPort: 9100 as never, nodePort: ECHO_NODE_PORT }],
+          },
+        },
+      });
+      const kept = async () => {
+        const svc = await core.readNamespacedService({ namespace: NS, name: 'esipp' });
+        return (svc.status?.conditions ?? []).find((c) => c.type === CLIENT_ADDRESS_KEPT_CONDITION)?.status ?? '';
+      };
+      await waitUntil('ycloud.io/ClientAddressKept True', kept, (s) => s === 'True');
+      const expected = `${backends[0]} ${client()}`;
+      await waitUntil('the Local NodePort keeping the client address', echoFromOutside, (r) => r === expected);
+      const replies: string[] = [];
+      for (let i = 0; i < 10; i++) replies.push(await echoFromOutside());
+      console.log(
+        `nodeport: Local NodePort without eip.defaultPool, client address seen ${replies.filter((r) => r === expected).length} of ${replies.length}`,
+      );
+      expect(replies).toEqual(Array(10).fill(expected));
+      // The reply gateway's IPv4 rows on the default VPC's router (no IPv6 here: a single-stack sandbox).
+      expect(await gatewayRows('Logical_Router_Static_Route', 'ip_prefix,nexthop')).toBe(`0.0.0.0/0\n${SINK_HOP}`);
+      expect(await gatewayRows('Logical_Router_Policy', 'priority,action,match')).toBe(
+        `100\ndrop\nip4 && reg0 == ${SINK_HOP}`,
+      );
+    });
+
+    it('repairs the reply gateway rows removed behind its back', async () => {
+      const route = await gatewayRows('Logical_Router_Static_Route', '_uuid');
+      const drop = await gatewayRows('Logical_Router_Policy', '_uuid');
+      expect(route).toMatch(/^[0-9a-f-]{36}$/);
+      expect(drop).toMatch(/^[0-9a-f-]{36}$/);
+      await nbctl(
+        'remove',
+        'Logical_Router',
+        'vpc-default',
+        'static_routes',
+        route,
+        '--',
+        'remove',
+        'Logical_Router',
+        'vpc-default',
+        'policies',
+        drop,
+      );
+      // Put back as new rows (new uuids), with the same contents.
+      await waitUntil(
+        'the route and the drop policy back',
+        async () => [
+          await gatewayRows('Logical_Router_Static_Route', '_uuid,ip_prefix,nexthop'),
+          await gatewayRows('Logical_Router_Policy', '_uuid,action,match'),
+        ],
+        ([r, p]) =>
+          r.endsWith(`\n0.0.0.0/0\n${SINK_HOP}`) &&
+          !r.startsWith(route) &&
+          p.endsWith(`\ndrop\nip4 && reg0 == ${SINK_HOP}`) &&
+          !p.startsWith(drop),
+      );
+      await waitUntil('the client address kept again', echoFromOutside, (r) => r === `${backends[0]} ${client()}`);
+    });
+
+    it("still drops pods' own IPv4 to the outside, and pods still reach a node's InternalIP", async () => {
+      // The 0.0.0.0/0 route serves the reply routes only; its drop policy takes what it routed, so a pod's own
+      // datagram to an outside address goes nowhere, as it did without the route (node-1's host reaches the
+      // listener: it is routed). Longer routes still win: a node's /32 host route (nodeHostRoutes).
+      expect(await udpArrivesOutside(sb.state.nodes[0].netns)).toBe(true);
+      // Dropped by the policy, not left to ARP for the sink hop: without the drop every such datagram made the VPC
+      // router broadcast an ARP request for it to every node's ycloud0 (measured: 50 of 50, docs/adr/0012).
+      const arps = sb.state.nodes.map((n) =>
+        netnsExec(n.netns, ['timeout', '16', 'tcpdump', '-n', '-l', '-i', 'ycloud0', `arp and host ${SINK_HOP}`], {
+          allowFailure: true,
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 2_000)); // tcpdump attached before the first datagram
+      for (const name of backends) {
+        expect(await udpArrivesOutside((await sb.kubelet.pod(NS, name)).netns)).toBe(false);
+      }
+      const captured = await Promise.all(arps);
+      expect(captured.map((c) => c.stdout.split('\n').filter((l) => l.includes(SINK_HOP)))).toEqual([[], []]);
+      expect(captured.every((c) => /listening on ycloud0/.test(c.stderr))).toBe(true); // tcpdump did run
+      const pod2 = (await sb.kubelet.pod(NS, backends[1])).netns; // on node-2
+      const ping = await netnsExec(pod2, ['ping', '-c', '1', '-W', '2', sb.state.nodes[0].ip], { allowFailure: true });
+      expect(ping.code).toBe(0);
+      await core.deleteNamespacedService({ namespace: NS, name: 'esipp' });
+    });
   });
 
   it('deleting the Service removes the rule and the port refuses connections', async () => {

@@ -21,6 +21,11 @@ export function translateCommand(io: TranslateIo, result: { exitCode: number } =
     .option('--default-vpc <name>', 'VPC of namespaces no manifest assigns', 'default')
     .option('--ip-families <list>', 'families the default VPC serves: ipv4,ipv6', 'ipv4,ipv6')
     .option('--offload-selection-fields', 'hash on ip/tp src/dst so OVS can offload LB selection', false)
+    .option(
+      '--eip-default-pool',
+      'as a controller config with eip.defaultPool: Local replies use its default route (no IPv4 reply gateway)',
+      false,
+    )
     .option('--strict', 'exit 2 when any part of a manifest was skipped with a warning', false)
     .action(async (args: string[], opts: Record<string, string | boolean | string[]>) => {
       const paths = [...(opts.filename as string[]), ...args];
@@ -33,6 +38,7 @@ export function translateCommand(io: TranslateIo, result: { exitCode: number } =
         defaultVpc: String(opts.defaultVpc),
         defaultVpcFamilies: families,
         offloadSelectionFields: opts.offloadSelectionFields === true,
+        eipDefaultPool: opts.eipDefaultPool === true,
       });
       io.stdout(opts.format === 'yaml' ? toYaml(output) : `${JSON.stringify(output, null, 2)}\n`);
       for (const w of output.warnings) io.stderr(`warning: ${w.object}: ${w.field}: ${w.message}\n`);

@@ -122,7 +122,7 @@ describe('ServiceLoadBalancerController', () => {
     expect(t.patches[1]).toEqual({ name: 'web', patch: { status: { conditions: [] } } });
   });
 
-  it('never sets the condition where replies cannot be routed (no default route / another VPC)', async () => {
+  it('never sets the condition where replies cannot be routed (a VPC other than the default one)', async () => {
     const t = setup({ replyRoutes: false });
     t.services.put(service('web', { type: 'NodePort', externalTrafficPolicy: 'Local' }));
     await t.controller.reconcile('shop/web', reconcileContext('shop/web'));

@@ -16,11 +16,16 @@ export const serviceRegistration: ControllerRegistration = {
     const nodeReplyRoutesOf = (vpc: string) =>
       nodeReplyRouteContextOf(vpc, {
         defaultVpc: config.defaultVpc,
-        enabled: !!config.eip.defaultPool,
+        ownIpv4DefaultRoute: !!config.eip.defaultPool,
         cidrsOf: (v) =>
           b.env
             .subnets()
             .filter((s) => s.spec.vpc === v)
+            .flatMap((s) => s.spec.cidrBlocks),
+        joinCidrsOf: (v) =>
+          b.env
+            .subnets()
+            .filter((s) => s.spec.vpc === v && s.spec.role === 'join')
             .flatMap((s) => s.spec.cidrBlocks),
       });
     // What Services and the reply gateway read of a Node (a kubelet's status updates would otherwise reconcile
@@ -50,8 +55,9 @@ export const serviceRegistration: ControllerRegistration = {
       vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
       nodeReplyRoutesOf,
     });
-    // The default VPC's IPv6 reply gateway (owner NodeReplyGateway/<vpc>, key the VPC): follows the nodes' join
-    // addresses and the VPC's Subnets (its drop policy must not cover a new Subnet's range).
+    // The default VPC's reply gateway (owner NodeReplyGateway/<vpc>, key the VPC): follows the nodes' join
+    // addresses and the VPC's Subnets (its IPv6 drop must not cover a new Subnet's range, its IPv4 route follows the
+    // join subnet).
     const gateway = b.controller(
       'node-reply-gateway',
       (vpc, { reason }) =>

@@ -27,8 +27,10 @@ export interface ManifestContext {
   offloadSelectionFields: boolean;
   /** The CIDRs of each VPC's Subnets (the topology translator fills it). */
   vpcCidrs: Map<string, string[]>;
-  /** The default VPC routes Local NodePort replies back to their nodes (as the controller with `eip.defaultPool`). */
-  nodeReplyRoutes: boolean;
+  /** The CIDRs of each VPC's join Subnet (the topology translator fills it). */
+  joinCidrs: Map<string, string[]>;
+  /** As the controller with `eip.defaultPool`: the default VPC has an IPv4 default route (no IPv4 reply gateway). */
+  eipDefaultPool: boolean;
 }
 
 export interface ManifestContextOptions {
@@ -36,8 +38,8 @@ export interface ManifestContextOptions {
   /** Families the default VPC serves (default both). */
   defaultVpcFamilies?: IpFamily[];
   offloadSelectionFields?: boolean;
-  /** As the controller with `eip.defaultPool`: reply routes of Local NodePorts and the IPv6 reply gateway. */
-  nodeReplyRoutes?: boolean;
+  /** As the controller with `eip.defaultPool`: Local replies use its default route (no IPv4 reply gateway). */
+  eipDefaultPool?: boolean;
 }
 
 export function createManifestContext(options: ManifestContextOptions = {}): ManifestContext {
@@ -51,7 +53,8 @@ export function createManifestContext(options: ManifestContextOptions = {}): Man
     nodes: [],
     offloadSelectionFields: options.offloadSelectionFields ?? false,
     vpcCidrs: new Map(),
-    nodeReplyRoutes: options.nodeReplyRoutes ?? false,
+    joinCidrs: new Map(),
+    eipDefaultPool: options.eipDefaultPool ?? false,
   };
 }
 

@@ -28,8 +28,9 @@ export const serviceManifestTranslator: ManifestTranslator = {
     const nodeReplyRoutesOf = (vpc: string) =>
       nodeReplyRouteContextOf(vpc, {
         defaultVpc: ctx.defaultVpc,
-        enabled: ctx.nodeReplyRoutes,
+        ownIpv4DefaultRoute: ctx.eipDefaultPool,
         cidrsOf: (v) => ctx.vpcCidrs.get(v) ?? [],
+        joinCidrsOf: (v) => ctx.joinCidrs.get(v) ?? [],
       });
     const inputs: ServiceInputs = {
       endpointSlicesFor: (namespace, name) => slices.get(`${namespace}/${name}`) ?? [],
@@ -49,10 +50,8 @@ export const serviceManifestTranslator: ManifestTranslator = {
         warnings: warnings.map(({ object, field, message }) => ({ object, field, message })),
       }));
     for (const node of ctx.nodes) out.push({ state: translateNodeChassis(node), warnings: [] });
-    if (ctx.nodeReplyRoutes) {
-      const gateway = translateNodeReplyGateway(ctx.defaultVpc, ctx.nodes, nodeReplyRoutesOf(ctx.defaultVpc));
-      out.push({ state: gateway, warnings: [] });
-    }
+    const gateway = translateNodeReplyGateway(ctx.defaultVpc, ctx.nodes, nodeReplyRoutesOf(ctx.defaultVpc));
+    if (gateway.rows.length) out.push({ state: gateway, warnings: [] });
     return out;
   },
 };

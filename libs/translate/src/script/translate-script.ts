@@ -27,7 +27,7 @@ import { formatTxtar, parseTxtar, type Txtar } from './txtar';
  *   k8s delete <Kind> <[ns/]name>  remove an object
  *   translate [options]            translate the objects through the adapters `ycloud translate` and the
  *                                  controller share; options: --default-vpc NAME, --ip-families 4,6,
- *                                  --offload-selection-fields, --node-reply-routes (as with eip.defaultPool)
+ *                                  --offload-selection-fields, --eip-default-pool (as with eip.defaultPool)
  *   translate yusur                one YusurService with a `kind: TranslationContext` object (its backends, addresses
  *                                  and links, as the controller resolves them)
  *   translate topology             Vpc/Subnet/EipPool/Eip objects, and a `kind: ControllerConfig` object
@@ -56,7 +56,7 @@ function translateOptions(args: string[]): ManifestContextOptions {
   const options: ManifestContextOptions = {};
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--offload-selection-fields') options.offloadSelectionFields = true;
-    else if (args[i] === '--node-reply-routes') options.nodeReplyRoutes = true;
+    else if (args[i] === '--eip-default-pool') options.eipDefaultPool = true;
     else if (args[i] === '--default-vpc') options.defaultVpc = args[++i];
     else if (args[i] === '--ip-families') {
       options.defaultVpcFamilies = (args[++i] ?? '').split(',').map((f) => Number(f) as IpFamily);

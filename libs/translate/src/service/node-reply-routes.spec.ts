@@ -5,6 +5,7 @@ import {
   NODE_REPLY_OUTSIDE_DROP_PRIORITY,
   NODE_REPLY_ROUTE_PRIORITY,
   nodeReplyGateway,
+  nodeReplyRouteContextOf,
   type NodeReplyRouteContext,
 } from './node-reply-routes';
 
@@ -192,5 +193,78 @@ describe('IPv6 reply gateway (a route to reach the reply routes, a drop for ever
   it('has no rows for an IPv4-only VPC or when no node has an IPv6 join address', () => {
     expect(nodeReplyGateway('default', nodes, { ...gwCtx, vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16'] })).toEqual([]);
     expect(nodeReplyGateway('default', [nodes[1]], gwCtx)).toEqual([]);
+  });
+});
+
+describe('IPv4 reply gateway (no default route of the VPC own: a 0.0.0.0/0 route to a sink hop, a drop of what it took)', () => {
+  const ip = (a: string): ParsedIp => parseIpAddress(a)!;
+  const nodes = [{ name: 'node-1', joinAddresses: [ip('100.64.0.2')] }];
+  const contextOf = (vpc: string, ownIpv4DefaultRoute: boolean, join = ['100.64.0.0/16', 'fd00:100:64::/64']) =>
+    nodeReplyRouteContextOf(vpc, {
+      defaultVpc: 'default',
+      ownIpv4DefaultRoute,
+      cidrsOf: () => ['10.16.0.0/16', ...join],
+      joinCidrsOf: () => join,
+    });
+
+  it('routes the default VPC only, with the IPv4 sink hop (the join broadcast address) only without eip.defaultPool', () => {
+    expect(contextOf('default', false)).toEqual({
+      router: 'vpc/default/router',
+      vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16', 'fd00:100:64::/64'],
+      ipv4SinkHop: '100.64.255.255',
+    });
+    expect(contextOf('default', false, ['100.64.0.0/22'])?.ipv4SinkHop).toBe('100.64.3.255');
+    expect(contextOf('default', true)).toEqual({
+      router: 'vpc/default/router',
+      vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16', 'fd00:100:64::/64'],
+    });
+    // An IPv6-only join subnet: nothing IPv4 to reach.
+    expect(contextOf('default', false, ['fd00:100:64::/64'])?.ipv4SinkHop).toBeUndefined();
+    expect(contextOf('blue', false)).toBeUndefined();
+  });
+
+  it('routes 0.0.0.0/0 to the sink hop and drops, below the reply routes, exactly what that route took', () => {
+    const rows = nodeReplyGateway('default', nodes, contextOf('default', false)!);
+    expect(rows).toEqual([
+      {
+        table: 'Logical_Router_Static_Route',
+        key: 'vpc/default/node-reply/ipv4-route',
+        owner: { kind: 'NodeReplyGateway', name: 'default' },
+        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'static_routes' },
+        columns: {
+          ip_prefix: '0.0.0.0/0',
+          nexthop: '100.64.255.255',
+          policy: 'dst-ip',
+          output_port: [],
+          external_ids: { 'ycloud.io/vpc': 'default' },
+        },
+      },
+      {
+        table: 'Logical_Router_Policy',
+        key: 'vpc/default/node-reply/ipv4-sink-drop',
+        owner: { kind: 'NodeReplyGateway', name: 'default' },
+        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'policies' },
+        columns: {
+          priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+          // No list of the VPC's other destinations: longer routes win in routing and set another next hop.
+          match: 'ip4 && reg0 == 100.64.255.255',
+          action: 'drop',
+          nexthops: [],
+          external_ids: { 'ycloud.io/vpc': 'default' },
+        },
+      },
+    ]);
+  });
+
+  it('has no IPv4 rows when the VPC has a default route of its own (eip.defaultPool), and gives both families on a dual-stack VPC', () => {
+    expect(nodeReplyGateway('default', nodes, contextOf('default', true)!)).toEqual([]);
+    const dual = [{ name: 'node-1', joinAddresses: [ip('100.64.0.2'), ip('fd00:100:64::2')] }];
+    const keys = nodeReplyGateway('default', dual, contextOf('default', false)!).map((r) => r.key);
+    expect(keys).toEqual([
+      'vpc/default/node-reply/ipv6-route',
+      'vpc/default/node-reply/ipv6-outside-drop',
+      'vpc/default/node-reply/ipv4-route',
+      'vpc/default/node-reply/ipv4-sink-drop',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { EXTERNAL_IDS, OWNER_KINDS, type IpFamily, type ParsedIp } from '@ycloud/api';
+import { EXTERNAL_IDS, OWNER_KINDS, formatIp, parseCidr, type IpFamily, type ParsedIp } from '@ycloud/api';
 import type { DesiredRow, Owner } from '@ycloud/ovn';
 import { hostPort } from '../lb/address';
 import { vpcRouterKey } from '../topology/keys';
@@ -13,7 +13,7 @@ import { cmp } from '../lb/order';
 export const NODE_REPLY_ROUTE_PRIORITY = 1000;
 
 /**
- * Priority of the IPv6 reply gateway's drop policy (nodeReplyGateway): below every reply route, so only packets no
+ * Priority of the reply gateway's drop policies (nodeReplyGateway): below every reply route, so only packets no
  * reply route took are dropped.
  */
 export const NODE_REPLY_OUTSIDE_DROP_PRIORITY = 100;
@@ -24,21 +24,39 @@ export interface NodeReplyRouteContext {
   router: string;
   /** The VPC's own CIDRs (its Subnets, the join subnet among them): replies to these are routed as usual. */
   vpcCidrs: string[];
+  /**
+   * Present when the VPC has no IPv4 default route of its own (no `eip.defaultPool`): the next hop of the reply
+   * gateway's IPv4 catch-all route (nodeReplyGateway), the broadcast address of the VPC's IPv4 join subnet, which
+   * no node port ever has.
+   */
+  ipv4SinkHop?: string;
 }
 
 /**
  * Where `vpc` routes Local replies back to nodes, or undefined when it does not: only the default VPC (the nodes'
- * ycloud0 ports are in its join subnet), and only with `eip.defaultPool` (`enabled`), whose gateway's default route
- * lets IPv4 replies reach their policies (OVN routes before it applies policies; IPv6: nodeReplyGateway). The
- * controller and the preview (`ycloud translate`) both decide through this.
+ * ycloud0 ports are in its join subnet). Its IPv4 default route, when it has one (`eip.defaultPool`: the EIP
+ * gateway's), lets IPv4 replies reach their policies (OVN routes before it applies policies); without one, and for
+ * IPv6 always, nodeReplyGateway gives a route only the reply routes use (docs/adr/0011, 0012). The controller and
+ * the preview (`ycloud translate`) both decide through this.
  */
 export function nodeReplyRouteContextOf(
   vpc: string,
-  opts: { defaultVpc: string; enabled: boolean; cidrsOf: (vpc: string) => string[] },
+  opts: {
+    defaultVpc: string;
+    /** The VPC has an IPv4 default route of its own (`eip.defaultPool`: the EIP gateway's). */
+    ownIpv4DefaultRoute: boolean;
+    cidrsOf: (vpc: string) => string[];
+    /** The CIDRs of the VPC's join Subnet (role `join`). */
+    joinCidrsOf: (vpc: string) => string[];
+  },
 ): NodeReplyRouteContext | undefined {
-  return opts.enabled && vpc === opts.defaultVpc
-    ? { router: vpcRouterKey(vpc), vpcCidrs: opts.cidrsOf(vpc) }
-    : undefined;
+  if (vpc !== opts.defaultVpc) return undefined;
+  const join4 = opts
+    .joinCidrsOf(vpc)
+    .map((c) => parseCidr(c))
+    .find((c) => c?.family === 4);
+  const sink = !opts.ownIpv4DefaultRoute && join4 ? { ipv4SinkHop: formatIp({ family: 4, value: join4.last }) } : {};
+  return { router: vpcRouterKey(vpc), vpcCidrs: opts.cidrsOf(vpc), ...sink };
 }
 
 /** One NodePort (or externalIP) of a Service that keeps the client address: its protocol and candidate backends. */
@@ -110,66 +128,78 @@ export function nodeReplyRoutes(
   return [...rows.values()].sort((a, b) => cmp(a.key, b.key));
 }
 
-/** Owner of a VPC's IPv6 reply gateway rows (nodeReplyGateway): `NodeReplyGateway/<vpc>`. */
+/** Owner of a VPC's reply gateway rows (nodeReplyGateway): `NodeReplyGateway/<vpc>`. */
 export function nodeReplyGatewayOwner(vpc: string): Owner {
   return { kind: OWNER_KINDS.NodeReplyGateway, name: vpc };
 }
 
-/** Keys of the IPv6 reply gateway's rows. */
+/** Keys of the reply gateway's rows. */
 export const nodeReplyGatewayKeys = {
   route: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-route`,
   drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-outside-drop`,
+  ipv4Route: (vpc: string) => `vpc/${vpc}/node-reply/ipv4-route`,
+  ipv4Drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv4-sink-drop`,
 };
 
 /**
- * Pure: what lets IPv6 reply routes be reached at all (docs/adr/0011). OVN routes (lr_in_ip_routing) before it
- * applies policies (lr_in_policy) and drops a packet no route takes, and a VPC has no IPv6 route outwards (the
- * EIP gateway is IPv4), so a reply to an outside IPv6 client never reached its reroute policy. So: a `::/0` route
- * (to a node's join address: OVN wants a next hop on a router port's network; no packet is sent there) and, below
- * every reply route, a policy dropping IPv6 to destinations outside the VPC, which is what the missing route did.
- * Only reply routes use the `::/0` route; pods' other IPv6 to the outside stays dropped, only one stage later.
- * None when the VPC has no IPv6 CIDR or no node has an IPv6 join address (then no node captures IPv6 NodePorts).
+ * Pure: what lets reply routes be reached at all where the VPC has no route outwards of its own. OVN routes
+ * (lr_in_ip_routing) before it applies policies (lr_in_policy) and drops a packet no route takes, so a reply to an
+ * outside client never reached its reroute policy.
+ *
+ * IPv6 (docs/adr/0011; a VPC has no IPv6 route outwards, the EIP gateway is IPv4): a `::/0` route (to a node's join
+ * address: OVN wants a next hop on a router port's network; no packet is sent there) and, below every reply route,
+ * a policy dropping IPv6 to destinations outside the VPC, which is what the missing route did. None when the VPC
+ * has no IPv6 CIDR or no node has an IPv6 join address (then no node captures IPv6 NodePorts).
+ *
+ * IPv4 (docs/adr/0012), only without a default route of the VPC's own (`ctx.ipv4SinkHop`): a `0.0.0.0/0` route to
+ * the sink hop, an address no port has, and below every reply route a policy dropping what that route took
+ * (`reg0`, the next hop routing chose, is the sink hop). Every longer route (the Subnets, the nodes' host routes,
+ * any other) still wins in routing and is not matched by the drop, so nothing needs excluding; pods' own IPv4 to
+ * the outside stays dropped, one stage later.
  */
 export function nodeReplyGateway(
   vpc: string,
   nodes: Array<{ name: string; joinAddresses: ParsedIp[] }>,
   ctx: NodeReplyRouteContext,
 ): DesiredRow[] {
-  const inside = insideOf(ctx, 6);
-  const hop = [...nodes]
-    .sort((a, b) => cmp(a.name, b.name))
-    .map((n) => n.joinAddresses.find((a) => a.family === 6))
-    .find((a) => !!a);
-  if (!inside.length || !hop) return [];
   const owner = nodeReplyGatewayOwner(vpc);
   const parent = (column: string) => ({ table: 'Logical_Router', key: ctx.router, column });
   const externalIds = { [EXTERNAL_IDS.vpc]: vpc };
-  return [
+  const gateway = (keys: { route: string; drop: string }, prefix: string, hop: string, drop: string): DesiredRow[] => [
     {
       table: 'Logical_Router_Static_Route',
-      key: nodeReplyGatewayKeys.route(vpc),
+      key: keys.route,
       owner,
       parent: parent('static_routes'),
-      columns: {
-        ip_prefix: '::/0',
-        nexthop: hop.address,
-        policy: 'dst-ip',
-        output_port: [],
-        external_ids: externalIds,
-      },
+      columns: { ip_prefix: prefix, nexthop: hop, policy: 'dst-ip', output_port: [], external_ids: externalIds },
     },
     {
       table: 'Logical_Router_Policy',
-      key: nodeReplyGatewayKeys.drop(vpc),
+      key: keys.drop,
       owner,
       parent: parent('policies'),
       columns: {
         priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
-        match: `ip6 && ip6.dst != {${inside.join(', ')}}`,
+        match: drop,
         action: 'drop',
         nexthops: [],
         external_ids: externalIds,
       },
     },
   ];
+  const rows: DesiredRow[] = [];
+  const inside6 = insideOf(ctx, 6);
+  const hop6 = [...nodes]
+    .sort((a, b) => cmp(a.name, b.name))
+    .map((n) => n.joinAddresses.find((a) => a.family === 6))
+    .find((a) => !!a);
+  if (inside6.length && hop6) {
+    const keys = { route: nodeReplyGatewayKeys.route(vpc), drop: nodeReplyGatewayKeys.drop(vpc) };
+    rows.push(...gateway(keys, '::/0', hop6.address, `ip6 && ip6.dst != {${inside6.join(', ')}}`));
+  }
+  if (ctx.ipv4SinkHop) {
+    const keys = { route: nodeReplyGatewayKeys.ipv4Route(vpc), drop: nodeReplyGatewayKeys.ipv4Drop(vpc) };
+    rows.push(...gateway(keys, '0.0.0.0/0', ctx.ipv4SinkHop, `ip4 && reg0 == ${ctx.ipv4SinkHop}`));
+  }
+  return rows;
 }

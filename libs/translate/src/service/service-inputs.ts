@@ -71,7 +71,7 @@ export function translateNodeChassis(node: V1Node): DesiredState {
 }
 
 /**
- * A VPC's IPv6 reply gateway (nodeReplyGateway) from the Nodes' join addresses; `ctx` undefined (the VPC routes no
+ * A VPC's reply gateway (nodeReplyGateway) from the Nodes' join addresses; `ctx` undefined (the VPC routes no
  * replies to nodes): no rows, so apply removes any left.
  */
 export function translateNodeReplyGateway(

@@ -42,6 +42,11 @@ export const topologyManifestTranslator: ManifestTranslator = {
     for (const vpc of objs.vpcs) {
       const cidrs = objs.subnets.filter((x) => x.spec.vpc === vpc.metadata.name).flatMap((x) => x.spec.cidrBlocks);
       ctx.vpcCidrs.set(vpc.metadata.name, cidrs);
+      const join = objs.subnets.filter((x) => x.spec.vpc === vpc.metadata.name && x.spec.role === 'join');
+      ctx.joinCidrs.set(
+        vpc.metadata.name,
+        join.flatMap((x) => x.spec.cidrBlocks),
+      );
       const fams = new Set<IpFamily>();
       for (const s of objs.subnets.filter(
         (x) => x.spec.vpc === vpc.metadata.name && (x.spec.role ?? 'pod') === 'pod',
