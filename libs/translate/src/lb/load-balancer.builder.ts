@@ -195,9 +195,9 @@ function literalRow(
  * gateway port only when it comes from a backend listed on one of the router's LB VIPs (ovn-northd's
  * lr_out_undnat; a gateway router un-DNATs every reply instead). A backend taken out of a VIP (terminating, not
  * ready) would lose the replies of the connections it still has, and a connection caught by the flow change
- * itself never completes (measured: docs/kube-proxy-parity.md). So such backends stay listed, under a VIP at an
- * address no packet carries: the router drops traffic to 0.0.0.0/8 in lr_in_ip_input, before load balancing, and
- * the VIP is in no router subnet, so nothing answers ARP for it.
+ * itself never completes (docs/adr/0012; measured in docs/kube-proxy-parity.md). So such backends stay listed,
+ * under a VIP at an address no packet carries: the router drops traffic to 0.0.0.0/8 in lr_in_ip_input, before
+ * load balancing, and the VIP is in no router subnet, so nothing answers ARP for it.
  */
 export const DRAIN_VIP_ADDRESS = '0.0.0.0';
 
