@@ -157,7 +157,7 @@ describe('drain VIPs of a VPC router LB', () => {
   const vipsOf = (s: LoadBalancerSpec) => buildLoadBalancers(owner, [s]).rows[0].columns.vips;
   const router = { kind: 'vpc-router' as const, key: 'lr:blue' };
 
-  it('keeps a backend that takes no new connections under 0.0.0.0, so its replies are still un-DNATed', () => {
+  it('keeps a TCP backend that takes no new connections under 0.0.0.0, so its replies are still un-DNATed', () => {
     const backends = [
       backend('10.0.0.2'),
       backend('10.0.0.1', { ready: false, terminating: true }),
@@ -173,6 +173,8 @@ describe('drain VIPs of a VPC router LB', () => {
       '172.16.0.50:80': '10.0.0.2:8080',
     });
     expect(vipsOf(routerSpec(backends, { kind: 'service-gateway' }))).toEqual({ '172.16.0.50:80': '10.0.0.2:8080' });
+    // UDP and SCTP entries toward a backend leaving the set are flushed instead, as kube-proxy does.
+    expect(vipsOf({ ...routerSpec(backends, router), protocol: 'udp' })).toEqual({ '172.16.0.50:80': '10.0.0.2:8080' });
   });
 
   it('has none in a steady state, nor for the serving-terminating fallback, which the VIP itself lists', () => {

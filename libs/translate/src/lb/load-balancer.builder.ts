@@ -177,7 +177,9 @@ function literalRow(
       : selectBackends(f.backends, f.address.family, f.backendNode),
   );
   const vips = Object.fromEntries(chosen.map(([, vip], i) => [vip, formatBackends(selected[i])]));
-  if (spec.attachment.kind === 'vpc-router') {
+  // TCP only: kube-proxy keeps established TCP connections of an endpoint leaving the set, but deletes UDP and SCTP
+  // conntrack entries toward it (ct_flush and the node agent do the same here, ADR 0010).
+  if (spec.attachment.kind === 'vpc-router' && spec.protocol === 'tcp') {
     for (const [vip, backends] of Object.entries(
       drainVips(
         chosen.map(([f]) => f),
