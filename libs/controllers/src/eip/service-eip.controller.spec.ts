@@ -185,8 +185,15 @@ describe('ServiceEipController', () => {
 
     it('takes the endpoints hinted for the zone of the node running the gateway', async () => {
       const svc = lbService('web', { [EIP_ANNOTATION]: 'fixed' });
-      expect(await routerVips(svc, activeOn('gw-b'))).toEqual({ '172.16.0.51:80': '10.1.0.6:8080' });
-      expect(await routerVips(svc, activeOn('gw-a'))).toEqual({ '172.16.0.51:80': '10.1.0.5:8080' });
+      // The other zone's endpoint takes no new connection here; the drain VIP only keeps its replies un-DNATed.
+      expect(await routerVips(svc, activeOn('gw-b'))).toEqual({
+        '0.0.0.0:80': '10.1.0.5:8080',
+        '172.16.0.51:80': '10.1.0.6:8080',
+      });
+      expect(await routerVips(svc, activeOn('gw-a'))).toEqual({
+        '0.0.0.0:80': '10.1.0.6:8080',
+        '172.16.0.51:80': '10.1.0.5:8080',
+      });
     });
 
     it('takes every endpoint when the gateway node is unknown, or the Service is Local', async () => {

@@ -2,7 +2,13 @@ import type { YusurService } from '@ycloud/api';
 import { translateService } from '../service/service.translator';
 import { parseIpAddress, type ParsedIp } from '@ycloud/api';
 import { translateYusurService } from '../yusur/yusur-service.translator';
-import { buildLoadBalancers, ownHostBackendsViaJoin, selectBackends } from './load-balancer.builder';
+import {
+  DRAIN_VIP_ADDRESS,
+  buildLoadBalancers,
+  drainVips,
+  ownHostBackendsViaJoin,
+  selectBackends,
+} from './load-balancer.builder';
 import { lbOptions, type LbOptionsIssue } from './lb-options';
 import type { LbBackend, LoadBalancerSpec } from './load-balancer.model';
 
@@ -199,6 +205,66 @@ describe('ownHostBackendsViaJoin', () => {
   it('deduplicates when the join address is a backend already', () => {
     const out = ownHostBackendsViaJoin([at('192.168.0.1'), at('100.64.0.2')], node);
     expect(out).toEqual([at('100.64.0.2')]);
+  });
+});
+
+describe('drain VIPs of a VPC router LB', () => {
+  const eip = ip('172.16.0.50');
+  const routerSpec = (backends: LbBackend[], attachment: LoadBalancerSpec['attachment']): LoadBalancerSpec => ({
+    key: 'lb:r',
+    name: 'R',
+    protocol: 'tcp',
+    attachment,
+    externalIds: {},
+    options: { reject: true, selectionFields: [] },
+    frontends: [{ address: eip, port: 80, scope: 'external', backends }],
+  });
+  const vipsOf = (s: LoadBalancerSpec) => buildLoadBalancers(owner, [s]).rows[0].columns.vips;
+  const router = { kind: 'vpc-router' as const, key: 'lr:blue' };
+
+  it('keeps a TCP backend that takes no new connections under 0.0.0.0, so its replies are still un-DNATed', () => {
+    const backends = [
+      backend('10.0.0.2'),
+      backend('10.0.0.1', { ready: false, terminating: true }),
+      backend('10.0.0.3', { ready: false, serving: false }),
+      backend('fd00::1', { ready: false, terminating: true }),
+    ];
+    expect(vipsOf(routerSpec(backends, router))).toEqual({
+      '172.16.0.50:80': '10.0.0.2:8080',
+      [`${DRAIN_VIP_ADDRESS}:80`]: '10.0.0.1:8080,10.0.0.3:8080',
+    });
+    // Elsewhere OVN un-DNATs by conntrack alone (switches, gateway routers): no drain VIP.
+    expect(vipsOf(routerSpec(backends, { kind: 'switch-group', key: 'lbg:blue' }))).toEqual({
+      '172.16.0.50:80': '10.0.0.2:8080',
+    });
+    expect(vipsOf(routerSpec(backends, { kind: 'service-gateway' }))).toEqual({ '172.16.0.50:80': '10.0.0.2:8080' });
+    // UDP and SCTP entries toward a backend leaving the set are flushed instead, as kube-proxy does.
+    expect(vipsOf({ ...routerSpec(backends, router), protocol: 'udp' })).toEqual({ '172.16.0.50:80': '10.0.0.2:8080' });
+  });
+
+  it('has none in a steady state, nor for the serving-terminating fallback, which the VIP itself lists', () => {
+    expect(vipsOf(routerSpec([backend('10.0.0.1'), backend('10.0.0.2')], router))).toEqual({
+      '172.16.0.50:80': '10.0.0.1:8080,10.0.0.2:8080',
+    });
+    const onlyTerminating = [backend('10.0.0.1', { ready: false, terminating: true })];
+    expect(vipsOf(routerSpec(onlyTerminating, router))).toEqual({ '172.16.0.50:80': '10.0.0.1:8080' });
+  });
+
+  it('lists a backend once per port, and not when another VIP of the row selects it', () => {
+    const a = { address: eip, port: 80, scope: 'external' as const };
+    const frontends = [
+      { ...a, backends: [backend('10.0.0.1'), backend('10.0.0.2', { ready: false })] },
+      { ...a, port: 443, backends: [backend('10.0.0.1', { port: 8443 }), backend('10.0.0.2', { ready: false })] },
+      { ...a, address: ip('172.16.0.51'), backends: [backend('10.0.0.2', { ready: false })] },
+    ];
+    const selected = [
+      { ip: ip('10.0.0.1'), port: 8080 },
+      { ip: ip('10.0.0.1'), port: 8443 },
+    ];
+    expect(drainVips(frontends, selected)).toEqual({ '0.0.0.0:80': '10.0.0.2:8080', '0.0.0.0:443': '10.0.0.2:8080' });
+    expect(drainVips(frontends, [selected[0], { ip: ip('10.0.0.2'), port: 8080 }])).toEqual({
+      '0.0.0.0:443': '10.0.0.1:8443',
+    });
   });
 });
 

@@ -191,17 +191,65 @@ function literalRow(
   }
   if (chosen.length === 0) return undefined;
   chosen.sort(([a], [b]) => compareIp(a.address, b.address) || a.port - b.port);
-  const vips = Object.fromEntries(
-    chosen.map(([f, vip]) => [
-      vip,
-      formatBackends(
-        f.topologyNode
-          ? selectTopologyBackends(f.backends, f.address.family, f.topologyNode)
-          : selectBackends(f.backends, f.address.family, f.backendNode),
-      ),
-    ]),
+  const selected = chosen.map(([f]): IpPort[] =>
+    f.topologyNode
+      ? selectTopologyBackends(f.backends, f.address.family, f.topologyNode)
+      : selectBackends(f.backends, f.address.family, f.backendNode),
   );
+  const vips = Object.fromEntries(chosen.map(([, vip], i) => [vip, formatBackends(selected[i])]));
+  // TCP only: kube-proxy keeps established TCP connections of an endpoint leaving the set, but deletes UDP and SCTP
+  // conntrack entries toward it (ct_flush and the node agent do the same here, ADR 0010).
+  if (spec.attachment.kind === 'vpc-router' && spec.protocol === 'tcp') {
+    for (const [vip, backends] of Object.entries(
+      drainVips(
+        chosen.map(([f]) => f),
+        selected.flat(),
+      ),
+    )) {
+      if (!(vip in vips)) vips[vip] = backends;
+    }
+  }
   return loadBalancerRow(owner, spec, vips, optionsColumn(spec));
+}
+
+/**
+ * The address of a VPC router LB's drain VIPs. OVN un-DNATs a reply leaving a router through its distributed
+ * gateway port only when it comes from a backend listed on one of the router's LB VIPs (ovn-northd's
+ * lr_out_undnat; a gateway router un-DNATs every reply instead). A backend taken out of a VIP (terminating, not
+ * ready) would lose the replies of the connections it still has, and a connection caught by the flow change
+ * itself never completes (docs/adr/0014; measured in docs/kube-proxy-parity.md). So such backends stay listed,
+ * under a VIP at an address no packet carries: the router drops traffic to 0.0.0.0/8 in lr_in_ip_input, before
+ * load balancing, and the VIP is in no router subnet, so nothing answers ARP for it.
+ */
+export const DRAIN_VIP_ADDRESS = '0.0.0.0';
+
+/**
+ * Pure: the drain VIPs of a VPC router LB (see DRAIN_VIP_ADDRESS): per frontend port, the IPv4 backends that are
+ * listed but take no new connections on any VIP of the row (OVN adds no reply un-DNAT for IPv6 VIPs on these
+ * routers). Empty when every listed backend is selected, as in a steady state.
+ */
+export function drainVips(frontends: LbFrontend[], selected: IpPort[]): Record<string, string> {
+  // Un-DNAT flows match a backend's address and port whatever the VIP: one selected anywhere in the row is covered.
+  const taken = new Set(selected.map((b) => hostPort(b.ip, b.port)));
+  const byPort = new Map<number, Map<string, IpPort>>();
+  for (const f of frontends) {
+    if (f.address.family !== 4) continue;
+    for (const b of f.backends) {
+      const key = hostPort(b.address, b.port);
+      if (b.address.family !== 4 || taken.has(key)) continue;
+      let drained = byPort.get(f.port);
+      if (!drained) byPort.set(f.port, (drained = new Map()));
+      drained.set(key, { ip: b.address, port: b.port });
+    }
+  }
+  return Object.fromEntries(
+    [...byPort.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([port, drained]) => [
+        `${DRAIN_VIP_ADDRESS}:${port}`,
+        formatBackends([...drained.values()].sort(compareIpPort)),
+      ]),
+  );
 }
 
 /**
