@@ -101,7 +101,7 @@ const insideOf = (ctx: NodeReplyRouteContext, family: IpFamily): string[] =>
  * port as source, to its node's join address of the endpoint's family; destinations inside the VPC are let through
  * above it by the reply gateway's `allow` policies (nodeReplyGateway). OVN
  * applies policies after routing, so the client's address still needs a route for the policy to be reached: the
- * VPC's default route (IPv4), nodeReplyGateway's (IPv6).
+ * VPC's own default route (`eip.defaultPool`, IPv4) or nodeReplyGateway's sink routes.
  */
 export function nodeReplyRoutes(
   owner: Owner,
