@@ -212,7 +212,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
 
   const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
   /** `columns` of the rows of `table` the IPv6 reply gateway owns (ovn-nbctl --bare). */
-  const gatewayRows = async (table: string, columns: string): Promise<string> =>
+  const gatewayRows = async (table: string, columns: string, ...where: string[]): Promise<string> =>
     (
       await nbctl(
         '--bare',
@@ -220,6 +220,7 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
         'find',
         table,
         `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
+        ...where,
       )
     ).trim();
   /** Whether UDP datagrams sent from `netns` to the outside client's IPv6 address reach it (a listener there). */
@@ -272,13 +273,17 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     expect(table).toMatch(/ct status dnat meta l4proto \. ip6 daddr \. th dport != \{ tcp \. fd00:10:16:/);
     // The reply gateway's rows on the default VPC's router, owned by ycloud: repaired when removed behind its back.
     expect(await gatewayRows('Logical_Router_Static_Route', 'ip_prefix')).toBe('::/0');
-    const drop = await gatewayRows('Logical_Router_Policy', '_uuid');
+    // The drop takes what the ::/0 route took (its sink hop in xxreg0), the allow lets the VPC's own IPv6 through.
+    expect(await gatewayRows('Logical_Router_Policy', 'match', 'action=allow')).toMatch(
+      /^ip6\.dst == \{[0-9a-f:/, ]+\}$/m,
+    );
+    const drop = await gatewayRows('Logical_Router_Policy', '_uuid', 'action=drop');
     expect(drop).toMatch(/^[0-9a-f-]{36}$/);
     await nbctl('remove', 'Logical_Router', 'vpc-default', 'policies', drop);
     await waitUntil(
       'the drop policy repaired',
-      () => gatewayRows('Logical_Router_Policy', 'action,match'),
-      (r) => /^drop\nip6 && ip6\.dst != \{/.test(r),
+      () => gatewayRows('Logical_Router_Policy', 'match', 'action=drop'),
+      (r) => /^ip6 && xxreg0 == [0-9a-f:]+$/m.test(r),
     );
     // The VPC router's IPv6 route outwards serves the reply routes only: a pod's own IPv6 to the outside is still
     // dropped (the reply gateway's drop policy), where the route alone would hand it to node-1, which forwards.
@@ -479,8 +484,8 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     // dual_stack.go's test on the secondary family, pod-Service(hostNetwork): one hostNetwork endpoint per node
     // (its address the node's IPv6 InternalIP, its server in the node's own network namespace answering
     // `<node> <client address>`), reached by a pod on node-2 through the IPv6 ClusterIP and [node IPv6]:nodePort.
-    // OVN DNATs to the node address; the VPC router's /128 host route takes it to the node's join port, and its
-    // allow policy past the reply gateway's drop of IPv6 to outside the VPC (nodeHostRoutes, docs/adr/0011).
+    // OVN DNATs to the node address; the VPC router's /128 host route takes it to the node's join port (nodeHostRoutes),
+    // a longer route than the reply gateway's ::/0, so its drop (what that route took) leaves it alone (docs/adr/0011).
     const port = 10190;
     for (const [i, node] of nodes.entries()) {
       servers.push(await TcpServer.start(sb.state.nodes[i].netns, port, node, dir, '::'));

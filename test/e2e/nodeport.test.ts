@@ -158,7 +158,7 @@ describe('NodePort from outside the cluster', () => {
     let echo: TcpServer | undefined;
     const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
     /** `columns` of the `table` rows the reply gateway owns (ovn-nbctl --bare), or '' when there are none. */
-    const gatewayRows = async (table: string, columns: string): Promise<string> =>
+    const gatewayRows = async (table: string, columns: string, ...where: string[]): Promise<string> =>
       (
         await nbctl(
           '--bare',
@@ -166,6 +166,7 @@ describe('NodePort from outside the cluster', () => {
           'find',
           table,
           `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
+          ...where,
         )
       ).trim();
     /** One TCP exchange with the echo server from outside: `<backend> <address it saw>`, or `error …`. */
@@ -227,14 +228,18 @@ describe('NodePort from outside the cluster', () => {
       expect(replies).toEqual(Array(10).fill(expected));
       // The reply gateway's IPv4 rows on the default VPC's router (no IPv6 here: a single-stack sandbox).
       expect(await gatewayRows('Logical_Router_Static_Route', 'ip_prefix,nexthop')).toBe(`0.0.0.0/0\n${SINK_HOP}`);
-      expect(await gatewayRows('Logical_Router_Policy', 'priority,action,match')).toBe(
-        `100\ndrop\nip4 && reg0 == ${SINK_HOP}`,
+      expect(await gatewayRows('Logical_Router_Policy', 'priority,match', 'action=drop')).toBe(
+        `100\nip4 && reg0 == ${SINK_HOP}`,
+      );
+      // Above the reply routes, one positive match lets replies to the VPC itself through (docs/adr/0012).
+      expect(await gatewayRows('Logical_Router_Policy', 'priority,match', 'action=allow')).toMatch(
+        /^1001\nip4\.dst == \{[0-9./, ]+\}$/,
       );
     });
 
     it('repairs the reply gateway rows removed behind its back', async () => {
       const route = await gatewayRows('Logical_Router_Static_Route', '_uuid');
-      const drop = await gatewayRows('Logical_Router_Policy', '_uuid');
+      const drop = await gatewayRows('Logical_Router_Policy', '_uuid', 'action=drop');
       expect(route).toMatch(/^[0-9a-f-]{36}$/);
       expect(drop).toMatch(/^[0-9a-f-]{36}$/);
       await nbctl(
@@ -255,7 +260,7 @@ describe('NodePort from outside the cluster', () => {
         'the route and the drop policy back',
         async () => [
           await gatewayRows('Logical_Router_Static_Route', '_uuid,ip_prefix,nexthop'),
-          await gatewayRows('Logical_Router_Policy', '_uuid,action,match'),
+          await gatewayRows('Logical_Router_Policy', '_uuid,action,match', 'action=drop'),
         ],
         ([r, p]) =>
           r.endsWith(`\n0.0.0.0/0\n${SINK_HOP}`) &&

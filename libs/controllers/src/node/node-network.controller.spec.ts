@@ -47,7 +47,6 @@ describe('NodeNetworkController', () => {
     expect(state.owner).toEqual({ kind: 'Node', name: 'n1' });
     expect(state.rows.map((r) => r.table).sort()).toEqual([
       'Chassis_Template_Var',
-      'Logical_Router_Policy',
       'Logical_Router_Static_Route',
       'Logical_Switch_Port',
     ]);
@@ -90,10 +89,8 @@ describe('NodeNetworkController', () => {
       ip_prefix: 'fd00:192:168::1/128',
       nexthop: joinIPv6,
     });
-    expect(rows.find((r) => r.key === 'node/n1/host-route-allow/fd00:192:168::1')?.columns).toMatchObject({
-      match: 'ip6.dst == fd00:192:168::1',
-      action: 'allow',
-    });
+    // No policy beside it: the reply gateway's IPv6 drop takes only what its sink route took (docs/adr/0011).
+    expect(rows.filter((r) => r.table === 'Logical_Router_Policy')).toEqual([]);
   });
 
   it('keeps the annotated address after a restart, and does not rewrite an annotation that is right', async () => {

@@ -28,7 +28,7 @@ export const serviceRegistration: ControllerRegistration = {
             .filter((s) => s.spec.vpc === v && s.spec.role === 'join')
             .flatMap((s) => s.spec.cidrBlocks),
       });
-    // What Services and the reply gateway read of a Node (a kubelet's status updates would otherwise reconcile
+    // What Services read of a Node (a kubelet's status updates would otherwise reconcile
     // every Service).
     const nodeChanges = updatesWhen(
       caches.nodes,
@@ -55,19 +55,14 @@ export const serviceRegistration: ControllerRegistration = {
       vpcFamilies: (ns) => vpcFamiliesOf(b.env.vpcForNamespace(ns), b.env.subnets()),
       nodeReplyRoutesOf,
     });
-    // The default VPC's reply gateway (owner NodeReplyGateway/<vpc>, key the VPC): follows the nodes' join
-    // addresses and the VPC's Subnets (its IPv6 drop must not cover a new Subnet's range, its IPv4 route follows the
-    // join subnet).
+    // The default VPC's reply gateway (owner NodeReplyGateway/<vpc>, key the VPC): follows the VPC's Subnets (its
+    // allow policies cover their ranges, its sink routes follow the join subnet).
     const gateway = b.controller(
       'node-reply-gateway',
-      (vpc, { reason }) =>
-        northbound.applier.apply(
-          translateNodeReplyGateway(vpc, caches.nodes.store.list(), nodeReplyRoutesOf(vpc)),
-          reason,
-        ),
+      (vpc, { reason }) => northbound.applier.apply(translateNodeReplyGateway(vpc, nodeReplyRoutesOf(vpc)), reason),
       { ownerKey: (owner) => (owner.kind === OWNER_KINDS.NodeReplyGateway ? owner.name : undefined) },
     );
-    gateway.watch(nodeChanges, 'Node changed', () => [config.defaultVpc]).resyncKeys(() => [config.defaultVpc]);
+    gateway.resyncKeys(() => [config.defaultVpc]);
     if (await b.env.informers.served(TOPOLOGY_RESOURCES.Subnet)) {
       gateway.watch(b.env.informers.get<Subnet & KubeObject>(TOPOLOGY_RESOURCES.Subnet), 'Subnet changed', () => [
         config.defaultVpc,

@@ -50,7 +50,7 @@ export const serviceManifestTranslator: ManifestTranslator = {
         warnings: warnings.map(({ object, field, message }) => ({ object, field, message })),
       }));
     for (const node of ctx.nodes) out.push({ state: translateNodeChassis(node), warnings: [] });
-    const gateway = translateNodeReplyGateway(ctx.defaultVpc, ctx.nodes, nodeReplyRoutesOf(ctx.defaultVpc));
+    const gateway = translateNodeReplyGateway(ctx.defaultVpc, nodeReplyRoutesOf(ctx.defaultVpc));
     if (gateway.rows.length) out.push({ state: gateway, warnings: [] });
     return out;
   },

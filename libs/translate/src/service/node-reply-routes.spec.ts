@@ -1,12 +1,11 @@
 import type { V1EndpointSlice, V1Service } from '@kubernetes/client-node';
 import { translateService } from './service.translator';
-import { parseIpAddress, type ParsedIp } from '@ycloud/api';
 import {
+  NODE_REPLY_INSIDE_ALLOW_PRIORITY,
   NODE_REPLY_OUTSIDE_DROP_PRIORITY,
   NODE_REPLY_ROUTE_PRIORITY,
   nodeReplyGateway,
   nodeReplyRouteContextOf,
-  type NodeReplyRouteContext,
 } from './node-reply-routes';
 
 const ctx = {
@@ -69,13 +68,13 @@ const policies = (svc: V1Service, c: object = ctx, slices = [slice]) =>
   translateService(svc, slices, c as typeof ctx).state.rows.filter((r) => r.table === 'Logical_Router_Policy');
 
 describe('reply routes of Local NodePorts (the backend sees the client address)', () => {
-  it("routes each ready local endpoint's replies to outside the VPC back to its node's join address", () => {
+  it("routes each ready local endpoint's replies back to its node's join address", () => {
     const rows = policies(service({}));
     expect(rows.map((r) => [r.columns.match, r.columns.nexthops])).toEqual([
-      ['ip4.src == 10.16.0.5 && tcp.src == 8080 && ip4.dst != {10.16.0.0/16, 100.64.0.0/16}', ['100.64.0.2']],
-      ['ip4.src == 10.16.0.7 && tcp.src == 8080 && ip4.dst != {10.16.0.0/16, 100.64.0.0/16}', ['100.64.0.3']],
-      ['ip4.src == 10.16.0.5 && udp.src == 5353 && ip4.dst != {10.16.0.0/16, 100.64.0.0/16}', ['100.64.0.2']],
-      ['ip4.src == 10.16.0.7 && udp.src == 5353 && ip4.dst != {10.16.0.0/16, 100.64.0.0/16}', ['100.64.0.3']],
+      ['ip4.src == 10.16.0.5 && tcp.src == 8080', ['100.64.0.2']],
+      ['ip4.src == 10.16.0.7 && tcp.src == 8080', ['100.64.0.3']],
+      ['ip4.src == 10.16.0.5 && udp.src == 5353', ['100.64.0.2']],
+      ['ip4.src == 10.16.0.7 && udp.src == 5353', ['100.64.0.3']],
     ]);
     expect(rows[0]).toMatchObject({
       key: 'lrp:Service:ns/web:tcp:10.16.0.5:8080',
@@ -114,12 +113,12 @@ describe('reply routes of Local NodePorts (the backend sees the client address)'
     expect(rows.map((r) => [r.key, r.columns.match, r.columns.nexthops])).toEqual([
       [
         'lrp:Service:ns/web:tcp:[fd00:10:16::5]:8080',
-        'ip6.src == fd00:10:16::5 && tcp.src == 8080 && ip6.dst != {fd00:100:64::/64, fd00:10:16::/64}',
+        'ip6.src == fd00:10:16::5 && tcp.src == 8080',
         ['fd00:100:64::2'],
       ],
       [
         'lrp:Service:ns/web:udp:[fd00:10:16::5]:5353',
-        'ip6.src == fd00:10:16::5 && udp.src == 5353 && ip6.dst != {fd00:100:64::/64, fd00:10:16::/64}',
+        'ip6.src == fd00:10:16::5 && udp.src == 5353',
         ['fd00:100:64::2'],
       ],
     ]);
@@ -144,127 +143,101 @@ describe('reply routes of Local NodePorts (the backend sees the client address)'
   });
 });
 
-describe('IPv6 reply gateway (a route to reach the reply routes, a drop for everything else)', () => {
-  const ip = (a: string): ParsedIp => parseIpAddress(a)!;
-  const gwCtx: NodeReplyRouteContext = {
-    router: 'vpc/default/router',
-    vpcCidrs: ['10.16.0.0/16', 'fd00:100:64::/64', '100.64.0.0/16', 'fd00:10:16::/64'],
-  };
-  const nodes = [
-    { name: 'node-2', joinAddresses: [ip('100.64.0.3'), ip('fd00:100:64::3')] },
-    { name: 'node-1', joinAddresses: [ip('100.64.0.2')] },
-    { name: 'node-3', joinAddresses: [ip('100.64.0.4'), ip('fd00:100:64::4')] },
-  ];
-
-  it('routes ::/0 to the first node with an IPv6 join address and drops IPv6 to outside the VPC below the reply routes', () => {
-    const rows = nodeReplyGateway('default', nodes, gwCtx);
-    expect(rows).toEqual([
-      {
-        table: 'Logical_Router_Static_Route',
-        key: 'vpc/default/node-reply/ipv6-route',
-        owner: { kind: 'NodeReplyGateway', name: 'default' },
-        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'static_routes' },
-        columns: {
-          ip_prefix: '::/0',
-          nexthop: 'fd00:100:64::3',
-          policy: 'dst-ip',
-          output_port: [],
-          external_ids: { 'ycloud.io/vpc': 'default' },
-        },
-      },
-      {
-        table: 'Logical_Router_Policy',
-        key: 'vpc/default/node-reply/ipv6-outside-drop',
-        owner: { kind: 'NodeReplyGateway', name: 'default' },
-        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'policies' },
-        columns: {
-          priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
-          match: 'ip6 && ip6.dst != {fd00:100:64::/64, fd00:10:16::/64}',
-          action: 'drop',
-          nexthops: [],
-          external_ids: { 'ycloud.io/vpc': 'default' },
-        },
-      },
-    ]);
-    expect(NODE_REPLY_OUTSIDE_DROP_PRIORITY).toBeLessThan(NODE_REPLY_ROUTE_PRIORITY);
-    expect(JSON.stringify(nodeReplyGateway('default', [...nodes].reverse(), gwCtx))).toBe(JSON.stringify(rows));
-  });
-
-  it('has no rows for an IPv4-only VPC or when no node has an IPv6 join address', () => {
-    expect(nodeReplyGateway('default', nodes, { ...gwCtx, vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16'] })).toEqual([]);
-    expect(nodeReplyGateway('default', [nodes[1]], gwCtx)).toEqual([]);
-  });
+const owner = { kind: 'NodeReplyGateway', name: 'default' };
+const externalIds = { 'ycloud.io/vpc': 'default' };
+const routeRow = (key: string, prefix: string, nexthop: string) => ({
+  table: 'Logical_Router_Static_Route',
+  key,
+  owner,
+  parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'static_routes' },
+  columns: { ip_prefix: prefix, nexthop, policy: 'dst-ip', output_port: [], external_ids: externalIds },
+});
+const policyRow = (key: string, priority: number, match: string, action: string) => ({
+  table: 'Logical_Router_Policy',
+  key,
+  owner,
+  parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'policies' },
+  columns: { priority, match, action, nexthops: [], external_ids: externalIds },
 });
 
-describe('IPv4 reply gateway (no default route of the VPC own: a 0.0.0.0/0 route to a sink hop, a drop of what it took)', () => {
-  const ip = (a: string): ParsedIp => parseIpAddress(a)!;
-  const nodes = [{ name: 'node-1', joinAddresses: [ip('100.64.0.2')] }];
+describe('reply gateway (sink routes to reach the reply routes, drops of what they took, allows for the VPC)', () => {
   const contextOf = (vpc: string, ownIpv4DefaultRoute: boolean, join = ['100.64.0.0/16', 'fd00:100:64::/64']) =>
     nodeReplyRouteContextOf(vpc, {
       defaultVpc: 'default',
       ownIpv4DefaultRoute,
-      cidrsOf: () => ['10.16.0.0/16', ...join],
+      cidrsOf: () => ['fd00:10:16::/64', '10.16.0.0/16', ...join],
       joinCidrsOf: () => join,
     });
 
-  it('routes the default VPC only, with the IPv4 sink hop (the join broadcast address) only without eip.defaultPool', () => {
+  it('routes the default VPC only, with the IPv4 sink hop (join broadcast) only without eip.defaultPool, the IPv6 one (join Subnet-Router anycast) always', () => {
     expect(contextOf('default', false)).toEqual({
       router: 'vpc/default/router',
-      vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16', 'fd00:100:64::/64'],
+      vpcCidrs: ['fd00:10:16::/64', '10.16.0.0/16', '100.64.0.0/16', 'fd00:100:64::/64'],
       ipv4SinkHop: '100.64.255.255',
+      ipv6SinkHop: 'fd00:100:64::',
     });
     expect(contextOf('default', false, ['100.64.0.0/22'])?.ipv4SinkHop).toBe('100.64.3.255');
     expect(contextOf('default', true)).toEqual({
       router: 'vpc/default/router',
-      vpcCidrs: ['10.16.0.0/16', '100.64.0.0/16', 'fd00:100:64::/64'],
+      vpcCidrs: ['fd00:10:16::/64', '10.16.0.0/16', '100.64.0.0/16', 'fd00:100:64::/64'],
+      ipv6SinkHop: 'fd00:100:64::',
     });
-    // An IPv6-only join subnet: nothing IPv4 to reach.
     expect(contextOf('default', false, ['fd00:100:64::/64'])?.ipv4SinkHop).toBeUndefined();
+    expect(contextOf('default', false, ['100.64.0.0/16'])?.ipv6SinkHop).toBeUndefined();
     expect(contextOf('blue', false)).toBeUndefined();
   });
 
-  it('routes 0.0.0.0/0 to the sink hop and drops, below the reply routes, exactly what that route took', () => {
-    const rows = nodeReplyGateway('default', nodes, contextOf('default', false)!);
+  it('routes both catch-alls to their sink hops, drops below the reply routes exactly what they took, and allows the VPC above them', () => {
+    const rows = nodeReplyGateway('default', contextOf('default', false)!);
     expect(rows).toEqual([
-      {
-        table: 'Logical_Router_Static_Route',
-        key: 'vpc/default/node-reply/ipv4-route',
-        owner: { kind: 'NodeReplyGateway', name: 'default' },
-        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'static_routes' },
-        columns: {
-          ip_prefix: '0.0.0.0/0',
-          nexthop: '100.64.255.255',
-          policy: 'dst-ip',
-          output_port: [],
-          external_ids: { 'ycloud.io/vpc': 'default' },
-        },
-      },
-      {
-        table: 'Logical_Router_Policy',
-        key: 'vpc/default/node-reply/ipv4-sink-drop',
-        owner: { kind: 'NodeReplyGateway', name: 'default' },
-        parent: { table: 'Logical_Router', key: 'vpc/default/router', column: 'policies' },
-        columns: {
-          priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
-          // No list of the VPC's other destinations: longer routes win in routing and set another next hop.
-          match: 'ip4 && reg0 == 100.64.255.255',
-          action: 'drop',
-          nexthops: [],
-          external_ids: { 'ycloud.io/vpc': 'default' },
-        },
-      },
+      routeRow('vpc/default/node-reply/ipv6-route', '::/0', 'fd00:100:64::'),
+      // No list of the VPC's other destinations: longer routes win in routing and set another next hop.
+      policyRow(
+        'vpc/default/node-reply/ipv6-sink-drop',
+        NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+        'ip6 && xxreg0 == fd00:100:64::',
+        'drop',
+      ),
+      routeRow('vpc/default/node-reply/ipv4-route', '0.0.0.0/0', '100.64.255.255'),
+      policyRow(
+        'vpc/default/node-reply/ipv4-sink-drop',
+        NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+        'ip4 && reg0 == 100.64.255.255',
+        'drop',
+      ),
+      // One positive set match per family instead of a != clause in every reply route.
+      policyRow(
+        'vpc/default/node-reply/ipv4-inside-allow',
+        NODE_REPLY_INSIDE_ALLOW_PRIORITY,
+        'ip4.dst == {10.16.0.0/16, 100.64.0.0/16}',
+        'allow',
+      ),
+      policyRow(
+        'vpc/default/node-reply/ipv6-inside-allow',
+        NODE_REPLY_INSIDE_ALLOW_PRIORITY,
+        'ip6.dst == {fd00:100:64::/64, fd00:10:16::/64}',
+        'allow',
+      ),
+    ]);
+    expect(NODE_REPLY_OUTSIDE_DROP_PRIORITY).toBeLessThan(NODE_REPLY_ROUTE_PRIORITY);
+    expect(NODE_REPLY_INSIDE_ALLOW_PRIORITY).toBeGreaterThan(NODE_REPLY_ROUTE_PRIORITY);
+  });
+
+  it('keeps the allows but has no IPv4 route or drop with a default route of the VPC own (eip.defaultPool)', () => {
+    expect(nodeReplyGateway('default', contextOf('default', true)!).map((r) => r.key)).toEqual([
+      'vpc/default/node-reply/ipv6-route',
+      'vpc/default/node-reply/ipv6-sink-drop',
+      'vpc/default/node-reply/ipv4-inside-allow',
+      'vpc/default/node-reply/ipv6-inside-allow',
     ]);
   });
 
-  it('has no IPv4 rows when the VPC has a default route of its own (eip.defaultPool), and gives both families on a dual-stack VPC', () => {
-    expect(nodeReplyGateway('default', nodes, contextOf('default', true)!)).toEqual([]);
-    const dual = [{ name: 'node-1', joinAddresses: [ip('100.64.0.2'), ip('fd00:100:64::2')] }];
-    const keys = nodeReplyGateway('default', dual, contextOf('default', false)!).map((r) => r.key);
-    expect(keys).toEqual([
-      'vpc/default/node-reply/ipv6-route',
-      'vpc/default/node-reply/ipv6-outside-drop',
+  it('has only IPv4 rows for an IPv4-only VPC', () => {
+    expect(nodeReplyGateway('default', contextOf('default', false, ['100.64.0.0/16'])!).map((r) => r.key)).toEqual([
       'vpc/default/node-reply/ipv4-route',
       'vpc/default/node-reply/ipv4-sink-drop',
+      'vpc/default/node-reply/ipv4-inside-allow',
+      'vpc/default/node-reply/ipv6-inside-allow',
     ]);
   });
 });

@@ -8,9 +8,17 @@ import { cmp } from '../lb/order';
 
 /**
  * Priority of the reply routes among the VPC router's Logical_Router_Policy rows (OVN evaluates higher numbers
- * first): above NODE_REPLY_OUTSIDE_DROP_PRIORITY, the only other policy ycloud writes there.
+ * first): above NODE_REPLY_OUTSIDE_DROP_PRIORITY, below NODE_REPLY_INSIDE_ALLOW_PRIORITY.
  */
 export const NODE_REPLY_ROUTE_PRIORITY = 1000;
+
+/**
+ * Priority of the reply gateway's `allow` policies for destinations inside the VPC: above every reply route, so a
+ * Local endpoint's replies to pods, the join subnet (nodes' ycloud0) and the VPC's other Subnets are routed as
+ * usual. One positive match per family instead of a `!=` clause in each reply route, which OVN expands into a
+ * cross-product of per-bit flows (docs/adr/0012).
+ */
+export const NODE_REPLY_INSIDE_ALLOW_PRIORITY = NODE_REPLY_ROUTE_PRIORITY + 1;
 
 /**
  * Priority of the reply gateway's drop policies (nodeReplyGateway): below every reply route, so only packets no
@@ -30,6 +38,11 @@ export interface NodeReplyRouteContext {
    * no node port ever has.
    */
   ipv4SinkHop?: string;
+  /**
+   * Present when the VPC's join subnet has an IPv6 range: the next hop of the reply gateway's `::/0` route, the
+   * range's first address (the Subnet-Router anycast address, which IPAM never allocates).
+   */
+  ipv6SinkHop?: string;
 }
 
 /**
@@ -51,12 +64,15 @@ export function nodeReplyRouteContextOf(
   },
 ): NodeReplyRouteContext | undefined {
   if (vpc !== opts.defaultVpc) return undefined;
-  const join4 = opts
-    .joinCidrsOf(vpc)
-    .map((c) => parseCidr(c))
-    .find((c) => c?.family === 4);
-  const sink = !opts.ownIpv4DefaultRoute && join4 ? { ipv4SinkHop: formatIp({ family: 4, value: join4.last }) } : {};
-  return { router: vpcRouterKey(vpc), vpcCidrs: opts.cidrsOf(vpc), ...sink };
+  const joins = opts.joinCidrsOf(vpc).map((c) => parseCidr(c));
+  const join4 = joins.find((c) => c?.family === 4);
+  const join6 = joins.find((c) => c?.family === 6);
+  return {
+    router: vpcRouterKey(vpc),
+    vpcCidrs: opts.cidrsOf(vpc),
+    ...(!opts.ownIpv4DefaultRoute && join4 ? { ipv4SinkHop: formatIp({ family: 4, value: join4.last }) } : {}),
+    ...(join6 ? { ipv6SinkHop: formatIp({ family: 6, value: join6.network }) } : {}),
+  };
 }
 
 /** One NodePort (or externalIP) of a Service that keeps the client address: its protocol and candidate backends. */
@@ -82,9 +98,10 @@ const insideOf = (ctx: NodeReplyRouteContext, family: IpFamily): string[] =>
  * straight to a local endpoint and sends it into OVN through ycloud0 with the client's own source address; the
  * endpoint's reply to that address would follow the VPC router's routes (to the EIP gateway, or nowhere), never
  * reaching the host whose conntrack must undo the DNAT. So per endpoint: a reroute policy matching its address and
- * port as source and any destination outside the VPC, to its node's join address of the endpoint's family. OVN
+ * port as source, to its node's join address of the endpoint's family; destinations inside the VPC are let through
+ * above it by the reply gateway's `allow` policies (nodeReplyGateway). OVN
  * applies policies after routing, so the client's address still needs a route for the policy to be reached: the
- * VPC's default route (IPv4), nodeReplyGateway's (IPv6).
+ * VPC's own default route (`eip.defaultPool`, IPv4) or nodeReplyGateway's sink routes.
  */
 export function nodeReplyRoutes(
   owner: Owner,
@@ -96,8 +113,6 @@ export function nodeReplyRoutes(
   const rows = new Map<string, DesiredRow>();
   for (const family of [4, 6] as const) {
     const ip = family === 4 ? 'ip4' : 'ip6';
-    const inside = insideOf(ctx, family);
-    const outside = inside.length ? ` && ${ip}.dst != {${inside.join(', ')}}` : '';
     for (const node of nodes) {
       const join = node.joinAddresses.find((a) => a.family === family);
       if (!join) continue;
@@ -112,7 +127,7 @@ export function nodeReplyRoutes(
             parent: { table: 'Logical_Router', key: ctx.router, column: 'policies' },
             columns: {
               priority: NODE_REPLY_ROUTE_PRIORITY,
-              match: `${ip}.src == ${ep.ip.address} && ${port.protocol}.src == ${ep.port}${outside}`,
+              match: `${ip}.src == ${ep.ip.address} && ${port.protocol}.src == ${ep.port}`,
               action: 'reroute',
               nexthops: [join.address],
               external_ids: {
@@ -136,35 +151,40 @@ export function nodeReplyGatewayOwner(vpc: string): Owner {
 /** Keys of the reply gateway's rows. */
 export const nodeReplyGatewayKeys = {
   route: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-route`,
-  drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-outside-drop`,
+  drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-sink-drop`,
   ipv4Route: (vpc: string) => `vpc/${vpc}/node-reply/ipv4-route`,
   ipv4Drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv4-sink-drop`,
+  insideAllow: (vpc: string, family: IpFamily) => `vpc/${vpc}/node-reply/ipv${family}-inside-allow`,
 };
 
 /**
- * Pure: what lets reply routes be reached at all where the VPC has no route outwards of its own. OVN routes
- * (lr_in_ip_routing) before it applies policies (lr_in_policy) and drops a packet no route takes, so a reply to an
- * outside client never reached its reroute policy.
+ * Pure: what lets reply routes be reached at all where the VPC has no route outwards of its own, and what keeps
+ * them off traffic that stays inside the VPC. OVN routes (lr_in_ip_routing) before it applies policies
+ * (lr_in_policy) and drops a packet no route takes, so a reply to an outside client never reached its reroute
+ * policy.
  *
- * IPv6 (docs/adr/0011; a VPC has no IPv6 route outwards, the EIP gateway is IPv4): a `::/0` route (to a node's join
- * address: OVN wants a next hop on a router port's network; no packet is sent there) and, below every reply route,
- * a policy dropping IPv6 to destinations outside the VPC, which is what the missing route did. None when the VPC
- * has no IPv6 CIDR or no node has an IPv6 join address (then no node captures IPv6 NodePorts).
+ * Per family, a catch-all route to a sink hop, an address no port has, and below every reply route a policy
+ * dropping what that route took (the next hop routing chose, `reg0` for IPv4, `xxreg0` for IPv6, is the sink hop):
+ * every longer route (the Subnets, the nodes' host routes, a Vpc's own static routes) still wins in routing and is
+ * not matched by the drop, so nothing needs excluding, and pods' own traffic to the outside stays dropped, one stage
+ * later. IPv6 (docs/adr/0011; a VPC has no IPv6 route outwards, the EIP gateway is IPv4): `::/0` to the join
+ * range's Subnet-Router anycast address, when the join subnet has an IPv6 range. IPv4 (docs/adr/0012), only
+ * without a default route of the VPC's own (`ctx.ipv4SinkHop`): `0.0.0.0/0` to the join range's broadcast address.
  *
- * IPv4 (docs/adr/0012), only without a default route of the VPC's own (`ctx.ipv4SinkHop`): a `0.0.0.0/0` route to
- * the sink hop, an address no port has, and below every reply route a policy dropping what that route took
- * (`reg0`, the next hop routing chose, is the sink hop). Every longer route (the Subnets, the nodes' host routes,
- * any other) still wins in routing and is not matched by the drop, so nothing needs excluding; pods' own IPv4 to
- * the outside stays dropped, one stage later.
+ * And per family with CIDRs in the VPC, above every reply route, an `allow` for destinations inside the VPC (its
+ * Subnets, the join subnet among them): replies to pods and nodes' ycloud0 are never rerouted.
  */
-export function nodeReplyGateway(
-  vpc: string,
-  nodes: Array<{ name: string; joinAddresses: ParsedIp[] }>,
-  ctx: NodeReplyRouteContext,
-): DesiredRow[] {
+export function nodeReplyGateway(vpc: string, ctx: NodeReplyRouteContext): DesiredRow[] {
   const owner = nodeReplyGatewayOwner(vpc);
   const parent = (column: string) => ({ table: 'Logical_Router', key: ctx.router, column });
   const externalIds = { [EXTERNAL_IDS.vpc]: vpc };
+  const policy = (key: string, priority: number, match: string, action: 'drop' | 'allow'): DesiredRow => ({
+    table: 'Logical_Router_Policy',
+    key,
+    owner,
+    parent: parent('policies'),
+    columns: { priority, match, action, nexthops: [], external_ids: externalIds },
+  });
   const gateway = (keys: { route: string; drop: string }, prefix: string, hop: string, drop: string): DesiredRow[] => [
     {
       table: 'Logical_Router_Static_Route',
@@ -173,33 +193,22 @@ export function nodeReplyGateway(
       parent: parent('static_routes'),
       columns: { ip_prefix: prefix, nexthop: hop, policy: 'dst-ip', output_port: [], external_ids: externalIds },
     },
-    {
-      table: 'Logical_Router_Policy',
-      key: keys.drop,
-      owner,
-      parent: parent('policies'),
-      columns: {
-        priority: NODE_REPLY_OUTSIDE_DROP_PRIORITY,
-        match: drop,
-        action: 'drop',
-        nexthops: [],
-        external_ids: externalIds,
-      },
-    },
+    policy(keys.drop, NODE_REPLY_OUTSIDE_DROP_PRIORITY, drop, 'drop'),
   ];
   const rows: DesiredRow[] = [];
-  const inside6 = insideOf(ctx, 6);
-  const hop6 = [...nodes]
-    .sort((a, b) => cmp(a.name, b.name))
-    .map((n) => n.joinAddresses.find((a) => a.family === 6))
-    .find((a) => !!a);
-  if (inside6.length && hop6) {
+  if (ctx.ipv6SinkHop) {
     const keys = { route: nodeReplyGatewayKeys.route(vpc), drop: nodeReplyGatewayKeys.drop(vpc) };
-    rows.push(...gateway(keys, '::/0', hop6.address, `ip6 && ip6.dst != {${inside6.join(', ')}}`));
+    rows.push(...gateway(keys, '::/0', ctx.ipv6SinkHop, `ip6 && xxreg0 == ${ctx.ipv6SinkHop}`));
   }
   if (ctx.ipv4SinkHop) {
     const keys = { route: nodeReplyGatewayKeys.ipv4Route(vpc), drop: nodeReplyGatewayKeys.ipv4Drop(vpc) };
     rows.push(...gateway(keys, '0.0.0.0/0', ctx.ipv4SinkHop, `ip4 && reg0 == ${ctx.ipv4SinkHop}`));
+  }
+  for (const family of [4, 6] as const) {
+    const inside = insideOf(ctx, family);
+    if (!inside.length) continue;
+    const match = `${family === 4 ? 'ip4' : 'ip6'}.dst == {${inside.join(', ')}}`;
+    rows.push(policy(nodeReplyGatewayKeys.insideAllow(vpc, family), NODE_REPLY_INSIDE_ALLOW_PRIORITY, match, 'allow'));
   }
   return rows;
 }

@@ -8,7 +8,7 @@ import {
 import type { DesiredState } from '@ycloud/ovn';
 import { translateChassisTemplateVar } from './chassis-template-var.translator';
 import { nodeReplyGateway, nodeReplyGatewayOwner, type NodeReplyRouteContext } from './node-reply-routes';
-import { parsedJoinAddresses, type ServiceNode } from './service-context';
+import { type ServiceNode } from './service-context';
 import { translateService, type ServiceTranslation } from './service.translator';
 
 /**
@@ -71,15 +71,10 @@ export function translateNodeChassis(node: V1Node): DesiredState {
 }
 
 /**
- * A VPC's reply gateway (nodeReplyGateway) from the Nodes' join addresses; `ctx` undefined (the VPC routes no
- * replies to nodes): no rows, so apply removes any left.
+ * A VPC's reply gateway (nodeReplyGateway); `ctx` undefined (the VPC routes no replies to nodes): no rows, so apply
+ * removes any left.
  */
-export function translateNodeReplyGateway(
-  vpc: string,
-  nodes: V1Node[],
-  ctx: NodeReplyRouteContext | undefined,
-): DesiredState {
-  const parsed = nodes.map(serviceNodeOf).map((n) => ({ name: n.name, joinAddresses: parsedJoinAddresses(n) }));
-  const rows = ctx ? nodeReplyGateway(vpc, parsed, ctx) : [];
+export function translateNodeReplyGateway(vpc: string, ctx: NodeReplyRouteContext | undefined): DesiredState {
+  const rows = ctx ? nodeReplyGateway(vpc, ctx) : [];
   return { owner: nodeReplyGatewayOwner(vpc), rows, memberships: [], mapEntries: [] };
 }

@@ -32,7 +32,6 @@ export const keys = {
   podPort: (namespace: string, name: string) => `pod/${namespace}/${name}`,
   nodePort: (node: string) => `node/${node}/port`,
   nodeHostRoute: (node: string, address: string) => `node/${node}/host-route/${address}`,
-  nodeHostRouteAllow: (node: string, address: string) => `node/${node}/host-route-allow/${address}`,
   poolExternalSwitch: (pool: string) => `eip-pool/${pool}/external-switch`,
   poolLocalnet: (pool: string) => `eip-pool/${pool}/localnet`,
   poolRouter: (pool: string) => `eip-pool/${pool}/router`,

@@ -1,24 +1,16 @@
-import { NODE_REPLY_OUTSIDE_DROP_PRIORITY, NODE_REPLY_ROUTE_PRIORITY } from '../service/node-reply-routes';
-import { NODE_HOST_ROUTE_ALLOW_PRIORITY, nodeHostRoutes } from './pod-port.translator';
+import { nodeHostRoutes } from './pod-port.translator';
 
 describe('nodeHostRoutes', () => {
   const owner = { kind: 'Node', name: 'node-1' };
   const parent = (column: string) => ({ table: 'Logical_Router', key: 'vpc/default/router', column });
-  /** The route and allow policy of one node address. */
-  const hostRoute = (address: string, prefix: string, nexthop: string, ip: 'ip4' | 'ip6') => [
+  /** The route of one node address (no policy: the reply gateway's drops take only what its sink routes took). */
+  const hostRoute = (address: string, prefix: string, nexthop: string) => [
     {
       table: 'Logical_Router_Static_Route',
       key: `node/node-1/host-route/${address}`,
       owner,
       parent: parent('static_routes'),
       columns: { ip_prefix: `${address}/${prefix}`, nexthop, policy: 'dst-ip', output_port: [] },
-    },
-    {
-      table: 'Logical_Router_Policy',
-      key: `node/node-1/host-route-allow/${address}`,
-      owner,
-      parent: parent('policies'),
-      columns: { priority: 101, match: `${ip}.dst == ${address}`, action: 'allow', nexthops: [] },
     },
   ];
 
@@ -30,8 +22,8 @@ describe('nodeHostRoutes', () => {
       'default',
     );
     expect(rows).toEqual([
-      ...hostRoute('10.0.0.7', '32', '100.64.0.2', 'ip4'),
-      ...hostRoute('192.168.100.2', '32', '100.64.0.2', 'ip4'),
+      ...hostRoute('10.0.0.7', '32', '100.64.0.2'),
+      ...hostRoute('192.168.100.2', '32', '100.64.0.2'),
     ]);
   });
 
@@ -43,15 +35,10 @@ describe('nodeHostRoutes', () => {
       'default',
     );
     expect(rows).toEqual([
-      ...hostRoute('192.168.100.2', '32', '100.64.0.2', 'ip4'),
-      ...hostRoute('2001:db8::7', '128', 'fd00:100:64::2', 'ip6'),
-      ...hostRoute('fd00:192:168:100::2', '128', 'fd00:100:64::2', 'ip6'),
+      ...hostRoute('192.168.100.2', '32', '100.64.0.2'),
+      ...hostRoute('2001:db8::7', '128', 'fd00:100:64::2'),
+      ...hostRoute('fd00:192:168:100::2', '128', 'fd00:100:64::2'),
     ]);
-  });
-
-  it("lets the routed packets past the reply gateway's drop to outside the VPC, under every reply route", () => {
-    expect(NODE_HOST_ROUTE_ALLOW_PRIORITY).toBeGreaterThan(NODE_REPLY_OUTSIDE_DROP_PRIORITY);
-    expect(NODE_HOST_ROUTE_ALLOW_PRIORITY).toBeLessThan(NODE_REPLY_ROUTE_PRIORITY);
   });
 
   it('writes nothing for a family without a join address, and never a route of the join address to itself', () => {

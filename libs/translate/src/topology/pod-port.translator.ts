@@ -1,6 +1,5 @@
 import { OWNER_KINDS, IpAllocationAnnotation, Subnet, cidrContains, formatIp, macFromIp, parseIp } from '@ycloud/api';
 import { DesiredRow, DesiredState } from '@ycloud/ovn';
-import { NODE_REPLY_OUTSIDE_DROP_PRIORITY } from '../service/node-reply-routes';
 import { keys, names } from './keys';
 import { parseSubnet } from './subnet-model';
 
@@ -87,20 +86,13 @@ export function translateNodePort(
 }
 
 /**
- * Priority of a node host route's `allow` policy on the VPC router: above the reply gateway's drop of traffic to
- * outside the VPC (NODE_REPLY_OUTSIDE_DROP_PRIORITY: OVN applies policies after routing, so the drop would take
- * a packet the host route had routed, node addresses being outside the VPC), below the reply routes.
- */
-export const NODE_HOST_ROUTE_ALLOW_PRIORITY = NODE_REPLY_OUTSIDE_DROP_PRIORITY + 1;
-
-/**
  * Pure: the VPC router's routes to a node's own addresses (its InternalIPs) through its join port, so pods reach
  * the node's host network: host-network pods, whose address is the node's, serve Services (kube-proxy DNATs to them
  * like to any endpoint) and answer pods directly. Without them the VPC router has no route to node addresses (or
  * sends them to its default route, the EIP gateway). Per family, one /32 (/128) per node address to the node's
  * join address of that family (none without one); the node's host answers from that address through ycloud0, its
- * route to the pod and Service CIDRs. Each route comes with an `allow` policy, so that a policy dropping traffic
- * to outside the VPC (the IPv6 reply gateway's, docs/adr/0011) leaves the routed packet alone.
+ * route to the pod and Service CIDRs. The reply gateway's drops (docs/adr/0011, 0012) take only what its sink
+ * routes took, so these longer routes need no policy of their own.
  */
 export function nodeHostRoutes(
   nodeName: string,
@@ -123,32 +115,18 @@ export function nodeHostRoutes(
     );
     addresses.delete(formatIp(nexthop));
     for (const address of [...addresses].sort()) {
-      rows.push(
-        {
-          table: 'Logical_Router_Static_Route',
-          key: keys.nodeHostRoute(nodeName, address),
-          owner,
-          parent: { table: 'Logical_Router', key: router, column: 'static_routes' },
-          columns: {
-            ip_prefix: `${address}/${family === 4 ? 32 : 128}`,
-            nexthop: formatIp(nexthop),
-            policy: 'dst-ip',
-            output_port: [],
-          },
+      rows.push({
+        table: 'Logical_Router_Static_Route',
+        key: keys.nodeHostRoute(nodeName, address),
+        owner,
+        parent: { table: 'Logical_Router', key: router, column: 'static_routes' },
+        columns: {
+          ip_prefix: `${address}/${family === 4 ? 32 : 128}`,
+          nexthop: formatIp(nexthop),
+          policy: 'dst-ip',
+          output_port: [],
         },
-        {
-          table: 'Logical_Router_Policy',
-          key: keys.nodeHostRouteAllow(nodeName, address),
-          owner,
-          parent: { table: 'Logical_Router', key: router, column: 'policies' },
-          columns: {
-            priority: NODE_HOST_ROUTE_ALLOW_PRIORITY,
-            match: `${family === 4 ? 'ip4' : 'ip6'}.dst == ${address}`,
-            action: 'allow',
-            nexthops: [],
-          },
-        },
-      );
+      });
     }
   }
   return rows;
