@@ -1,5 +1,9 @@
+import type { V1Service } from '@kubernetes/client-node';
+import type { CommandResult, CommandRunner } from '../ovs/command-runner';
 import {
   AffinityRescue,
+  commandRescueOvs,
+  servicesUseAffinityTimeout,
   AffinityRescueOvs,
   affinityTableOf,
   flushStuckConnectionArgs,
@@ -166,5 +170,50 @@ describe('AffinityRescue', () => {
     ovs.table = LEARNED_V4;
     await rescue.tick();
     expect(rescue.stats.rescued).toBe(2);
+  });
+});
+
+describe('servicesUseAffinityTimeout', () => {
+  const svc = (spec: V1Service['spec']): V1Service => ({ metadata: { name: 's', namespace: 'n' }, spec });
+  it('is true only for ClientIP affinity with a timeout that OVN’s affinity_timeout serves (under 3 h)', () => {
+    const clientIP = (timeoutSeconds?: number) =>
+      svc({ sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds } } });
+    expect(servicesUseAffinityTimeout([])).toBe(false);
+    expect(servicesUseAffinityTimeout([svc({ sessionAffinity: 'None' })])).toBe(false);
+    expect(servicesUseAffinityTimeout([clientIP(undefined)])).toBe(false); // default 3 h: a hash
+    expect(servicesUseAffinityTimeout([clientIP(10800)])).toBe(false);
+    expect(servicesUseAffinityTimeout([clientIP(0)])).toBe(false); // invalid: the default
+    expect(servicesUseAffinityTimeout([svc({}), clientIP(10)])).toBe(true);
+  });
+});
+
+describe('commandRescueOvs', () => {
+  class Runner implements CommandRunner {
+    readonly calls: string[][] = [];
+    constructor(private readonly result: CommandResult) {}
+    run(cmd: string, args: string[]): Promise<CommandResult> {
+      this.calls.push([cmd, ...args]);
+      return Promise.resolve(this.result);
+    }
+  }
+
+  it('reads the bridge through its management socket and talks to vswitchd through its control socket', async () => {
+    const runner = new Runner({ code: 0, stdout: 'out', stderr: '' });
+    const ovs = commandRescueOvs(runner, '/run/ovs/br-int.mgmt', () => Promise.resolve('/run/ovs/vswitchd.ctl'));
+    expect(await ovs.dumpFlows()).toBe('out');
+    await ovs.dumpFlows(78);
+    await ovs.vswitchd(['dpctl/dump-conntrack']);
+    expect(runner.calls).toEqual([
+      ['ovs-ofctl', '--no-stats', 'dump-flows', 'unix:/run/ovs/br-int.mgmt'],
+      ['ovs-ofctl', '--no-stats', 'dump-flows', 'unix:/run/ovs/br-int.mgmt', 'table=78'],
+      ['ovs-appctl', '-T', '5', '-t', '/run/ovs/vswitchd.ctl', 'dpctl/dump-conntrack'],
+    ]);
+  });
+
+  it('turns a failed command into an error naming it', async () => {
+    const ovs = commandRescueOvs(new Runner({ code: 1, stdout: '', stderr: 'no such bridge' }), '/x.mgmt', () =>
+      Promise.resolve('/s'),
+    );
+    await expect(ovs.dumpFlows()).rejects.toThrow(/ovs-ofctl .*: no such bridge/);
   });
 });

@@ -1,3 +1,7 @@
+import type { V1Service } from '@kubernetes/client-node';
+import { HASH_AFFINITY_FROM } from '@ycloud/translate';
+import type { CommandRunner } from '../ovs/command-runner';
+
 /**
  * OVN's ClientIP affinity (`Load_Balancer options:affinity_timeout`) loses the first connection of every new
  * affinity session: `ls_in_lb` commits the DNAT of the first SYN to backend B, then `ls_in_lb_aff_learn` learns
@@ -105,12 +109,48 @@ export function flushStuckConnectionArgs(c: StuckConnection): string[] {
   return ['dpctl/flush-conntrack', `zone=${c.zone}`, tuple];
 }
 
+/**
+ * Whether a Service gets OVN's `affinity_timeout` (ClientIP affinity under HASH_AFFINITY_FROM; longer or invalid
+ * timeouts become a hash on the client address, libs/translate `lb-options.ts`): only then is there anything to
+ * rescue.
+ */
+export function servicesUseAffinityTimeout(services: V1Service[]): boolean {
+  return services.some((svc) => {
+    if (svc.spec?.sessionAffinity !== 'ClientIP') return false;
+    const t = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    return typeof t === 'number' && Number.isInteger(t) && t >= 1 && t < HASH_AFFINITY_FROM;
+  });
+}
+
 /** What the rescue needs from this node's Open vSwitch. */
 export interface AffinityRescueOvs {
   /** `ovs-ofctl dump-flows br-int` (all tables, or only `table`), stdout. */
   dumpFlows(table?: number): Promise<string>;
   /** `ovs-appctl` to ovs-vswitchd, stdout; throws on failure. */
   vswitchd(args: string[]): Promise<string>;
+}
+
+/** The rescue's view of a node: ovs-ofctl on `<ovsRundir>/<bridge>.mgmt`, ovs-appctl on vswitchd's socket. */
+export function commandRescueOvs(
+  runner: CommandRunner,
+  bridgeMgmt: string,
+  vswitchdSocket: () => Promise<string>,
+): AffinityRescueOvs {
+  const checked = async (cmd: string, args: string[]) => {
+    const r = await runner.run(cmd, args, { timeoutMs: 7_000 });
+    if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${(r.stderr || r.stdout).trim()}`);
+    return r.stdout;
+  };
+  return {
+    dumpFlows: (table) =>
+      checked('ovs-ofctl', [
+        '--no-stats',
+        'dump-flows',
+        `unix:${bridgeMgmt}`,
+        ...(table === undefined ? [] : [`table=${table}`]),
+      ]),
+    vswitchd: async (args) => checked('ovs-appctl', ['-T', '5', '-t', await vswitchdSocket(), ...args]),
+  };
 }
 
 export interface AffinityRescueOptions {
