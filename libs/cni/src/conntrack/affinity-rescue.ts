@@ -247,7 +247,9 @@ export class AffinityRescue {
       try {
         await this.ovs.vswitchd(flushStuckConnectionArgs(c));
         this.stats.rescued++;
-        this.log(`affinity rescue: removed ${c.orig.src}:${c.orig.sport} -> ${c.orig.dst}:${c.orig.dport} (SYN_SENT)`);
+        this.log(
+          `affinity rescue: removed ${c.orig.src}:${c.orig.sport} -> ${c.orig.dst}:${c.orig.dport} (SYN_SENT, zone ${c.zone})`,
+        );
       } catch (e) {
         this.stats.failures++;
         this.log(`affinity rescue: flush ${c.orig.src}:${c.orig.sport}: ${(e as Error).message}`);
