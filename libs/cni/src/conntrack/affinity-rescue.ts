@@ -10,7 +10,8 @@ import type { CommandRunner } from '../ovs/command-runner';
  * is dropped again, refreshing the entry (docs/kube-proxy-parity.md, "ClientIP affinity timeout"). Removing that one
  * SYN_SENT entry once the flow is learned lets the next retransmit hit the learned flow: the loss becomes a delay.
  *
- * This file is the pure part: finding the affinity table, reading learned flows and the entries to remove.
+ * Pure functions find the affinity table, read learned flows and pick the entries to remove; AffinityRescue polls
+ * (every 250 ms: the table is small, and `ovs-ofctl monitor` was not tried) and removes them.
  */
 
 /** One learned affinity session: this client's new connections to vip:port go to one backend. */
