@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { registerAgentDiagnoseRoutes } from '@ycloud/diagnose';
 import { CniAgentConfig } from './agent-config';
 import { CniHandler } from './cni-handler';
@@ -23,6 +24,7 @@ import { DatapathMetrics, DatapathMonitor } from '../datapath/datapath-monitor';
 import { DatapathProbe, controlSocket } from '../datapath/datapath-probe';
 import { udpLbFlows } from '../conntrack/lb-flows';
 import { StaleLbFlowSweeper } from '../conntrack/stale-flow-sweeper';
+import { AffinityRescue, commandRescueOvs, servicesUseAffinityTimeout } from '../conntrack/affinity-rescue';
 import { EventRecorder, Logger } from '@ycloud/k8s';
 
 const NODE_PERIOD_MS = 5_000;
@@ -58,6 +60,7 @@ export class CniAgent {
   private nodePorts?: NodePortWatcher;
   private health?: NodeHealth;
   private staleFlows?: StaleLbFlowSweeper;
+  private affinityRescue?: AffinityRescue;
   private pool?: VfPool;
   private dpuSide?: DpuSideReconciler;
   private dpuHost?: DpuHostPlumber;
@@ -162,6 +165,14 @@ export class CniAgent {
         this.log,
       );
       this.staleFlows = staleFlows;
+      // Turns OVN's lost first connection of a ClientIP-affinity session into a SYN retransmit's delay.
+      this.affinityRescue = new AffinityRescue(
+        commandRescueOvs(this.runner, path.join(cfg.diagnose.ovsRundir, `${cfg.bridge}.mgmt`), () =>
+          controlSocket(cfg.datapath.vswitchd, 'ovs-vswitchd'),
+        ),
+        { enabled: () => watcher.synced() && servicesUseAffinityTimeout(watcher.serviceList()), log: this.log },
+      );
+      this.affinityRescue.start();
       watcher.onChange(() => {
         if (watcher.synced()) staleFlows.observe();
       });
@@ -324,6 +335,7 @@ export class CniAgent {
     await this.server?.close();
     await this.nodePorts?.stop();
     await this.staleFlows?.stop();
+    await this.affinityRescue?.stop();
     await this.health?.stop();
     await this.events?.flush();
     await this.metricsServer?.close();
