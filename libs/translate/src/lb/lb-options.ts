@@ -8,9 +8,10 @@ export const MAX_AFFINITY_TIMEOUT = 65535;
  * From this timeout up (Kubernetes' default, 3 h) ClientIP affinity is a hash on the client address instead of
  * OVN's affinity_timeout: OVN (23.03.1 and 25.03.0) loses the whole first connection of every new affinity session
  * (its learn stage drops the SYN after conntrack committed the DNAT, and that entry sends every retransmit past the
- * learned flow into the drop again; libs/testbed/test/lb-affinity.test.ts), and an idle expiry of hours is not
- * what a user observes. Shorter timeouts keep affinity_timeout, whose expiry is the point of asking for them
- * (docs/kube-proxy-parity.md).
+ * learned flow into the drop again; libs/testbed/test/lb-affinity.test.ts). The node agent's affinity rescue
+ * (libs/cni/src/conntrack/affinity-rescue.ts) turns that loss into a SYN retransmit's delay (~1 s) for shorter
+ * timeouts, whose expiry is the point of asking for them; for hours-long ones the hash costs no delay and an idle
+ * expiry of hours is not what a user observes (docs/kube-proxy-parity.md).
  */
 export const HASH_AFFINITY_FROM = DEFAULT_AFFINITY_TIMEOUT;
 /** The 5-tuple minus the protocol, which the LB fixes. eth_* would only add cost. */
