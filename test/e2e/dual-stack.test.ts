@@ -1,13 +1,14 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
-import { OWNERSHIP } from '@ycloud/ovn';
 import { SANDBOX_IPV6, Sandbox, sandboxLeaks } from '@ycloud/sandbox';
 import {
   TcpServer,
   createNamespace,
   isClean,
   netnsExec,
-  runText,
+  nbctlAt,
+  ownedNbRows,
+  udpDatagramsArrive,
   setPodStatus,
   tcpRequest,
   waitUntil,
@@ -210,36 +211,12 @@ describe('[Feature:IPv6DualStack] Services over IPv6 from outside the cluster (d
     return (svc.status?.conditions ?? []).find((c) => c.type === CLIENT_ADDRESS_KEPT_CONDITION)?.status ?? '';
   };
 
-  const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
-  /** `columns` of the rows of `table` the IPv6 reply gateway owns (ovn-nbctl --bare). */
-  const gatewayRows = async (table: string, columns: string, ...where: string[]): Promise<string> =>
-    (
-      await nbctl(
-        '--bare',
-        `--columns=${columns}`,
-        'find',
-        table,
-        `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
-        ...where,
-      )
-    ).trim();
+  const nbctl = (...a: string[]) => nbctlAt(sb.state.testbed.nbRemote, ...a);
+  /** `columns` of the rows of `table` the IPv6 reply gateway owns. */
+  const gatewayRows = (table: string, columns: string, ...where: string[]) =>
+    ownedNbRows(sb.state.testbed.nbRemote, OWNER_KINDS.NodeReplyGateway, table, columns, ...where);
   /** Whether UDP datagrams sent from `netns` to the outside client's IPv6 address reach it (a listener there). */
-  const udpArrivesOutside = async (netns: string): Promise<boolean> => {
-    const listener = netnsExec(external(), ['timeout', '5', 'socat', '-u', 'UDP6-RECV:9999', '-'], {
-      allowFailure: true,
-    });
-    await waitUntil(
-      'the UDP listener outside',
-      async () => (await netnsExec(external(), ['ss', '-H', '-uln', 'sport = :9999'], { allowFailure: true })).stdout,
-      (out) => out.includes('9999'),
-      5_000,
-    );
-    for (let i = 0; i < 3; i++) {
-      const send = `echo sent-${netns} | socat -u - UDP6-SENDTO:[${CLIENT_IP6}]:9999`;
-      await netnsExec(netns, ['sh', '-c', send], { allowFailure: true });
-    }
-    return (await listener).stdout.includes(`sent-${netns}`);
-  };
+  const udpArrivesOutside = (netns: string) => udpDatagramsArrive(netns, { netns: external(), address: CLIENT_IP6 });
 
   it('should support externalTrafficPolicy=Local for type=NodePort (IPv6, from outside the cluster)', async () => {
     // Upstream (service.go) on the IPv6 family: node-1 DNATs its Local NodePort to its own endpoint (web-0) only,

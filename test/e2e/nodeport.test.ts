@@ -1,6 +1,5 @@
 import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { CLIENT_ADDRESS_KEPT_CONDITION, OWNER_KINDS } from '@ycloud/api';
-import { OWNERSHIP } from '@ycloud/ovn';
 import { Sandbox, sandboxLeaks } from '@ycloud/sandbox';
 import {
   TcpServer,
@@ -8,7 +7,9 @@ import {
   isClean,
   netnsExec,
   netnsList,
-  runText,
+  nbctlAt,
+  ownedNbRows,
+  udpDatagramsArrive,
   tcpRequest,
   waitUntil,
 } from '@ycloud/testbed';
@@ -156,19 +157,10 @@ describe('NodePort from outside the cluster', () => {
     const ECHO_NODE_PORT = 30911;
     const SINK_HOP = '100.64.255.255'; // the sandbox's join subnet is 100.64.0.0/16: its broadcast address
     let echo: TcpServer | undefined;
-    const nbctl = (...a: string[]) => runText('ovn-nbctl', [`--db=${sb.state.testbed.nbRemote}`, '--timeout=20', ...a]);
-    /** `columns` of the `table` rows the reply gateway owns (ovn-nbctl --bare), or '' when there are none. */
-    const gatewayRows = async (table: string, columns: string, ...where: string[]): Promise<string> =>
-      (
-        await nbctl(
-          '--bare',
-          `--columns=${columns}`,
-          'find',
-          table,
-          `external_ids:"${OWNERSHIP.ownerKind}"=${OWNER_KINDS.NodeReplyGateway}`,
-          ...where,
-        )
-      ).trim();
+    const nbctl = (...a: string[]) => nbctlAt(sb.state.testbed.nbRemote, ...a);
+    /** `columns` of the `table` rows the reply gateway owns, or '' when there are none. */
+    const gatewayRows = (table: string, columns: string, ...where: string[]) =>
+      ownedNbRows(sb.state.testbed.nbRemote, OWNER_KINDS.NodeReplyGateway, table, columns, ...where);
     /** One TCP exchange with the echo server from outside: `<backend> <address it saw>`, or `error …`. */
     const echoFromOutside = () =>
       tcpRequest(sb.state.external.netns, nodeIP, ECHO_NODE_PORT, 2_000)
@@ -176,21 +168,8 @@ describe('NodePort from outside the cluster', () => {
         .catch((e: Error) => `error ${e.message.split('\n').pop() ?? ''}`);
     const client = () => sb.state.external.ip.split('/')[0];
     /** Whether UDP datagrams sent from `netns` to the outside client's address reach it (a listener there). */
-    const udpArrivesOutside = async (netns: string): Promise<boolean> => {
-      const ext = sb.state.external.netns;
-      const listener = netnsExec(ext, ['timeout', '5', 'socat', '-u', 'UDP4-RECV:9999', '-'], { allowFailure: true });
-      await waitUntil(
-        'the UDP listener outside',
-        async () => (await netnsExec(ext, ['ss', '-H', '-uln', 'sport = :9999'], { allowFailure: true })).stdout,
-        (out) => out.includes('9999'),
-        5_000,
-      );
-      for (let i = 0; i < 3; i++) {
-        const send = `echo sent-${netns} | socat -u - UDP4-SENDTO:${client()}:9999`;
-        await netnsExec(netns, ['sh', '-c', send], { allowFailure: true });
-      }
-      return (await listener).stdout.includes(`sent-${netns}`);
-    };
+    const udpArrivesOutside = (netns: string) =>
+      udpDatagramsArrive(netns, { netns: sb.state.external.netns, address: client() });
 
     afterAll(async () => {
       await echo?.stop().catch(() => undefined);

@@ -12,6 +12,7 @@ export * from './eip-network';
 export * from './testbed-leaks';
 export * from './k8s';
 export * from './eventually';
+export * from './nb-rows';
 export * from './tcp-client-loop';
 export * from './controller-test-env';
 export * from './controller-app';

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Daemon, runText, waitFor } from './process';
 import { netnsExec } from './netns';
+import { waitUntil } from './eventually';
 
 // Tiny Node programs run inside namespaces with `ip netns exec … node -e`, so traffic is real TCP from the
 // namespace's own stack (no nc flavour differences).
@@ -77,4 +78,31 @@ export async function tcpRequest(netns: string, host: string, port: number, time
     timeoutMs: timeoutMs + 10_000,
   });
   return r.stdout.trim();
+}
+
+/**
+ * Whether UDP datagrams sent from `fromNetns` to `to.address` (IPv4 or IPv6) reach a listener in `to.netns`: three
+ * datagrams through socat, the listener up first. For "is this egress forwarded at all?" checks.
+ */
+export async function udpDatagramsArrive(
+  fromNetns: string,
+  to: { netns: string; address: string },
+  port = 9999,
+): Promise<boolean> {
+  const v6 = to.address.includes(':');
+  const listener = netnsExec(to.netns, ['timeout', '5', 'socat', '-u', `UDP${v6 ? 6 : 4}-RECV:${port}`, '-'], {
+    allowFailure: true,
+  });
+  await waitUntil(
+    `the UDP listener on port ${port} in ${to.netns}`,
+    async () => (await netnsExec(to.netns, ['ss', '-H', '-uln', `sport = :${port}`], { allowFailure: true })).stdout,
+    (out) => out.includes(String(port)),
+    5_000,
+  );
+  const target = v6 ? `[${to.address}]` : to.address;
+  for (let i = 0; i < 3; i++) {
+    const send = `echo sent-${fromNetns} | socat -u - UDP${v6 ? 6 : 4}-SENDTO:${target}:${port}`;
+    await netnsExec(fromNetns, ['sh', '-c', send], { allowFailure: true });
+  }
+  return (await listener).stdout.includes(`sent-${fromNetns}`);
 }
