@@ -1,5 +1,5 @@
 import type { V1Service } from '@kubernetes/client-node';
-import { HASH_AFFINITY_FROM } from '@ycloud/translate';
+import { lbOptions, serviceAffinityRequest } from '@ycloud/translate';
 import type { CommandRunner } from '../ovs/command-runner';
 
 /**
@@ -111,16 +111,14 @@ export function flushStuckConnectionArgs(c: StuckConnection): string[] {
 }
 
 /**
- * Whether a Service gets OVN's `affinity_timeout` (ClientIP affinity under HASH_AFFINITY_FROM; longer or invalid
- * timeouts become a hash on the client address, libs/translate `lb-options.ts`): only then is there anything to
- * rescue.
+ * Whether some Service gets OVN's `affinity_timeout` (the translation's own decision, lbOptions: longer or invalid
+ * timeouts become a hash on the client address): only then is there anything to rescue.
  */
 export function servicesUseAffinityTimeout(services: V1Service[]): boolean {
-  return services.some((svc) => {
-    if (svc.spec?.sessionAffinity !== 'ClientIP') return false;
-    const t = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
-    return typeof t === 'number' && Number.isInteger(t) && t >= 1 && t < HASH_AFFINITY_FROM;
-  });
+  const ignoreIssues = () => undefined; // the controller reports them on the Service
+  return services.some(
+    (svc) => lbOptions({ affinity: serviceAffinityRequest(svc) }, ignoreIssues).affinityTimeout !== undefined,
+  );
 }
 
 /** What the rescue needs from this node's Open vSwitch. */

@@ -150,10 +150,8 @@ export function nodeReplyGatewayOwner(vpc: string): Owner {
 
 /** Keys of the reply gateway's rows. */
 export const nodeReplyGatewayKeys = {
-  route: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-route`,
-  drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv6-sink-drop`,
-  ipv4Route: (vpc: string) => `vpc/${vpc}/node-reply/ipv4-route`,
-  ipv4Drop: (vpc: string) => `vpc/${vpc}/node-reply/ipv4-sink-drop`,
+  route: (vpc: string, family: IpFamily) => `vpc/${vpc}/node-reply/ipv${family}-route`,
+  drop: (vpc: string, family: IpFamily) => `vpc/${vpc}/node-reply/ipv${family}-sink-drop`,
   insideAllow: (vpc: string, family: IpFamily) => `vpc/${vpc}/node-reply/ipv${family}-inside-allow`,
 };
 
@@ -185,24 +183,29 @@ export function nodeReplyGateway(vpc: string, ctx: NodeReplyRouteContext): Desir
     parent: parent('policies'),
     columns: { priority, match, action, nexthops: [], external_ids: externalIds },
   });
-  const gateway = (keys: { route: string; drop: string }, prefix: string, hop: string, drop: string): DesiredRow[] => [
-    {
-      table: 'Logical_Router_Static_Route',
-      key: keys.route,
-      owner,
-      parent: parent('static_routes'),
-      columns: { ip_prefix: prefix, nexthop: hop, policy: 'dst-ip', output_port: [], external_ids: externalIds },
-    },
-    policy(keys.drop, NODE_REPLY_OUTSIDE_DROP_PRIORITY, drop, 'drop'),
-  ];
+  // Per family: the catch-all prefix, the register routing leaves the chosen next hop in, and the sink hop.
+  const sinks = [
+    { family: 6, prefix: '::/0', nexthopReg: 'xxreg0', hop: ctx.ipv6SinkHop },
+    { family: 4, prefix: '0.0.0.0/0', nexthopReg: 'reg0', hop: ctx.ipv4SinkHop },
+  ] as const;
   const rows: DesiredRow[] = [];
-  if (ctx.ipv6SinkHop) {
-    const keys = { route: nodeReplyGatewayKeys.route(vpc), drop: nodeReplyGatewayKeys.drop(vpc) };
-    rows.push(...gateway(keys, '::/0', ctx.ipv6SinkHop, `ip6 && xxreg0 == ${ctx.ipv6SinkHop}`));
-  }
-  if (ctx.ipv4SinkHop) {
-    const keys = { route: nodeReplyGatewayKeys.ipv4Route(vpc), drop: nodeReplyGatewayKeys.ipv4Drop(vpc) };
-    rows.push(...gateway(keys, '0.0.0.0/0', ctx.ipv4SinkHop, `ip4 && reg0 == ${ctx.ipv4SinkHop}`));
+  for (const { family, prefix, nexthopReg, hop } of sinks) {
+    if (!hop) continue;
+    rows.push(
+      {
+        table: 'Logical_Router_Static_Route',
+        key: nodeReplyGatewayKeys.route(vpc, family),
+        owner,
+        parent: parent('static_routes'),
+        columns: { ip_prefix: prefix, nexthop: hop, policy: 'dst-ip', output_port: [], external_ids: externalIds },
+      },
+      policy(
+        nodeReplyGatewayKeys.drop(vpc, family),
+        NODE_REPLY_OUTSIDE_DROP_PRIORITY,
+        `ip${family} && ${nexthopReg} == ${hop}`,
+        'drop',
+      ),
+    );
   }
   for (const family of [4, 6] as const) {
     const inside = insideOf(ctx, family);

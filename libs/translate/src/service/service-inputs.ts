@@ -8,7 +8,7 @@ import {
 import type { DesiredState } from '@ycloud/ovn';
 import { translateChassisTemplateVar } from './chassis-template-var.translator';
 import { nodeReplyGateway, nodeReplyGatewayOwner, type NodeReplyRouteContext } from './node-reply-routes';
-import { type ServiceNode } from './service-context';
+import type { ServiceNode } from './service-context';
 import { translateService, type ServiceTranslation } from './service.translator';
 
 /**

@@ -11,7 +11,7 @@ import {
 import type { DesiredState, Owner } from '@ycloud/ovn';
 import { isValidPort } from '../lb/address';
 import { buildLoadBalancers, type BuiltVip } from '../lb/load-balancer.builder';
-import { lbOptions } from '../lb/lb-options';
+import { lbOptions, type LbPolicyRequest } from '../lb/lb-options';
 import {
   SUPPORTED_PROTOCOLS,
   lbProtocolOf,
@@ -262,14 +262,7 @@ class ServiceTranslationBuilder {
 
   /** Options shared by every LB of the Service. */
   private options(): LbOptions {
-    const spec = this.service.spec ?? {};
-    const affinity =
-      spec.sessionAffinity === 'ClientIP'
-        ? {
-            timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds,
-            field: 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
-          }
-        : undefined;
+    const affinity = serviceAffinityRequest(this.service);
     return lbOptions({ affinity, offloadSelectionFields: this.ctx.offloadSelectionFields }, (issue) =>
       this.warn(issue.field, issue.message, issue.reason),
     );
@@ -355,6 +348,17 @@ export function translateService(
   ctx: ServiceTranslationContext,
 ): ServiceTranslation {
   return new ServiceTranslationBuilder(service, endpointSlices, ctx).build();
+}
+
+/** The ClientIP affinity a Service asks of its load balancers (lbOptions decides what OVN gives it). */
+export function serviceAffinityRequest(service: V1Service): LbPolicyRequest['affinity'] {
+  const spec = service.spec ?? {};
+  return spec.sessionAffinity === 'ClientIP'
+    ? {
+        timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds,
+        field: 'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+      }
+    : undefined;
 }
 
 /** Whether a backend is on some node's own host network (its address is the node's) and the node has a join address. */
